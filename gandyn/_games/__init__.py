@@ -1,0 +1,2 @@
+from ._base import AbstractGame as AbstractGame, Players as Players
+from ._dirac import DiracGAN as DiracGAN

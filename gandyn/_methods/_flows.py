@@ -1,0 +1,104 @@
+"""Continuous-time dynamics `dy/dt = v(y)` integrated with diffrax."""
+
+from collections.abc import Callable
+from typing import ClassVar
+
+import diffrax
+import equinox as eqx
+import jax
+import numpy as np
+from diffrax import AbstractSolver, ButcherTableau
+from diffrax._local_interpolation import ThirdOrderHermitePolynomialInterpolation
+
+from .._custom_types import Key, Scalar
+from .._games import AbstractGame, Players
+from ._base import AbstractMethod, AbstractStepMethod
+
+
+_rk4_tableau = ButcherTableau(
+    a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
+    b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
+    # Classic RK4 has no embedded lower-order method: it is for constant steps only.
+    b_error=np.zeros(4),
+    c=np.array([0.5, 0.5, 1.0]),
+)
+
+
+class RK4(diffrax.AbstractERK):
+    r"""The classic fourth-order Runge–Kutta method, as a diffrax solver.
+
+    k₁ = f(y), k₂ = f(y + h k₁/2), k₃ = f(y + h k₂/2), k₄ = f(y + h k₃),
+    y' = y + h (k₁ + 2k₂ + 2k₃ + k₄)/6.
+
+    Its stability function `1 + z + z²/2 + z³/6 + z⁴/24` has modulus below one on the
+    imaginary axis for `0 < |z| < 2√2`: the reason ODE-GAN (Qin et al. 2020,
+    arXiv 2010.15040) converges where gradient descent cycles out. No embedded error
+    estimate: use it with constant steps.
+    """
+
+    tableau: ClassVar[ButcherTableau] = _rk4_tableau
+    interpolation_cls: ClassVar[Callable[..., ThirdOrderHermitePolynomialInterpolation]] = (
+        ThirdOrderHermitePolynomialInterpolation.from_k
+    )
+
+    def order(self, terms):
+        return 4
+
+
+def vector_field_term(game: AbstractGame) -> diffrax.ODETerm:
+    """`dy/dt = v(y)`, with the minibatch key passed as diffrax's `args`."""
+    return diffrax.ODETerm(lambda t, y, key: game.field(y, key))
+
+
+class Flow(AbstractStepMethod):
+    """A diffrax solver taking constant steps `h`: `Flow(diffrax.Euler())` is
+    simultaneous gradient descent, `Flow(RK4())` is ODE-GAN's integrator,
+    `Flow(diffrax.ImplicitEuler())` the proximal-point method.
+
+    Every stage of a step sees the same minibatch (the step's `key`).
+    """
+
+    solver: AbstractSolver
+
+    def init(self, game, y0, h, key):
+        return self.solver.init(vector_field_term(game), 0.0, h, y0, key)
+
+    def step(self, game, y, state, t, h, key):
+        y1, _, _, state, _ = self.solver.step(
+            vector_field_term(game), t, t + h, y, key, state, made_jump=False
+        )
+        return y1, state
+
+
+class AdaptiveFlow(AbstractMethod):
+    """The flow `dy/dt = v(y)` solved to a tolerance with adaptive steps
+    (`diffrax.PIDController`); the step `h` given to `simulate` is the first step's
+    size and the spacing of the saved times. Use it to see the continuous dynamics
+    themselves; the minibatch is fixed for the whole solve (one key)."""
+
+    solver: AbstractSolver = diffrax.Tsit5()
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    max_steps: int = eqx.field(static=True, default=1_000_000)
+
+    def __check_init__(self):
+        if isinstance(self.solver, RK4):
+            raise ValueError("RK4 has no error estimate; use Flow(RK4()) for constant steps")
+
+    def solve(
+        self, game: AbstractGame, y0: Players, ts: jax.Array, h: Scalar, key: Key
+    ) -> diffrax.Solution:
+        """The diffrax solution saved at `ts` (never throws: failures are results)."""
+        return diffrax.diffeqsolve(
+            vector_field_term(game),
+            self.solver,
+            t0=ts[0],
+            t1=ts[-1],
+            dt0=h,
+            y0=y0,
+            args=key,
+            saveat=diffrax.SaveAt(ts=ts),
+            stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
+            max_steps=self.max_steps,
+            throw=False,
+        )

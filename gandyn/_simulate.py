@@ -1,0 +1,364 @@
+"""`simulate`: the one entry point that runs a method on a game."""
+
+import enum
+import math
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jaxtyping import Array, Bool, Float, Int
+
+from ._custom_types import Key
+from ._games import AbstractGame, Players
+from ._methods import AbstractMethod, AbstractStepMethod, AdaptiveFlow
+
+
+class Status(enum.IntEnum):
+    """How a trajectory ended.
+
+    - `CONVERGED`: it reached a stationary point (`progress ≤ tol`).
+    - `CONVERGING`: still contracting, at a rate per step below `1 − rate_tol`.
+    - `CYCLING`: bounded, neither contracting nor growing (rate within `rate_tol` of 1).
+    - `DIVERGING`: growing at a rate above `1 + rate_tol`, not yet blown up.
+    - `DIVERGED`: a NaN/inf or a parameter beyond `blowup`; `diverged_at` is the step.
+    """
+
+    CONVERGED = 0
+    CONVERGING = 1
+    CYCLING = 2
+    DIVERGING = 3
+    DIVERGED = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Solution(eqx.Module):
+    """A simulated trajectory (or a batch of them: every array but `ts` then has a
+    leading batch axis).
+
+    **Fields:**
+    - `ts`: saved times, `(saves,)`; step `n` is time `n·h`.
+    - `steps`: the step index of each saved time, `(saves,)`.
+    - `ys`: the saved states, a `Players` whose leaves have a `saves` axis; NaN after
+      a divergence.
+    - `generator_loss`, `discriminator_loss`, `speed` (`‖v‖`): at the saved states.
+    - `distance`: `‖y − y*‖` to the game's known equilibrium, NaN where it has none.
+    - `final`: the last state before any divergence.
+    - `status`: a `Status` code; `diverged_at`: the step at which it diverged, −1 if not.
+    - `rate`: contraction per step of `distance` (or of `speed` where the equilibrium is
+      unknown), estimated from the envelope over the last two thirds of the run;
+      `< 1` converges, `> 1` diverges, `≈ 1` cycles.
+    """
+
+    ts: Float[Array, " saves"]
+    steps: Int[Array, " saves"]
+    ys: Players
+    generator_loss: Float[Array, "*batch saves"]
+    discriminator_loss: Float[Array, "*batch saves"]
+    speed: Float[Array, "*batch saves"]
+    distance: Float[Array, "*batch saves"]
+    final: Players
+    status: Int[Array, "*batch"]
+    diverged_at: Int[Array, "*batch"]
+    rate: Float[Array, "*batch"]
+
+    def labels(self) -> np.ndarray:
+        """The status of each member as a string (`"converged"`, …)."""
+        codes = np.asarray(self.status)
+        return np.vectorize(lambda c: Status(int(c)).label, otypes=[object])(codes)
+
+
+def _norm(tree) -> Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
+
+
+def _is_bad(tree, blowup) -> Bool[Array, ""]:
+    leaves = jax.tree_util.tree_leaves(tree)
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+    biggest = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
+    return ~finite | (biggest > blowup)
+
+
+def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | None):
+    """`(L_G, L_D, ‖v‖, distance)` at one state."""
+    generator_loss, discriminator_loss = game.losses(y, key)
+    speed = _norm(game.field(y, key))
+    if equilibrium is None:
+        distance = jnp.full_like(speed, jnp.nan)
+    else:
+        distance = _norm(jax.tree_util.tree_map(jnp.subtract, y, equilibrium))
+    return generator_loss, discriminator_loss, speed, distance
+
+
+def _save_schedule(steps: int, save_every: int) -> np.ndarray:
+    saved = np.arange(0, steps + 1, save_every)
+    if saved[-1] != steps:
+        saved = np.append(saved, steps)
+    return saved
+
+
+def _rate(progress, saved_steps, diverged_at):
+    """Contraction per step of `progress` (NaN past a divergence).
+
+    Bounded runs: the ratio of the envelopes (maxima) over the last and the middle
+    third of the saves, to the power 1/Δsteps; the envelope makes a closed orbit read
+    as rate 1 whatever its phase. Diverged runs: the geometric-mean growth from the
+    first save to the last one before the divergence.
+    """
+    n = progress.shape[-1]
+    third = max(n // 3, 1)
+    tiny = jnp.finfo(progress.dtype).tiny
+    middle = jnp.max(progress[n - 2 * third : n - third])
+    last = jnp.max(progress[n - third :])
+    span = saved_steps[n - third] - saved_steps[n - 2 * third]
+    bounded = jnp.exp(
+        (jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / max(span, 1)
+    )
+    bounded = jnp.where(last == 0, 0.0, bounded)
+    valid = jnp.isfinite(progress)
+    last_valid = jnp.max(jnp.where(valid, jnp.arange(n), 0))
+    grown = progress[last_valid] / jnp.maximum(progress[0], tiny)
+    growth = grown ** (1.0 / jnp.maximum(jnp.asarray(saved_steps)[last_valid], 1))
+    return jnp.where(diverged_at >= 0, growth, bounded)
+
+
+def _classify(progress_final, rate, diverged_at, tol, rate_tol):
+    status = jnp.where(
+        rate > 1 + rate_tol,
+        Status.DIVERGING,
+        jnp.where(rate < 1 - rate_tol, Status.CONVERGING, Status.CYCLING),
+    )
+    status = jnp.where(progress_final <= tol, Status.CONVERGED, status)
+    return jnp.where(diverged_at >= 0, Status.DIVERGED, status)
+
+
+def _batch_size(game: AbstractGame, y0: Players) -> int | None:
+    """`None` for a single initial state, else the size of its leading batch axis."""
+    template = jax.eval_shape(game.init, jax.random.key(0))
+    t_leaves, t_def = jax.tree_util.tree_flatten(template)
+    leaves, treedef = jax.tree_util.tree_flatten(y0)
+    if treedef != t_def:
+        raise ValueError(
+            f"y0 has structure {treedef}, but the game's parameters have structure {t_def}"
+        )
+    shapes = [(jnp.shape(x), t.shape) for x, t in zip(leaves, t_leaves)]
+    if all(s == ts for s, ts in shapes):
+        return None
+    if all(len(s) == len(ts) + 1 and s[1:] == ts for s, ts in shapes):
+        sizes = {s[0] for s, _ in shapes}
+        if len(sizes) == 1:
+            return sizes.pop()
+    raise ValueError(
+        "y0's leaves must have the game's parameter shapes "
+        f"{[ts for _, ts in shapes]}, or those with one leading batch axis; got "
+        f"{[s for s, _ in shapes]}"
+    )
+
+
+def simulate(
+    game: AbstractGame,
+    method: AbstractMethod,
+    y0: Players,
+    *,
+    h: float,
+    steps: int,
+    save_every: int | None = None,
+    key: Key | None = None,
+    tol: float = 1e-5,
+    rate_tol: float = 1e-4,
+    blowup: float = 1e6,
+    progress: Callable[[int], None] | None = None,
+) -> Solution:
+    r"""Run `method` on `game` from `y0` for `steps` steps of size `h`.
+
+    The joint parameters follow the game's vector field `v = (−∇_θ L_G, −∇_ψ L_D)`
+    through the method: a discrete training rule (`AbstractStepMethod`, run under
+    `lax.scan`) or an adaptive ODE solve (`AdaptiveFlow`, over `[0, steps·h]`).
+
+    **Arguments:**
+    - `game`, `method`: what to run and how.
+    - `y0`: a `Players` state, or a batch of them (every leaf with one extra leading
+      axis); a batch is run in parallel under `vmap` and every output gains that axis.
+    - `h`: the step size (learning rate); `steps`: how many steps.
+    - `save_every`: save one state in this many steps (default: about 1,000 saves).
+    - `key`: PRNG key for minibatches (default `jax.random.key(0)`): same key, same
+      numbers.
+    - `tol`: a run whose final distance to equilibrium (or `‖v‖`) is at most `tol` has
+      converged; `rate_tol`: tolerance on the contraction rate for cycling.
+    - `blowup`: a parameter larger than this in magnitude counts as divergence.
+    - `progress`: called with the number of steps done after each saved block.
+
+    **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
+    at which it happened), never an exception.
+    """
+    if not isinstance(game, AbstractGame):
+        raise ValueError(f"game must be an AbstractGame, got {type(game).__name__}")
+    if not isinstance(method, AbstractMethod):
+        raise ValueError(f"method must be an AbstractMethod, got {type(method).__name__}")
+    if not (isinstance(h, jax.Array) or (math.isfinite(h) and h > 0)):
+        raise ValueError(f"step size h must be positive and finite, got {h}")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps}")
+    steps = int(steps)
+    if save_every is None:
+        save_every = max(1, steps // 1000)
+    if int(save_every) != save_every or save_every < 1:
+        raise ValueError(f"save_every must be a positive integer, got {save_every}")
+    if key is None:
+        key = jax.random.key(0)
+
+    batch = _batch_size(game, y0)
+    if batch is None:
+        y0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], y0)
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(y0))
+    saved_steps = _save_schedule(steps, int(save_every))
+    solution = _simulate(
+        game,
+        method,
+        y0,
+        jnp.asarray(h, dtype),
+        key,
+        saved_steps=tuple(saved_steps.tolist()),
+        tol=tol,
+        rate_tol=rate_tol,
+        blowup=blowup,
+        progress=progress,
+    )
+    if batch is None:
+        unbatch = lambda x: x[0]  # noqa: E731
+        solution = eqx.tree_at(
+            lambda s: (
+                s.ys,
+                s.generator_loss,
+                s.discriminator_loss,
+                s.speed,
+                s.distance,
+                s.final,
+                s.status,
+                s.diverged_at,
+                s.rate,
+            ),
+            solution,
+            replace_fn=lambda x: jax.tree_util.tree_map(unbatch, x),
+        )
+    return solution
+
+
+@eqx.filter_jit
+def _simulate(game, method, y0, h, key, *, saved_steps, tol, rate_tol, blowup, progress):
+    saved = np.asarray(saved_steps)
+    equilibrium = game.equilibrium()
+    if isinstance(method, AdaptiveFlow):
+        ys, final, diverged_at = _run_adaptive(game, method, y0, saved, h, key, blowup)
+    elif isinstance(method, AbstractStepMethod):
+        ys, final, diverged_at = _run_steps(game, method, y0, saved, h, key, blowup, progress)
+    else:
+        raise ValueError(f"simulate cannot drive a {type(method).__name__}")
+
+    observe = jax.vmap(jax.vmap(lambda y: _observe(game, y, key, equilibrium)))
+    generator_loss, discriminator_loss, speed, distance = observe(ys)
+    progress_measure = speed if equilibrium is None else distance
+    rate = jax.vmap(lambda p, d: _rate(p, saved, d))(progress_measure, diverged_at)
+    status = _classify(progress_measure[:, -1], rate, diverged_at, tol, rate_tol)
+    # An observed state at the last save may be fine while the state is not: use the
+    # last good state's progress for diverged members (status overrides anyway).
+    return Solution(
+        ts=jnp.asarray(saved, h.dtype) * h,
+        steps=jnp.asarray(saved),
+        ys=ys,
+        generator_loss=generator_loss,
+        discriminator_loss=discriminator_loss,
+        speed=speed,
+        distance=distance,
+        final=final,
+        status=status,
+        diverged_at=diverged_at,
+        rate=rate,
+    )
+
+
+def _mask_after_divergence(ys, diverged_at, saved):
+    """NaN every saved state at or after the step where its member diverged."""
+    gone = (diverged_at[:, None] >= 0) & (jnp.asarray(saved)[None, :] >= diverged_at[:, None])
+
+    def mask(x):
+        shape = gone.shape + (1,) * (x.ndim - 2)
+        return jnp.where(gone.reshape(shape), jnp.nan, x)
+
+    return jax.tree_util.tree_map(mask, ys)
+
+
+def _run_steps(game, method, y0, saved, h, key, blowup, progress):
+    batch_init = jax.vmap(lambda y: method.init(game, y, h, key))
+    state0 = batch_init(y0)
+    members = jax.tree_util.tree_leaves(y0)[0].shape[0]
+    diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
+
+    def member_step(y, state, diverged_at, n):
+        t = n.astype(h.dtype) * h
+        y_new, state_new = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
+        newly = (diverged_at < 0) & _is_bad(y_new, blowup)
+        diverged_at = jnp.where(newly, n + 1, diverged_at)
+        # A diverged member stays frozen at its last good state.
+        keep = diverged_at >= 0
+        y, state = jax.tree_util.tree_map(
+            lambda old, new: jnp.where(keep, old, new), (y, state), (y_new, state_new)
+        )
+        return y, state, diverged_at
+
+    batch_step = jax.vmap(member_step, in_axes=(0, 0, 0, None))
+
+    def run_block(carry, start, length):
+        def body(carry, n):
+            return batch_step(*carry, n), None
+
+        carry, _ = lax.scan(body, carry, start + jnp.arange(length))
+        if progress is not None:
+            jax.debug.callback(progress, start + length, ordered=True)
+        return carry
+
+    # Saves come every `save_every` steps, with a shorter last block if need be.
+    gaps = np.diff(saved)
+    carry = (y0, state0, diverged_at0)
+    blocks = []
+    full = gaps[0]
+    n_full = int(np.sum(gaps == full))
+
+    def full_block(carry, start):
+        carry = run_block(carry, start, int(full))
+        return carry, carry[0]
+
+    starts = jnp.asarray(saved[:n_full])
+    carry, ys_full = lax.scan(full_block, carry, starts)
+    blocks.append(ys_full)
+    if n_full < len(gaps):
+        carry = run_block(carry, jnp.asarray(saved[n_full]), int(gaps[n_full]))
+        blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
+    y_last, _, diverged_at = carry
+    # Stack to (batch, saves, ...): initial state first.
+    ys = jax.tree_util.tree_map(
+        lambda first, *rest: jnp.concatenate([first[None], *rest], axis=0).swapaxes(0, 1),
+        y0,
+        *blocks,
+    )
+    return _mask_after_divergence(ys, diverged_at, saved), y_last, diverged_at
+
+
+def _run_adaptive(game, method, y0, saved, h, key, blowup):
+    ts = jnp.asarray(saved, h.dtype) * h
+    ys = jax.vmap(lambda y: method.solve(game, y, ts, h, key).ys)(y0)
+    leaves = jax.tree_util.tree_leaves(ys)
+    finite = jnp.all(jnp.stack([jnp.isfinite(x).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
+    small = jnp.all(jnp.stack([(jnp.abs(x) <= blowup).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
+    bad = ~(finite & small)
+    first_bad = jnp.argmax(bad, axis=1)
+    diverged_at = jnp.where(bad.any(axis=1), jnp.asarray(saved)[first_bad], -1).astype(jnp.int32)
+    last_good = jnp.where(bad.any(axis=1), jnp.maximum(first_bad - 1, 0), len(saved) - 1)
+    final = jax.tree_util.tree_map(lambda x: x[jnp.arange(x.shape[0]), last_good], ys)
+    return _mask_after_divergence(ys, diverged_at, saved), final, diverged_at

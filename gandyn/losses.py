@@ -1,0 +1,254 @@
+r"""GAN losses, each returned as the scalar its player **minimizes**.
+
+Every loss takes the critic's logits on a batch of real samples, `r = C(x_real)`, and on
+a batch of generated samples, `f = C(G(z))`; the discriminator's probability is
+`D(x) = σ(C(x))`. The softplus identities
+
+    −log σ(t) = softplus(−t),        −log(1 − σ(t)) = softplus(t)
+
+keep every sigmoid loss finite (with finite gradients) for logits of any size.
+
+```python
+from gandyn.losses import rsgan
+
+d_loss = rsgan.discriminator(real_logits, fake_logits)
+g_loss = rsgan.generator(real_logits, fake_logits)
+```
+
+`get(name)` looks a loss up by name and `names()` lists them.
+"""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jax.nn import relu, softplus
+
+from ._custom_types import Logits, Scalar
+
+
+__all__ = [
+    "AbstractLoss",
+    "Hinge",
+    "LSGAN",
+    "RaLSGAN",
+    "RaSGAN",
+    "RSGAN",
+    "SGANMinimax",
+    "SGANNonSaturating",
+    "WGAN",
+    "get",
+    "hinge",
+    "lsgan",
+    "names",
+    "nsgan",
+    "ralsgan",
+    "rasgan",
+    "rsgan",
+    "sgan",
+    "wgan",
+]
+
+
+class AbstractLoss(eqx.Module):
+    """A two-player GAN loss.
+
+    Subclasses implement `discriminator` and `generator`; both map
+    `(real_logits, fake_logits)` to the scalar that player minimizes. `name` is the
+    registry key, `description` a one-line summary.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abc.abstractmethod
+    def discriminator(self, real_logits: Logits, fake_logits: Logits) -> Scalar:
+        """The discriminator's (critic's) loss `L_D(r, f)`, to be minimized."""
+
+    @abc.abstractmethod
+    def generator(self, real_logits: Logits, fake_logits: Logits) -> Scalar:
+        """The generator's loss `L_G(r, f)`, to be minimized."""
+
+
+def _sgan_discriminator(r: Logits, f: Logits) -> Scalar:
+    # −E log D(x) − E log(1 − D(G(z))) = E softplus(−r) + E softplus(f).
+    return jnp.mean(softplus(-r)) + jnp.mean(softplus(f))
+
+
+class SGANMinimax(AbstractLoss):
+    r"""The original minimax GAN (Goodfellow et al. 2014, arXiv 1406.2661).
+
+    L_D = E softplus(−r) + E softplus(f),      L_G = −L_D.
+
+    A zero-sum game: the generator maximizes the discriminator's loss. Its generator
+    gradient vanishes when the discriminator confidently rejects fakes (saturation).
+    """
+
+    name: ClassVar[str] = "sgan"
+    description: ClassVar[str] = "minimax GAN, L_G = −L_D (Goodfellow 2014)"
+
+    def discriminator(self, real_logits, fake_logits):
+        return _sgan_discriminator(real_logits, fake_logits)
+
+    def generator(self, real_logits, fake_logits):
+        return -_sgan_discriminator(real_logits, fake_logits)
+
+
+class SGANNonSaturating(AbstractLoss):
+    r"""The non-saturating GAN (Goodfellow et al. 2014, arXiv 1406.2661).
+
+    L_D = E softplus(−r) + E softplus(f),      L_G = E softplus(−f) = −E log D(G(z)).
+    """
+
+    name: ClassVar[str] = "nsgan"
+    description: ClassVar[str] = "non-saturating GAN, L_G = −E log D(G(z))"
+
+    def discriminator(self, real_logits, fake_logits):
+        return _sgan_discriminator(real_logits, fake_logits)
+
+    def generator(self, real_logits, fake_logits):
+        return jnp.mean(softplus(-fake_logits))
+
+
+class RSGAN(AbstractLoss):
+    r"""Relativistic standard GAN (Jolicoeur-Martineau 2018, arXiv 1807.00734).
+
+    L_D = E softplus(−(r − f)),      L_G = E softplus(−(f − r)),
+
+    the expectation taken over the pairs `(r_i, f_i)` of a minibatch (an unbiased
+    estimate of the expectation over independent real/fake pairs; a batch of one on
+    either side is broadcast against the other). Depends on logit differences only.
+    """
+
+    name: ClassVar[str] = "rsgan"
+    description: ClassVar[str] = "relativistic GAN, D judges real minus fake"
+
+    def discriminator(self, real_logits, fake_logits):
+        return jnp.mean(softplus(-(real_logits - fake_logits)))
+
+    def generator(self, real_logits, fake_logits):
+        return jnp.mean(softplus(-(fake_logits - real_logits)))
+
+
+class RaSGAN(AbstractLoss):
+    r"""Relativistic average standard GAN (Jolicoeur-Martineau 2018, arXiv 1807.00734).
+
+    L_D = E softplus(−(r − E f)) + E softplus(f − E r),
+    L_G = E softplus(−(f − E r)) + E softplus(r − E f).
+    """
+
+    name: ClassVar[str] = "rasgan"
+    description: ClassVar[str] = "relativistic average GAN, against the mean logit"
+
+    def discriminator(self, real_logits, fake_logits):
+        r, f = real_logits, fake_logits
+        return jnp.mean(softplus(-(r - jnp.mean(f)))) + jnp.mean(softplus(f - jnp.mean(r)))
+
+    def generator(self, real_logits, fake_logits):
+        r, f = real_logits, fake_logits
+        return jnp.mean(softplus(-(f - jnp.mean(r)))) + jnp.mean(softplus(r - jnp.mean(f)))
+
+
+class RaLSGAN(AbstractLoss):
+    r"""Relativistic average least-squares GAN (Jolicoeur-Martineau 2018, arXiv 1807.00734).
+
+    L_D = E (r − E f − 1)² + E (f − E r + 1)²,
+    L_G = E (f − E r − 1)² + E (r − E f + 1)².
+    """
+
+    name: ClassVar[str] = "ralsgan"
+    description: ClassVar[str] = "relativistic average least-squares GAN"
+
+    def discriminator(self, real_logits, fake_logits):
+        r, f = real_logits, fake_logits
+        return jnp.mean((r - jnp.mean(f) - 1) ** 2) + jnp.mean((f - jnp.mean(r) + 1) ** 2)
+
+    def generator(self, real_logits, fake_logits):
+        r, f = real_logits, fake_logits
+        return jnp.mean((f - jnp.mean(r) - 1) ** 2) + jnp.mean((r - jnp.mean(f) + 1) ** 2)
+
+
+class WGAN(AbstractLoss):
+    r"""Wasserstein GAN (Arjovsky et al. 2017, arXiv 1701.07875).
+
+    L_D = E f − E r,      L_G = −E f.
+
+    The critic is meant to be 1-Lipschitz; without a constraint (clipping or a gradient
+    penalty) the loss is unbounded below.
+    """
+
+    name: ClassVar[str] = "wgan"
+    description: ClassVar[str] = "Wasserstein GAN, linear critic loss (Arjovsky 2017)"
+
+    def discriminator(self, real_logits, fake_logits):
+        return jnp.mean(fake_logits) - jnp.mean(real_logits)
+
+    def generator(self, real_logits, fake_logits):
+        return -jnp.mean(fake_logits)
+
+
+class LSGAN(AbstractLoss):
+    r"""Least-squares GAN with 0/1 targets (Mao et al. 2017, arXiv 1611.04076).
+
+    L_D = ½ E (r − 1)² + ½ E f²,      L_G = ½ E (f − 1)².
+    """
+
+    name: ClassVar[str] = "lsgan"
+    description: ClassVar[str] = "least-squares GAN, 0/1 targets (Mao 2017)"
+
+    def discriminator(self, real_logits, fake_logits):
+        return 0.5 * jnp.mean((real_logits - 1) ** 2) + 0.5 * jnp.mean(fake_logits**2)
+
+    def generator(self, real_logits, fake_logits):
+        return 0.5 * jnp.mean((fake_logits - 1) ** 2)
+
+
+class Hinge(AbstractLoss):
+    r"""Hinge loss (Lim & Ye 2017, arXiv 1705.02894; Miyato et al. 2018).
+
+    L_D = E relu(1 − r) + E relu(1 + f),      L_G = −E f.
+    """
+
+    name: ClassVar[str] = "hinge"
+    description: ClassVar[str] = "hinge loss for D, −E f for G (SNGAN, BigGAN)"
+
+    def discriminator(self, real_logits, fake_logits):
+        return jnp.mean(relu(1 - real_logits)) + jnp.mean(relu(1 + fake_logits))
+
+    def generator(self, real_logits, fake_logits):
+        return -jnp.mean(fake_logits)
+
+
+sgan = SGANMinimax()
+nsgan = SGANNonSaturating()
+rsgan = RSGAN()
+rasgan = RaSGAN()
+ralsgan = RaLSGAN()
+wgan = WGAN()
+lsgan = LSGAN()
+hinge = Hinge()
+
+_REGISTRY: dict[str, AbstractLoss] = {
+    loss.name: loss for loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge)
+}
+
+
+def names() -> tuple[str, ...]:
+    """The names `get` accepts, in a stable order."""
+    return tuple(_REGISTRY)
+
+
+def get(name: str | AbstractLoss) -> AbstractLoss:
+    """The loss called `name` (a loss object is returned unchanged).
+
+    Raises `ValueError` naming the valid choices for an unknown name.
+    """
+    if isinstance(name, AbstractLoss):
+        return name
+    try:
+        return _REGISTRY[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"unknown loss {name!r}; choose from: {', '.join(names())}"
+        ) from None

@@ -1,0 +1,72 @@
+"""Methods by name: what the CLI's `--method` accepts.
+
+`get(name)` returns a fresh method object; `names()` lists the choices and
+`describe(name)` gives a one-line description.
+"""
+
+from collections.abc import Callable
+
+import diffrax
+import optax
+
+from ._methods import (
+    AbstractMethod,
+    AdaptiveFlow,
+    AlternatingGD,
+    Extragradient,
+    Flow,
+    OptimisticGD,
+    Optax,
+    RK4,
+    SimultaneousGD,
+)
+
+
+_REGISTRY: dict[str, tuple[Callable[[], AbstractMethod], str]] = {
+    "simgd": (SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
+    "altgd": (AlternatingGD, "alternating gradient descent, generator first"),
+    "extragradient": (Extragradient, "extragradient: step with the look-ahead field"),
+    "optimistic": (OptimisticGD, "optimistic GD: y + 2h v(y_n) − h v(y_{n−1})"),
+    "euler": (lambda: Flow(diffrax.Euler()), "flow, explicit Euler (diffrax)"),
+    "heun": (lambda: Flow(diffrax.Heun()), "flow, Heun / RK2 (diffrax)"),
+    "midpoint": (lambda: Flow(diffrax.Midpoint()), "flow, explicit midpoint (diffrax)"),
+    "rk4": (lambda: Flow(RK4()), "flow, classic RK4 (ODE-GAN's integrator)"),
+    "implicit-euler": (
+        lambda: Flow(diffrax.ImplicitEuler(diffrax.VeryChord(rtol=1e-6, atol=1e-6))),
+        "flow, implicit Euler = proximal point (diffrax)",
+    ),
+    "tsit5": (lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
+    "dopri5": (lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),
+    "sgd": (lambda: Optax(optax.sgd(1.0)), "optax SGD, simultaneous"),
+    "momentum": (lambda: Optax(optax.sgd(1.0, momentum=0.9)), "optax SGD with momentum 0.9"),
+    "rmsprop": (lambda: Optax(optax.rmsprop(1.0)), "optax RMSProp, simultaneous"),
+    "adam": (lambda: Optax(optax.adam(1.0, b1=0.5, b2=0.999)), "optax Adam (β₁=0.5), simultaneous"),
+    "adam-alt": (
+        lambda: Optax(optax.adam(1.0, b1=0.5, b2=0.999), alternating=True),
+        "optax Adam (β₁=0.5), alternating",
+    ),
+}
+
+
+def names() -> tuple[str, ...]:
+    """The names `get` accepts."""
+    return tuple(_REGISTRY)
+
+
+def describe(name: str) -> str:
+    """One line on the method called `name`."""
+    return _REGISTRY[_check(name)][1]
+
+
+def _check(name: str) -> str:
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(names())}")
+    return key
+
+
+def get(name: str | AbstractMethod) -> AbstractMethod:
+    """A new method object for `name` (a method object is returned unchanged)."""
+    if isinstance(name, AbstractMethod):
+        return name
+    return _REGISTRY[_check(name)][0]()
