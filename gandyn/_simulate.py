@@ -20,10 +20,14 @@ class Status(enum.IntEnum):
     """How a trajectory ended.
 
     - `CONVERGED`: it reached a stationary point (`progress ≤ tol`).
-    - `CONVERGING`: still contracting, at a rate per step below `1 − rate_tol`.
-    - `CYCLING`: bounded, neither contracting nor growing (rate within `rate_tol` of 1).
-    - `DIVERGING`: growing at a rate above `1 + rate_tol`, not yet blown up.
+    - `CONVERGING`: still contracting: its envelope shrank by more than `cycle_tol`
+      (relative) from the middle to the last third of the run.
+    - `CYCLING`: bounded, its envelope unchanged within `cycle_tol`.
+    - `DIVERGING`: its envelope grew by more than `cycle_tol`, not yet blown up.
     - `DIVERGED`: a NaN/inf or a parameter beyond `blowup`; `diverged_at` is the step.
+    - `STALLED`: (games with a known equilibrium) the field nearly vanishes,
+      `‖v‖ < stall_tol·‖y − y*‖`, away from the equilibrium: e.g. the minimax SGAN's
+      saturated generator gradient.
     """
 
     CONVERGED = 0
@@ -31,6 +35,7 @@ class Status(enum.IntEnum):
     CYCLING = 2
     DIVERGING = 3
     DIVERGED = 4
+    STALLED = 5
 
     @property
     def label(self) -> str:
@@ -103,6 +108,12 @@ def _save_schedule(steps: int, save_every: int) -> np.ndarray:
     return saved
 
 
+def _envelope_span(saved_steps) -> int:
+    n = len(saved_steps)
+    third = max(n // 3, 1)
+    return max(int(saved_steps[n - third] - saved_steps[n - 2 * third]), 1)
+
+
 def _rate(progress, saved_steps, diverged_at):
     """Contraction per step of `progress` (NaN past a divergence).
 
@@ -116,10 +127,8 @@ def _rate(progress, saved_steps, diverged_at):
     tiny = jnp.finfo(progress.dtype).tiny
     middle = jnp.max(progress[n - 2 * third : n - third])
     last = jnp.max(progress[n - third :])
-    span = saved_steps[n - third] - saved_steps[n - 2 * third]
-    bounded = jnp.exp(
-        (jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / max(span, 1)
-    )
+    span = _envelope_span(saved_steps)
+    bounded = jnp.exp((jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / span)
     bounded = jnp.where(last == 0, 0.0, bounded)
     valid = jnp.isfinite(progress)
     last_valid = jnp.max(jnp.where(valid, jnp.arange(n), 0))
@@ -128,12 +137,15 @@ def _rate(progress, saved_steps, diverged_at):
     return jnp.where(diverged_at >= 0, growth, bounded)
 
 
-def _classify(progress_final, rate, diverged_at, tol, rate_tol):
+def _classify(progress_final, speed_final, rate, span, diverged_at, tol, cycle_tol, stall_tol):
+    change = rate**span  # envelope ratio, last third over middle third
     status = jnp.where(
-        rate > 1 + rate_tol,
+        change > 1 + cycle_tol,
         Status.DIVERGING,
-        jnp.where(rate < 1 - rate_tol, Status.CONVERGING, Status.CYCLING),
+        jnp.where(change < 1 / (1 + cycle_tol), Status.CONVERGING, Status.CYCLING),
     )
+    # NaN distance (no known equilibrium) compares False: never stalled.
+    status = jnp.where(speed_final < stall_tol * progress_final, Status.STALLED, status)
     status = jnp.where(progress_final <= tol, Status.CONVERGED, status)
     return jnp.where(diverged_at >= 0, Status.DIVERGED, status)
 
@@ -171,7 +183,8 @@ def simulate(
     save_every: int | None = None,
     key: Key | None = None,
     tol: float = 1e-5,
-    rate_tol: float = 1e-4,
+    cycle_tol: float = 1e-2,
+    stall_tol: float = 1e-2,
     blowup: float = 1e6,
     progress: Callable[[int], None] | None = None,
 ) -> Solution:
@@ -190,7 +203,9 @@ def simulate(
     - `key`: PRNG key for minibatches (default `jax.random.key(0)`): same key, same
       numbers.
     - `tol`: a run whose final distance to equilibrium (or `‖v‖`) is at most `tol` has
-      converged; `rate_tol`: tolerance on the contraction rate for cycling.
+      converged; `cycle_tol`: the relative change of the trajectory's envelope over the
+      last third of the run below which it counts as cycling; `stall_tol`: the ratio
+      `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
     - `progress`: called with the number of steps done after each saved block.
 
@@ -226,7 +241,8 @@ def simulate(
         key,
         saved_steps=tuple(saved_steps.tolist()),
         tol=tol,
-        rate_tol=rate_tol,
+        cycle_tol=cycle_tol,
+        stall_tol=stall_tol,
         blowup=blowup,
         progress=progress,
     )
@@ -251,7 +267,8 @@ def simulate(
 
 
 @eqx.filter_jit
-def _simulate(game, method, y0, h, key, *, saved_steps, tol, rate_tol, blowup, progress):
+def _simulate(game, method, y0, h, key, *, saved_steps, tol, cycle_tol, stall_tol, blowup, progress
+):
     saved = np.asarray(saved_steps)
     equilibrium = game.equilibrium()
     if isinstance(method, AdaptiveFlow):
@@ -265,9 +282,16 @@ def _simulate(game, method, y0, h, key, *, saved_steps, tol, rate_tol, blowup, p
     generator_loss, discriminator_loss, speed, distance = observe(ys)
     progress_measure = speed if equilibrium is None else distance
     rate = jax.vmap(lambda p, d: _rate(p, saved, d))(progress_measure, diverged_at)
-    status = _classify(progress_measure[:, -1], rate, diverged_at, tol, rate_tol)
-    # An observed state at the last save may be fine while the state is not: use the
-    # last good state's progress for diverged members (status overrides anyway).
+    status = _classify(
+        progress_measure[:, -1],
+        speed[:, -1],
+        rate,
+        _envelope_span(saved),
+        diverged_at,
+        tol,
+        cycle_tol,
+        stall_tol,
+    )
     return Solution(
         ts=jnp.asarray(saved, h.dtype) * h,
         steps=jnp.asarray(saved),
@@ -304,7 +328,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
         t = n.astype(h.dtype) * h
         y_new, state_new = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
         newly = (diverged_at < 0) & _is_bad(y_new, blowup)
-        diverged_at = jnp.where(newly, n + 1, diverged_at)
+        diverged_at = jnp.where(newly, n + 1, diverged_at).astype(jnp.int32)
         # A diverged member stays frozen at its last good state.
         keep = diverged_at >= 0
         y, state = jax.tree_util.tree_map(
@@ -318,7 +342,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
         def body(carry, n):
             return batch_step(*carry, n), None
 
-        carry, _ = lax.scan(body, carry, start + jnp.arange(length))
+        carry, _ = lax.scan(body, carry, start + jnp.arange(length, dtype=jnp.int32))
         if progress is not None:
             jax.debug.callback(progress, start + length, ordered=True)
         return carry
@@ -334,11 +358,11 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
         carry = run_block(carry, start, int(full))
         return carry, carry[0]
 
-    starts = jnp.asarray(saved[:n_full])
+    starts = jnp.asarray(saved[:n_full], dtype=jnp.int32)
     carry, ys_full = lax.scan(full_block, carry, starts)
     blocks.append(ys_full)
     if n_full < len(gaps):
-        carry = run_block(carry, jnp.asarray(saved[n_full]), int(gaps[n_full]))
+        carry = run_block(carry, jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
         blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
     y_last, _, diverged_at = carry
     # Stack to (batch, saves, ...): initial state first.

@@ -1,6 +1,7 @@
 """The Dirac-GAN of Mescheder, Geiger & Nowozin 2018 (arXiv 1801.04406)."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from .._custom_types import Key
@@ -14,7 +15,8 @@ class DiracGAN(AbstractGame):
     Real data is a point mass at `c` (`real_point`, default 0); the generator is a
     point mass at θ; the discriminator is linear, `C_ψ(x) = ψ·x`, or affine,
     `C(x) = w·x + b` with `ψ = (w, b)` when `bias=True`. The unique equilibrium is
-    θ = c, ψ = 0 (for the affine critic, `(w, b) = (0, 0)`).
+    θ = c, ψ = 0 (for the affine critic, `w = 0` and `b` the loss's best constant
+    output, see `equilibrium`).
 
     With the minimax SGAN loss and `c = 0` the field is `v = (ψσ(ψθ), −θσ(ψθ))`, with
     WGAN `v = (ψ, −θ)`; the Jacobian at the equilibrium is `[[0, a], [−a, 0]]` with
@@ -55,4 +57,19 @@ class DiracGAN(AbstractGame):
         return discriminator * samples
 
     def equilibrium(self) -> Players:
-        return self.state(self.real_point, 0.0)
+        """θ = c, w = 0 and, with a bias, the critic's best constant output b*:
+        `∂L_D/∂b = 0` at `r = f = b` (0 for most losses, ½ for LSGAN's 0/1 targets)."""
+        return self.state(self.real_point, 0.0, self._optimal_bias() if self.bias else 0.0)
+
+    def _optimal_bias(self):
+        one = jnp.ones((1,))
+        slope = jax.grad(lambda b: self.loss.discriminator(b * one, b * one))
+        curvature = jax.grad(slope)
+
+        def newton(b, _):
+            c = curvature(b)
+            # Losses flat in b (WGAN, relativistic ones) have every b optimal: keep 0.
+            return jnp.where(c > 0, b - slope(b) / jnp.where(c > 0, c, 1.0), b), None
+
+        b, _ = jax.lax.scan(newton, jnp.asarray(0.0, dtype=float), None, length=20)
+        return b

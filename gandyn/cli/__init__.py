@@ -1,0 +1,21 @@
+"""The `gandyn` command line: a thin layer over the library."""
+
+import typer
+
+from . import _losses, _portrait, _simulate
+
+
+app = typer.Typer(
+    name="gandyn",
+    help="GAN training dynamics: simulate games as ODE flows and optimizer maps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("simulate")(_simulate.simulate)
+app.command("portrait")(_portrait.portrait)
+app.command("losses")(_losses.losses)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,85 @@
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    InputError,
+    check_positive,
+    check_step,
+    fail,
+    progress_bar,
+    resolve_names,
+    set_precision,
+)
+from ._simulate import (
+    BiasOption,
+    Float64Option,
+    InitOption,
+    LossOption,
+    MethodOption,
+    RandomInitsOption,
+    RealPointOption,
+    SeedOption,
+    StepOption,
+    StepsOption,
+    initial_points,
+)
+
+
+def portrait(
+    loss: LossOption = None,
+    method: MethodOption = None,
+    step: StepOption = 1.0,
+    steps: StepsOption = 2000,
+    init: InitOption = None,
+    random_inits: RandomInitsOption = 0,
+    seed: SeedOption = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path(
+        "portrait.png"
+    ),
+    real_point: RealPointOption = 0.0,
+    bias: BiasOption = False,
+    float64: Float64Option = False,
+) -> None:
+    """Draw the Dirac-GAN's vector field with each method's trajectories: one panel per
+    loss × method (rows: losses, columns: methods)."""
+    from .. import losses as loss_registry, methods as method_registry
+
+    try:
+        losses = resolve_names("loss", loss, ["sgan"], loss_registry.names())
+        methods = resolve_names("method", method, ["simgd", "altgd", "rk4"],
+                                method_registry.names())
+        check_step(step)
+        check_positive("--steps", steps)
+        inits = initial_points(init, random_inits, seed, bias)
+        if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
+        if out.parent and not out.parent.is_dir():
+            raise InputError(f"cannot write to --out {str(out)!r}: no directory {str(out.parent)!r}")
+    except InputError as e:
+        fail(str(e))
+    set_precision(float64)
+
+    import os
+
+    import numpy as np
+
+    from .._runs import dirac_grid
+    from ..plotting import portrait_grid
+
+    with progress_bar() as bar:
+        task = bar.add_task("simulating", total=len(losses) * len(methods))
+        results = dirac_grid(losses, methods, inits, h=step, steps=steps, real_point=real_point,
+                             bias=bias, seed=seed, on_done=lambda: bar.advance(task))
+    lim = max(2.5, 1.5 * float(np.max(np.abs(inits[:, :2] - [real_point, 0.0]))))
+    panels = [[(g, s, f"{l} · {m} · h={step:g}") for l, m, g, s in results if l == name]
+              for name in losses]
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    try:
+        portrait_grid(panels, lim=lim).savefig(tmp, dpi=120)
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        fail(f"cannot write --out {str(out)!r}: {e.strerror or e}")
+    typer.echo(f"wrote {out}")

@@ -1,0 +1,132 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gandyn.cli import app
+
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_simulate_writes_metrics_trajectories_and_portrait(tmp_path):
+    result = run("simulate", "--steps", "300", "--out", str(tmp_path), "--init", "1,1",
+                 "--init", "0.5,-0.5")
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "metrics.json", "portrait.png", "trajectories.npz"
+    ]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    rows = {(r["loss"], r["method"], tuple(r["init"])): r for r in metrics["results"]}
+    assert len(rows) == 3 * 3 * 2
+    # Default step h = 1: Euler on the WGAN rotation grows by √2 per step and blows up,
+    # RK4 contracts by |R(i)| per step, alternating GD cycles.
+    euler = rows[("wgan", "simgd", (1.0, 1.0))]
+    assert euler["status"] == "diverged" and euler["diverged_at"] == 39
+    assert euler["rate"] == pytest.approx(np.sqrt(2), rel=1e-4)
+    assert rows[("wgan", "rk4", (1.0, 1.0))]["rate"] == pytest.approx(0.99392, rel=1e-4)
+    assert rows[("wgan", "altgd", (1.0, 1.0))]["status"] == "cycling"
+    data = np.load(run_dir / "trajectories.npz")
+    assert data["wgan__altgd__theta"].shape == (2, 301)
+    assert "wgan  " in result.output and "diverged" in result.output
+
+
+def test_simulate_float64_and_a_chosen_configuration(tmp_path):
+    result = run("simulate", "-l", "wgan", "-m", "extragradient", "--step", "0.5", "--steps",
+                 "100", "--float64", "--out", str(tmp_path), "--random-inits", "4", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert len(metrics["results"]) == 4
+    for row in metrics["results"]:
+        assert row["rate"] == pytest.approx(abs(1 + 0.5j + (0.5j) ** 2), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--loss", "wgna"], "Error: unknown loss 'wgna'; choose from: sgan, nsgan, rsgan"),
+        (["--method", "rk5"], "Error: unknown method 'rk5'; choose from: simgd, altgd"),
+        (["--step", "0"], "Error: --step must be a positive finite number, got 0.0"),
+        (["--step", "-1"], "Error: --step must be a positive finite number, got -1.0"),
+        (["--step", "nan"], "Error: --step must be a positive finite number, got nan"),
+        (["--steps", "0"], "Error: --steps must be a positive integer, got 0"),
+        (["--init", "1;2"], "Error: malformed --init '1;2': expected finite numbers θ,ψ"),
+        (["--init", "1,2,3"], "Error: malformed --init '1,2,3': expected finite numbers θ,ψ"),
+        (["--init", "a,b"], "Error: malformed --init 'a,b'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, args, message):
+    out = tmp_path / "runs"
+    result = run("simulate", "--out", str(out), *args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unwritable_out_is_an_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run("simulate", "--steps", "10", "--out", str(blocker / "runs"))
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"Error: cannot write to --out '{blocker / 'runs'}'")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_failed_run_leaves_no_half_written_directory(tmp_path, monkeypatch):
+    import gandyn.plotting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(gandyn.plotting, "portrait_grid", broken)
+    result = run("simulate", "--steps", "10", "--out", str(tmp_path))
+    assert result.exit_code != 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bias_takes_three_numbers(tmp_path):
+    result = run("simulate", "--bias", "--init", "1,1,0.5", "-l", "lsgan", "-m", "rk4",
+                 "--steps", "50", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    row = json.loads((run_dir / "metrics.json").read_text())["results"][0]
+    assert row["init"] == [1.0, 1.0, 0.5]
+
+
+def test_losses_lists_every_loss():
+    result = run("losses")
+    assert result.exit_code == 0
+    for name in ("sgan", "nsgan", "rsgan", "rasgan", "ralsgan", "wgan", "lsgan", "hinge"):
+        assert name in result.output
+
+
+def test_portrait_writes_a_png(tmp_path):
+    out = tmp_path / "p.png"
+    result = run("portrait", "-l", "sgan", "-l", "wgan", "-m", "simgd", "-m", "rk4", "--steps",
+                 "100", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+
+
+def test_portrait_rejects_an_unknown_format(tmp_path):
+    result = run("portrait", "--out", str(tmp_path / "p.bmp"))
+    assert result.exit_code == 2
+    assert "must end in .png, .pdf or .svg" in result.output
+
+
+def test_importing_gandyn_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, gandyn; assert 'matplotlib' not in sys.modules; assert 'sklearn' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

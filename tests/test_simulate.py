@@ -1,0 +1,218 @@
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from helpers import radius2
+
+import gandyn as gd
+from gandyn import losses
+
+
+def wgan():
+    return gd.DiracGAN(losses.wgan)
+
+
+def rk4_amplification(y):
+    z = 1j * y
+    return abs(1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24)
+
+
+@pytest.mark.parametrize("name", ["sgan", "wgan"])
+def test_continuous_flow_conserves_the_radius(name):
+    game = gd.DiracGAN(losses.get(name))
+    y0 = game.state(jnp.array([1.0, -0.5, 2.0]), jnp.array([1.0, 1.5, 0.1]))
+    method = gd.AdaptiveFlow(diffrax.Tsit5(), rtol=1e-11, atol=1e-12)
+    sol = gd.simulate(game, method, y0, h=0.05, steps=400)
+    r2 = radius2(sol)
+    np.testing.assert_allclose(r2, r2[:, :1] * np.ones_like(r2), rtol=1e-8)
+    assert (sol.status == gd.Status.CYCLING).all()
+
+
+def test_simultaneous_gd_on_wgan_grows_the_radius_by_exactly_one_plus_h_squared():
+    h = 0.1
+    sol = gd.simulate(wgan(), gd.SimultaneousGD(), wgan().state(1.0, 0.5), h=h, steps=50, save_every=1)
+    r2 = radius2(sol)
+    np.testing.assert_allclose(r2[1:] / r2[:-1], 1 + h**2, rtol=1e-12)
+    assert sol.status == gd.Status.DIVERGING
+    assert float(sol.rate) == pytest.approx(np.sqrt(1 + h**2), rel=1e-9)
+
+
+def test_divergence_is_a_result_with_the_exact_step():
+    # WGAN + Euler: z = θ + iψ evolves as z_n = (1 − ih)^n z_0.
+    h, blowup = 0.5, 1e3
+    sol = gd.simulate(wgan(), gd.SimultaneousGD(), wgan().state(1.0, 0.0), h=h, steps=200,
+                      blowup=blowup, save_every=1)
+    z = (1 - 1j * h) ** np.arange(201)
+    expected = int(np.argmax(np.maximum(abs(z.real), abs(z.imag)) > blowup))
+    assert int(sol.diverged_at) == expected
+    assert sol.status == gd.Status.DIVERGED
+    assert np.isnan(np.asarray(sol.ys.generator)[expected:]).all()
+    assert np.isfinite(np.asarray(sol.ys.generator)[:expected]).all()
+    # The final state is the last one before the divergence, and it is finite.
+    np.testing.assert_allclose(float(sol.final.generator), z[expected - 1].real, rtol=1e-9)
+
+
+def test_nan_and_inf_are_caught_not_raised():
+    sol = gd.simulate(wgan(), gd.SimultaneousGD(), wgan().state(1.0, 1.0), h=1e200, steps=10,
+                      blowup=np.inf)
+    assert sol.status == gd.Status.DIVERGED
+    assert int(sol.diverged_at) in (1, 2, 3)
+
+
+def test_alternating_gd_on_wgan_is_area_preserving_and_cycles():
+    h = 0.3
+    game = wgan()
+    y0 = game.state(1.0, 0.0)
+    one = gd.simulate(game, gd.AlternatingGD(), y0, h=h, steps=1, save_every=1)
+    M = np.array([[1, h], [-h, 1 - h**2]])
+    np.testing.assert_allclose(
+        [float(one.final.generator), float(one.final.discriminator)], M @ [1.0, 0.0], rtol=1e-12
+    )
+    assert np.linalg.det(M) == pytest.approx(1.0)
+    sol = gd.simulate(game, gd.AlternatingGD(), y0, h=h, steps=20_000)
+    r2 = radius2(sol)
+    # Bounded on a closed curve, never approaching the equilibrium.
+    assert r2.max() < 2.0 and r2.min() > 0.5
+    assert sol.status == gd.Status.CYCLING
+
+
+@pytest.mark.parametrize("name, a", [("wgan", 1.0), ("sgan", 0.5)])
+@pytest.mark.parametrize("ha", [0.5, 1.0, 2.0, 2.7])
+def test_rk4_contracts_for_h_a_below_two_root_two(name, a, ha):
+    game = gd.DiracGAN(losses.get(name))
+    h = ha / a
+    sol = gd.simulate(game, gd.Flow(gd.RK4()), game.state(1e-4, 1e-4), h=h, steps=300)
+    distance = np.asarray(sol.distance)
+    assert distance[-1] < distance[0]
+    # Near the equilibrium the measured rate is the stability function's modulus.
+    assert float(sol.rate) == pytest.approx(rk4_amplification(ha), rel=1e-3)
+
+
+def test_rk4_expands_beyond_two_root_two():
+    sol = gd.simulate(wgan(), gd.Flow(gd.RK4()), wgan().state(1e-3, 0.0), h=3.0, steps=100)
+    assert float(sol.rate) == pytest.approx(rk4_amplification(3.0), rel=1e-6)
+    assert float(sol.rate) > 1
+
+
+@pytest.mark.parametrize("h, contracts", [(0.3, True), (0.9, True), (1.2, False)])
+def test_extragradient_contracts_exactly_when_h_a_below_one(h, contracts):
+    sol = gd.simulate(wgan(), gd.Extragradient(), wgan().state(1e-3, 0.0), h=h, steps=200)
+    z = 1j * h
+    assert float(sol.rate) == pytest.approx(abs(1 + z + z**2), rel=1e-6)
+    assert (float(sol.rate) < 1) == contracts
+
+
+def test_optimistic_gd_converges_for_small_steps():
+    sol = gd.simulate(wgan(), gd.OptimisticGD(), wgan().state(1.0, 1.0), h=0.2, steps=2000)
+    assert sol.status in (gd.Status.CONVERGED, gd.Status.CONVERGING)
+    assert float(np.asarray(sol.distance)[-1]) < 1e-3
+
+
+def test_implicit_euler_is_the_proximal_point_method():
+    h = 0.5
+    method = gd.Flow(diffrax.ImplicitEuler(diffrax.VeryChord(rtol=1e-12, atol=1e-12)))
+    sol = gd.simulate(wgan(), method, wgan().state(1.0, 0.0), h=h, steps=50)
+    assert float(sol.rate) == pytest.approx(1 / np.sqrt(1 + h**2), rel=1e-9)
+
+
+def test_named_flows_match_their_diffrax_solvers():
+    game = gd.DiracGAN(losses.sgan)
+    y0 = game.state(0.7, -0.4)
+    euler = gd.simulate(game, gd.Flow(diffrax.Euler()), y0, h=0.2, steps=30)
+    simgd = gd.simulate(game, gd.SimultaneousGD(), y0, h=0.2, steps=30)
+    sgd = gd.simulate(game, gd.Optax(optax.sgd(1.0)), y0, h=0.2, steps=30)
+    np.testing.assert_allclose(euler.ys.generator, simgd.ys.generator, rtol=1e-14)
+    np.testing.assert_allclose(euler.ys.generator, sgd.ys.generator, rtol=1e-12)
+
+
+def test_optax_method_equals_a_hand_written_optax_loop():
+    game = gd.DiracGAN(losses.nsgan, real_point=0.5)
+    h, steps = 0.05, 25
+    y = game.state(1.0, 0.3)
+    sol = gd.simulate(game, gd.Optax(optax.adam(1.0), discriminator_scale=2.0), y, h=h, steps=steps)
+    g_opt, d_opt = optax.adam(h), optax.adam(2 * h)
+    g_state, d_state = g_opt.init(y.generator), d_opt.init(y.discriminator)
+    key = jax.random.key(0)
+    for _ in range(steps):
+        v = game.field(y, key)
+        gu, g_state = g_opt.update(-v.generator, g_state)
+        du, d_state = d_opt.update(-v.discriminator, d_state)
+        y = gd.Players(y.generator + gu, y.discriminator + du)
+    np.testing.assert_allclose(float(sol.final.generator), float(y.generator), rtol=1e-10)
+    np.testing.assert_allclose(float(sol.final.discriminator), float(y.discriminator), rtol=1e-10)
+
+
+def test_alternating_with_several_discriminator_steps():
+    h, k = 0.1, 3
+    sol = gd.simulate(wgan(), gd.AlternatingGD(discriminator_steps=k), wgan().state(1.0, 1.0),
+                      h=h, steps=1)
+    theta = 1.0 + h * 1.0
+    psi = 1.0
+    for _ in range(k):
+        psi = psi - h * theta
+    np.testing.assert_allclose([float(sol.final.generator), float(sol.final.discriminator)],
+                               [theta, psi], rtol=1e-12)
+
+
+def test_batched_runs_equal_single_runs():
+    game = gd.DiracGAN(losses.sgan)
+    thetas, psis = jnp.array([1.0, -0.5, 0.2]), jnp.array([0.5, 1.0, -2.0])
+    batch = gd.simulate(game, gd.Flow(gd.RK4()), game.state(thetas, psis), h=0.3, steps=100)
+    assert batch.status.shape == (3,)
+    for i in range(3):
+        single = gd.simulate(game, gd.Flow(gd.RK4()), game.state(thetas[i], psis[i]), h=0.3, steps=100)
+        np.testing.assert_allclose(batch.ys.generator[i], single.ys.generator, rtol=1e-12)
+        assert int(batch.status[i]) == int(single.status)
+
+
+def test_same_seed_same_numbers():
+    game = gd.DiracGAN(losses.rsgan, real_point=0.3, bias=True)
+    run = lambda: gd.simulate(game, gd.methods.get("adam-alt"), game.init(), h=0.01, steps=300,
+                              key=jax.random.key(7))
+    a, b = run(), run()
+    np.testing.assert_array_equal(a.ys.discriminator, b.ys.discriminator)
+
+
+def test_saves_include_the_last_step_when_it_is_off_the_grid():
+    sol = gd.simulate(wgan(), gd.SimultaneousGD(), wgan().init(), h=0.01, steps=10, save_every=4)
+    np.testing.assert_array_equal(sol.steps, [0, 4, 8, 10])
+    np.testing.assert_allclose(sol.ts, [0, 0.04, 0.08, 0.1])
+
+
+def test_minimax_sgan_stalls_where_the_generator_saturates():
+    game = gd.DiracGAN(losses.sgan)
+    sol = gd.simulate(game, gd.SimultaneousGD(), game.state(1.0, 1.0), h=1.0, steps=2000)
+    assert sol.status == gd.Status.STALLED
+    assert float(np.asarray(sol.distance)[-1]) > 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(h=0.0, steps=10), "step size h must be positive"),
+        (dict(h=float("nan"), steps=10), "step size h must be positive"),
+        (dict(h=0.1, steps=0), "steps must be a positive integer"),
+        (dict(h=0.1, steps=10, save_every=0), "save_every must be a positive integer"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gd.simulate(wgan(), gd.SimultaneousGD(), wgan().init(), **kwargs)
+
+
+def test_wrong_shapes_are_named():
+    game = wgan()
+    with pytest.raises(ValueError, match="parameter shapes"):
+        gd.simulate(game, gd.SimultaneousGD(), gd.Players(jnp.ones((2, 3)), jnp.ones((2, 3))),
+                    h=0.1, steps=2)
+
+
+def test_method_registry():
+    assert {"simgd", "altgd", "extragradient", "optimistic", "rk4", "heun", "midpoint",
+            "tsit5", "dopri5", "adam", "rmsprop", "momentum"} <= set(gd.methods.names())
+    with pytest.raises(ValueError, match="unknown method 'rk5'; choose from: simgd"):
+        gd.methods.get("rk5")
+    with pytest.raises(ValueError, match="RK4 has no error estimate"):
+        gd.AdaptiveFlow(gd.RK4())
