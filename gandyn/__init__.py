@@ -18,6 +18,7 @@ from ._methods import (
     RK4 as RK4,
     SimultaneousGD as SimultaneousGD,
 )
+from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
 
 

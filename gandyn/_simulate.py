@@ -53,7 +53,8 @@ class Solution(eqx.Module):
       a divergence.
     - `generator_loss`, `discriminator_loss`, `speed` (`‖v‖`): at the saved states.
     - `distance`: `‖y − y*‖` to the game's known equilibrium, NaN where it has none.
-    - `final`: the last state before any divergence.
+    - `final`: the last state; for a diverged run, the last saved state before the
+      divergence.
     - `status`: a `Status` code; `diverged_at`: the step at which it diverged, −1 if not.
     - `rate`: contraction per step of `distance` (or of `speed` where the equilibrium is
       unknown), estimated from the envelope over the last two thirds of the run;
@@ -84,10 +85,10 @@ def _norm(tree) -> Array:
 
 
 def _is_bad(tree, blowup) -> Bool[Array, ""]:
-    leaves = jax.tree_util.tree_leaves(tree)
-    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-    biggest = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in leaves]))
-    return ~finite | (biggest > blowup)
+    """True if any entry is NaN, ±inf or larger than `blowup` in magnitude."""
+    # `|x| <= blowup` is False for NaN too: one comparison catches all three.
+    ok = [jnp.all(jnp.abs(x) <= blowup) for x in jax.tree_util.tree_leaves(tree)]
+    return ~jnp.all(jnp.stack(ok))
 
 
 def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | None):
@@ -326,14 +327,11 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
 
     def member_step(y, state, diverged_at, n):
         t = n.astype(h.dtype) * h
-        y_new, state_new = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
-        newly = (diverged_at < 0) & _is_bad(y_new, blowup)
+        y, state = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
+        # Only the first bad step is recorded. A diverged member runs on (its saved
+        # states are masked afterwards): freezing it would cost a select per step.
+        newly = (diverged_at < 0) & _is_bad(y, blowup)
         diverged_at = jnp.where(newly, n + 1, diverged_at).astype(jnp.int32)
-        # A diverged member stays frozen at its last good state.
-        keep = diverged_at >= 0
-        y, state = jax.tree_util.tree_map(
-            lambda old, new: jnp.where(keep, old, new), (y, state), (y_new, state_new)
-        )
         return y, state, diverged_at
 
     batch_step = jax.vmap(member_step, in_axes=(0, 0, 0, None))
@@ -364,14 +362,22 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
     if n_full < len(gaps):
         carry = run_block(carry, jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
         blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
-    y_last, _, diverged_at = carry
+    _, _, diverged_at = carry
     # Stack to (batch, saves, ...): initial state first.
     ys = jax.tree_util.tree_map(
         lambda first, *rest: jnp.concatenate([first[None], *rest], axis=0).swapaxes(0, 1),
         y0,
         *blocks,
     )
-    return _mask_after_divergence(ys, diverged_at, saved), y_last, diverged_at
+    ys = _mask_after_divergence(ys, diverged_at, saved)
+    return ys, _last_saved(ys, diverged_at, saved), diverged_at
+
+
+def _last_saved(ys, diverged_at, saved):
+    """Each member's last saved state before its divergence (its last state if none)."""
+    before = jnp.asarray(saved)[None, :] < jnp.where(diverged_at >= 0, diverged_at, jnp.iinfo(jnp.int32).max)[:, None]
+    last = jnp.sum(before, axis=1) - 1
+    return jax.tree_util.tree_map(lambda x: x[jnp.arange(x.shape[0]), last], ys)
 
 
 def _run_adaptive(game, method, y0, saved, h, key, blowup):
@@ -383,6 +389,5 @@ def _run_adaptive(game, method, y0, saved, h, key, blowup):
     bad = ~(finite & small)
     first_bad = jnp.argmax(bad, axis=1)
     diverged_at = jnp.where(bad.any(axis=1), jnp.asarray(saved)[first_bad], -1).astype(jnp.int32)
-    last_good = jnp.where(bad.any(axis=1), jnp.maximum(first_bad - 1, 0), len(saved) - 1)
-    final = jax.tree_util.tree_map(lambda x: x[jnp.arange(x.shape[0]), last_good], ys)
-    return _mask_after_divergence(ys, diverged_at, saved), final, diverged_at
+    ys = _mask_after_divergence(ys, diverged_at, saved)
+    return ys, _last_saved(ys, diverged_at, saved), diverged_at

@@ -22,8 +22,9 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
-from jax.nn import relu, softplus
+from jax.nn import relu
 
 from ._custom_types import Logits, Scalar
 
@@ -42,6 +43,7 @@ __all__ = [
     "hinge",
     "lsgan",
     "names",
+    "softplus",
     "nsgan",
     "ralsgan",
     "rasgan",
@@ -49,6 +51,22 @@ __all__ = [
     "sgan",
     "wgan",
 ]
+
+
+@jax.custom_jvp
+def softplus(x):
+    """`softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^{−|x|})`, finite for any x.
+
+    Its derivative is `σ(x)`, given directly (custom JVP) so that the gradient of a
+    loss is a sigmoid and nothing more: the hot path of every vector field.
+    """
+    return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return softplus(x), jax.nn.sigmoid(x) * dx
 
 
 class AbstractLoss(eqx.Module):

@@ -216,3 +216,16 @@ def test_method_registry():
         gd.methods.get("rk5")
     with pytest.raises(ValueError, match="RK4 has no error estimate"):
         gd.AdaptiveFlow(gd.RK4())
+
+
+def test_float32_steps_keep_their_size_late_in_a_long_run():
+    # Regression: a step taken over [n·h, (n+1)·h] has a float32 size error of ~1e-3 by
+    # t = 100, which shows up as a phase error on the rotation z_n = (1 − ih)^n z_0.
+    jax.config.update("jax_enable_x64", False)
+    h, n = 0.01, 10_000
+    game = wgan()
+    sol = gd.simulate(game, gd.SimultaneousGD(), game.state(1.0, 0.0), h=h, steps=n)
+    assert sol.final.generator.dtype == jnp.float32
+    z = (1 - 1j * h) ** n
+    got = complex(float(sol.final.generator), float(sol.final.discriminator))
+    assert abs(got - z) / abs(z) < 1e-4
