@@ -120,8 +120,8 @@ def _rate(progress, saved_steps, diverged_at):
 
     Bounded runs: the ratio of the envelopes (maxima) over the last and the middle
     third of the saves, to the power 1/Δsteps; the envelope makes a closed orbit read
-    as rate 1 whatever its phase. Diverged runs: the geometric-mean growth from the
-    first save to the last one before the divergence.
+    as rate 1 whatever its phase. Diverged runs (and runs whose progress underflowed to
+    0): the geometric-mean rate from the first save to the last finite, positive one.
     """
     n = progress.shape[-1]
     third = max(n // 3, 1)
@@ -130,12 +130,13 @@ def _rate(progress, saved_steps, diverged_at):
     last = jnp.max(progress[n - third :])
     span = _envelope_span(saved_steps)
     bounded = jnp.exp((jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / span)
-    bounded = jnp.where(last == 0, 0.0, bounded)
-    valid = jnp.isfinite(progress)
+    # Past a divergence, or once the progress underflowed to 0, use the mean rate from
+    # the first save to the last one that is finite and positive.
+    valid = jnp.isfinite(progress) & (progress > 0)
     last_valid = jnp.max(jnp.where(valid, jnp.arange(n), 0))
     grown = progress[last_valid] / jnp.maximum(progress[0], tiny)
     growth = grown ** (1.0 / jnp.maximum(jnp.asarray(saved_steps)[last_valid], 1))
-    return jnp.where(diverged_at >= 0, growth, bounded)
+    return jnp.where((diverged_at >= 0) | (last == 0), growth, bounded)
 
 
 def _classify(progress_final, speed_final, rate, span, diverged_at, tol, cycle_tol, stall_tol):

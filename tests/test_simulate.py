@@ -229,3 +229,12 @@ def test_float32_steps_keep_their_size_late_in_a_long_run():
     z = (1 - 1j * h) ** n
     got = complex(float(sol.final.generator), float(sol.final.discriminator))
     assert abs(got - z) / abs(z) < 1e-4
+
+
+def test_rate_survives_underflow_to_zero():
+    jax.config.update("jax_enable_x64", False)
+    h = 0.5
+    sol = gd.simulate(wgan(), gd.Extragradient(), wgan().state(1.0, 1.0), h=h, steps=1000)
+    assert sol.status == gd.Status.CONVERGED
+    z = 1j * h
+    assert float(sol.rate) == pytest.approx(abs(1 + z + z**2), rel=1e-3)

@@ -55,15 +55,16 @@ class AbstractGame(eqx.Module):
         """The equilibrium, where the game knows it in closed form; else `None`."""
         return None
 
-    def logits(self, players: Players, key: Key) -> tuple[Samples, Samples]:
-        """`(C_ψ(x_real), C_ψ(G_θ(z)))` on one minibatch drawn with `key`."""
-        real_key, fake_key = jax.random.split(key)
+    def logits(self, players: Players, key: Key | None = None) -> tuple[Samples, Samples]:
+        """`(C_ψ(x_real), C_ψ(G_θ(z)))` on one minibatch drawn with `key` (default:
+        `jax.random.key(0)`; deterministic games ignore it)."""
+        real_key, fake_key = jax.random.split(jax.random.key(0) if key is None else key)
         real = self.real_samples(real_key)
         fake = self.generate(players.generator, fake_key)
         disc = players.discriminator
         return self.discriminate(disc, real), self.discriminate(disc, fake)
 
-    def losses(self, players: Players, key: Key) -> tuple[Scalar, Scalar]:
+    def losses(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:
         """`(L_G, L_D)` on the minibatch drawn with `key`; each is minimized by its player."""
         real_logits, fake_logits = self.logits(players, key)
         return (
@@ -71,7 +72,7 @@ class AbstractGame(eqx.Module):
             self.loss.discriminator(real_logits, fake_logits),
         )
 
-    def generator_field(self, players: Players, key: Key) -> Params:
+    def generator_field(self, players: Players, key: Key | None = None) -> Params:
         """`−∇_θ L_G(θ, ψ)`: the generator's part of the vector field."""
 
         def generator_loss(theta):
@@ -79,7 +80,7 @@ class AbstractGame(eqx.Module):
 
         return _negate(jax.grad(generator_loss)(players.generator))
 
-    def discriminator_field(self, players: Players, key: Key) -> Params:
+    def discriminator_field(self, players: Players, key: Key | None = None) -> Params:
         """`−∇_ψ L_D(θ, ψ)`: the discriminator's part of the vector field."""
 
         def discriminator_loss(psi):
@@ -87,7 +88,7 @@ class AbstractGame(eqx.Module):
 
         return _negate(jax.grad(discriminator_loss)(players.discriminator))
 
-    def field(self, players: Players, key: Key) -> Players:
+    def field(self, players: Players, key: Key | None = None) -> Players:
         """The joint vector field `v = (−∇_θ L_G, −∇_ψ L_D)` at `players`."""
         return Players(
             self.generator_field(players, key), self.discriminator_field(players, key)
