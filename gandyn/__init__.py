@@ -4,7 +4,20 @@ data → game (loss + regularizers) → vector field → method (flow or map) �
 metrics and plots.
 """
 
-from . import losses as losses, methods as methods
+from . import losses as losses, methods as methods, regularizers as regularizers
+from ._analysis import (
+    amplification as amplification,
+    eigenvalues as eigenvalues,
+    find_equilibrium as find_equilibrium,
+    jacobian as jacobian,
+    largest_stable_step as largest_stable_step,
+    spectral_radius as spectral_radius,
+    stability_function as stability_function,
+    stable_step_for_spectrum as stable_step_for_spectrum,
+    step_matrix as step_matrix,
+    top_eigenvalues as top_eigenvalues,
+    verdict as verdict,
+)
 from ._games import AbstractGame as AbstractGame, DiracGAN as DiracGAN, Players as Players
 from ._methods import (
     AbstractMethod as AbstractMethod,
@@ -17,6 +30,18 @@ from ._methods import (
     Optax as Optax,
     RK4 as RK4,
     SimultaneousGD as SimultaneousGD,
+)
+from ._regularizers import (
+    AbstractRegularizer as AbstractRegularizer,
+    Consensus as Consensus,
+    GeneratorGradientPenalty as GeneratorGradientPenalty,
+    InstanceNoise as InstanceNoise,
+    L2 as L2,
+    R1 as R1,
+    R2 as R2,
+    SGA as SGA,
+    WeightClipping as WeightClipping,
+    WGANGP as WGANGP,
 )
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate

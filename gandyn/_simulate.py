@@ -329,6 +329,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
     def member_step(y, state, diverged_at, n):
         t = n.astype(h.dtype) * h
         y, state = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
+        y = game.project(y)
         # Only the first bad step is recorded. A diverged member runs on (its saved
         # states are masked afterwards): freezing it would cost a select per step.
         newly = (diverged_at < 0) & _is_bad(y, blowup)

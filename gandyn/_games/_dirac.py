@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Key
+from .._regularizers import AbstractRegularizer
 from ..losses import AbstractLoss
 from ._base import AbstractGame, Players
 
@@ -30,6 +31,7 @@ class DiracGAN(AbstractGame):
     loss: AbstractLoss
     real_point: float = 0.0
     bias: bool = eqx.field(static=True, default=False)
+    regularizers: tuple[AbstractRegularizer, ...] = ()
 
     def init(self, key: Key | None = None) -> Players:
         del key
@@ -52,6 +54,7 @@ class DiracGAN(AbstractGame):
         return jnp.reshape(generator, (1,))
 
     def discriminate(self, discriminator, samples):
+        samples = jnp.reshape(samples, (samples.shape[0],))
         if self.bias:
             return discriminator[0] * samples + discriminator[1]
         return discriminator * samples

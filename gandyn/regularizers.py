@@ -1,0 +1,64 @@
+"""Regularizers by name: what the CLI's `--reg NAME=WEIGHT` accepts.
+
+`parse("r1=1.0")` builds `R1(1.0)`; `names()` lists the choices with `describe(name)`.
+"""
+
+import math
+
+from ._regularizers import (
+    AbstractRegularizer,
+    Consensus,
+    GeneratorGradientPenalty,
+    InstanceNoise,
+    L2,
+    R1,
+    R2,
+    SGA,
+    WeightClipping,
+    WGANGP,
+)
+
+
+_REGISTRY = {
+    "r1": (R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
+    "r2": (R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
+    "gp": (WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
+    "consensus": (Consensus, "consensus optimization, v − γJᵀv"),
+    "sga": (SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
+    "noise": (InstanceNoise, "instance noise of this standard deviation"),
+    "clip": (WeightClipping, "clip discriminator weights to [−c, c]"),
+    "l2": (L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
+    "odegan": (GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
+}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def describe(name: str) -> str:
+    return _REGISTRY[name][1]
+
+
+def get(name: str, weight: float) -> AbstractRegularizer:
+    """The regularizer called `name` with its weight (or std, or clip bound)."""
+    key = name.strip().lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown regularizer {name!r}; choose from: {', '.join(names())}")
+    if not (math.isfinite(weight) and weight >= 0):
+        raise ValueError(f"regularizer weight must be a finite number ≥ 0, got {name}={weight}")
+    return _REGISTRY[key][0](weight)
+
+
+def parse(text: str) -> AbstractRegularizer:
+    """`"name=weight"` → a regularizer; a clear `ValueError` for anything else."""
+    name, sep, value = text.partition("=")
+    try:
+        weight = float(value) if sep else float("nan")
+    except ValueError:
+        weight = float("nan")
+    if not sep or not name or math.isnan(weight):
+        raise ValueError(
+            f"malformed regularizer {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
+        )
+    return get(name, weight)
