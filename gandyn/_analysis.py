@@ -8,6 +8,7 @@ Near an equilibrium y*, `dy/dt = v(y)` behaves like `dy/dt = J(y − y*)` with
 from collections.abc import Callable
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -168,10 +169,14 @@ def step_matrix(
     point). Its spectral radius is the local contraction per step near an equilibrium.
     """
     key = jax.random.key(0) if key is None else key
-    h = jnp.asarray(h, dtype=ravel_pytree(y)[0].dtype)
-    state = method.init(game, y, h, key)
     if isinstance(method, Optax) and not _is_sgd_like(method):
         raise ValueError("step_matrix needs a stateless update; optax state has counters")
+    return _step_matrix(game, method, y, jnp.asarray(h, dtype=ravel_pytree(y)[0].dtype), key)
+
+
+@eqx.filter_jit
+def _step_matrix(game, method, y, h, key):
+    state = method.init(game, y, h, key)
     flat, unravel = ravel_pytree((y, state))
 
     def one_step(f):
@@ -247,3 +252,40 @@ def verdict(growth: float, tol: float = 1e-9) -> str:
     if growth < 1 - tol:
         return "converges"
     return "diverges" if growth > 1 + tol else "cycles"
+
+
+def stability_report(
+    game: AbstractGame, methods: dict[str, AbstractStepMethod], h: float,
+    y: Players | None = None, key: Key | None = None,
+) -> dict:
+    """The spectrum of `J` at `y` (default: the game's equilibrium) and, per method,
+    its growth per step at step `h`, the verdict and the largest stable step. JSON-ready.
+    """
+    if y is None:
+        y = game.equilibrium()
+        if y is None:
+            raise ValueError("the game knows no equilibrium: give a point y")
+    eig = eigenvalues(game, y, key)
+    rows = {}
+    for name, method in methods.items():
+        growth = amplification(game, method, y, h, key)
+        try:
+            largest = stable_step_for_spectrum(method, eig)
+        except ValueError:
+            scale = float(np.max(np.abs(eig))) or 1.0
+            largest = largest_stable_step(
+                lambda s: amplification(game, method, y, s, key), h_min=1e-2 / scale,
+                h_max=1e3 / scale,
+            )
+        rows[name] = {
+            "growth_per_step": growth,
+            "verdict": verdict(growth),
+            "largest_stable_step": None if not np.isfinite(largest) else largest,
+            "unconditionally_stable": bool(np.isinf(largest)),
+        }
+    return {
+        "point": [float(x) for x in ravel_pytree(y)[0]],
+        "eigenvalues": [[float(e.real), float(e.imag)] for e in eig],
+        "step": h,
+        "methods": rows,
+    }

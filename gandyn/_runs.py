@@ -77,12 +77,13 @@ def dirac_grid(
     steps: int,
     real_point: float = 0.0,
     bias: bool = False,
+    regularizers: tuple = (),
     seed: int = 0,
     on_done=None,
 ) -> list[tuple[str, str, "DiracGAN", Solution]]:
-    """Simulate every loss × method on the Dirac-GAN from the rows of `inits`
-    (`(θ, ψ)` or `(θ, ψ, b)`), all initial conditions at once under `vmap`.
-    `on_done()` is called after each configuration."""
+    """Simulate every loss × method on the Dirac-GAN (with `regularizers`) from the
+    rows of `inits` (`(θ, ψ)` or `(θ, ψ, b)`), all initial conditions at once under
+    `vmap`. `on_done()` is called after each configuration."""
     import jax
     import jax.numpy as jnp
 
@@ -93,7 +94,10 @@ def dirac_grid(
     inits = np.asarray(inits, dtype=float)
     results = []
     for loss_name in losses:
-        game = DiracGAN(loss_registry.get(loss_name), real_point=real_point, bias=bias)
+        game = DiracGAN(
+            loss_registry.get(loss_name), real_point=real_point, bias=bias,
+            regularizers=tuple(regularizers),
+        )
         columns = [jnp.asarray(c) for c in inits.T]
         y0 = game.state(*columns)
         for method_name in methods:

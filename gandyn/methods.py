@@ -22,6 +22,12 @@ from ._methods import (
 )
 
 
+# Unit-rate optimizers, built once so that equal methods hit the same jit cache entry.
+_SGD = optax.sgd(1.0)
+_MOMENTUM = optax.sgd(1.0, momentum=0.9)
+_RMSPROP = optax.rmsprop(1.0)
+_ADAM = optax.adam(1.0, b1=0.5, b2=0.999)
+
 _REGISTRY: dict[str, tuple[Callable[[], AbstractMethod], str]] = {
     "simgd": (SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
     "altgd": (AlternatingGD, "alternating gradient descent, generator first"),
@@ -37,12 +43,12 @@ _REGISTRY: dict[str, tuple[Callable[[], AbstractMethod], str]] = {
     ),
     "tsit5": (lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
     "dopri5": (lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),
-    "sgd": (lambda: Optax(optax.sgd(1.0)), "optax SGD, simultaneous"),
-    "momentum": (lambda: Optax(optax.sgd(1.0, momentum=0.9)), "optax SGD with momentum 0.9"),
-    "rmsprop": (lambda: Optax(optax.rmsprop(1.0)), "optax RMSProp, simultaneous"),
-    "adam": (lambda: Optax(optax.adam(1.0, b1=0.5, b2=0.999)), "optax Adam (β₁=0.5), simultaneous"),
+    "sgd": (lambda: Optax(_SGD), "optax SGD, simultaneous"),
+    "momentum": (lambda: Optax(_MOMENTUM), "optax SGD with momentum 0.9"),
+    "rmsprop": (lambda: Optax(_RMSPROP), "optax RMSProp, simultaneous"),
+    "adam": (lambda: Optax(_ADAM), "optax Adam (β₁=0.5), simultaneous"),
     "adam-alt": (
-        lambda: Optax(optax.adam(1.0, b1=0.5, b2=0.999), alternating=True),
+        lambda: Optax(_ADAM, alternating=True),
         "optax Adam (β₁=0.5), alternating",
     ),
 }

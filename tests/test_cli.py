@@ -130,3 +130,53 @@ def test_importing_gandyn_does_not_import_matplotlib():
 
     code = "import sys, gandyn; assert 'matplotlib' not in sys.modules; assert 'sklearn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_eigen_prints_spectrum_verdicts_and_stable_steps(tmp_path):
+    result = run("eigen", "-l", "wgan", "--step", "0.5", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "+0+1i" in result.output and "-0-1i" in result.output
+    (run_dir,) = tmp_path.iterdir()
+    report = json.loads((run_dir / "eigen.json").read_text())["results"]["wgan"]["methods"]
+    assert report["simgd"]["verdict"] == "diverges" and report["simgd"]["largest_stable_step"] == 0.0
+    assert report["rk4"]["verdict"] == "converges"
+    assert report["rk4"]["largest_stable_step"] == pytest.approx(2 * np.sqrt(2), rel=1e-8)
+    assert report["altgd"]["verdict"] == "cycles"
+    assert report["implicit-euler"]["unconditionally_stable"]
+    assert (run_dir / "stability.png").exists()
+
+
+def test_eigen_with_r1_at_critical_damping(tmp_path):
+    result = run("eigen", "-l", "sgan", "--reg", "r1=1", "-m", "simgd", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    eig = json.loads((run_dir / "eigen.json").read_text())["results"]["sgan"]["eigenvalues"]
+    np.testing.assert_allclose(eig, [[-0.5, 0.0], [-0.5, 0.0]], atol=1e-6)
+
+
+def test_simulate_with_regularizers(tmp_path):
+    result = run("simulate", "-l", "sgan", "-m", "simgd", "--reg", "r1=1", "--step", "0.1",
+                 "--steps", "500", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["settings"]["regularizers"] == ["r1=1"]
+    assert metrics["results"][0]["status"] == "converged"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["simulate", "--reg", "r3=1"], "Error: unknown regularizer 'r3'; choose from: r1, r2"),
+        (["simulate", "--reg", "r1"], "Error: malformed --reg 'r1': expected NAME=WEIGHT"),
+        (["portrait", "--reg", "r1=-2"], "Error: regularizer weight must be a finite number ≥ 0"),
+        (["eigen", "--reg", "nope=1"], "Error: unknown regularizer 'nope'"),
+        (["eigen", "-m", "adam"], "Error: --method 'adam' has no local linear analysis"),
+        (["eigen", "--at", "1"], "Error: malformed --at '1'"),
+    ],
+)
+def test_regularizer_and_eigen_errors(tmp_path, args, message):
+    result = run(*args, "--out", str(tmp_path / ("x.png" if args[0] == "portrait" else "runs")))
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(message), result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -238,3 +238,8 @@ def test_rate_survives_underflow_to_zero():
     assert sol.status == gd.Status.CONVERGED
     z = 1j * h
     assert float(sol.rate) == pytest.approx(abs(1 + z + z**2), rel=1e-3)
+
+
+def test_equal_methods_compare_equal_so_jit_does_not_recompile():
+    assert gd.AlternatingGD() == gd.AlternatingGD()
+    assert hash(gd.methods.get("adam")) == hash(gd.methods.get("adam"))

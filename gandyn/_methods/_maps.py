@@ -134,6 +134,11 @@ class Optax(AbstractStepMethod):
         return y, (g_state, d_state)
 
 
+# One shared instance: optax transformations hold fresh closures, and a method's static
+# fields are part of the jit cache key, so a new `optax.sgd(1.0)` per call would recompile.
+UNIT_SGD = optax.sgd(1.0)
+
+
 def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) -> Optax:
     """Alternating gradient descent: `θ' = θ + h v_θ(θ, ψ)`, then
     `ψ' = ψ + h v_ψ(θ', ψ)` (repeated `discriminator_steps` times).
@@ -143,7 +148,7 @@ def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) ->
     curve instead of spiralling out.
     """
     return Optax(
-        optax.sgd(1.0),
+        UNIT_SGD,
         alternating=True,
         discriminator_steps=discriminator_steps,
         generator_first=generator_first,

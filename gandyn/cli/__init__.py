@@ -2,7 +2,7 @@
 
 import typer
 
-from . import _losses, _portrait, _simulate
+from . import _eigen, _losses, _portrait, _simulate
 
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("simulate")(_simulate.simulate)
 app.command("portrait")(_portrait.portrait)
+app.command("eigen")(_eigen.eigen)
 app.command("losses")(_losses.losses)
 
 

@@ -42,7 +42,7 @@ def check_positive(name: str, value: int) -> int:
     return value
 
 
-def parse_init(text: str, bias: bool) -> tuple[float, ...]:
+def parse_init(text: str, bias: bool, flag: str = "--init") -> tuple[float, ...]:
     """`"θ,ψ"` (or `"θ,ψ,b"` with a critic bias) → floats."""
     expected = "θ,ψ,b" if bias else "θ,ψ"
     parts = text.split(",")
@@ -51,7 +51,7 @@ def parse_init(text: str, bias: bool) -> tuple[float, ...]:
     except ValueError:
         values = ()
     if len(values) not in ((2, 3) if bias else (2,)) or not all(map(math.isfinite, values)):
-        raise InputError(f"malformed --init {text!r}: expected finite numbers {expected}")
+        raise InputError(f"malformed {flag} {text!r}: expected finite numbers {expected}")
     return values
 
 
@@ -90,3 +90,17 @@ def progress_bar():
         transient=True,
         disable=not sys.stderr.isatty(),
     )
+
+
+def parse_regularizers(texts: list[str] | None) -> tuple:
+    """`--reg NAME=WEIGHT` values → regularizer objects."""
+    from .. import regularizers
+
+    try:
+        return tuple(regularizers.parse(t) for t in (texts or []))
+    except ValueError as e:
+        raise InputError(str(e).replace("malformed regularizer", "malformed --reg")) from None
+
+
+def describe_regularizers(texts: list[str] | None) -> str:
+    return " + ".join(texts) if texts else ""

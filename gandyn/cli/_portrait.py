@@ -7,7 +7,9 @@ from ._common import (
     InputError,
     check_positive,
     check_step,
+    describe_regularizers,
     fail,
+    parse_regularizers,
     progress_bar,
     resolve_names,
     set_precision,
@@ -17,6 +19,7 @@ from ._simulate import (
     Float64Option,
     InitOption,
     LossOption,
+    RegOption,
     MethodOption,
     RandomInitsOption,
     RealPointOption,
@@ -40,6 +43,7 @@ def portrait(
     ),
     real_point: RealPointOption = 0.0,
     bias: BiasOption = False,
+    reg: RegOption = None,
     float64: Float64Option = False,
 ) -> None:
     """Draw the Dirac-GAN's vector field with each method's trajectories: one panel per
@@ -53,6 +57,7 @@ def portrait(
         check_step(step)
         check_positive("--steps", steps)
         inits = initial_points(init, random_inits, seed, bias)
+        regs = parse_regularizers(reg)
         if out.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
         if out.parent and not out.parent.is_dir():
@@ -71,9 +76,11 @@ def portrait(
     with progress_bar() as bar:
         task = bar.add_task("simulating", total=len(losses) * len(methods))
         results = dirac_grid(losses, methods, inits, h=step, steps=steps, real_point=real_point,
-                             bias=bias, seed=seed, on_done=lambda: bar.advance(task))
+                             bias=bias, regularizers=regs, seed=seed,
+                             on_done=lambda: bar.advance(task))
     lim = max(2.5, 1.5 * float(np.max(np.abs(inits[:, :2] - [real_point, 0.0]))))
-    panels = [[(g, s, f"{l} · {m} · h={step:g}") for l, m, g, s in results if l == name]
+    suffix = f" · {describe_regularizers(reg)}" if reg else ""
+    panels = [[(g, s, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, s in results if l == name]
               for name in losses]
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
     try:

@@ -9,6 +9,8 @@ from rich.table import Table
 from ._common import (
     InputError,
     check_positive,
+    describe_regularizers,
+    parse_regularizers,
     check_step,
     fail,
     parse_init,
@@ -49,6 +51,11 @@ RealPointOption = Annotated[
 ]
 BiasOption = Annotated[bool, typer.Option("--bias", help="Give the critic a bias: C(x) = wx + b.")]
 Float64Option = Annotated[bool, typer.Option("--float64", help="Compute in double precision.")]
+RegOption = Annotated[
+    list[str] | None,
+    typer.Option("--reg", "-r", help="Regularizer NAME=WEIGHT (repeatable): r1, r2, gp, "
+                 "consensus, sga, noise, clip, l2, odegan. E.g. --reg r1=1 --reg consensus=0.5."),
+]
 
 
 def initial_points(init: list[str] | None, random_inits: int, seed: int, bias: bool) -> np.ndarray:
@@ -77,6 +84,7 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     real_point: RealPointOption = 0.0,
     bias: BiasOption = False,
+    reg: RegOption = None,
     float64: Float64Option = False,
 ) -> None:
     """Simulate the Dirac-GAN under each loss × method; write metrics.json,
@@ -89,6 +97,7 @@ def simulate(
         check_step(step)
         check_positive("--steps", steps)
         inits = initial_points(init, random_inits, seed, bias)
+        regs = parse_regularizers(reg)
         run_dir = run_directory(out, "simulate")
     except InputError as e:
         fail(str(e))
@@ -101,7 +110,7 @@ def simulate(
         task = bar.add_task("simulating", total=len(losses) * len(methods))
         results = dirac_grid(
             losses, methods, inits, h=step, steps=steps, real_point=real_point, bias=bias,
-            seed=seed, on_done=lambda: bar.advance(task),
+            regularizers=regs, seed=seed, on_done=lambda: bar.advance(task),
         )
 
     records, arrays = [], {}
@@ -123,9 +132,11 @@ def simulate(
 
     settings = {"game": "dirac", "losses": losses, "methods": methods, "step": step,
                 "steps": steps, "real_point": real_point, "bias": bias, "seed": seed,
+                "regularizers": list(reg or []),
                 "float64": float64}
     lim = max(2.5, 1.5 * float(np.max(np.abs(inits[:, :2] - [real_point, 0.0]))))
-    panels = [[(game, sol, f"{l} · {m} · h={step:g}") for l, m, game, sol in results
+    suffix = f" · {describe_regularizers(reg)}" if reg else ""
+    panels = [[(game, sol, f"{l} · {m} · h={step:g}{suffix}") for l, m, game, sol in results
                if l == loss_name] for loss_name in losses]
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})

@@ -1,6 +1,15 @@
-"""Figures: phase portraits of a game's vector field with trajectories overlaid.
+"""Figures: phase portraits, stability regions, eigenvalue paths (matplotlib).
 
-Imports matplotlib; `import gandyn` does not import this subpackage.
+`import gandyn` does not import this subpackage.
 """
 
-from ._portrait import dirac_coordinates as dirac_coordinates, portrait as portrait, portrait_grid as portrait_grid
+from ._portrait import (
+    dirac_coordinates as dirac_coordinates,
+    portrait as portrait,
+    portrait_grid as portrait_grid,
+)
+from ._stability import (
+    eigenvalue_paths as eigenvalue_paths,
+    stability_grid as stability_grid,
+    stability_region as stability_region,
+)

@@ -1,0 +1,80 @@
+"""Stability regions of methods with the scaled spectrum on top, and eigenvalue paths."""
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._analysis import stability_function  # noqa: E402
+
+
+def stability_region(
+    ax: plt.Axes, method, scaled_eigenvalues: np.ndarray | None = None, *,
+    extent: float = 3.5, title: str | None = None,
+) -> plt.Axes:
+    """Shade where the method contracts (`ρ(z) < 1`) in the complex `z = hλ` plane,
+    draw its boundary, and mark each `hλ`: green inside (that mode contracts), red
+    outside (it grows). Euler's region is the disc |1 + z| < 1, which the imaginary
+    axis only touches; RK4's contains `[−2√2 i, 2√2 i]`."""
+    rho = stability_function(method)
+    x = np.linspace(-extent, extent / 2, 301)
+    y = np.linspace(-extent, extent, 401)
+    zr, zi = np.meshgrid(x, y)
+    growth = rho(zr + 1j * zi)
+    ax.contourf(zr, zi, growth, levels=[0, 1], colors=["#cfe8cf"])
+    ax.contour(zr, zi, growth, levels=[1], colors="darkgreen", linewidths=1)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    if scaled_eigenvalues is not None:
+        z = np.asarray(scaled_eigenvalues)
+        inside = rho(z) < 1 - 1e-9
+        ax.scatter(z.real[inside], z.imag[inside], c="tab:green", edgecolors="k", zorder=3, s=30)
+        ax.scatter(z.real[~inside], z.imag[~inside], c="tab:red", edgecolors="k", zorder=3, s=30)
+    ax.set_xlabel("Re(hλ)")
+    ax.set_ylabel("Im(hλ)")
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def stability_grid(
+    panels: Sequence[Sequence[tuple[object, np.ndarray, str]]], *, extent: float = 3.5,
+    panel_size: float = 3.0,
+) -> plt.Figure:
+    """A grid of `stability_region` panels: `panels[row][col] = (method, hλ, title)`."""
+    rows, cols = len(panels), max(len(r) for r in panels)
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols, panel_size * rows),
+                             squeeze=False, layout="constrained")
+    for i, row in enumerate(panels):
+        for j in range(cols):
+            if j < len(row):
+                method, z, title = row[j]
+                stability_region(axes[i, j], method, z, extent=extent, title=title)
+            else:
+                axes[i, j].axis("off")
+    return fig
+
+
+def eigenvalue_paths(
+    ax: plt.Axes, weights: np.ndarray, eigenvalues: np.ndarray, *, label: str = "γ",
+    title: str | None = None,
+) -> plt.Axes:
+    """Eigenvalues (`eigenvalues[i]` at `weights[i]`) as paths in the complex plane,
+    coloured by the weight; where the paths meet on the real axis the system is
+    critically damped."""
+    eig = np.asarray(eigenvalues)
+    weights = np.asarray(weights)
+    for k in range(eig.shape[1]):
+        points = ax.scatter(eig[:, k].real, eig[:, k].imag, c=weights, cmap="viridis", s=12)
+    ax.figure.colorbar(points, ax=ax, label=label)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_xlabel("Re λ")
+    ax.set_ylabel("Im λ")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
