@@ -40,6 +40,14 @@ def describe(name: str) -> str:
     return _REGISTRY[name][1]
 
 
+def build(name: str, weight) -> AbstractRegularizer:
+    """Like `get`, without checking the weight, which may be a traced array (sweeps)."""
+    key = name.strip().lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown regularizer {name!r}; choose from: {', '.join(names())}")
+    return _REGISTRY[key][0](weight)
+
+
 def get(name: str, weight: float) -> AbstractRegularizer:
     """The regularizer called `name` with its weight (or std, or clip bound)."""
     key = name.strip().lower()

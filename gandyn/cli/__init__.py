@@ -2,7 +2,7 @@
 
 import typer
 
-from . import _eigen, _losses, _portrait, _simulate
+from . import _eigen, _losses, _portrait, _simulate, _sweep
 
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.command("simulate")(_simulate.simulate)
 app.command("portrait")(_portrait.portrait)
 app.command("eigen")(_eigen.eigen)
+app.command("sweep")(_sweep.sweep)
 app.command("losses")(_losses.losses)
 
 

@@ -3,6 +3,7 @@
 `import gandyn` does not import this subpackage.
 """
 
+from ._atlas import atlas as atlas
 from ._portrait import (
     dirac_coordinates as dirac_coordinates,
     portrait as portrait,
