@@ -59,6 +59,8 @@ class Solution(eqx.Module):
     - `rate`: contraction per step of `distance` (or of `speed` where the equilibrium is
       unknown), estimated from the envelope over the last two thirds of the run;
       `< 1` converges, `> 1` diverges, `≈ 1` cycles.
+    - `method_state`: the method's state after the last step (optimizer moments, …);
+      pass it back with `final` and `start_step` to continue the run exactly.
     """
 
     ts: Float[Array, " saves"]
@@ -72,6 +74,7 @@ class Solution(eqx.Module):
     status: Int[Array, "*batch"]
     diverged_at: Int[Array, "*batch"]
     rate: Float[Array, "*batch"]
+    method_state: object = None
 
     def labels(self) -> np.ndarray:
         """The status of each member as a string (`"converged"`, …)."""
@@ -128,14 +131,15 @@ def _rate(progress, saved_steps, diverged_at):
     tiny = jnp.finfo(progress.dtype).tiny
     middle = jnp.max(progress[n - 2 * third : n - third])
     last = jnp.max(progress[n - third :])
-    span = _envelope_span(saved_steps)
+    span = _envelope_span(saved_steps)  # differences: unaffected by a start offset
     bounded = jnp.exp((jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / span)
     # Past a divergence, or once the progress underflowed to 0, use the mean rate from
     # the first save to the last one that is finite and positive.
     valid = jnp.isfinite(progress) & (progress > 0)
     last_valid = jnp.max(jnp.where(valid, jnp.arange(n), 0))
     grown = progress[last_valid] / jnp.maximum(progress[0], tiny)
-    growth = grown ** (1.0 / jnp.maximum(jnp.asarray(saved_steps)[last_valid], 1))
+    elapsed = jnp.asarray(saved_steps)[last_valid] - saved_steps[0]
+    growth = grown ** (1.0 / jnp.maximum(elapsed, 1))
     return jnp.where((diverged_at >= 0) | (last == 0), growth, bounded)
 
 
@@ -189,6 +193,8 @@ def simulate(
     stall_tol: float = 1e-2,
     blowup: float = 1e6,
     progress: Callable[[int], None] | None = None,
+    method_state=None,
+    start_step: int = 0,
 ) -> Solution:
     r"""Run `method` on `game` from `y0` for `steps` steps of size `h`.
 
@@ -210,6 +216,9 @@ def simulate(
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
     - `progress`: called with the number of steps done after each saved block.
+    - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
+      `method_state`, and the number of steps it had taken (which numbers the steps,
+      and so draws the same minibatches as one uninterrupted run would).
 
     **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
     at which it happened), never an exception.
@@ -234,7 +243,11 @@ def simulate(
     if batch is None:
         y0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], y0)
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(y0))
-    saved_steps = _save_schedule(steps, int(save_every))
+    if int(start_step) != start_step or start_step < 0:
+        raise ValueError(f"start_step must be a non-negative integer, got {start_step}")
+    if method_state is not None and batch is None:
+        method_state = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], method_state)
+    saved_steps = int(start_step) + _save_schedule(steps, int(save_every))
     solution = _simulate(
         game,
         method,
@@ -247,6 +260,7 @@ def simulate(
         stall_tol=stall_tol,
         blowup=blowup,
         progress=progress,
+        method_state=method_state,
     )
     if batch is None:
         unbatch = lambda x: x[0]  # noqa: E731
@@ -261,6 +275,7 @@ def simulate(
                 s.status,
                 s.diverged_at,
                 s.rate,
+                s.method_state,
             ),
             solution,
             replace_fn=lambda x: jax.tree_util.tree_map(unbatch, x),
@@ -269,14 +284,19 @@ def simulate(
 
 
 @eqx.filter_jit
-def _simulate(game, method, y0, h, key, *, saved_steps, tol, cycle_tol, stall_tol, blowup, progress
+def _simulate(
+    game, method, y0, h, key, *, saved_steps, tol, cycle_tol, stall_tol, blowup, progress,
+    method_state,
 ):
     saved = np.asarray(saved_steps)
     equilibrium = game.equilibrium()
     if isinstance(method, AdaptiveFlow):
         ys, final, diverged_at = _run_adaptive(game, method, y0, saved, h, key, blowup)
+        final_state = None
     elif isinstance(method, AbstractStepMethod):
-        ys, final, diverged_at = _run_steps(game, method, y0, saved, h, key, blowup, progress)
+        ys, final, diverged_at, final_state = _run_steps(
+            game, method, y0, saved, h, key, blowup, progress, method_state
+        )
     else:
         raise ValueError(f"simulate cannot drive a {type(method).__name__}")
 
@@ -306,6 +326,7 @@ def _simulate(game, method, y0, h, key, *, saved_steps, tol, cycle_tol, stall_to
         status=status,
         diverged_at=diverged_at,
         rate=rate,
+        method_state=final_state,
     )
 
 
@@ -320,9 +341,9 @@ def _mask_after_divergence(ys, diverged_at, saved):
     return jax.tree_util.tree_map(mask, ys)
 
 
-def _run_steps(game, method, y0, saved, h, key, blowup, progress):
-    batch_init = jax.vmap(lambda y: method.init(game, y, h, key))
-    state0 = batch_init(y0)
+def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
+    if state0 is None:
+        state0 = jax.vmap(lambda y: method.init(game, y, h, key))(y0)
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
     diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
 
@@ -364,7 +385,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
     if n_full < len(gaps):
         carry = run_block(carry, jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
         blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
-    _, _, diverged_at = carry
+    _, final_state, diverged_at = carry
     # Stack to (batch, saves, ...): initial state first.
     ys = jax.tree_util.tree_map(
         lambda first, *rest: jnp.concatenate([first[None], *rest], axis=0).swapaxes(0, 1),
@@ -372,7 +393,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress):
         *blocks,
     )
     ys = _mask_after_divergence(ys, diverged_at, saved)
-    return ys, _last_saved(ys, diverged_at, saved), diverged_at
+    return ys, _last_saved(ys, diverged_at, saved), diverged_at, final_state
 
 
 def _last_saved(ys, diverged_at, saved):

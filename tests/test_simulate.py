@@ -243,3 +243,17 @@ def test_rate_survives_underflow_to_zero():
 def test_equal_methods_compare_equal_so_jit_does_not_recompile():
     assert gd.AlternatingGD() == gd.AlternatingGD()
     assert hash(gd.methods.get("adam")) == hash(gd.methods.get("adam"))
+
+
+def test_a_run_in_two_parts_equals_one_run():
+    game = gd.DiracGAN(losses.rsgan, real_point=0.5, bias=True,
+                       regularizers=(gd.InstanceNoise(0.3, nodes=None),))
+    method = gd.methods.get("adam-alt")
+    y0 = game.state(jnp.array([1.0, -0.3]), jnp.array([0.5, 0.2]))
+    key = jax.random.key(3)
+    whole = gd.simulate(game, method, y0, h=0.01, steps=300, key=key)
+    first = gd.simulate(game, method, y0, h=0.01, steps=120, key=key)
+    second = gd.simulate(game, method, first.final, h=0.01, steps=180, key=key,
+                         method_state=first.method_state, start_step=120)
+    np.testing.assert_array_equal(second.final.discriminator, whole.final.discriminator)
+    np.testing.assert_array_equal(np.asarray(second.steps)[[0, -1]], [120, 300])
