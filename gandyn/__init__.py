@@ -4,7 +4,7 @@ data → game (loss + regularizers) → vector field → method (flow or map) �
 metrics and plots.
 """
 
-from . import losses as losses, methods as methods, regularizers as regularizers
+from . import data as data, losses as losses, methods as methods, regularizers as regularizers
 from ._analysis import (
     amplification as amplification,
     eigenvalues as eigenvalues,
@@ -18,7 +18,12 @@ from ._analysis import (
     top_eigenvalues as top_eigenvalues,
     verdict as verdict,
 )
-from ._games import AbstractGame as AbstractGame, DiracGAN as DiracGAN, Players as Players
+from ._games import (
+    AbstractGame as AbstractGame,
+    DiracGAN as DiracGAN,
+    MLPGAN as MLPGAN,
+    Players as Players,
+)
 from ._methods import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,

@@ -1,2 +1,3 @@
 from ._base import AbstractGame as AbstractGame, Players as Players
 from ._dirac import DiracGAN as DiracGAN
+from ._neural import MLPGAN as MLPGAN
