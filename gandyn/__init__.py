@@ -33,6 +33,7 @@ from ._methods import (
     Flow as Flow,
     OptimisticGD as OptimisticGD,
     Optax as Optax,
+    PlayerwiseFlow as PlayerwiseFlow,
     RK4 as RK4,
     SimultaneousGD as SimultaneousGD,
 )

@@ -17,6 +17,7 @@ from ._methods import (
     Flow,
     OptimisticGD,
     Optax,
+    PlayerwiseFlow,
     RK4,
     SimultaneousGD,
 )
@@ -40,6 +41,10 @@ _REGISTRY: dict[str, tuple[Callable[[], AbstractMethod], str]] = {
     "implicit-euler": (
         lambda: Flow(diffrax.ImplicitEuler(diffrax.VeryChord(rtol=1e-6, atol=1e-6))),
         "flow, implicit Euler = proximal point (diffrax)",
+    ),
+    "rk4-playerwise": (
+        lambda: PlayerwiseFlow(RK4()),
+        "RK4 per player, the other frozen (ODE-GAN's colab)",
     ),
     "tsit5": (lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
     "dopri5": (lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),

@@ -1,5 +1,10 @@
 from ._base import AbstractMethod as AbstractMethod, AbstractStepMethod as AbstractStepMethod
-from ._flows import AdaptiveFlow as AdaptiveFlow, Flow as Flow, RK4 as RK4
+from ._flows import (
+    AdaptiveFlow as AdaptiveFlow,
+    Flow as Flow,
+    PlayerwiseFlow as PlayerwiseFlow,
+    RK4 as RK4,
+)
 from ._maps import (
     AlternatingGD as AlternatingGD,
     Extragradient as Extragradient,

@@ -107,3 +107,32 @@ class AdaptiveFlow(AbstractMethod):
             max_steps=self.max_steps,
             throw=False,
         )
+
+
+class PlayerwiseFlow(AbstractStepMethod):
+    """ODE-GAN's integration (Qin et al. 2020, arXiv 2010.15040): each player takes one
+    step of `solver` on its own flow with the other player frozen at the step's start,
+    `dθ/dt = v_θ(θ, ψ_n)` and `dψ/dt = v_ψ(θ_n, ψ)`, on one minibatch for every stage.
+    With a joint `Flow` the stages see both players move together; this is the
+    variant of the paper's colab."""
+
+    solver: AbstractSolver
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def _player_step(self, field, x, h, key):
+        term = diffrax.ODETerm(lambda t, x, key: field(x, key))
+        zero = jnp.zeros_like(h)
+        state = self.solver.init(term, zero, h, x, key)
+        x1, _, _, _, _ = self.solver.step(term, zero, h, x, key, state, made_jump=False)
+        return x1
+
+    def step(self, game, y, state, t, h, key):
+        theta = self._player_step(
+            lambda th, k: game.generator_field(Players(th, y.discriminator), k), y.generator, h, key
+        )
+        psi = self._player_step(
+            lambda ps, k: game.discriminator_field(Players(y.generator, ps), k), y.discriminator, h, key
+        )
+        return Players(theta, psi), state

@@ -2,7 +2,7 @@
 
 import typer
 
-from . import _eigen, _losses, _portrait, _simulate, _sweep
+from . import _eigen, _losses, _portrait, _simulate, _sweep, _train
 
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app.command("simulate")(_simulate.simulate)
 app.command("portrait")(_portrait.portrait)
 app.command("eigen")(_eigen.eigen)
 app.command("sweep")(_sweep.sweep)
+app.command("train")(_train.train)
 app.command("losses")(_losses.losses)
 
 

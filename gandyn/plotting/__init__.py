@@ -14,3 +14,9 @@ from ._stability import (
     stability_grid as stability_grid,
     stability_region as stability_region,
 )
+from ._training import (
+    metric_curves as metric_curves,
+    snapshot as snapshot,
+    snapshots as snapshots,
+    training_gif as training_gif,
+)

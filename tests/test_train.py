@@ -1,0 +1,81 @@
+import json
+
+import jax
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import gandyn as gd
+from gandyn._train import train
+from gandyn.cli import app
+
+
+def small_game(**kwargs):
+    return gd.MLPGAN(gd.losses.nsgan, gd.data.Gaussian1D(mean=1.0, std=0.5), width=32, depth=2,
+                     latent_size=1, batch_size=256, **kwargs)
+
+
+def test_rk4_with_r1_matches_a_1d_gaussian():
+    game = small_game(regularizers=(gd.R1(1.0),))
+    result = train(game, gd.Flow(gd.RK4()), h=0.1, steps=1500, seeds=2, log_every=500,
+                   eigen_checkpoints=0)
+    last = [r for r in result.history if r["step"] == 1500]
+    assert len(last) == 2
+    for row in last:
+        assert abs(row["mean"] - 1.0) < 0.1 and abs(row["std"] - 0.5) < 0.1, row
+    assert result.diverged_at == [None, None]
+
+
+def test_training_is_reproducible_and_seeds_differ():
+    game = small_game()
+    a = train(game, gd.methods.get("adam"), h=1e-3, steps=60, seeds=2, log_every=30, eigen_checkpoints=0)
+    b = train(game, gd.methods.get("adam"), h=1e-3, steps=60, seeds=2, log_every=30, eigen_checkpoints=0)
+    assert a.history == b.history
+    leaves = jax.tree_util.tree_leaves(a.final.generator)
+    assert not np.allclose(leaves[0][0], leaves[0][1])
+
+
+def test_a_diverging_run_stops_early_and_says_when():
+    game = small_game()
+    result = train(game, gd.SimultaneousGD(), h=1e8, steps=5000, log_every=100, eigen_checkpoints=0)
+    assert result.diverged_at[0] is not None and result.diverged_at[0] <= 100
+    assert result.steps_done == 100 < 5000
+
+
+def test_eigenvalues_are_logged_at_checkpoints():
+    game = small_game()
+    result = train(game, gd.methods.get("adam"), h=1e-3, steps=40, log_every=20, eigen_checkpoints=2)
+    assert set(result.eigenvalues) == {0, 40}
+    assert all(len(v) == 4 for v in result.eigenvalues.values())
+
+
+def test_cli_train_writes_its_run_folder(tmp_path):
+    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "40", "--log-every", "20",
+                                      "--width", "16", "--depth", "1", "--batch", "64", "--seeds", "2",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    assert {p.name for p in run_dir.iterdir()} == {"metrics.json", "metrics.csv", "params.npz",
+                                                   "samples.png", "curves.png", "training.gif"}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [r["step"] for r in metrics["history"]] == [0, 0, 20, 20, 40, 40]
+    assert metrics["summary"][0]["modes_total"] == 8
+    assert np.load(run_dir / "params.npz")["flat"].shape[0] == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "ring9"], "Error: unknown data 'ring9'; choose from: gaussian"),
+        (["--method", "tsit5"], "Error: --method 'tsit5' is adaptive"),
+        (["--loss", "nope"], "Error: unknown loss 'nope'"),
+        (["--activation", "gelu"], "Error: unknown activation 'gelu'; choose from: relu"),
+        (["--seeds", "0"], "Error: --seeds must be a positive integer, got 0"),
+        (["--reg", "r1"], "Error: malformed --reg 'r1'"),
+    ],
+)
+def test_cli_train_errors(tmp_path, args, message):
+    result = CliRunner().invoke(app, ["train", *args, "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(message), result.output
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
