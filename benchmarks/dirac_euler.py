@@ -13,30 +13,19 @@ It then runs the same simulation with the batch sharded over one CPU device per 
 """
 
 import argparse
-import os
 import time
 
-
-# One XLA host device per core, so that `shard_batch` can use every core. Without a
-# sharded input everything runs on device 0, as usual.
-if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}"
-    )
-
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-import gandyn as gd
+from _common import numpy_euler, use_every_core
 
 
-def numpy_euler(theta, psi, h, steps):
-    for _ in range(steps):
-        s = 1.0 / (1.0 + np.exp(-psi * theta))
-        theta, psi = theta + h * psi * s, psi - h * theta * s
-    return theta, psi
+use_every_core()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import gandyn as gd  # noqa: E402
+
 
 
 def main():

@@ -9,28 +9,18 @@ for both and their ratio. Runs unchanged on a GPU machine.
 """
 
 import argparse
-import os
 import time
 
+from _common import numpy_euler, use_every_core
 
-if "--xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}"
-    )
+
+use_every_core()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gandyn as gd  # noqa: E402
-
-
-def numpy_euler(theta, psi, h, steps):
-    for _ in range(steps):
-        s = 1.0 / (1.0 + np.exp(-psi * theta))
-        theta, psi = theta + h * psi * s, psi - h * theta * s
-    return theta, psi
 
 
 def main():

@@ -80,13 +80,9 @@ def portrait(
     return ax
 
 
-def portrait_grid(
-    panels: Sequence[Sequence[tuple[DiracGAN, Solution | None, str]]],
-    *,
-    lim: float = 2.5,
-    panel_size: float = 3.2,
-) -> plt.Figure:
-    """A grid of portraits: `panels[row][col] = (game, solution, title)`."""
+def panel_grid(panels, draw, *, panel_size: float) -> plt.Figure:
+    """A figure with one axes per entry of the ragged list of rows `panels`, each drawn
+    by `draw(ax, *entry)`; unused cells are hidden."""
     rows, cols = len(panels), max(len(r) for r in panels)
     fig, axes = plt.subplots(
         rows, cols, figsize=(panel_size * cols, panel_size * rows), squeeze=False,
@@ -95,10 +91,24 @@ def portrait_grid(
     for i, row in enumerate(panels):
         for j in range(cols):
             if j < len(row):
-                game, solution, title = row[j]
-                portrait(axes[i, j], game, solution, lim=lim, title=title)
+                draw(axes[i, j], *row[j])
             else:
                 axes[i, j].axis("off")
+    return fig
+
+
+def portrait_grid(
+    panels: Sequence[Sequence[tuple[DiracGAN, Solution | None, str]]],
+    *,
+    lim: float = 2.5,
+    panel_size: float = 3.2,
+) -> plt.Figure:
+    """A grid of portraits: `panels[row][col] = (game, solution, title)`."""
+    fig = panel_grid(
+        panels,
+        lambda ax, game, solution, title: portrait(ax, game, solution, lim=lim, title=title),
+        panel_size=panel_size,
+    )
     handles = [
         matplotlib.lines.Line2D([], [], color=c, label=s.label)
         for s, c in _STATUS_COLOURS.items() if s != Status.CONVERGING

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .._analysis import stability_function  # noqa: E402
+from ._portrait import panel_grid  # noqa: E402
 
 
 def stability_region(
@@ -46,17 +47,11 @@ def stability_grid(
     panel_size: float = 3.0,
 ) -> plt.Figure:
     """A grid of `stability_region` panels: `panels[row][col] = (method, hλ, title)`."""
-    rows, cols = len(panels), max(len(r) for r in panels)
-    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols, panel_size * rows),
-                             squeeze=False, layout="constrained")
-    for i, row in enumerate(panels):
-        for j in range(cols):
-            if j < len(row):
-                method, z, title = row[j]
-                stability_region(axes[i, j], method, z, extent=extent, title=title)
-            else:
-                axes[i, j].axis("off")
-    return fig
+    return panel_grid(
+        panels,
+        lambda ax, method, z, title: stability_region(ax, method, z, extent=extent, title=title),
+        panel_size=panel_size,
+    )
 
 
 def eigenvalue_paths(
