@@ -1,6 +1,6 @@
 """Training steps per second of a ring-8 MLP GAN (generator and discriminator 4×128 ReLU
 MLPs, batch 512, latent 2, non-saturating loss), with Adam and with RK4 on the joint
-flow: `gandyn.simulate` against a straightforward implementation in the same run: a
+flow (best of 3 runs each): `gandyn.simulate` against a straightforward implementation in the same run: a
 PyTorch CPU loop if torch is installed, else a per-step Python loop of un-jitted JAX.
 
     python benchmarks/toy_training.py [--steps N]
@@ -20,9 +20,17 @@ def gandyn_rate(game, method, h, steps):
     y = game.init(jax.random.key(0))
     run = lambda: jax.block_until_ready(gd.simulate(game, method, y, h=h, steps=steps, save_every=steps).final)  # noqa: E731
     run()  # compile
-    t = time.perf_counter()
-    run()
-    return steps / (time.perf_counter() - t)
+    return best_rate(run, steps)
+
+
+def best_rate(fn, steps, repeats=3):
+    """Steps per second of the fastest of `repeats` calls of `fn` (each `steps` steps)."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return steps / min(times)
 
 
 def torch_rates(steps, h_adam, h_rk4):
@@ -99,10 +107,12 @@ def torch_rates(steps, h_adam, h_rk4):
     for name, fn in (("adam", adam_step), ("rk4", rk4_step)):
         for _ in range(5):
             fn()
-        t = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        rates[name] = steps / (time.perf_counter() - t)
+
+        def run(fn=fn):
+            for _ in range(steps):
+                fn()
+
+        rates[name] = best_rate(run, steps)
     return rates, f"PyTorch {torch.__version__} CPU loop ({torch.get_num_threads()} threads)"
 
 

@@ -342,10 +342,23 @@ def _mask_after_divergence(ys, diverged_at, saved):
 
 
 def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
-    if state0 is None:
-        state0 = jax.vmap(lambda y: method.init(game, y, h, key))(y0)
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
-    diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
+    # A batch of one runs without vmap: a vmapped matmul with a batch axis of size 1
+    # is a batched dot_general, markedly slower on CPU than a plain one.
+    single = members == 1
+    squeeze = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)  # noqa: E731
+    expand = lambda tree, axis=0: jax.tree_util.tree_map(  # noqa: E731
+        lambda x: jnp.expand_dims(x, axis), tree
+    )
+    if single:
+        y0_core = squeeze(y0)
+        state0 = method.init(game, y0_core, h, key) if state0 is None else squeeze(state0)
+        diverged_at0 = jnp.asarray(-1, dtype=jnp.int32)
+    else:
+        y0_core = y0
+        if state0 is None:
+            state0 = jax.vmap(lambda y: method.init(game, y, h, key))(y0)
+        diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
 
     def member_step(y, state, diverged_at, n):
         t = n.astype(h.dtype) * h
@@ -357,7 +370,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
         diverged_at = jnp.where(newly, n + 1, diverged_at).astype(jnp.int32)
         return y, state, diverged_at
 
-    batch_step = jax.vmap(member_step, in_axes=(0, 0, 0, None))
+    batch_step = member_step if single else jax.vmap(member_step, in_axes=(0, 0, 0, None))
 
     def run_block(carry, start, length):
         def body(carry, n):
@@ -370,7 +383,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
 
     # Saves come every `save_every` steps, with a shorter last block if need be.
     gaps = np.diff(saved)
-    carry = (y0, state0, diverged_at0)
+    carry = (y0_core, state0, diverged_at0)
     blocks = []
     full = gaps[0]
     n_full = int(np.sum(gaps == full))
@@ -386,6 +399,9 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
         carry = run_block(carry, jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
         blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
     _, final_state, diverged_at = carry
+    if single:  # back to a batch of one: (saves, 1, ...) blocks, (1, ...) final values
+        blocks = [expand(b, 1) for b in blocks]
+        final_state, diverged_at = expand(final_state), expand(diverged_at)
     # Stack to (batch, saves, ...): initial state first.
     ys = jax.tree_util.tree_map(
         lambda first, *rest: jnp.concatenate([first[None], *rest], axis=0).swapaxes(0, 1),

@@ -127,10 +127,12 @@ class AbstractGame(eqx.Module):
         changed by every field-adjusting regularizer (consensus, SGA) in turn."""
 
         def gradient_field(y):
-            return Players(
-                self._gradient_field(y, key, "generator"),
-                self._gradient_field(y, key, "discriminator"),
-            )
+            # One forward pass shared by both players' gradients.
+            _, pullback = jax.vjp(lambda p: self.losses(p, key), y)
+            one, zero = jnp.ones(()), jnp.zeros(())
+            (g,) = pullback((one, zero))
+            (d,) = pullback((zero, one))
+            return Players(_negate(g.generator), _negate(d.discriminator))
 
         v = gradient_field(players)
         for regularizer in self.regularizers:

@@ -66,7 +66,8 @@ class Optax(AbstractStepMethod):
     in a multiplication by its learning rate, so `Optax(optax.adam(1.0))` with step `h`
     is exactly `optax.adam(h)`. `optax.sgd(1.0)` gives gradient descent.
 
-    `alternating=False` updates both players from the same state (simultaneous);
+    `alternating=False` updates both players from the same state and minibatch
+    (simultaneous);
     `alternating=True` updates one player, then the other from the new state, with
     `discriminator_steps` discriminator updates per generator update, the generator
     first when `generator_first` (Mescheder et al. 2018's convention) and otherwise
@@ -97,15 +98,17 @@ class Optax(AbstractStepMethod):
     def init(self, game, y0, h, key):
         return self.generator.init(y0.generator), self._discriminator.init(y0.discriminator)
 
-    def _update_generator(self, game, y, opt_state, h, key):
+    def _update_generator(self, game, y, opt_state, h, key, field=None):
         # optax descends a gradient; the player's gradient is minus its field.
-        grad = jax.tree_util.tree_map(jnp.negative, game.generator_field(y, key))
+        field = game.generator_field(y, key) if field is None else field
+        grad = jax.tree_util.tree_map(jnp.negative, field)
         updates, opt_state = self.generator.update(grad, opt_state, y.generator)
         theta = _axpy(h * self.generator_scale, updates, y.generator)
         return Players(theta, y.discriminator), opt_state
 
-    def _update_discriminator(self, game, y, opt_state, h, key):
-        grad = jax.tree_util.tree_map(jnp.negative, game.discriminator_field(y, key))
+    def _update_discriminator(self, game, y, opt_state, h, key, field=None):
+        field = game.discriminator_field(y, key) if field is None else field
+        grad = jax.tree_util.tree_map(jnp.negative, field)
         updates, opt_state = self._discriminator.update(grad, opt_state, y.discriminator)
         psi = _axpy(h * self.discriminator_scale, updates, y.discriminator)
         return Players(y.generator, psi), opt_state
@@ -114,8 +117,10 @@ class Optax(AbstractStepMethod):
         g_state, d_state = state
         g_key, d_key = jax.random.split(key)
         if not self.alternating:
-            y_g, g_state = self._update_generator(game, y, g_state, h, g_key)
-            y_d, d_state = self._update_discriminator(game, y, d_state, h, d_key)
+            # Both players see one minibatch: the joint field, one forward pass.
+            v = game.field(y, key)
+            y_g, g_state = self._update_generator(game, y, g_state, h, key, v.generator)
+            y_d, d_state = self._update_discriminator(game, y, d_state, h, key, v.discriminator)
             return Players(y_g.generator, y_d.discriminator), (g_state, d_state)
 
         def discriminator_step(i, carry):
