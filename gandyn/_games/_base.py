@@ -1,6 +1,7 @@
 """A GAN as a two-player differentiable game, and its joint vector field."""
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -38,6 +39,9 @@ class AbstractGame(eqx.Module):
 
     loss: eqx.AbstractVar[AbstractLoss]
     regularizers: eqx.AbstractVar[tuple[AbstractRegularizer, ...]]
+    # Compute both players' gradients from one forward pass (a VJP pulled back twice):
+    # worth it when the networks are costly; a scalar game fuses better without.
+    shared_forward: ClassVar[bool] = True
 
     @abc.abstractmethod
     def init(self, key: Key | None = None) -> Players:
@@ -127,6 +131,11 @@ class AbstractGame(eqx.Module):
         changed by every field-adjusting regularizer (consensus, SGA) in turn."""
 
         def gradient_field(y):
+            if not self.shared_forward:
+                return Players(
+                    self._gradient_field(y, key, "generator"),
+                    self._gradient_field(y, key, "discriminator"),
+                )
             # One forward pass shared by both players' gradients.
             _, pullback = jax.vjp(lambda p: self.losses(p, key), y)
             one, zero = jnp.ones(()), jnp.zeros(())

@@ -1,5 +1,7 @@
 """The Dirac-GAN of Mescheder, Geiger & Nowozin 2018 (arXiv 1801.04406)."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -32,6 +34,7 @@ class DiracGAN(AbstractGame):
     real_point: float = 0.0
     bias: bool = eqx.field(static=True, default=False)
     regularizers: tuple[AbstractRegularizer, ...] = ()
+    shared_forward: ClassVar[bool] = False
 
     def init(self, key: Key | None = None) -> Players:
         del key
