@@ -32,7 +32,7 @@ LossOption = Annotated[
 MethodOption = Annotated[
     list[str] | None,
     typer.Option("--method", "-m", help="Method (repeatable): simgd, altgd, extragradient, "
-                 "optimistic, euler, heun, midpoint, rk4, implicit-euler, tsit5, dopri5, sgd, "
+                 "optimistic, euler, heun, midpoint, rk4, rk4-playerwise, implicit-euler, tsit5, dopri5, sgd, "
                  "momentum, rmsprop, adam, adam-alt. Default: simgd, altgd, rk4."),
 ]
 StepOption = Annotated[float, typer.Option("--step", "-h", help="Step size h (learning rate).")]
