@@ -7,7 +7,7 @@ We integrate the *joint* flow (both players move together within each RK4 step),
 one minibatch for all four stages; the paper's colab instead steps each player with the
 other frozen (`--variant playerwise` runs that, `PlayerwiseFlow`).
 
-    python experiments/odegan_grid.py [--steps N] [--variant joint|playerwise]
+    python experiments/odegan_grid.py [--steps N] [--variant joint|playerwise] [--methods RK4 Euler]
 """
 
 import argparse
@@ -26,12 +26,15 @@ def main():
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--variant", choices=["joint", "playerwise"], default="joint")
+    parser.add_argument("--methods", nargs="+", choices=["RK4", "Euler"], default=["RK4", "Euler"])
+    parser.add_argument("--name", default="odegan_grid", help="output folder and file name")
     args = parser.parse_args()
-    out = out_dir("odegan_grid")
+    out = out_dir(args.name)
     game = gd.MLPGAN(gd.losses.nsgan, gd.data.get("grid16"), width=25, depth=2, latent_size=32,
                      batch_size=512, regularizers=(gd.GeneratorGradientPenalty(0.07),))
     rk4 = gd.Flow(gd.RK4()) if args.variant == "joint" else gd.PlayerwiseFlow(gd.RK4())
-    methods = {"RK4": rk4, "Euler": gd.SimultaneousGD()}
+    methods = {k: v for k, v in {"RK4": rk4, "Euler": gd.SimultaneousGD()}.items()
+               if k in args.methods}
     numbers, finals = {}, {}
     for name, method in methods.items():
         start = time.perf_counter()
@@ -49,7 +52,7 @@ def main():
         }
         finals[name] = result.samples[result.steps_done]
         print(name, numbers[name]["median_modes"], numbers[name]["median_high_quality"])
-    fig, axes = plt.subplots(2, args.seeds, figsize=(2.4 * args.seeds, 5), squeeze=False,
+    fig, axes = plt.subplots(len(methods), args.seeds, figsize=(2.4 * args.seeds, 5), squeeze=False,
                              layout="constrained")
     centres = game.target.centres
     for i, name in enumerate(methods):
@@ -64,9 +67,9 @@ def main():
             ax.set_yticks([])
             ax.set_title(f"{name} · seed {s}: {numbers[name]['modes'][s]}/16, "
                          f"{numbers[name]['high_quality'][s]:.0%}", fontsize=7)
-    fig.savefig(out / "odegan_grid.png", dpi=110)
-    print(f"wrote {out / 'odegan_grid.png'}")
-    save_json(out / "odegan_grid.json", {"settings": vars(args), "results": numbers})
+    fig.savefig(out / f"{args.name}.png", dpi=110)
+    print(f"wrote {out / (args.name + '.png')}")
+    save_json(out / f"{args.name}.json", {"settings": vars(args), "results": numbers})
 
 
 if __name__ == "__main__":
