@@ -247,14 +247,17 @@ def simulate(
         raise ValueError(f"start_step must be a non-negative integer, got {start_step}")
     if method_state is not None and batch is None:
         method_state = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], method_state)
-    saved_steps = int(start_step) + _save_schedule(steps, int(save_every))
+    # The schedule is static (it shapes the loops); the start step is traced, so that
+    # continuing a run in chunks reuses one compiled program.
+    schedule = _save_schedule(steps, int(save_every))
     solution = _simulate(
         game,
         method,
         y0,
         jnp.asarray(h, dtype),
         key,
-        saved_steps=tuple(saved_steps.tolist()),
+        jnp.asarray(start_step, jnp.int32),
+        saved_steps=tuple(schedule.tolist()),
         tol=tol,
         cycle_tol=cycle_tol,
         stall_tol=stall_tol,
@@ -285,17 +288,17 @@ def simulate(
 
 @eqx.filter_jit
 def _simulate(
-    game, method, y0, h, key, *, saved_steps, tol, cycle_tol, stall_tol, blowup, progress,
-    method_state,
+    game, method, y0, h, key, start, *, saved_steps, tol, cycle_tol, stall_tol, blowup,
+    progress, method_state,
 ):
-    saved = np.asarray(saved_steps)
+    saved = np.asarray(saved_steps)  # relative to `start`
     equilibrium = game.equilibrium()
     if isinstance(method, AdaptiveFlow):
-        ys, final, diverged_at = _run_adaptive(game, method, y0, saved, h, key, blowup)
+        ys, final, diverged_at = _run_adaptive(game, method, y0, saved, h, key, blowup, start)
         final_state = None
     elif isinstance(method, AbstractStepMethod):
         ys, final, diverged_at, final_state = _run_steps(
-            game, method, y0, saved, h, key, blowup, progress, method_state
+            game, method, y0, saved, h, key, blowup, progress, method_state, start
         )
     else:
         raise ValueError(f"simulate cannot drive a {type(method).__name__}")
@@ -315,8 +318,8 @@ def _simulate(
         stall_tol,
     )
     return Solution(
-        ts=jnp.asarray(saved, h.dtype) * h,
-        steps=jnp.asarray(saved),
+        ts=(start + jnp.asarray(saved)).astype(h.dtype) * h,
+        steps=start + jnp.asarray(saved),
         ys=ys,
         generator_loss=generator_loss,
         discriminator_loss=discriminator_loss,
@@ -341,7 +344,7 @@ def _mask_after_divergence(ys, diverged_at, saved):
     return jax.tree_util.tree_map(mask, ys)
 
 
-def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
+def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start):
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
     # A batch of one runs without vmap: a vmapped matmul with a batch axis of size 1
     # is a batched dot_general, markedly slower on CPU than a plain one.
@@ -392,11 +395,11 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
         carry = run_block(carry, start, int(full))
         return carry, carry[0]
 
-    starts = jnp.asarray(saved[:n_full], dtype=jnp.int32)
+    starts = start + jnp.asarray(saved[:n_full], dtype=jnp.int32)
     carry, ys_full = lax.scan(full_block, carry, starts)
     blocks.append(ys_full)
     if n_full < len(gaps):
-        carry = run_block(carry, jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
+        carry = run_block(carry, start + jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
         blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
     _, final_state, diverged_at = carry
     if single:  # back to a batch of one: (saves, 1, ...) blocks, (1, ...) final values
@@ -408,8 +411,9 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0):
         y0,
         *blocks,
     )
-    ys = _mask_after_divergence(ys, diverged_at, saved)
-    return ys, _last_saved(ys, diverged_at, saved), diverged_at, final_state
+    absolute = start + jnp.asarray(saved)
+    ys = _mask_after_divergence(ys, diverged_at, absolute)
+    return ys, _last_saved(ys, diverged_at, absolute), diverged_at, final_state
 
 
 def _last_saved(ys, diverged_at, saved):
@@ -419,7 +423,8 @@ def _last_saved(ys, diverged_at, saved):
     return jax.tree_util.tree_map(lambda x: x[jnp.arange(x.shape[0]), last], ys)
 
 
-def _run_adaptive(game, method, y0, saved, h, key, blowup):
+def _run_adaptive(game, method, y0, saved, h, key, blowup, start):
+    # The field is autonomous: integrate over relative times, number steps absolutely.
     ts = jnp.asarray(saved, h.dtype) * h
     ys = jax.vmap(lambda y: method.solve(game, y, ts, h, key).ys)(y0)
     leaves = jax.tree_util.tree_leaves(ys)
@@ -427,6 +432,7 @@ def _run_adaptive(game, method, y0, saved, h, key, blowup):
     small = jnp.all(jnp.stack([(jnp.abs(x) <= blowup).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
     bad = ~(finite & small)
     first_bad = jnp.argmax(bad, axis=1)
-    diverged_at = jnp.where(bad.any(axis=1), jnp.asarray(saved)[first_bad], -1).astype(jnp.int32)
-    ys = _mask_after_divergence(ys, diverged_at, saved)
-    return ys, _last_saved(ys, diverged_at, saved), diverged_at
+    absolute = start + jnp.asarray(saved)
+    diverged_at = jnp.where(bad.any(axis=1), absolute[first_bad], -1).astype(jnp.int32)
+    ys = _mask_after_divergence(ys, diverged_at, absolute)
+    return ys, _last_saved(ys, diverged_at, absolute), diverged_at
