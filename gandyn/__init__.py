@@ -20,6 +20,7 @@ from ._analysis import (
 )
 from ._games import (
     AbstractGame as AbstractGame,
+    ConvGAN as ConvGAN,
     DiracGAN as DiracGAN,
     MLPGAN as MLPGAN,
     Players as Players,

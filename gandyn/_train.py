@@ -1,8 +1,11 @@
 """Training a neural game: `simulate` in chunks, with metrics logged between them."""
 
 import dataclasses
+import json
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -16,11 +19,25 @@ from ._simulate import simulate
 
 
 @dataclasses.dataclass
+class TrainState:
+    """Everything a run needs to continue exactly where it stopped: every seed's
+    parameters and method state (optimizer moments, …) after `step` steps, and what
+    was logged so far. `save_checkpoint` / `load_checkpoint` write and read it."""
+
+    params: Players
+    method_state: object
+    step: int
+    diverged_at: list[int | None]
+    history: list[dict]
+    eigenvalues: dict[int, list]
+
+
+@dataclasses.dataclass
 class TrainResult:
     """What a training run logged.
 
     `history`: one dict per seed and log point (step, seed, losses, ‖v‖, metrics);
-    `samples[step]`: generated samples `(seeds, n, dim)` at each log point;
+    `samples[step]`: generated samples `(seeds, n, *shape)` at each log point;
     `checkpoints[step]`: every seed's parameters there (NumPy, for plots);
     `final`: the parameters of every seed (the last good ones for a diverged seed);
     `diverged_at[seed]`: the step of divergence or None; `eigenvalues[step]`: top
@@ -38,6 +55,18 @@ class TrainResult:
     interrupted: bool
     steps_done: int
 
+    @property
+    def state(self) -> TrainState:
+        return TrainState(self.final, self.method_state, self.steps_done, self.diverged_at,
+                          self.history, self.eigenvalues)
+
+
+def toy_metrics(game: AbstractGame, *, seed: int = 0, reference: int = 10_000):
+    """`samples → sample_metrics(samples, target, reference)` for a toy target, with
+    `reference` target samples drawn once from `seed`."""
+    ref = np.asarray(game.target.sample(jax.random.fold_in(jax.random.key(seed), 3), reference))
+    return lambda samples: sample_metrics(samples, game.target, ref)
+
 
 def train(
     game: AbstractGame,
@@ -50,36 +79,57 @@ def train(
     log_every: int = 500,
     eval_samples: int = 2000,
     eigen_checkpoints: int = 3,
-    on_log: Callable[[int, list[dict]], None] | None = None,
+    metrics: Callable[[np.ndarray], dict] | None = None,
+    keep_samples: int | None = None,
+    keep_checkpoints: bool = True,
+    resume: TrainState | None = None,
+    checkpoint_every: int | None = None,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+    on_log: Callable[[int, list[dict], np.ndarray], None] | None = None,
 ) -> TrainResult:
     """Train `seeds` independent initialisations of `game` at once (`vmap`) with
-    `method`, step `h`, for `steps` steps, logging every `log_every` steps: the losses,
-    `‖v‖` and `sample_metrics` of `eval_samples` generated samples (same latent draws
-    each time) against the target. A run whose every seed diverged stops at that point;
-    Ctrl-C stops it between two logs and keeps the log. Same `seed`, same numbers."""
-    if steps < 1 or log_every < 1:
-        raise ValueError(f"steps and log_every must be positive, got {steps} and {log_every}")
+    `method`, step `h`, for `steps` steps, logging every `log_every` steps the losses,
+    `‖v‖` and `metrics(samples)` of `eval_samples` generated samples (same latent draws
+    each time; default: `toy_metrics`). `keep_samples` of them (all by default) and,
+    with `keep_checkpoints`, the parameters are kept per log point for plots.
+
+    Every `checkpoint_every` steps `on_checkpoint(state)` receives a `TrainState`;
+    `resume=state` continues such a state to `steps` with the same numbers as an
+    uninterrupted run. A run whose every seed diverged stops at that point; Ctrl-C
+    stops it between two logs and keeps the log. `on_log(step, rows, samples)` sees
+    each log point's rows and all evaluation samples. Same `seed`, same numbers."""
+    if steps < 1 or log_every < 1 or (checkpoint_every is not None and checkpoint_every < 1):
+        raise ValueError(f"steps, log_every and checkpoint_every must be positive, got {steps}, "
+                         f"{log_every} and {checkpoint_every}")
     root = jax.random.key(seed)
-    init_key, batch_key, eval_key, ref_key = jax.random.split(root, 4)
-    y = jax.vmap(game.init)(jax.random.split(init_key, seeds))
-    reference = np.asarray(game.target.sample(ref_key, 10_000))
+    init_key, batch_key, eval_key, _ = jax.random.split(root, 4)
+    metrics = toy_metrics(game, seed=seed) if metrics is None else metrics
     sample = jax.jit(jax.vmap(lambda g: game.generate(g, eval_key, eval_samples)))
     eigen_steps = set(np.linspace(0, steps, eigen_checkpoints).astype(int).tolist()) if eigen_checkpoints else set()
 
-    history, samples, checkpoints, eigenvalues = [], {}, {}, {}
-    diverged_at: list[int | None] = [None] * seeds
-    method_state, done, interrupted = None, 0, False
+    samples, checkpoints = {}, {}
+    if resume is None:
+        y = jax.vmap(game.init)(jax.random.split(init_key, seeds))
+        history, eigenvalues, method_state, done = [], {}, None, 0
+        diverged_at: list[int | None] = [None] * seeds
+    else:
+        y, method_state, done = resume.params, resume.method_state, resume.step
+        history, eigenvalues = list(resume.history), dict(resume.eigenvalues)
+        diverged_at = list(resume.diverged_at)
+        seeds = len(diverged_at)
+    interrupted = False
 
     def log(step, generator_loss, discriminator_loss, speed):
         xs = np.asarray(sample(y.generator))
-        samples[step] = xs
-        checkpoints[step] = jax.tree_util.tree_map(np.asarray, y)
+        samples[step] = xs if keep_samples is None else xs[:, :keep_samples]
+        if keep_checkpoints:
+            checkpoints[step] = jax.tree_util.tree_map(np.asarray, y)
         rows = []
         for s in range(seeds):
             row = {"step": step, "seed": s, "generator_loss": float(generator_loss[s]),
                    "discriminator_loss": float(discriminator_loss[s]), "speed": float(speed[s])}
             if diverged_at[s] is None:
-                row.update(sample_metrics(xs[s], game.target, reference))
+                row.update(metrics(xs[s]))
             rows.append(row)
         history.extend(rows)
         if step in eigen_steps or (step == done and done >= steps and eigen_steps):
@@ -89,15 +139,20 @@ def train(
                                       key=jax.random.fold_in(batch_key, step))
                 eigenvalues[step] = [[float(e.real), float(e.imag)] for e in eig]
         if on_log is not None:
-            on_log(step, rows)
+            on_log(step, rows, xs)
 
-    generator_loss, discriminator_loss = jax.vmap(lambda p: game.losses(p, batch_key))(y)
-    speed = jax.vmap(lambda p: jnp.sqrt(sum(jnp.sum(v**2) for v in
-                                            jax.tree_util.tree_leaves(game.field(p, batch_key)))))(y)
-    log(0, generator_loss, discriminator_loss, speed)
+    def state():
+        return TrainState(y, method_state, done, list(diverged_at), list(history), dict(eigenvalues))
+
+    if resume is None:
+        generator_loss, discriminator_loss = jax.vmap(lambda p: game.losses(p, batch_key))(y)
+        speed = jax.vmap(lambda p: jnp.sqrt(sum(jnp.sum(v**2) for v in
+                                                jax.tree_util.tree_leaves(game.field(p, batch_key)))))(y)
+        log(0, generator_loss, discriminator_loss, speed)
     try:
-        while done < steps:
-            n = min(log_every, steps - done)
+        while done < steps and not all(d is not None for d in diverged_at):
+            boundaries = [log_every] + ([checkpoint_every] if checkpoint_every else [])
+            n = min(min(b - done % b for b in boundaries), steps - done)
             sol = simulate(game, method, y, h=h, steps=n, save_every=n, key=batch_key,
                            method_state=method_state, start_step=done)
             y, method_state = sol.final, sol.method_state
@@ -105,14 +160,58 @@ def train(
             for s, d in enumerate(np.asarray(sol.diverged_at)):
                 if d >= 0 and diverged_at[s] is None:
                     diverged_at[s] = int(d)
-            log(done, np.asarray(sol.generator_loss)[:, -1], np.asarray(sol.discriminator_loss)[:, -1],
-                np.asarray(sol.speed)[:, -1])
-            if all(d is not None for d in diverged_at):
-                break
+            if done % log_every == 0 or done == steps or all(d is not None for d in diverged_at):
+                log(done, np.asarray(sol.generator_loss)[:, -1], np.asarray(sol.discriminator_loss)[:, -1],
+                    np.asarray(sol.speed)[:, -1])
+            if on_checkpoint is not None and checkpoint_every and (done % checkpoint_every == 0 or done == steps):
+                on_checkpoint(state())
     except KeyboardInterrupt:
         interrupted = True
     return TrainResult(history, samples, checkpoints, y, method_state, diverged_at, eigenvalues,
                        interrupted, done)
+
+
+def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: int):
+    """Shapes and structure of a run's `(params, method_state)`."""
+    def build(key):
+        y = jax.vmap(game.init)(jax.random.split(key, seeds))
+        return y, jax.vmap(lambda p: method.init(game, p, jnp.asarray(h), key))(y)
+    return jax.eval_shape(build, jax.random.key(0))
+
+
+def save_checkpoint(directory, state: TrainState) -> None:
+    """Write `state` into `directory` as `checkpoint.npz` (the arrays) and
+    `checkpoint.json` (step, divergences, log), each atomically, arrays first."""
+    from ._runs import write_json
+
+    directory = Path(directory)
+    leaves = jax.tree_util.tree_leaves((state.params, state.method_state))
+    tmp = directory / ".checkpoint.npz.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, *[np.asarray(x) for x in leaves])
+    os.replace(tmp, directory / "checkpoint.npz")
+    write_json(directory / "checkpoint.json", {
+        "step": state.step, "diverged_at": state.diverged_at, "history": state.history,
+        "eigenvalues": {str(k): v for k, v in state.eigenvalues.items()}, "leaves": len(leaves),
+    })
+
+
+def load_checkpoint(directory, game: AbstractGame, method: AbstractStepMethod, *, h: float,
+                    seeds: int) -> TrainState:
+    """The `TrainState` that `save_checkpoint` wrote for this game, method and seeds."""
+    directory = Path(directory)
+    meta = json.loads((directory / "checkpoint.json").read_text())
+    template = _template(game, method, h, seeds)
+    leaves, treedef = jax.tree_util.tree_flatten(template)
+    with np.load(directory / "checkpoint.npz") as f:
+        arrays = [f[f"arr_{i}"] for i in range(len(f.files))]
+    if len(arrays) != len(leaves) or any(a.shape != t.shape for a, t in zip(arrays, leaves)):
+        raise ValueError(f"checkpoint in {str(directory)!r} does not match the run's game, method "
+                         f"and seeds")
+    params, method_state = jax.tree_util.tree_unflatten(
+        treedef, [jnp.asarray(a, t.dtype) for a, t in zip(arrays, leaves)])
+    return TrainState(params, method_state, meta["step"], meta["diverged_at"], meta["history"],
+                      {int(k): v for k, v in meta["eigenvalues"].items()})
 
 
 def summary(result: TrainResult) -> list[dict]:

@@ -1,4 +1,6 @@
-"""GANs with MLP generator and discriminator on toy targets."""
+"""GANs of neural networks: MLPs on toy targets, small DCGAN-style convnets on images."""
+
+import abc
 
 import equinox as eqx
 import jax
@@ -6,7 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Key
+from .._nn import Conv, UpConv
 from .._regularizers import AbstractRegularizer
+from ..data._images import AbstractImageData
 from ..data._toy import AbstractTarget
 from ..losses import AbstractLoss
 from ._base import AbstractGame, Players
@@ -18,7 +22,10 @@ _ACTIVATIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "tanh": jn
 
 def _spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
     """`W / σ_max(W)`, σ_max by power iteration from a fixed start (stateless, so the
-    parameters stay a plain PyTree and the field a pure function of them)."""
+    parameters stay a plain PyTree and the field a pure function of them). A
+    convolution kernel `(out, in, kh, kw)` is normalized as the matrix `(out, in·kh·kw)`."""
+    shape = weight.shape
+    weight = weight.reshape(shape[0], -1)
     u = jnp.ones((weight.shape[0],), weight.dtype) / np.sqrt(weight.shape[0])
 
     def body(_, u):
@@ -29,17 +36,62 @@ def _spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
 
     u = jax.lax.fori_loop(0, iterations, body, u)
     sigma = u @ weight @ (weight.T @ u) / (jnp.linalg.norm(weight.T @ u) + 1e-12)
-    return weight / sigma
+    return (weight / sigma).reshape(shape)
 
 
-class MLPGAN(AbstractGame):
+class _NetworkGAN(AbstractGame):
+    """A game of two equinox networks `G_θ: z ~ N(0, I) → x` and `C_ψ: x → logit`.
+
+    Parameters are array PyTrees (the networks' static parts are rebuilt from the
+    game's settings), so a batch of seeds is a `vmap` away. Each minibatch has
+    `batch_size` real and fake samples, drawn from the step's key; the
+    discriminator's weight matrices and kernels can be spectrally normalized.
+    """
+
+    loss: eqx.AbstractVar[AbstractLoss]
+    latent_size: eqx.AbstractVar[int]
+    batch_size: eqx.AbstractVar[int]
+    spectral_norm: eqx.AbstractVar[bool]
+    regularizers: eqx.AbstractVar[tuple[AbstractRegularizer, ...]]
+
+    @abc.abstractmethod
+    def _networks(self, key: Key) -> tuple[eqx.Module, eqx.Module]:
+        """Fresh `(generator, discriminator)` networks."""
+
+    def _static(self):
+        # Only the structure is used: any key builds the same static parts.
+        generator, discriminator = self._networks(jax.random.key(0))
+        return eqx.partition(generator, eqx.is_array)[1], eqx.partition(discriminator, eqx.is_array)[1]
+
+    def init(self, key: Key | None = None) -> Players:
+        """Fresh parameters (equinox's default initialisation) from `key`."""
+        key = jax.random.key(0) if key is None else key
+        generator, discriminator = self._networks(key)
+        return Players(eqx.filter(generator, eqx.is_array), eqx.filter(discriminator, eqx.is_array))
+
+    def real_samples(self, key):
+        return self.target.sample(key, self.batch_size)
+
+    def generate(self, generator, key, n: int | None = None):
+        z = jax.random.normal(key, (self.batch_size if n is None else n, self.latent_size))
+        model = eqx.combine(generator, self._static()[0])
+        return jax.vmap(model)(z)
+
+    def discriminate(self, discriminator, samples):
+        if self.spectral_norm:
+            discriminator = jax.tree_util.tree_map(
+                lambda w: _spectral_normalize(w) if w.ndim >= 2 else w, discriminator
+            )
+        model = eqx.combine(discriminator, self._static()[1])
+        return jax.vmap(model)(samples)
+
+
+class MLPGAN(_NetworkGAN):
     r"""A GAN of two MLPs on a toy target.
 
     `G_θ: z ~ N(0, I_latent) → x` and `C_ψ: x → logit`, each with `depth` hidden layers
     of `width` units and `activation`; the discriminator's weights can be spectrally
-    normalized (`spectral_norm=True`). Each minibatch has `batch_size` real and fake
-    samples, drawn from the step's key. Parameters are array PyTrees (the MLPs with
-    their static parts held by the game), so a batch of seeds is a `vmap` away.
+    normalized (`spectral_norm=True`).
     """
 
     loss: AbstractLoss
@@ -66,29 +118,71 @@ class MLPGAN(AbstractGame):
                                    activation=act, key=d_key)
         return generator, discriminator
 
-    def _static(self):
-        # Only the structure is used: any key builds the same static parts.
-        generator, discriminator = self._networks(jax.random.key(0))
-        return eqx.partition(generator, eqx.is_array)[1], eqx.partition(discriminator, eqx.is_array)[1]
 
-    def init(self, key: Key | None = None) -> Players:
-        """Fresh MLP parameters (equinox's default initialisation) from `key`."""
-        key = jax.random.key(0) if key is None else key
-        generator, discriminator = self._networks(key)
-        return Players(eqx.filter(generator, eqx.is_array), eqx.filter(discriminator, eqx.is_array))
+class _Generator(eqx.Module):
+    """`z → Linear → ReLU → (2w, H/4, W/4) → UpConv → ReLU → (w, H/2, W/2) → UpConv → tanh`."""
 
-    def real_samples(self, key):
-        return self.target.sample(key, self.batch_size)
+    linear: eqx.nn.Linear
+    up1: UpConv
+    up2: UpConv
+    start: tuple[int, int, int] = eqx.field(static=True)
 
-    def generate(self, generator, key, n: int | None = None):
-        z = jax.random.normal(key, (self.batch_size if n is None else n, self.latent_size))
-        model = eqx.combine(generator, self._static()[0])
-        return jax.vmap(model)(z)
+    def __call__(self, z):
+        x = jax.nn.relu(self.linear(z)).reshape(self.start)
+        x = jax.nn.relu(self.up1(x))
+        return jnp.tanh(self.up2(x))
 
-    def discriminate(self, discriminator, samples):
-        if self.spectral_norm:
-            discriminator = jax.tree_util.tree_map(
-                lambda w: _spectral_normalize(w) if w.ndim == 2 else w, discriminator
-            )
-        model = eqx.combine(discriminator, self._static()[1])
-        return jax.vmap(model)(samples)
+
+class _Discriminator(eqx.Module):
+    """`x → Conv(4, stride 2) → LeakyReLU(0.2) → Conv(4, stride 2) → LeakyReLU → Linear → logit`."""
+
+    down1: Conv
+    down2: Conv
+    linear: eqx.nn.Linear
+
+    def __call__(self, x):
+        x = jax.nn.leaky_relu(self.down1(x), 0.2)
+        x = jax.nn.leaky_relu(self.down2(x), 0.2)
+        return self.linear(x.ravel())[0]
+
+
+class ConvGAN(_NetworkGAN):
+    r"""A small DCGAN-style GAN on images `(C, H, W)`, with `H` and `W` divisible by 4.
+
+    The generator maps `z ~ N(0, I_latent)` by a linear layer to `2·width` channels at
+    `(H/4, W/4)`, then doubles the resolution twice (sub-pixel 3×3 convolutions, a
+    superset of DCGAN's 4×4 stride-2 transposed ones) with ReLU, ending in `C`
+    channels and `tanh`; the discriminator mirrors it with two 4×4 stride-2
+    convolutions, LeakyReLU(0.2) and a linear logit. No batch normalization, so the
+    field stays a pure function of the parameters.
+    """
+
+    loss: AbstractLoss
+    target: AbstractImageData
+    width: int = eqx.field(static=True, default=32)
+    latent_size: int = eqx.field(static=True, default=32)
+    batch_size: int = eqx.field(static=True, default=64)
+    spectral_norm: bool = eqx.field(static=True, default=False)
+    regularizers: tuple[AbstractRegularizer, ...] = ()
+
+    def __check_init__(self):
+        channels, height, width = self.target.shape
+        if height % 4 or width % 4:
+            raise ValueError(f"ConvGAN needs image sides divisible by 4, got {height}×{width}")
+
+    def _networks(self, key):
+        keys = jax.random.split(key, 6)
+        channels, height, width = self.target.shape
+        start = (2 * self.width, height // 4, width // 4)
+        generator = _Generator(
+            eqx.nn.Linear(self.latent_size, int(np.prod(start)), key=keys[0]),
+            UpConv(2 * self.width, self.width, key=keys[1]),
+            UpConv(self.width, channels, key=keys[2]),
+            start,
+        )
+        discriminator = _Discriminator(
+            Conv(channels, self.width, 4, stride=2, padding=1, key=keys[3]),
+            Conv(self.width, 2 * self.width, 4, stride=2, padding=1, key=keys[4]),
+            eqx.nn.Linear(int(np.prod(start)), 1, key=keys[5]),
+        )
+        return generator, discriminator

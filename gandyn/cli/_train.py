@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -18,131 +19,288 @@ from ._common import (
 from ._simulate import RegOption
 
 
+# Defaults that differ between toy targets (MLPs) and images (convnets).
+DEFAULTS = {
+    "toy": {"step": 1e-3, "steps": 5000, "width": 128, "latent": 2, "batch": 256, "log_every": 250},
+    "image": {"step": 1e-3, "steps": 5000, "width": 32, "latent": 32, "batch": 64, "log_every": 500},
+}
+_RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
+
+
 def train(
-    data: Annotated[str, typer.Option("--data", "-d", help="Target: gaussian, bimodal, ring8, "
-                                      "grid25, grid16, spiral.")] = "ring8",
-    loss: Annotated[str, typer.Option("--loss", "-l", help="Loss (`gandyn losses`).")] = "nsgan",
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Toy target (gaussian, bimodal, "
+                    "ring8, grid25, grid16, spiral), image data (digits, stacked-digits) or a path to "
+                    "images (IDX file, CIFAR-10 batch or folder, PNG folder, .npz).")] = None,
+    loss: Annotated[str | None, typer.Option("--loss", "-l", help="Loss (`gandyn losses`) "
+                    "[default: nsgan].")] = None,
     reg: RegOption = None,
-    method: Annotated[str, typer.Option("--method", "-m", help="Method (`gandyn simulate --help`), "
-                                        "e.g. adam, rk4, rk4-playerwise.")] = "adam",
-    step: Annotated[float, typer.Option("--step", "-h", help="Step size / learning rate.")] = 1e-3,
-    steps: Annotated[int, typer.Option("--steps", "-n", help="Training steps.")] = 5000,
-    seeds: Annotated[int, typer.Option("--seeds", help="Independent runs, trained at once.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Base seed.")] = 0,
-    width: Annotated[int, typer.Option("--width", help="Hidden units per layer.")] = 128,
-    depth: Annotated[int, typer.Option("--depth", help="Hidden layers per network.")] = 3,
-    latent: Annotated[int, typer.Option("--latent", help="Latent size.")] = 2,
-    batch: Annotated[int, typer.Option("--batch", help="Minibatch size.")] = 256,
-    activation: Annotated[str, typer.Option("--activation", help="relu, leaky_relu, tanh, elu, "
-                                            "softplus.")] = "relu",
-    spectral_norm: Annotated[bool, typer.Option("--spectral-norm", help="Spectrally normalize "
-                                                "the discriminator.")] = False,
-    log_every: Annotated[int, typer.Option("--log-every", help="Steps between logs.")] = 250,
-    gif: Annotated[bool, typer.Option("--gif/--no-gif", help="Write training.gif.")] = True,
+    method: Annotated[str | None, typer.Option("--method", "-m", help="Method (`gandyn simulate "
+                      "--help`), e.g. adam, rk4, rk4-playerwise [default: adam].")] = None,
+    step: Annotated[float | None, typer.Option("--step", "-h", help="Step size / learning rate "
+                    "[default: 1e-3].")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Training steps [default: 5000]; "
+                     "with --resume, the new total.")] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Independent runs, trained at once "
+                     "[default: 1].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Base seed [default: 0].")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Hidden units per layer (toy) or base "
+                     "channels (images) [default: 128 toy, 32 images].")] = None,
+    depth: Annotated[int | None, typer.Option("--depth", help="Hidden layers per MLP (toy) "
+                     "[default: 3].")] = None,
+    latent: Annotated[int | None, typer.Option("--latent", help="Latent size [default: 2 toy, 32 "
+                      "images].")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Minibatch size [default: 256 toy, "
+                     "64 images].")] = None,
+    activation: Annotated[str | None, typer.Option("--activation", help="MLP activation: relu, "
+                          "leaky_relu, tanh, elu, softplus [default: relu].")] = None,
+    spectral_norm: Annotated[bool | None, typer.Option("--spectral-norm", help="Spectrally "
+                             "normalize the discriminator.")] = None,
+    log_every: Annotated[int | None, typer.Option("--log-every", help="Steps between logs "
+                         "[default: 250 toy, 500 images].")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option("--checkpoint-every", help="Steps between "
+                                "checkpoints [default: --log-every].")] = None,
+    gif: Annotated[bool | None, typer.Option("--gif/--no-gif", help="Write training.gif "
+                   "[default: yes].")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
-    float64: Annotated[bool, typer.Option("--float64", help="Compute in double precision.")] = False,
+    float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
+                       "precision.")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder "
+                      "from its last checkpoint (its settings are kept; --steps may extend it).")] = None,
 ) -> None:
-    """Train MLP GANs on a toy target (several seeds at once); write metrics.json /
-    metrics.csv, figures, a GIF and the final parameters to a new run folder."""
-    from .. import data as data_registry, losses as loss_registry, methods as method_registry
-
+    """Train GANs (several seeds at once): MLPs on a toy target, convnets on images.
+    A run folder gets settings.json and checkpoints as it goes, then metrics.json /
+    metrics.csv, figures, a GIF and the final parameters."""
+    given = {k: v for k, v in locals().items() if v is not None and k not in ("out", "resume")}
     try:
-        target = data_registry.get(data)
-        loss_fn = loss_registry.get(loss)
-        method_obj = method_registry.get(method)
-        from .._methods import AbstractStepMethod
-
-        if not isinstance(method_obj, AbstractStepMethod):
-            raise InputError(f"--method {method!r} is adaptive; training needs a step method")
-        check_step(step)
-        for name, value in (("--steps", steps), ("--seeds", seeds), ("--width", width),
-                            ("--depth", depth), ("--latent", latent), ("--batch", batch),
-                            ("--log-every", log_every)):
-            check_positive(name, value)
-        regs = parse_regularizers(reg)
-        from .. import MLPGAN
-
-        game = MLPGAN(loss_fn, target, width=width, depth=depth, latent_size=latent,
-                      batch_size=batch, activation=activation, spectral_norm=spectral_norm,
-                      regularizers=regs)
-        run_dir = run_directory(out, "train")
+        if resume is not None:
+            extra = sorted(set(given) - _RESUMABLE)
+            if extra:
+                raise InputError(f"--resume takes the settings from {str(resume / 'settings.json')!r}; "
+                                 f"only --steps may be given, not --{extra[0].replace('_', '-')}")
+            settings, run_dir = _resumed_settings(resume, given.get("steps"))
+        else:
+            settings = _settings(given)
+            run_dir = run_directory(out, "train")
+        set_precision(settings["float64"])
+        game, method_obj, target_kind = _build(settings)
     except (InputError, ValueError) as e:
         fail(str(e))
-    set_precision(float64)
 
-    from .._train import summary, train as run_training
+    from .._runs import write_json
+    from .._train import load_checkpoint, save_checkpoint, train as run_training
 
     console = Console(stderr=True)
-    with progress_bar() as bar:
-        task = bar.add_task("training", total=steps)
+    state = None
+    if resume is not None:
+        try:
+            state = load_checkpoint(run_dir, game, method_obj, h=settings["step"], seeds=settings["seeds"])
+        except (OSError, ValueError, KeyError) as e:
+            fail(f"cannot resume from {str(run_dir)!r}: {e}")
+        console.print(f"resuming {run_dir} at step {state.step} of {settings['steps']}")
+    else:
+        run_dir.mkdir()
+        write_json(run_dir / "settings.json", settings)
 
-        def on_log(step_done, rows):
-            live = rows[0]
-            text = f"step {step_done}"
-            if "modes" in live:
-                text += f" · modes {live['modes']}/{live['modes_total']} · HQ {live['high_quality']:.0%}"
-            if "kl" in live:
-                text += f" · KL {live['kl']:.3g}"
-            bar.update(task, completed=step_done, description=text)
+    metrics, extra_kwargs = None, {}
+    if target_kind == "image":
+        from .._image_metrics import ImageMetrics
+        from ..plotting import save_image_grid
 
-        result = run_training(game, method_obj, h=step, steps=steps, seeds=seeds, seed=seed,
-                              log_every=log_every, on_log=on_log)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        with console.status("preparing the metrics' classifier (cached after the first run)"):
+            metrics = ImageMetrics(game.target, seed=settings["seed"])
+        extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
+                        "eigen_checkpoints": 0}
+
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("training", total=settings["steps"],
+                                completed=0 if state is None else state.step)
+
+            def on_log(step_done, rows, samples):
+                bar.update(task, completed=step_done, description=_live(step_done, rows[0]))
+                if target_kind == "image":
+                    save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
+
+            result = run_training(
+                game, method_obj, h=settings["step"], steps=settings["steps"], seeds=settings["seeds"],
+                seed=settings["seed"], log_every=settings["log_every"], metrics=metrics, resume=state,
+                checkpoint_every=settings["checkpoint_every"],
+                on_checkpoint=lambda s: save_checkpoint(run_dir, s), on_log=on_log, **extra_kwargs,
+            )
+    except BaseException:
+        if state is None and not (run_dir / "checkpoint.npz").exists():
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
+        raise
     if result.interrupted:
-        console.print(f"interrupted at step {result.steps_done}: keeping what was logged")
-    _write(run_dir, game, result, locals_settings(data, loss, reg, method, step, steps, seeds, seed,
-                                                  width, depth, latent, batch, activation,
-                                                  spectral_norm, log_every, float64), gif)
-    _print_summary(result, summary(result))
+        console.print(f"interrupted at step {result.steps_done}: keeping what was logged; "
+                      f"continue with --resume {run_dir}")
+    _write(run_dir, game, result, settings, target_kind)
+    _print_summary(result, target_kind)
     typer.echo(f"wrote {run_dir}")
 
 
-def locals_settings(data, loss, reg, method, step, steps, seeds, seed, width, depth, latent, batch,
-                    activation, spectral_norm, log_every, float64) -> dict:
-    return {"data": data, "loss": loss, "regularizers": list(reg or []), "method": method,
-            "step": step, "steps": steps, "seeds": seeds, "seed": seed, "width": width,
-            "depth": depth, "latent": latent, "batch": batch, "activation": activation,
-            "spectral_norm": spectral_norm, "log_every": log_every, "float64": float64}
+def _live(step: int, live: dict) -> str:
+    """The progress bar's description: the step and seed 0's latest metrics."""
+    text = f"step {step}"
+    if "modes" in live:
+        text += f" · modes {live['modes']}/{live['modes_total']}"
+    if "high_quality" in live:
+        text += f" · HQ {live['high_quality']:.0%}"
+    if "kl" in live:
+        text += f" · KL {live['kl']:.3g}"
+    if "fd" in live:
+        text += f" · FD {live['fd']:.4g}"
+    if "classes_covered" in live:
+        text += f" · classes {live['classes_covered']}/{live['classes_total']}"
+    return text
 
 
-def _write(run_dir: Path, game, result, settings: dict, gif: bool) -> None:
+def _settings(given: dict) -> dict:
+    """Every setting of a new run: what was given, else the defaults for its data."""
+    from .. import data as data_registry
+
+    data = given.get("data", "ring8")
+    kind = "toy" if data.lower() in data_registry.names() else "image"
+    settings = {"data": data, "loss": "nsgan", "regularizers": [], "method": "adam", "seeds": 1,
+                "seed": 0, "depth": 3, "activation": "relu", "spectral_norm": False, "gif": True,
+                "float64": False, **DEFAULTS[kind]}
+    settings.update({("regularizers" if k == "reg" else k): v for k, v in given.items()})
+    settings["regularizers"] = list(settings["regularizers"])
+    settings.setdefault("checkpoint_every", settings["log_every"])
+    check_step(settings["step"])
+    for name in ("steps", "seeds", "width", "depth", "latent", "batch", "log_every", "checkpoint_every"):
+        check_positive(f"--{name.replace('_', '-')}", settings[name])
+    return settings
+
+
+def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[dict, Path]:
+    """The settings of the run in `run_dir` (with a new step total if given)."""
+    path = run_dir / "settings.json"
+    if not (run_dir / "checkpoint.json").exists() or not path.exists():
+        raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
+                         f"(settings.json and checkpoint.json)")
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read {str(path)!r}: {e}") from None
+    if steps is not None:
+        check_positive("--steps", steps)
+        settings["steps"] = steps
+    return settings, run_dir
+
+
+def _build(settings: dict):
+    """`(game, method, "toy" | "image")` from a run's settings."""
+    from .. import ConvGAN, MLPGAN, data as data_registry, losses as loss_registry, methods as method_registry
+    from .._methods import AbstractStepMethod
+
+    loss_fn = loss_registry.get(settings["loss"])
+    method_obj = method_registry.get(settings["method"])
+    if not isinstance(method_obj, AbstractStepMethod):
+        raise InputError(f"--method {settings['method']!r} is adaptive; training needs a step method")
+    regs = parse_regularizers(settings["regularizers"])
+    name = settings["data"]
+    if name.lower() in data_registry.names():
+        game = MLPGAN(loss_fn, data_registry.get(name), width=settings["width"], depth=settings["depth"],
+                      latent_size=settings["latent"], batch_size=settings["batch"],
+                      activation=settings["activation"], spectral_norm=settings["spectral_norm"],
+                      regularizers=regs)
+        return game, method_obj, "toy"
+    known = name.lower() in data_registry.IMAGE_DATA
+    if not known and not Path(name).exists() and "/" not in name and "." not in name:
+        raise InputError(f"unknown data {name!r}; choose from: {', '.join(data_registry.names())}, "
+                         f"{', '.join(data_registry.IMAGE_DATA)}, or a path to image files")
+    images = data_registry.load(name.lower() if known else name)
+    game = ConvGAN(loss_fn, images, width=settings["width"], latent_size=settings["latent"],
+                   batch_size=settings["batch"], spectral_norm=settings["spectral_norm"], regularizers=regs)
+    return game, method_obj, "image"
+
+
+def _write(run_dir: Path, game, result, settings: dict, kind: str) -> None:
+    """The run's results, each file written atomically: params.npz, metrics.csv,
+    figures, training.gif (unless turned off) and, last, metrics.json."""
     import csv
+    import os
 
+    import jax
     import numpy as np
     from jax.flatten_util import ravel_pytree
 
-    from .._runs import atomic_directory, write_json
+    from .._runs import write_json
     from .._train import summary
-    from ..plotting import metric_curves, snapshots, training_gif
+    from ..plotting import image_gif, image_grids, metric_curves, save_image_grid, snapshots, training_gif
 
-    reference = np.asarray(game.target.sample(__import__("jax").random.key(12345), 5000))
-    with atomic_directory(run_dir) as tmp:
-        write_json(tmp / "metrics.json", {
-            "settings": settings, "steps_done": result.steps_done, "interrupted": result.interrupted,
-            "diverged_at": result.diverged_at, "summary": summary(result),
-            "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
-            "history": result.history,
-        })
+    def atomic(name, write):
+        tmp = run_dir / f".{Path(name).stem}.tmp{Path(name).suffix}"
+        write(tmp)
+        os.replace(tmp, run_dir / name)
+
+    def write_csv(path):
         keys = sorted({k for row in result.history for k in row}, key=lambda k: (k not in ("step", "seed"), k))
-        with open(tmp / "metrics.csv", "w", newline="") as f:
+        with open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, keys)
             writer.writeheader()
             writer.writerows(result.history)
-        flat = np.stack([np.asarray(ravel_pytree(__import__("jax").tree_util.tree_map(lambda x: x[s], result.final))[0])
+
+    def write_params(path):
+        flat = np.stack([np.asarray(ravel_pytree(jax.tree_util.tree_map(lambda x: x[s], result.final))[0])
                          for s in range(len(result.diverged_at))])
-        np.savez(tmp / "params.npz", flat=flat)
-        snapshots(game, result.checkpoints, result.samples, reference).savefig(tmp / "samples.png", dpi=100)
-        metric_curves(result.history).savefig(tmp / "curves.png", dpi=100)
-        if gif:
-            training_gif(tmp / "training.gif", game, result.checkpoints, result.samples, reference)
+        with open(path, "wb") as f:
+            np.savez(f, flat=flat)
+
+    atomic("params.npz", write_params)
+    atomic("metrics.csv", write_csv)
+    atomic("curves.png", lambda p: metric_curves(result.history).savefig(p, dpi=100))
+    if kind == "image":
+        last = max(result.samples)
+        atomic("samples.png", lambda p: save_image_grid(p, result.samples[last][0][:64]))
+        atomic("progress.png", lambda p: image_grids(result.samples).savefig(p, dpi=100))
+        if settings["gif"]:
+            atomic("training.gif", lambda p: image_gif(p, result.samples))
+    else:
+        reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
+        atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
+                                                  reference).savefig(p, dpi=100))
+        if settings["gif"]:
+            atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
+                                                          reference))
+    # Last: a run folder with metrics.json is a finished (or interrupted) run.
+    write_json(run_dir / "metrics.json", {
+        "settings": settings, "steps_done": result.steps_done, "interrupted": result.interrupted,
+        "diverged_at": result.diverged_at, "summary": summary(result),
+        "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
+        "history": result.history,
+    })
 
 
-def _print_summary(result, rows) -> None:
-    table = Table("seed", "status", "modes", "high quality", "KL (bits)", "energy", "L_D", box=None,
+_COLUMNS = {  # metric key → (column title, format)
+    "modes": ("modes", None), "high_quality": ("high quality", "{:.0%}"), "kl": ("KL (bits)", "{:.3g}"),
+    "energy": ("energy", "{:.3g}"), "fd": ("Fréchet", "{:.4g}"), "fd_pixels": ("Fréchet (pixels)", "{:.4g}"),
+    "classes_covered": ("classes", None), "class_kl": ("class KL", "{:.3g}"),
+    "mode_kl": ("mode KL", "{:.3g}"), "confidence": ("confidence", "{:.2f}"),
+}
+
+
+def _print_summary(result, kind: str) -> None:
+    from .._train import summary
+
+    rows = summary(result)
+    keys = [k for k in _COLUMNS if any(k in r for r in rows)]
+    table = Table("seed", "status", *[_COLUMNS[k][0] for k in keys], "L_D", box=None,
                   title=f"after {result.steps_done} steps")
     for r in rows:
         status = f"diverged at {r['diverged_at']}" if r["diverged_at"] is not None else "trained"
-        modes = f"{r['modes']}/{r['modes_total']}" if "modes" in r else "—"
-        fmt = lambda k, f: f.format(r[k]) if k in r else "—"  # noqa: E731
-        table.add_row(str(r["seed"]), status, modes, fmt("high_quality", "{:.0%}"), fmt("kl", "{:.3g}"),
-                      fmt("energy", "{:.3g}"), f"{r['discriminator_loss']:.3g}")
-    Console(width=110).print(table)
+        cells = []
+        for k in keys:
+            if k not in r:
+                cells.append("—")
+            elif k in ("modes", "classes_covered"):
+                total = r["modes_total" if k == "modes" else "classes_total"]
+                cells.append(f"{r[k]}/{total}")
+            else:
+                cells.append(_COLUMNS[k][1].format(r[k]))
+        table.add_row(str(r["seed"]), status, *cells, f"{r['discriminator_loss']:.3g}")
+    Console(width=120).print(table)

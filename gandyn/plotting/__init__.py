@@ -4,6 +4,12 @@
 """
 
 from ._atlas import atlas as atlas
+from ._images import (
+    image_gif as image_gif,
+    image_grids as image_grids,
+    save_image_grid as save_image_grid,
+    tile as tile,
+)
 from ._portrait import (
     dirac_coordinates as dirac_coordinates,
     portrait as portrait,

@@ -94,7 +94,8 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
 def metric_curves(history: list[dict]) -> plt.Figure:
     """Losses, ‖v‖ and every logged metric against the step, one line per seed."""
     keys = [k for k in ("generator_loss", "discriminator_loss", "speed", "modes", "high_quality",
-                        "kl", "js", "energy", "mean", "std") if any(k in r for r in history)]
+                        "kl", "js", "energy", "mean", "std", "fd", "fd_pixels", "classes_covered",
+                        "class_kl", "mode_kl", "confidence") if any(k in r for r in history)]
     cols = min(4, len(keys))
     rows = -(-len(keys) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
@@ -107,7 +108,7 @@ def metric_curves(history: list[dict]) -> plt.Figure:
                 ax.plot(*zip(*pts), lw=1, label=f"seed {s}")
         ax.set_title(key, fontsize=8)
         ax.set_xlabel("step", fontsize=7)
-        if key in ("speed", "kl", "energy"):
+        if key in ("speed", "kl", "energy", "fd", "fd_pixels"):
             ax.set_yscale("log")
     for ax in axes.ravel()[len(keys):]:
         ax.axis("off")

@@ -1,0 +1,66 @@
+"""Image figures: sample grids (PNG) and their animation over training."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
+
+
+def tile(images, columns: int = 8, gap: int = 1) -> np.ndarray:
+    """Images `(n, C, H, W)` in `[−1, 1]` → one `(rows·(H+gap), columns·(W+gap)[, 3])`
+    array in `[0, 1]`, a grid with `gap` white pixels between cells (one channel:
+    grey levels; three: RGB)."""
+    x = np.clip((np.asarray(images, float) + 1) / 2, 0, 1)
+    n, c, h, w = x.shape
+    rows = -(-n // columns)
+    grid = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, c))
+    for k in range(n):
+        r, q = divmod(k, columns)
+        grid[r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = x[k].transpose(1, 2, 0)
+    return grid[..., 0] if c == 1 else grid
+
+
+def save_image_grid(path, images, columns: int = 8, scale: int = 4) -> None:
+    """`tile` written as a PNG, each pixel enlarged `scale`×; via a temporary file
+    and a rename, so the PNG is whole or absent."""
+    import os
+    from pathlib import Path
+
+    grid = np.repeat(np.repeat(tile(images, columns), scale, axis=0), scale, axis=1)
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    os.replace(tmp, path)
+
+
+def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int = 5,
+                per_step: int = 16) -> plt.Figure:
+    """Sample grids of one seed at (up to `columns`) evenly spaced log points."""
+    steps = sorted(samples)
+    chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(2.4 * len(chosen), 2.6), squeeze=False,
+                             layout="constrained")
+    for ax, step in zip(axes[0], chosen):
+        grid = tile(samples[step][seed][:per_step], columns=int(np.sqrt(per_step)))
+        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+        ax.set_title(f"step {step}", fontsize=8)
+        ax.axis("off")
+    return fig
+
+
+def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int = 4) -> None:
+    """An animation of one seed's sample grid over the log points, as a GIF."""
+    steps = sorted(samples)
+    fig, ax = plt.subplots(figsize=(3.2, 3.4))
+
+    def frame(i):
+        ax.clear()
+        grid = tile(samples[steps[i]][seed])
+        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+        ax.set_title(f"step {steps[i]}", fontsize=8)
+        ax.axis("off")
+
+    FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
+    plt.close(fig)
