@@ -165,7 +165,7 @@ def frechet_distance(x, y) -> float:
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     y = np.asarray(y, np.float64).reshape(len(y), -1)
     mu_x, mu_y = x.mean(0), y.mean(0)
-    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    cov_x, cov_y = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
     values, vectors = np.linalg.eigh(cov_x)
     root_x = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     middle = np.linalg.eigvalsh(root_x @ cov_y @ root_x)
