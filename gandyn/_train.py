@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -145,10 +146,7 @@ def train(
         return TrainState(y, method_state, done, list(diverged_at), list(history), dict(eigenvalues))
 
     if resume is None:
-        generator_loss, discriminator_loss = jax.vmap(lambda p: game.losses(p, batch_key))(y)
-        speed = jax.vmap(lambda p: jnp.sqrt(sum(jnp.sum(v**2) for v in
-                                                jax.tree_util.tree_leaves(game.field(p, batch_key)))))(y)
-        log(0, generator_loss, discriminator_loss, speed)
+        log(0, *_observe(game, y, batch_key))
     try:
         while done < steps and not all(d is not None for d in diverged_at):
             boundaries = [log_every] + ([checkpoint_every] if checkpoint_every else [])
@@ -169,6 +167,17 @@ def train(
         interrupted = True
     return TrainResult(history, samples, checkpoints, y, method_state, diverged_at, eigenvalues,
                        interrupted, done)
+
+
+@eqx.filter_jit
+def _observe(game, y, key):
+    """`(L_G, L_D, ‖v‖)` of every seed."""
+
+    def one(p):
+        speed = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(game.field(p, key))))
+        return (*game.losses(p, key), speed)
+
+    return jax.vmap(one)(y)
 
 
 def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: int):

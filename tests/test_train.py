@@ -56,7 +56,8 @@ def test_cli_train_writes_its_run_folder(tmp_path):
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.iterdir()
     assert {p.name for p in run_dir.iterdir()} == {"metrics.json", "metrics.csv", "params.npz",
-                                                   "samples.png", "curves.png", "training.gif"}
+                                                   "samples.png", "curves.png", "training.gif",
+                                                   "settings.json", "checkpoint.npz", "checkpoint.json"}
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [r["step"] for r in metrics["history"]] == [0, 0, 20, 20, 40, 40]
     assert metrics["summary"][0]["modes_total"] == 8
