@@ -50,8 +50,10 @@ from ._regularizers import (
     WeightClipping as WeightClipping,
     WGANGP as WGANGP,
 )
+from ._image_metrics import ImageMetrics as ImageMetrics
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
+from ._train import TrainResult as TrainResult, TrainState as TrainState, train as train
 
 
 __version__ = "0.1.0"
