@@ -30,37 +30,37 @@ _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
 def train(
     data: Annotated[str | None, typer.Option("--data", "-d", help="Toy target (gaussian, bimodal, "
                     "ring8, grid25, grid16, spiral), image data (digits, stacked-digits) or a path to "
-                    "images (IDX file, CIFAR-10 batch or folder, PNG folder, .npz).")] = None,
+                    "images (IDX file, CIFAR-10 batch or folder, PNG folder, .npz) (default: ring8).")] = None,
     loss: Annotated[str | None, typer.Option("--loss", "-l", help="Loss (`gandyn losses`) "
-                    "[default: nsgan].")] = None,
+                    "(default: nsgan).")] = None,
     reg: RegOption = None,
     method: Annotated[str | None, typer.Option("--method", "-m", help="Method (`gandyn simulate "
-                      "--help`), e.g. adam, rk4, rk4-playerwise [default: adam].")] = None,
+                      "--help`), e.g. adam, rk4, rk4-playerwise (default: adam).")] = None,
     step: Annotated[float | None, typer.Option("--step", "-h", help="Step size / learning rate "
-                    "[default: 1e-3].")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Training steps [default: 5000]; "
+                    "(default: 1e-3).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Training steps (default: 5000); "
                      "with --resume, the new total.")] = None,
     seeds: Annotated[int | None, typer.Option("--seeds", help="Independent runs, trained at once "
-                     "[default: 1].")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Base seed [default: 0].")] = None,
+                     "(default: 1).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Base seed (default: 0).")] = None,
     width: Annotated[int | None, typer.Option("--width", help="Hidden units per layer (toy) or base "
-                     "channels (images) [default: 128 toy, 32 images].")] = None,
+                     "channels (images) (default: 128 toy, 32 images).")] = None,
     depth: Annotated[int | None, typer.Option("--depth", help="Hidden layers per MLP (toy) "
-                     "[default: 3].")] = None,
-    latent: Annotated[int | None, typer.Option("--latent", help="Latent size [default: 2 toy, 32 "
-                      "images].")] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="Minibatch size [default: 256 toy, "
-                     "64 images].")] = None,
+                     "(default: 3).")] = None,
+    latent: Annotated[int | None, typer.Option("--latent", help="Latent size (default: 2 toy, 32 "
+                      "images).")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Minibatch size (default: 256 toy, "
+                     "64 images).")] = None,
     activation: Annotated[str | None, typer.Option("--activation", help="MLP activation: relu, "
-                          "leaky_relu, tanh, elu, softplus [default: relu].")] = None,
+                          "leaky_relu, tanh, elu, softplus (default: relu).")] = None,
     spectral_norm: Annotated[bool | None, typer.Option("--spectral-norm", help="Spectrally "
                              "normalize the discriminator.")] = None,
     log_every: Annotated[int | None, typer.Option("--log-every", help="Steps between logs "
-                         "[default: 250 toy, 500 images].")] = None,
+                         "(default: 250 toy, 500 images).")] = None,
     checkpoint_every: Annotated[int | None, typer.Option("--checkpoint-every", help="Steps between "
-                                "checkpoints [default: --log-every].")] = None,
+                                "checkpoints (default: --log-every).")] = None,
     gif: Annotated[bool | None, typer.Option("--gif/--no-gif", help="Write training.gif "
-                   "[default: yes].")] = None,
+                   "(default: yes).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,
