@@ -8,6 +8,7 @@ one minibatch for all four stages; the paper's colab instead steps each player w
 other frozen (`--variant playerwise` runs that, `PlayerwiseFlow`).
 
     python experiments/odegan_grid.py [--steps N] [--variant joint|playerwise] [--methods RK4 Euler]
+                                      [--stratified] [--name NAME]
 """
 
 import argparse
@@ -28,9 +29,12 @@ def main():
     parser.add_argument("--variant", choices=["joint", "playerwise"], default="joint")
     parser.add_argument("--methods", nargs="+", choices=["RK4", "Euler"], default=["RK4", "Euler"])
     parser.add_argument("--name", default="odegan_grid", help="output folder and file name")
+    parser.add_argument("--stratified", action="store_true",
+                        help="real batches with every mode equally often, as in the colab")
     args = parser.parse_args()
     out = out_dir(args.name)
-    game = gd.MLPGAN(gd.losses.nsgan, gd.data.get("grid16"), width=25, depth=2, latent_size=32,
+    target = gd.data.Grid(side=4, spacing=1.0, std=0.02, stratified=args.stratified)
+    game = gd.MLPGAN(gd.losses.nsgan, target, width=25, depth=2, latent_size=32,
                      batch_size=512, regularizers=(gd.GeneratorGradientPenalty(0.07),))
     rk4 = gd.Flow(gd.RK4()) if args.variant == "joint" else gd.PlayerwiseFlow(gd.RK4())
     methods = {k: v for k, v in {"RK4": rk4, "Euler": gd.SimultaneousGD()}.items()

@@ -230,10 +230,11 @@ class ImageMetrics:
         features = jax.vmap(self.classifier.features)(x)
         logits = jax.vmap(self.classifier.head)(features)
         probs = jax.nn.softmax(logits)
-        if self.stacked:
+        predicted, confidence = jnp.argmax(probs, -1), jnp.max(probs, -1)
+        if self.stacked:  # per image: the three channels' features, labels and mean confidence
             n = features.shape[0] // 3
-            return features.reshape(n, -1), jnp.argmax(probs, -1).reshape(n, 3), jnp.max(probs, -1).reshape(n, 3).mean(-1)
-        return features, jnp.argmax(probs, -1), jnp.max(probs, -1)
+            return features.reshape(n, -1), predicted.reshape(n, 3), confidence.reshape(n, 3).mean(-1)
+        return features, predicted, confidence
 
     def _batched(self, images, size: int = 1000):
         parts = [self._featurize(jnp.asarray(images[i : i + size])) for i in range(0, len(images), size)]

@@ -24,6 +24,16 @@ def test_grids():
     np.testing.assert_allclose(sorted(set(data.get("grid16").centres[:, 0])), [-1.5, -0.5, 0.5, 1.5])
 
 
+def test_stratified_draws_hold_every_mode_equally_often():
+    grid = data.Grid(side=4, spacing=1.0, std=0.02, stratified=True)
+    x = np.asarray(grid.sample(jax.random.key(0), 512))
+    nearest = np.argmin(np.linalg.norm(x[:, None] - grid.centres[None], axis=-1), axis=1)
+    np.testing.assert_array_equal(np.bincount(nearest, minlength=16), np.full(16, 32))
+    random = np.asarray(data.get("grid16").sample(jax.random.key(0), 512))
+    counts = np.bincount(np.argmin(np.linalg.norm(random[:, None] - grid.centres[None], axis=-1), axis=1))
+    assert counts.min() < 32 < counts.max()
+
+
 def test_real_samples_cover_every_mode_with_high_quality(ring):
     x = ring.sample(jax.random.key(0), 4000)
     modes, quality = mode_coverage(x, ring.centres, ring.std)
