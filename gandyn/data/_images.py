@@ -7,6 +7,7 @@ folders of PNGs and `.npz` files; a missing or malformed file raises `DataError`
 naming the file and the format that was expected.
 """
 
+import abc
 import gzip
 import hashlib
 import pickle
@@ -33,12 +34,20 @@ class AbstractImageData(eqx.Module):
 
     name: eqx.AbstractVar[str]
 
-    def sample(self, key: Key, n: int) -> jax.Array:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sample(self, key: Key, n: int) -> jax.Array: ...
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def shape(self) -> tuple[int, int, int]: ...
+
+    @property
+    @abc.abstractmethod
+    def classes(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def modes(self) -> int: ...
 
     @property
     def dim(self) -> int:
