@@ -40,6 +40,9 @@ def run(name, data, metrics, loss, regs, method, h, steps, seeds):
     result = train(game, method, h=h, steps=steps, seeds=seeds, log_every=steps,
                    eigen_checkpoints=0, metrics=metrics, keep_samples=64)
     seconds = time.perf_counter() - start
+    # Free the compiled programs: a process compiling dozens of configurations otherwise
+    # runs out of memory mappings for JIT code (LLVM "Cannot allocate memory").
+    jax.clear_caches()
     rows = summary(result)
     keys = ("fd", "classes_covered", "class_kl", "modes", "mode_kl", "confidence")
     record = {k: [r.get(k) for r in rows] for k in keys if any(k in r for r in rows)}

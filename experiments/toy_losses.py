@@ -50,6 +50,7 @@ def main():
             start = time.perf_counter()
             result = train(game, gd.methods.get("adam"), h=1e-3, steps=args.steps, seeds=args.seeds,
                            log_every=args.steps, eigen_checkpoints=0)
+            jax.clear_caches()  # free compiled programs between configurations
             rows = summary(result)
             key = f"{data_name} · {name}"
             numbers[key] = {
