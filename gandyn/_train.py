@@ -16,7 +16,7 @@ from ._analysis import top_eigenvalues
 from ._games import AbstractGame, Players
 from ._methods import AbstractStepMethod
 from ._metrics import sample_metrics
-from ._simulate import simulate
+from ._simulate import _observe as observe, simulate
 
 
 @dataclasses.dataclass
@@ -171,13 +171,9 @@ def train(
 
 @eqx.filter_jit
 def _observe(game, y, key):
-    """`(L_G, L_D, ‖v‖)` of every seed."""
-
-    def one(p):
-        speed = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(game.field(p, key))))
-        return (*game.losses(p, key), speed)
-
-    return jax.vmap(one)(y)
+    """`(L_G, L_D, ‖v‖)` of every seed, as `simulate` observes its saved states."""
+    generator_loss, discriminator_loss, speed, _ = jax.vmap(lambda p: observe(game, p, key, None))(y)
+    return generator_loss, discriminator_loss, speed
 
 
 def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: int):

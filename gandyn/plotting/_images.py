@@ -1,5 +1,8 @@
 """Image figures: sample grids (PNG) and their animation over training."""
 
+import os
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -25,9 +28,6 @@ def tile(images, columns: int = 8, gap: int = 1) -> np.ndarray:
 def save_image_grid(path, images, columns: int = 8, scale: int = 4) -> None:
     """`tile` written as a PNG, each pixel enlarged `scale`×; via a temporary file
     and a rename, so the PNG is whole or absent."""
-    import os
-    from pathlib import Path
-
     grid = np.repeat(np.repeat(tile(images, columns), scale, axis=0), scale, axis=1)
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
