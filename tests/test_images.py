@@ -328,6 +328,9 @@ def test_cli_train_on_digits_writes_grids_and_resumes(tmp_path):
     assert resumed.exit_code == 0, resumed.output
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps_done"] == 30 and [r["step"] for r in metrics["history"]] == [0, 10, 20, 30]
+    finished = runner.invoke(app, ["train", "--resume", str(run_dir)])
+    assert finished.exit_code == 2
+    assert "already has 30 steps; give --steps above 30 to extend it" in finished.output
 
 
 @pytest.mark.parametrize(

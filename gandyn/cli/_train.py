@@ -96,6 +96,9 @@ def train(
             state = load_checkpoint(run_dir, game, method_obj, h=settings["step"], seeds=settings["seeds"])
         except (OSError, ValueError, KeyError) as e:
             fail(f"cannot resume from {str(run_dir)!r}: {e}")
+        if state.step >= settings["steps"]:
+            fail(f"the run in {str(run_dir)!r} already has {state.step} steps; "
+                 f"give --steps above {state.step} to extend it")
         console.print(f"resuming {run_dir} at step {state.step} of {settings['steps']}")
     else:
         run_dir.mkdir()
