@@ -1,21 +1,9 @@
-"""Run directories: summaries of solutions and atomic writing of results."""
-
-import contextlib
-import json
-import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
+"""Summaries of solutions, and the Dirac-GAN grid behind `simulate` and `portrait`."""
 
 import numpy as np
 
+from ._io import atomic_directory as atomic_directory, finite_or_none, write_json as write_json
 from ._simulate import Solution, Status
-
-
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
 
 
 def summarize(solution: Solution) -> list[dict]:
@@ -35,37 +23,12 @@ def summarize(solution: Solution) -> list[dict]:
             {
                 "status": Status(int(code)).label,
                 "diverged_at": int(diverged_at[i]) if diverged_at[i] >= 0 else None,
-                "final_distance": _finite_or_none(distance[i, last]),
-                "final_speed": _finite_or_none(speed[i, last]),
-                "rate": _finite_or_none(rate[i]),
+                "final_distance": finite_or_none(distance[i, last]),
+                "final_speed": finite_or_none(speed[i, last]),
+                "rate": finite_or_none(rate[i]),
             }
         )
     return records
-
-
-@contextlib.contextmanager
-def atomic_directory(final: Path) -> Iterator[Path]:
-    """Yield a temporary directory beside `final`; on success rename it to `final`,
-    on any failure delete it, so no half-written result is ever left behind."""
-    final = Path(final)
-    if final.exists():
-        raise FileExistsError(f"output directory {str(final)!r} already exists")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON via a temporary file and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
 
 
 def dirac_grid(

@@ -1,11 +1,36 @@
 """Sweeps: a grid of loss × regularizer × method × step size × seed on the Dirac-GAN,
-run in groups that share one compiled program, written incrementally and resumable."""
+run in groups that share one compiled program, written incrementally and resumable.
+
+Limits (checked before anything runs, each a one-line `ValueError`):
+
+- `steps` ≤ `MAX_STEPS` (10⁸) per run: more could never finish;
+- the grid ≤ `MAX_RUNS` (100,000) runs: a group's trajectories and every row are held
+  in memory (about `BYTES_PER_RUN` each), and `results.json` is rewritten after each
+  group; split a larger grid into several sweeps;
+- seeds in [0, `MAX_SEED`] (2³¹ − 1), what `jax.random.key` takes in 32-bit mode;
+- `|real_point|` and `init_radius` ≤ `MAX_MAGNITUDE` (10⁶), `simulate`'s blow-up
+  bound: beyond it every run diverges at step 0.
+
+Every grid value must be given once: a duplicate (`wgan` and `WGAN`, `r1=1` and
+`r1=1.0`, a step size or seed twice) is refused, as it would write duplicate rows.
+
+`results.csv` on resume: a row counts only if its line ends with the newline (each
+group's rows are appended, flushed and fsynced together, so a crash leaves at most
+one unterminated last line, which is dropped and run again). Every field of every
+terminated row is checked (known status, finite numbers, a configuration of the
+spec); a terminated row that fails is not crash damage but a foreign or edited file,
+and is refused with an error naming the file and line rather than silently dropped.
+"""
 
 import csv
 import dataclasses
+import functools
 import itertools
+import json
 import math
+import numbers
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,7 +44,7 @@ from . import losses as loss_registry, methods as method_registry, regularizers 
 from ._games import DiracGAN
 from ._runs import summarize, write_json
 from ._sharding import shard_batch
-from ._simulate import simulate
+from ._simulate import Status, simulate
 
 
 COLUMNS = [
@@ -27,6 +52,90 @@ COLUMNS = [
     "diverged_at", "final_distance", "final_speed", "rate",
 ]
 NO_REGULARIZER = "none"
+STATUSES = tuple(s.label for s in Status)
+
+MAX_STEPS = 10**8
+MAX_RUNS = 100_000
+MAX_SEED = 2**31 - 1
+MAX_MAGNITUDE = 1e6
+# Up to ~400 saves × (θ, ψ, L_G, L_D, ‖v‖, distance) in float64, plus the row and
+# its JSON: an estimate used in the refusal message.
+BYTES_PER_RUN = 20_000
+MAX_CONFIG_BYTES = 16 << 20  # a saved spec.json of 100,000 seeds is ~1.2 MB
+MAX_CSV_BYTES = 256 << 20
+
+_LIST_FIELDS = ("losses", "regularizers", "methods", "step_sizes", "seeds")
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _show(x) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _duplicate(field: str, what: str, value, first) -> ValueError:
+    same = "" if repr(value) == repr(first) else f" (same as {_show(first)})"
+    return ValueError(f"duplicate {what} {_show(value)} in {field}{same}")
+
+
+def _canonical_names(field: str, what: str, values, registry) -> tuple[str, ...]:
+    seen = {}
+    for v in values:
+        if not isinstance(v, str):
+            raise ValueError(f"{field} must hold {what} names (strings), got {_show(v)}; "
+                             f"choose from: {', '.join(registry.names())}")
+        registry.get(v)  # unknown name: ValueError naming the choices
+        key = v.lower()
+        if key in seen:
+            raise _duplicate(field, what, v, seen[key])
+        seen[key] = v
+    return tuple(seen)
+
+
+def _parse_regularizer(text) -> tuple[str, str | None, float]:
+    """A regularizer setting → `(canonical text, name or None, weight)`."""
+    choices = ", ".join(reg_registry.names())
+    if not isinstance(text, str):
+        raise ValueError(f"regularizers must hold strings 'none' or 'NAME=WEIGHT', got {_show(text)}; "
+                         f"NAME one of: {choices}")
+    if text.strip().lower() == NO_REGULARIZER:
+        return NO_REGULARIZER, None, 0.0
+    name, sep, value = text.partition("=")
+    try:
+        weight = float(value) if sep else None
+    except ValueError:
+        weight = None
+    if not name.strip() or weight is None:
+        raise ValueError(f"malformed regularizer {_show(text)}: expected 'none' or NAME=WEIGHT, "
+                         f"NAME one of: {choices}")
+    name = name.strip().lower()
+    if name not in reg_registry.names():
+        raise ValueError(f"unknown regularizer {_show(name)} in {_show(text)}; choose from: {choices}")
+    if not math.isfinite(weight):
+        raise ValueError(f"regularizer weight must be finite, got {_show(text)}")
+    if weight < 0:
+        raise ValueError(f"regularizer weight must be a finite number ≥ 0, got {_show(text)}")
+    return f"{name}={value.strip()}", name, weight
+
+
+def _check_number(field: str, value, *, positive: bool) -> float:
+    rule = "a positive finite number" if positive else "a finite number"
+    if not _is_real(value):
+        raise ValueError(f"{field} must be {rule}, got {_show(value)}")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{field} must be {rule}, got {_show(value)}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"{field} must be at most {MAX_MAGNITUDE:g} in magnitude (simulate's "
+                         f"blow-up bound: every run would diverge at step 0), got {_show(value)}")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +144,10 @@ class SweepSpec:
 
     `regularizers` are `"none"` or `"NAME=WEIGHT"` strings; each seed draws one initial
     point `(θ, ψ) = (c + u₁, u₂)`, `u ~ U[−init_radius, init_radius]²`.
+
+    Construction type-checks every field (bools are not numbers here), refuses
+    duplicate grid values, and stores names in canonical form (lower case); see the
+    module docstring for the limits. `check_size()` checks the grid's run count.
     """
 
     losses: tuple[str, ...] = ("sgan", "nsgan", "rsgan", "wgan")
@@ -47,62 +160,180 @@ class SweepSpec:
     init_radius: float = 1.5
 
     def __post_init__(self):
-        for name in self.losses:
-            loss_registry.get(name)
-        for name in self.methods:
-            method_registry.get(name)
-        for text in self.regularizers:
-            if text != NO_REGULARIZER:
-                reg_registry.parse(text)
-        for h in self.step_sizes:
-            if not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
-                raise ValueError(f"step sizes must be positive finite numbers, got {h!r}")
-        if not (isinstance(self.steps, int) and self.steps >= 1):
-            raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
-        if not self.seeds or not all(isinstance(s, int) for s in self.seeds):
-            raise ValueError(f"seeds must be a non-empty list of integers, got {list(self.seeds)!r}")
-        for field in ("losses", "regularizers", "methods", "step_sizes"):
-            if not getattr(self, field):
+        for field in _LIST_FIELDS:
+            value = getattr(self, field)
+            if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+                raise ValueError(f"{field} must be a list, got {_show(value)}")
+            value = tuple(value)
+            if not value:
                 raise ValueError(f"{field} must not be empty")
+            object.__setattr__(self, field, value)
+
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("losses", _canonical_names("losses", "loss", self.losses, loss_registry))
+        set_("methods", _canonical_names("methods", "method", self.methods, method_registry))
+
+        regs = {}
+        for text in self.regularizers:
+            canonical, name, weight = _parse_regularizer(text)
+            if (name, weight) in regs:
+                raise _duplicate("regularizers", "regularizer setting", text, regs[name, weight])
+            regs[name, weight] = canonical
+        set_("regularizers", tuple(regs.values()))
+
+        steps_h = {}
+        for h in self.step_sizes:
+            if not (_is_real(h) and math.isfinite(h) and h > 0):
+                raise ValueError(f"step sizes must be positive finite numbers, got {_show(h)}")
+            if float(h) in steps_h:
+                raise _duplicate("step_sizes", "step size", float(h), steps_h[float(h)])
+            steps_h[float(h)] = float(h)
+        set_("step_sizes", tuple(steps_h))
+
+        seeds = {}
+        for s in self.seeds:
+            if not _is_int(s):
+                raise ValueError(f"seeds must be a count or a list of integers, got {_show(s)}")
+            if not 0 <= s <= MAX_SEED:
+                raise ValueError(f"seeds must be integers in [0, {MAX_SEED}], got {s}")
+            if int(s) in seeds:
+                raise _duplicate("seeds", "seed", int(s), int(s))
+            seeds[int(s)] = None
+        set_("seeds", tuple(seeds))
+
+        if not (_is_int(self.steps) and self.steps >= 1):
+            raise ValueError(f"steps must be a positive integer, got {_show(self.steps)}")
+        if self.steps > MAX_STEPS:
+            raise ValueError(f"steps must be at most {MAX_STEPS:,} per run (it could never finish), "
+                             f"got {self.steps:,}")
+        set_("steps", int(self.steps))
+        set_("real_point", _check_number("real_point", self.real_point, positive=False))
+        set_("init_radius", _check_number("init_radius", self.init_radius, positive=True))
 
     def size(self) -> int:
         return (len(self.losses) * len(self.regularizers) * len(self.methods)
                 * len(self.step_sizes) * len(self.seeds))
 
+    def check_size(self) -> "SweepSpec":
+        """`self`, or a `ValueError` if the grid has more than `MAX_RUNS` runs."""
+        _check_runs(self.size(), "the grid")
+        return self
+
+    def keys(self) -> set[tuple]:
+        """The `(loss, regularizer, method, step, seed)` of every run."""
+        return set(itertools.product(self.losses, self.regularizers, self.methods,
+                                     self.step_sizes, self.seeds))
+
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict, *, source: str = "sweep spec") -> "SweepSpec":
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
+    def from_dict(cls, data, *, source: str = "sweep spec", complete: bool = False,
+                  check_size: bool = True) -> "SweepSpec":
+        """A spec from a TOML table or a saved `spec.json`; `complete`: every key must be
+        there (a saved spec). Errors are one-line `ValueError`s starting with `source`."""
+        fields = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: expected a table of sweep settings, got a "
+                             f"{type(data).__name__}")
+        unknown = sorted(str(k) for k in set(data) - set(fields))
         if unknown:
             raise ValueError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(fields)}")
+        missing = [k for k in fields if k not in data]
+        if complete and missing:
+            raise ValueError(f"{source}: missing key {missing[0]!r}; a sweep spec has: {', '.join(fields)}")
         values = {}
-        for key, value in data.items():
-            if key in ("losses", "regularizers", "methods", "step_sizes", "seeds"):
-                if isinstance(value, int) and key == "seeds":
-                    value = list(range(value))
-                if not isinstance(value, list):
-                    raise ValueError(f"{source}: {key} must be a list, got {value!r}")
-                value = tuple(float(v) if key == "step_sizes" and isinstance(v, int) else v for v in value)
-            values[key] = value
         try:
-            return cls(**values)
-        except (TypeError, ValueError) as e:
+            for key, value in data.items():
+                if key == "seeds" and _is_int(value):
+                    if not 1 <= value <= MAX_RUNS:
+                        raise ValueError(f"seeds must be a count from 1 to {MAX_RUNS:,} or a list "
+                                         f"of integers, got {value:,}")
+                    value = list(range(value))
+                if key in _LIST_FIELDS and not isinstance(value, (list, tuple)):
+                    rule = "a count or a list of integers" if key == "seeds" else "a list"
+                    raise ValueError(f"{key} must be {rule}, got {_show(value)}")
+                values[key] = value
+            spec = cls(**values)
+            return spec.check_size() if check_size else spec
+        except ValueError as e:
             raise ValueError(f"{source}: {e}") from None
 
     @classmethod
-    def from_toml(cls, path: Path) -> "SweepSpec":
+    def from_toml(cls, path: Path, *, check_size: bool = True) -> "SweepSpec":
         """Read a `[sweep]` table (or top-level keys) from a TOML file."""
         path = Path(path)
+        what = f"sweep file {str(path)!r}"
+        text = _read_text(path, "sweep file", MAX_CONFIG_BYTES)
         try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"sweep file {str(path)!r} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"sweep file {str(path)!r} is not valid TOML: {e}") from None
-        return cls.from_dict(data.get("sweep", data), source=f"sweep file {str(path)!r}")
+            data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as e:
+            raise ValueError(f"{what} is not valid TOML: {_first_line(e)}") from None
+        if "sweep" in data and not isinstance(data["sweep"], dict):
+            raise ValueError(f"{what}: 'sweep' must be a table ([sweep]), got {_show(data['sweep'])}")
+        return cls.from_dict(data.get("sweep", data), source=what, check_size=check_size)
+
+    @classmethod
+    def from_json(cls, path: Path) -> "SweepSpec":
+        """The spec saved in a sweep's `spec.json` (every key required)."""
+        path = Path(path)
+        what = f"spec file {str(path)!r}"
+        text = _read_text(path, "spec file", MAX_CONFIG_BYTES)
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            raise ValueError(f"{what} is not valid JSON: {_first_line(e)}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{what} holds a JSON {type(data).__name__}, expected an object "
+                             "of sweep settings")
+        return cls.from_dict(data, source=what, complete=True)
+
+
+def _check_runs(runs: int, what: str) -> None:
+    if runs > MAX_RUNS:
+        raise ValueError(f"{what} has {runs:,} runs, more than the {MAX_RUNS:,} one sweep may hold "
+                         f"(about {runs * BYTES_PER_RUN / 1e9:,.1f} GB of trajectories and rows in "
+                         "memory); split it into several sweeps")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _check_file(path: Path, what: str, max_bytes: int) -> None:
+    """A `ValueError` naming `path` unless it is a regular file of at most `max_bytes`
+    (checked with `stat` first: a FIFO or a device would block or never end)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(f"{what} {str(path)!r} does not exist") from None
+    except OSError as e:
+        raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{what} {str(path)!r} is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{what} {str(path)!r} is not a regular file")
+    if info.st_size > max_bytes:
+        raise ValueError(f"{what} {str(path)!r} has {info.st_size:,} bytes, more than the "
+                         f"{max_bytes:,} allowed")
+
+
+def _read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
+    _check_file(path, what, max_bytes)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+
+
+def _read_text(path: Path, what: str, max_bytes: int) -> str:
+    data = _read_bytes(path, what, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} {str(path)!r} is not UTF-8 text (byte {e.start}): is it a "
+                         "binary file?") from None
 
 
 def _key(row) -> tuple:
@@ -110,11 +341,8 @@ def _key(row) -> tuple:
 
 
 def _regularizer_parts(text: str) -> tuple[str | None, float]:
-    if text == NO_REGULARIZER:
-        return None, 0.0
-    reg_registry.parse(text)  # validates
-    name, _, weight = text.partition("=")
-    return name.strip().lower(), float(weight)
+    _, name, weight = _parse_regularizer(text)
+    return name, weight
 
 
 def _initial_points(spec: SweepSpec) -> np.ndarray:
@@ -127,24 +355,48 @@ def _initial_points(spec: SweepSpec) -> np.ndarray:
     return np.asarray(points)
 
 
-def _run_group(loss_name, reg_name, method_name, weights, steps_h, inits, spec, shard):
-    """All (weight, h) pairs of one (loss, regularizer kind, method): one compiled
-    program, vmapped over the pairs, each pair over every seed's initial point."""
+@functools.lru_cache(maxsize=32)
+def _group_program(loss_name, reg_name, method_name, steps, real_point):
+    """The compiled program of one (loss, regularizer kind, method): vmapped over
+    (weight, h) pairs, each pair over every seed's initial point. Cached, so that a
+    resumed group of the same shape does not compile again."""
     loss = loss_registry.get(loss_name)
     method = method_registry.get(method_name)
 
-    def one(weight, h):
+    def one(weight, h, theta0, psi0):
         regs = () if reg_name is None else (reg_registry.build(reg_name, weight),)
-        game = DiracGAN(loss, real_point=spec.real_point, regularizers=regs)
-        y0 = game.state(jnp.asarray(inits[:, 0]), jnp.asarray(inits[:, 1]))
-        return simulate(game, method, y0, h=h, steps=spec.steps,
-                        save_every=max(1, spec.steps // 200))
+        game = DiracGAN(loss, real_point=real_point, regularizers=regs)
+        return simulate(game, method, game.state(theta0, psi0), h=h, steps=steps,
+                        save_every=max(1, steps // 200))
 
+    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, None, None)))
+
+
+def _run_group(loss_name, reg_name, method_name, weights, steps_h, inits, spec, shard):
+    """All (weight, h) pairs of one (loss, regularizer kind, method): one compiled
+    program, vmapped over the pairs, each pair over every seed's initial point."""
+    program = _group_program(loss_name, reg_name, method_name, spec.steps, spec.real_point)
     weights = jnp.asarray(weights, dtype=float)
     steps_h = jnp.asarray(steps_h, dtype=float)
     if shard:
         weights, steps_h = shard_batch((weights, steps_h))
-    return eqx.filter_jit(jax.vmap(one))(weights, steps_h)
+    return program(weights, steps_h, jnp.asarray(inits[:, 0]), jnp.asarray(inits[:, 1]))
+
+
+def check_run_folder(out: Path, spec: SweepSpec) -> list[dict]:
+    """The finished rows of the sweep in folder `out` (see `read_rows`); a one-line
+    `ValueError` if the folder or its files cannot hold this sweep's results."""
+    out = Path(out)
+    _check_folder(out)
+    return read_rows(out / "results.csv", spec)
+
+
+def _check_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"sweep folder {str(out)!r} is not a folder")
+    json_path = out / "results.json"
+    if (json_path.exists() or json_path.is_symlink()) and not json_path.is_file():
+        raise ValueError(f"results file {str(json_path)!r} is not a regular file")
 
 
 def run_sweep(
@@ -157,12 +409,18 @@ def run_sweep(
     """Run every configuration of `spec` not already in `out/results.csv`, appending
     each group's rows as soon as it finishes (and rewriting `results.json`
     atomically), so that an interrupted sweep keeps every finished row and a second
-    call resumes where it stopped. Returns all rows."""
+    call resumes where it stopped. Returns all rows.
+
+    A `ValueError` (before anything runs or is written) if `spec` is too large or
+    `out/results.csv` holds a row that is not one of this spec's finished runs."""
+    spec.check_size()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_folder(out)
     csv_path, json_path = out / "results.csv", out / "results.json"
-    rows = read_rows(csv_path)
-    _rewrite_csv(csv_path, rows)  # drops a line cut short by an interruption
+    rows, damaged = _read_rows(csv_path, spec)
+    out.mkdir(parents=True, exist_ok=True)
+    if damaged:
+        _rewrite_csv(csv_path, rows)  # drops a line cut short by an interruption
     done = {_key(r) for r in rows}
     inits = _initial_points(spec)
 
@@ -232,37 +490,116 @@ def _rewrite_csv(path: Path, rows: list[dict]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     _append_csv(tmp, rows)
-    if not rows:
-        tmp.write_text(",".join(COLUMNS) + "\n")
     os.replace(tmp, path)
 
 
-def _parse(row: dict) -> dict:
-    def num(x, kind=float):
-        return None if x == "" else kind(x)
-
-    return {
-        "loss": row["loss"], "regularizer": row["regularizer"], "method": row["method"],
-        "step": float(row["step"]), "seed": int(row["seed"]), "theta0": float(row["theta0"]),
-        "psi0": float(row["psi0"]), "status": row["status"],
-        "diverged_at": num(row["diverged_at"], int), "final_distance": num(row["final_distance"]),
-        "final_speed": num(row["final_speed"]), "rate": num(row["rate"]),
-    }
+def _finite(text: str, *, optional: bool = False, positive: bool = False) -> float | None:
+    if optional and text == "":
+        return None
+    value = float(text)  # ValueError for anything but a number
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError
+    return value
 
 
-def read_rows(path: Path) -> list[dict]:
-    """The rows of a sweep's CSV; a last line cut short by an interruption is dropped."""
+def _natural(text: str, *, optional: bool = False) -> int | None:
+    if optional and text == "":
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError
+    return int(text)
+
+
+_FIELD_RULES = {
+    "step": (lambda t: _finite(t, positive=True), "a positive finite number"),
+    "seed": (_natural, "an integer ≥ 0"),
+    "theta0": (_finite, "a finite number"),
+    "psi0": (_finite, "a finite number"),
+    "diverged_at": (lambda t: _natural(t, optional=True), "empty or an integer ≥ 0"),
+    "final_distance": (lambda t: _finite(t, optional=True), "empty or a finite number"),
+    "final_speed": (lambda t: _finite(t, optional=True), "empty or a finite number"),
+    "rate": (lambda t: _finite(t, optional=True), "empty or a finite number"),
+}
+
+
+def _parse_fields(fields: list[str]) -> dict:
+    """One CSV row's fields → a row; a `ValueError` naming the first bad field."""
+    if len(fields) != len(COLUMNS):
+        raise ValueError(f"has {len(fields)} fields, expected {len(COLUMNS)}")
+    row = dict(zip(COLUMNS, fields))
+    for column, (parse, rule) in _FIELD_RULES.items():
+        try:
+            row[column] = parse(row[column])
+        except (ValueError, OverflowError):
+            raise ValueError(f"{column} {_show(row[column])} is not {rule}") from None
+    if row["status"] not in STATUSES:
+        raise ValueError(f"status {_show(row['status'])} is not one of: {', '.join(STATUSES)}")
+    return row
+
+
+def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
+    """`(rows, damaged)`: the finished rows of `path`, and whether a line cut short by
+    an interruption (or a blank line) was left out."""
     path = Path(path)
-    if not path.exists():
-        return []
-    rows = []
-    with open(path, newline="") as f:
-        for raw in csv.DictReader(f):
-            try:
-                rows.append(_parse(raw))
-            except (KeyError, TypeError, ValueError):
-                continue
-    return rows
+    if not (path.exists() or path.is_symlink()):
+        return [], False
+    what = f"results file {str(path)!r}"
+    data = _read_bytes(path, "results file", MAX_CSV_BYTES)
+    *lines, tail = data.split(b"\n")  # `tail`: after the last newline, a line cut short
+    damaged = tail != b""
+    if not lines:  # nothing terminated: empty, or cut within the header
+        return [], damaged
+    try:
+        text = b"\n".join(lines).decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ValueError(f"{what} line {line} is not UTF-8 text: is it a binary file?") from None
+
+    def fields(line: str, number: int) -> list[str]:
+        try:
+            return next(csv.reader([line.removesuffix("\r")]), [])
+        except csv.Error as e:
+            raise ValueError(f"{what} line {number} is not a CSV row: {e}") from None
+
+    lines = text.split("\n")
+    if fields(lines[0], 1) != COLUMNS:
+        raise ValueError(f"{what} does not start with the header of a sweep's results "
+                         f"({','.join(COLUMNS)}): got {_show(lines[0].removesuffix(chr(13)))}")
+    keys = spec.keys() if spec is not None else None
+    rows, seen = [], {}
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            damaged = True
+            continue
+        try:
+            row = _parse_fields(fields(line, number))
+        except ValueError as e:
+            raise ValueError(f"{what} line {number}: {e}") from None
+        key = _key(row)
+        if keys is not None:
+            if key not in keys:
+                raise ValueError(f"{what} line {number} is a run that is not in the sweep's spec "
+                                 f"({', '.join(map(str, key))}): was it written by another sweep?")
+            if row["diverged_at"] is not None and row["diverged_at"] > spec.steps:
+                raise ValueError(f"{what} line {number}: diverged_at {row['diverged_at']} is past "
+                                 f"the sweep's {spec.steps} steps")
+        if key in seen:
+            raise ValueError(f"{what} line {number} repeats the run of line {seen[key]} "
+                             f"({', '.join(map(str, key))})")
+        seen[key] = number
+        rows.append(row)
+    return rows, damaged
+
+
+def read_rows(path: Path, spec: SweepSpec | None = None) -> list[dict]:
+    """The finished rows of a sweep's CSV.
+
+    A row counts only if its line ends with a newline: a last line cut short by an
+    interruption is left out (a cut row can still parse, `0.0001` cut to `0.00`).
+    Every other line must be a valid row (known status, finite numbers or empty where
+    allowed, a run of `spec` when given, no run twice); otherwise a one-line
+    `ValueError` naming the file and line."""
+    return _read_rows(path, spec)[0]
 
 
 def ranking(rows: list[dict]) -> list[dict]:

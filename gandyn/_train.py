@@ -1,9 +1,10 @@
 """Training a neural game: `simulate` in chunks, with metrics logged between them."""
 
 import dataclasses
+import hashlib
+import io
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from ._analysis import top_eigenvalues
 from ._games import AbstractGame, Players
+from ._io import atomic_write, check_regular_file, jsonable
 from ._methods import AbstractStepMethod
 from ._metrics import sample_metrics
 from ._simulate import _observe as observe, simulate
@@ -23,7 +25,9 @@ from ._simulate import _observe as observe, simulate
 class TrainState:
     """Everything a run needs to continue exactly where it stopped: every seed's
     parameters and method state (optimizer moments, …) after `step` steps, and what
-    was logged so far. `save_checkpoint` / `load_checkpoint` write and read it."""
+    was logged so far (the log, the kept samples and parameters of every log point, so
+    that the figures of a resumed run show all of it). `save_checkpoint` /
+    `load_checkpoint` write and read it as one file."""
 
     params: Players
     method_state: object
@@ -31,6 +35,8 @@ class TrainState:
     diverged_at: list[int | None]
     history: list[dict]
     eigenvalues: dict[int, list]
+    samples: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    checkpoints: dict[int, Players] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -59,7 +65,14 @@ class TrainResult:
     @property
     def state(self) -> TrainState:
         return TrainState(self.final, self.method_state, self.steps_done, self.diverged_at,
-                          self.history, self.eigenvalues)
+                          self.history, self.eigenvalues, self.samples, self.checkpoints)
+
+    @classmethod
+    def from_state(cls, state: TrainState, *, interrupted: bool = False) -> "TrainResult":
+        """The result a run ended with, from its last checkpoint."""
+        return cls(list(state.history), dict(state.samples), dict(state.checkpoints), state.params,
+                   state.method_state, list(state.diverged_at), dict(state.eigenvalues), interrupted,
+                   state.step)
 
 
 def toy_metrics(game: AbstractGame, *, seed: int = 0, reference: int = 10_000):
@@ -108,14 +121,15 @@ def train(
     sample = jax.jit(jax.vmap(lambda g: game.generate(g, eval_key, eval_samples)))
     eigen_steps = set(np.linspace(0, steps, eigen_checkpoints).astype(int).tolist()) if eigen_checkpoints else set()
 
-    samples, checkpoints = {}, {}
     if resume is None:
         y = jax.vmap(game.init)(jax.random.split(init_key, seeds))
         history, eigenvalues, method_state, done = [], {}, None, 0
+        samples, checkpoints = {}, {}
         diverged_at: list[int | None] = [None] * seeds
     else:
         y, method_state, done = resume.params, resume.method_state, resume.step
         history, eigenvalues = list(resume.history), dict(resume.eigenvalues)
+        samples, checkpoints = dict(resume.samples), dict(resume.checkpoints)
         diverged_at = list(resume.diverged_at)
         seeds = len(diverged_at)
     interrupted = False
@@ -131,7 +145,8 @@ def train(
                    "discriminator_loss": float(discriminator_loss[s]), "speed": float(speed[s])}
             if diverged_at[s] is None:
                 row.update(metrics(xs[s]))
-            rows.append(row)
+            # Non-finite numbers are logged as None, as JSON writes them (see `_io`).
+            rows.append(jsonable(row))
         history.extend(rows)
         if step in eigen_steps or (step == done and done >= steps and eigen_steps):
             seed0 = jax.tree_util.tree_map(lambda x: x[0], y)
@@ -143,7 +158,8 @@ def train(
             on_log(step, rows, xs)
 
     def state():
-        return TrainState(y, method_state, done, list(diverged_at), list(history), dict(eigenvalues))
+        return TrainState(y, method_state, done, list(diverged_at), list(history), dict(eigenvalues),
+                          dict(samples), dict(checkpoints))
 
     if resume is None:
         log(0, *_observe(game, y, batch_key))
@@ -184,47 +200,122 @@ def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: i
     return jax.eval_shape(build, jax.random.key(0))
 
 
-def save_checkpoint(directory, state: TrainState) -> None:
-    """Write `state` into `directory` as `checkpoint.npz` (the arrays) and
-    `checkpoint.json` (step, divergences, log), each atomically, arrays first."""
-    from ._runs import write_json
+CHECKPOINT = "checkpoint.npz"
+_FORMAT = "gandyn-checkpoint"
+_VERSION = 2
 
-    directory = Path(directory)
-    leaves = jax.tree_util.tree_leaves((state.params, state.method_state))
-    tmp = directory / ".checkpoint.npz.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, *[np.asarray(x) for x in leaves])
-    os.replace(tmp, directory / "checkpoint.npz")
-    write_json(directory / "checkpoint.json", {
-        "step": state.step, "diverged_at": state.diverged_at, "history": state.history,
-        "eigenvalues": {str(k): v for k, v in state.eigenvalues.items()}, "leaves": len(leaves),
-    })
+
+def _checkpoint_arrays(state: TrainState) -> tuple[dict[str, np.ndarray], dict]:
+    leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves((state.params, state.method_state))]
+    arrays = {f"leaf_{i}": x for i, x in enumerate(leaves)}
+    for step, x in state.samples.items():
+        arrays[f"samples_{step}"] = np.asarray(x)
+    snapshot_leaves = 0
+    for step, params in state.checkpoints.items():
+        for i, x in enumerate(jax.tree_util.tree_leaves(params)):
+            arrays[f"params_{step}_{i}"] = np.asarray(x)
+            snapshot_leaves = i + 1
+    meta = {"format": _FORMAT, "version": _VERSION, "step": state.step,
+            "diverged_at": state.diverged_at, "history": state.history,
+            "eigenvalues": state.eigenvalues, "leaves": len(leaves),
+            "sample_steps": sorted(state.samples), "param_steps": sorted(state.checkpoints),
+            "param_leaves": snapshot_leaves}
+    return arrays, meta
+
+
+def _digest(arrays: dict[str, np.ndarray], meta_text: str) -> str:
+    digest = hashlib.sha256(meta_text.encode())
+    for name in sorted(arrays):
+        x = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{x.dtype.str}:{x.shape}".encode())
+        digest.update(x.tobytes())
+    return digest.hexdigest()
+
+
+def save_checkpoint(directory, state: TrainState) -> None:
+    """Write `state` into `directory` as one file, `checkpoint.npz`, atomically (a
+    temporary file renamed over the old one): every array, and the log as JSON, with a
+    SHA-256 of both that `load_checkpoint` verifies. A crash at any moment leaves the
+    previous checkpoint or the new one, never a mix."""
+    arrays, meta = _checkpoint_arrays(state)
+    meta_text = json.dumps(jsonable(meta), allow_nan=False)
+    record = json.dumps({"meta": meta_text, "sha256": _digest(arrays, meta_text)})
+    buffer = io.BytesIO()
+    np.savez(buffer, _record=np.frombuffer(record.encode(), np.uint8), **arrays)
+    atomic_write(Path(directory) / CHECKPOINT, buffer.getvalue())
+
+
+def _read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    check_regular_file(path, "checkpoint")
+    damaged = f"checkpoint {str(path)!r} is damaged or incomplete"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {name: f[name] for name in f.files}
+        record = json.loads(arrays.pop("_record").tobytes().decode())
+        meta_text, expected = record["meta"], record["sha256"]
+        meta = json.loads(meta_text)
+    except Exception as e:  # noqa: BLE001 - any failure to parse means a bad file
+        raise ValueError(f"{damaged} ({type(e).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise ValueError(f"{damaged}: not a gandyn checkpoint")
+    if meta.get("version") != _VERSION:
+        raise ValueError(f"checkpoint {str(path)!r} has format version {meta.get('version')}; "
+                         f"this gandyn reads version {_VERSION}")
+    if _digest(arrays, meta_text) != expected:
+        raise ValueError(f"{damaged}: its contents do not match their checksum")
+    return meta, arrays
 
 
 def load_checkpoint(directory, game: AbstractGame, method: AbstractStepMethod, *, h: float,
                     seeds: int) -> TrainState:
-    """The `TrainState` that `save_checkpoint` wrote for this game, method and seeds."""
-    directory = Path(directory)
-    meta = json.loads((directory / "checkpoint.json").read_text())
+    """The `TrainState` that `save_checkpoint` wrote for this game, method and seeds.
+    Raises `ValueError` for a missing, damaged, foreign or mismatched checkpoint."""
+    path = Path(directory) / CHECKPOINT
+    meta, arrays = _read_checkpoint(path)
     template = _template(game, method, h, seeds)
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    with np.load(directory / "checkpoint.npz") as f:
-        arrays = [f[f"arr_{i}"] for i in range(len(f.files))]
-    if len(arrays) != len(leaves) or any(a.shape != t.shape for a, t in zip(arrays, leaves)):
+    stored = [arrays.get(f"leaf_{i}") for i in range(len(leaves))]
+    if meta["leaves"] != len(leaves) or any(a is None or a.shape != t.shape
+                                            for a, t in zip(stored, leaves)):
         raise ValueError(f"checkpoint in {str(directory)!r} does not match the run's game, method "
                          f"and seeds")
     params, method_state = jax.tree_util.tree_unflatten(
-        treedef, [jnp.asarray(a, t.dtype) for a, t in zip(arrays, leaves)])
-    return TrainState(params, method_state, meta["step"], meta["diverged_at"], meta["history"],
-                      {int(k): v for k, v in meta["eigenvalues"].items()})
+        treedef, [jnp.asarray(a, t.dtype) for a, t in zip(stored, leaves)])
+    param_def = jax.tree_util.tree_structure(template[0])
+    checkpoints = {
+        int(step): jax.tree_util.tree_unflatten(
+            param_def, [arrays[f"params_{step}_{i}"] for i in range(meta["param_leaves"])])
+        for step in meta["param_steps"]
+    }
+    return TrainState(params, method_state, int(meta["step"]), list(meta["diverged_at"]),
+                      list(meta["history"]), {int(k): v for k, v in meta["eigenvalues"].items()},
+                      {int(s): arrays[f"samples_{s}"] for s in meta["sample_steps"]}, checkpoints)
+
+
+def outcome(row: dict, diverged_at: int | None = None) -> str:
+    """How one seed's run ended, from its last logged metrics: `"diverged"`, `"failed"`
+    (non-finite samples, or at most one of several modes / classes covered),
+    `"partial"` (some modes or classes missing) or `"trained"`."""
+    if diverged_at is not None:
+        return "diverged"
+    if row.get("finite") is False:
+        return "failed"
+    for covered, total in (("modes", "modes_total"), ("classes_covered", "classes_total")):
+        if row.get(covered) is not None and row.get(total):
+            if row[covered] == 0 or (row[total] > 1 and row[covered] <= 1):
+                return "failed"
+            if row[covered] < row[total]:
+                return "partial"
+    return "trained"
 
 
 def summary(result: TrainResult) -> list[dict]:
-    """The last logged row of every seed, with its divergence step."""
+    """The last logged row of every seed, with its divergence step and `outcome`."""
     last = {}
     for row in result.history:
         last[row["seed"]] = row
-    return [{**last[s], "diverged_at": result.diverged_at[s]} for s in sorted(last)]
+    return [{**last[s], "diverged_at": result.diverged_at[s],
+             "status": outcome(last[s], result.diverged_at[s])} for s in sorted(last)]
 
 
 def finite(x) -> bool:

@@ -50,22 +50,28 @@ def build(name: str, weight) -> AbstractRegularizer:
 
 def get(name: str, weight: float) -> AbstractRegularizer:
     """The regularizer called `name` with its weight (or std, or clip bound)."""
-    key = name.strip().lower()
+    key = name.strip().lower() if isinstance(name, str) else name
     if key not in _REGISTRY:
         raise ValueError(f"unknown regularizer {name!r}; choose from: {', '.join(names())}")
-    if not (math.isfinite(weight) and weight >= 0):
-        raise ValueError(f"regularizer weight must be a finite number ≥ 0, got {name}={weight}")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ValueError(f"regularizer weight must be a number, got {name}={weight!r}")
+    if not (math.isfinite(weight) and 0 <= weight <= 1e6):
+        raise ValueError(f"regularizer weight must be a finite number in [0, 1e6], got "
+                         f"{name}={weight}")
     return _REGISTRY[key][0](weight)
 
 
 def parse(text: str) -> AbstractRegularizer:
     """`"name=weight"` → a regularizer; a clear `ValueError` for anything else."""
+    if not isinstance(text, str):
+        raise ValueError(f"malformed regularizer {text!r}: expected a string NAME=WEIGHT, NAME one "
+                         f"of: {', '.join(names())}")
     name, sep, value = text.partition("=")
     try:
-        weight = float(value) if sep else float("nan")
+        weight = float(value) if sep else None
     except ValueError:
-        weight = float("nan")
-    if not sep or not name or math.isnan(weight):
+        weight = None
+    if not sep or not name.strip() or weight is None:
         raise ValueError(
             f"malformed regularizer {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
         )

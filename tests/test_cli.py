@@ -53,10 +53,10 @@ def test_simulate_float64_and_a_chosen_configuration(tmp_path):
     [
         (["--loss", "wgna"], "Error: unknown loss 'wgna'; choose from: sgan, nsgan, rsgan"),
         (["--method", "rk5"], "Error: unknown method 'rk5'; choose from: simgd, altgd"),
-        (["--step", "0"], "Error: --step must be a positive finite number, got 0.0"),
-        (["--step", "-1"], "Error: --step must be a positive finite number, got -1.0"),
-        (["--step", "nan"], "Error: --step must be a positive finite number, got nan"),
-        (["--steps", "0"], "Error: --steps must be a positive integer, got 0"),
+        (["--step", "0"], "Error: --step must be a positive finite number of at most 1e+06, got 0.0"),
+        (["--step", "-1"], "Error: --step must be a positive finite number of at most 1e+06, got -1.0"),
+        (["--step", "nan"], "Error: --step must be a positive finite number of at most 1e+06, got nan"),
+        (["--steps", "0"], "Error: --steps must be a positive integer of at most 1,000,000,000, got 0"),
         (["--init", "1;2"], "Error: malformed --init '1;2': expected finite numbers θ,ψ"),
         (["--init", "1,2,3"], "Error: malformed --init '1,2,3': expected finite numbers θ,ψ"),
         (["--init", "a,b"], "Error: malformed --init 'a,b'"),
@@ -169,7 +169,7 @@ def test_simulate_with_regularizers(tmp_path):
     [
         (["simulate", "--reg", "r3=1"], "Error: unknown regularizer 'r3'; choose from: r1, r2"),
         (["simulate", "--reg", "r1"], "Error: malformed --reg 'r1': expected NAME=WEIGHT"),
-        (["portrait", "--reg", "r1=-2"], "Error: regularizer weight must be a finite number ≥ 0"),
+        (["portrait", "--reg", "r1=-2"], "Error: --reg weight must be a finite number in [0, 1e6], got r1=-2.0"),
         (["eigen", "--reg", "nope=1"], "Error: unknown regularizer 'nope'"),
         (["eigen", "-m", "adam"], "Error: --method 'adam' has no local linear analysis"),
         (["eigen", "--at", "1"], "Error: malformed --at '1'"),

@@ -132,11 +132,11 @@ def test_png_folder_flat_and_by_class(tmp_path):
 
 
 def test_png_folder_errors(tmp_path):
-    with pytest.raises(DataError, match="holds no .png files"):
+    with pytest.raises(DataError, match=r"holds no images \(no .png files\)"):
         gd.data.load_png_folder(tmp_path)
     matplotlib.image.imsave(tmp_path / "a.png", np.zeros((8, 8)))
     matplotlib.image.imsave(tmp_path / "b.png", np.zeros((4, 4)))
-    with pytest.raises(DataError, match="b.png' is 4×4, but .*a.png' is 8×8"):
+    with pytest.raises(DataError, match="b.png' is 4×4 with 3 channels, but .*a.png' is 8×8 with 3 channels"):
         gd.data.load_png_folder(tmp_path)
     (tmp_path / "b.png").write_bytes(b"garbage")
     with pytest.raises(DataError, match="b.png' is not a readable PNG"):
@@ -289,14 +289,21 @@ def test_a_checkpoint_for_another_run_is_refused(tmp_path):
 
 
 def test_digits_gan_learns_digits(digit_metrics):
-    """The default image setting (nsgan, Adam 1e-3, width 32): after 1,500 steps the
-    Fréchet distance falls well below the untrained generator's, most classes appear."""
+    """The default image setting (nsgan, Adam 1e-3, width 32), three seeds at once: after
+    2,000 steps the median Fréchet distance is below a quarter of the untrained
+    generator's and at least two seeds of three generate 8 or more of the 10 classes.
+
+    One run is a chaotic trajectory whose outcome moves with the CPU and library
+    versions (a single seed at 1,500 steps covered 9 classes on one machine and 5 on
+    another), so the test asks for what holds across seeds, with margin: measured here
+    (jax 0.10.2), all three seeds had 10/10 classes and FD 6–9% of the initial one."""
     game = gd.ConvGAN(gd.losses.nsgan, gd.data.digits())
-    result = train(game, gd.methods.get("adam"), h=1e-3, steps=1500, log_every=1500,
+    result = train(game, gd.methods.get("adam"), h=1e-3, steps=2000, seeds=3, log_every=2000,
                    eigen_checkpoints=0, metrics=digit_metrics, keep_samples=16)
-    first, last = result.history[0], result.history[-1]
-    assert last["fd"] < 0.25 * first["fd"], (first["fd"], last["fd"])
-    assert last["classes_covered"] >= 8
+    first = [r for r in result.history if r["step"] == 0]
+    last = [r for r in result.history if r["step"] == 2000]
+    assert np.median([r["fd"] for r in last]) < 0.25 * np.median([r["fd"] for r in first]), last
+    assert sum(r["classes_covered"] >= 8 for r in last) >= 2, last
 
 
 @pytest.mark.parametrize("shape", [(48, 5), (6, 3, 4, 4)])

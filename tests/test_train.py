@@ -57,10 +57,12 @@ def test_cli_train_writes_its_run_folder(tmp_path):
     (run_dir,) = tmp_path.iterdir()
     assert {p.name for p in run_dir.iterdir()} == {"metrics.json", "metrics.csv", "params.npz",
                                                    "samples.png", "curves.png", "training.gif",
-                                                   "settings.json", "checkpoint.npz", "checkpoint.json"}
+                                                   "settings.json", "checkpoint.npz"}
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [r["step"] for r in metrics["history"]] == [0, 0, 20, 20, 40, 40]
     assert metrics["summary"][0]["modes_total"] == 8
+    assert metrics["summary"][0]["status"] in ("trained", "partial", "failed")
+    assert result.output.strip().splitlines()[-1].startswith("status: seed 0 ")
     assert np.load(run_dir / "params.npz")["flat"].shape[0] == 2
 
 
@@ -71,7 +73,7 @@ def test_cli_train_writes_its_run_folder(tmp_path):
         (["--method", "tsit5"], "Error: --method 'tsit5' is adaptive"),
         (["--loss", "nope"], "Error: unknown loss 'nope'"),
         (["--activation", "gelu"], "Error: unknown activation 'gelu'; choose from: relu"),
-        (["--seeds", "0"], "Error: --seeds must be a positive integer, got 0"),
+        (["--seeds", "0"], "Error: --seeds must be a positive integer of at most 1,024, got 0"),
         (["--reg", "r1"], "Error: malformed --reg 'r1'"),
     ],
 )

@@ -8,8 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from diffrax import AbstractSolver, ButcherTableau
-from diffrax._local_interpolation import ThirdOrderHermitePolynomialInterpolation
+from diffrax import AbstractSolver, ButcherTableau, ThirdOrderHermitePolynomialInterpolation
 
 from .._custom_types import Key, Scalar
 from .._games import AbstractGame, Players

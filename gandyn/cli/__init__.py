@@ -1,12 +1,68 @@
 """The `gandyn` command line: a thin layer over the library."""
 
+import os
+import sys
+import tempfile
+import traceback
+
 import typer
+from typer.core import TyperGroup
 
 from . import _eigen, _losses, _portrait, _simulate, _sweep, _train
 
 
+class _OneLineErrors(TyperGroup):
+    """Every error a user can cause reads the same: one line `Error: …` on stderr and
+    exit code 2 — click's usage errors (a malformed number, an unknown command or
+    option) included, which typer would draw as a multi-line box. A `ValueError`
+    escaping a command is bad input the library named; anything else is a bug,
+    reported on one line with the traceback saved to a file."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        except typer.Exit as e:
+            code = e.exit_code
+        except typer.Abort:
+            code = _report("interrupted", 130)
+        except Exception as e:  # noqa: BLE001 - every error ends in one line
+            if hasattr(e, "format_message") and hasattr(e, "exit_code"):
+                # click's usage errors (typer ships click inside it from 0.2x on).
+                ctx = getattr(e, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                code = _report(f"{e.format_message()}{hint}", e.exit_code)
+            elif isinstance(e, ValueError):
+                code = _report(_first_line(e), 2)
+            else:  # a bug: one line, the traceback in a file
+                code = _report(f"internal error ({type(e).__name__}: {_first_line(e)}); "
+                               f"traceback in {_save_traceback()}", 1)
+        code = 0 if code is None else code
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _report(message: str, code: int) -> int:
+    print(f"Error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return code
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _save_traceback() -> str:
+    fd, path = tempfile.mkstemp(prefix="gandyn-error-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        traceback.print_exc(file=f)
+    return path
+
+
 app = typer.Typer(
     name="gandyn",
+    cls=_OneLineErrors,
     help="GAN training dynamics: simulate games as ODE flows and optimizer maps.",
     no_args_is_help=True,
     add_completion=False,

@@ -4,6 +4,7 @@ import datetime
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -30,16 +31,43 @@ def set_precision(float64: bool) -> None:
         jax.config.update("jax_enable_x64", True)
 
 
-def check_step(h: float) -> float:
-    if not (math.isfinite(h) and h > 0):
-        raise InputError(f"--step must be a positive finite number, got {h}")
-    return h
+# Bounds on numbers from the command line. Beyond them a run overflows (steps are counted
+# in int32, seeds are uint32) or can never finish; each error names the bound.
+MAX_STEP = 1e6
+MAX_STEPS = 1_000_000_000
+MAX_SEED = 2**32 - 1
+MAX_REAL_POINT = 1e4
+
+
+def check_step(h: float, flag: str = "--step") -> float:
+    if not (isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h)
+            and 0 < h <= MAX_STEP):
+        raise InputError(f"{flag} must be a positive finite number of at most {MAX_STEP:g}, "
+                         f"got {h}")
+    return float(h)
+
+
+def check_int(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
+    """`value` if it is an integer in `[low, high]`; a one-line `InputError` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+        raise InputError(f"{name} must be {what} of at most {high:,}, got {value!r}")
+    return value
 
 
 def check_positive(name: str, value: int) -> int:
-    if value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value}")
-    return value
+    return check_int(name, value)
+
+
+def check_seed(seed, flag: str = "--seed") -> int:
+    return check_int(flag, seed, 0, MAX_SEED)
+
+
+def check_real_point(c: float) -> float:
+    if not (math.isfinite(c) and abs(c) <= MAX_REAL_POINT):
+        raise InputError(f"--real-point must be a finite number in [−{MAX_REAL_POINT:g}, "
+                         f"{MAX_REAL_POINT:g}], got {c}")
+    return c
 
 
 def parse_init(text: str, bias: bool, flag: str = "--init") -> tuple[float, ...]:
@@ -64,21 +92,84 @@ def resolve_names(kind: str, given: list[str] | None, default: list[str], valid)
     return [n.lower() for n in names]
 
 
+def check_writable(path: Path, flag: str = "--out") -> None:
+    """That `path` (a folder, existing or not) could be created and written to: its
+    nearest existing ancestor is a writable folder. Creates nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"cannot write to {flag} {str(path)!r}: it is a file, not a folder")
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write to {flag} {str(path)!r}: {str(ancestor)!r} is not a "
+                         f"writable folder")
+
+
 def run_directory(out: Path, command: str) -> Path:
-    """A new timestamped run directory path under `out` (not created yet); checks
-    that `out` can be written to."""
+    """A new timestamped run directory path under `out`. Nothing is created yet (a
+    command that then fails leaves no empty `out` behind); checks that `out` could be
+    written to."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot write to --out {str(out)!r}: {e.strerror or e}") from None
-    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write to --out {str(out)!r}: not a writable directory")
-    return out / f"{stamp}-{command}"
+    check_writable(out)
+    return Path(out) / f"{stamp}-{command}"
 
 
-def progress_bar():
-    """A rich progress bar on stderr, hidden when stderr is not a terminal."""
+class LineProgress:
+    """Progress for a log or a pipe (stderr not a terminal): one line on stderr when a
+    task starts, then one at most every `interval` seconds and one at the end, so a
+    long command is never silent in CI or under `nohup`."""
+
+    def __init__(self, interval: float = 10.0):
+        self.interval = interval
+        self.tasks: dict[int, dict] = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            for task in self.tasks.values():
+                if task["printed"] != (task["completed"], task["description"]):
+                    self._print(task)
+        return False
+
+    def add_task(self, description: str, total=None, completed: int = 0) -> int:
+        index = len(self.tasks)
+        self.tasks[index] = {"description": description, "total": total, "completed": completed,
+                             "start": time.monotonic(), "last": time.monotonic(), "printed": None}
+        self._print(self.tasks[index])
+        return index
+
+    def update(self, index: int, *, completed=None, total=None, description=None, advance=None):
+        task = self.tasks[index]
+        for key, value in (("completed", completed), ("total", total), ("description", description)):
+            if value is not None:
+                task[key] = value
+        if advance:
+            task["completed"] += advance
+        if time.monotonic() - task["last"] >= self.interval:
+            self._print(task)
+
+    def advance(self, index: int, advance: int = 1) -> None:
+        self.update(index, advance=advance)
+
+    def _print(self, task: dict) -> None:
+        done, total = task["completed"], task["total"]
+        count = f"{done}/{total} ({done / total:.0%})" if total else f"{done}"
+        elapsed = time.monotonic() - task["start"]
+        label, _, detail = task["description"].partition(" · ")
+        detail = f" · {detail}" if detail else ""
+        print(f"{label}: {count}, {elapsed:.0f} s{detail}", file=sys.stderr, flush=True)
+        task["last"] = time.monotonic()
+        task["printed"] = (done, task["description"])
+
+
+def progress_bar(interval: float = 10.0):
+    """A rich progress bar on stderr when it is a terminal; otherwise `LineProgress`
+    (a line now and then)."""
+    if not sys.stderr.isatty():
+        return LineProgress(interval)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
@@ -88,7 +179,6 @@ def progress_bar():
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=not sys.stderr.isatty(),
     )
 
 
@@ -99,7 +189,8 @@ def parse_regularizers(texts: list[str] | None) -> tuple:
     try:
         return tuple(regularizers.parse(t) for t in (texts or []))
     except ValueError as e:
-        raise InputError(str(e).replace("malformed regularizer", "malformed --reg")) from None
+        raise InputError(str(e).replace("malformed regularizer", "malformed --reg")
+                         .replace("regularizer weight", "--reg weight")) from None
 
 
 def describe_regularizers(texts: list[str] | None) -> str:

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from ._common import (
     InputError,
+    check_real_point,
     check_step,
     fail,
     parse_init,
@@ -41,6 +42,7 @@ def eigen(
         losses = resolve_names("loss", loss, ["sgan", "wgan"], loss_registry.names())
         methods = resolve_names("method", method, DEFAULT_METHODS, method_registry.names())
         check_step(step)
+        check_real_point(real_point)
         point = parse_init(at, bias, "--at") if at is not None else None
         regs = parse_regularizers(reg)
         run_dir = run_directory(out, "eigen")
@@ -55,7 +57,7 @@ def eigen(
 
     import numpy as np
 
-    from .. import DiracGAN, stability_function
+    from .. import DiracGAN, stability_function, step_matrix
     from .._analysis import stability_report
     from .._runs import atomic_directory, write_json
     from ..plotting import stability_grid
@@ -82,17 +84,22 @@ def eigen(
         console.print(table)
         row_panels = []
         for name, m in method_objects.items():
+            title = f"{loss_name} · {name} · h={step:g}"
             try:
                 stability_function(m)
-            except ValueError:
+            except ValueError:  # no scalar stability function: the step map's multipliers
+                at_point = game.equilibrium() if y is None else y
+                multipliers = np.linalg.eigvals(np.asarray(step_matrix(game, m, at_point, step)))
+                row_panels.append((None, multipliers, title + " (step map)"))
                 continue
-            row_panels.append((m, step * eig, f"{loss_name} · {name} · h={step:g}"))
+            row_panels.append((m, step * eig, title))
         panels.append(row_panels)
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "eigen.json", {"settings": {"losses": losses, "methods": methods,
                                                      "step": step, "regularizers": list(reg or []),
                                                      "real_point": real_point, "bias": bias,
                                                      "at": at}, "results": reports})
-        extent = max(3.5, 1.2 * float(np.max(np.abs([p[1] for row in panels for p in row]))))
+        scaled = [np.abs(p[1]) for row in panels for p in row if p[0] is not None]
+        extent = max([3.5] + [1.2 * float(np.max(z)) for z in scaled if z.size])
         stability_grid(panels, extent=extent).savefig(tmp / "stability.png", dpi=110)
     typer.echo(f"wrote {run_dir}")

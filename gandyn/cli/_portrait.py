@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -6,6 +7,8 @@ import typer
 from ._common import (
     InputError,
     check_positive,
+    check_real_point,
+    check_seed,
     check_step,
     describe_regularizers,
     fail,
@@ -26,6 +29,7 @@ from ._simulate import (
     SeedOption,
     StepOption,
     StepsOption,
+    check_memory,
     initial_points,
 )
 
@@ -56,20 +60,26 @@ def portrait(
                                 method_registry.names())
         check_step(step)
         check_positive("--steps", steps)
+        check_seed(seed)
+        check_real_point(real_point)
+        check_memory(len(init or []) + random_inits, steps, len(losses) * len(methods), 3 if bias else 2)
         inits = initial_points(init, random_inits, seed, bias)
         regs = parse_regularizers(reg)
         if out.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
-        if out.parent and not out.parent.is_dir():
-            raise InputError(f"cannot write to --out {str(out)!r}: no directory {str(out.parent)!r}")
+        if out.is_dir():
+            raise InputError(f"--out {str(out)!r} is a folder; give a file name ending in .png, "
+                             f".pdf or .svg")
+        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write to --out {str(out)!r}: {str(out.parent)!r} is not a "
+                             f"writable folder")
     except InputError as e:
         fail(str(e))
     set_precision(float64)
 
-    import os
-
     import numpy as np
 
+    from .._io import atomic_figure
     from .._runs import dirac_grid
     from ..plotting import portrait_grid
 
@@ -82,11 +92,10 @@ def portrait(
     suffix = f" · {describe_regularizers(reg)}" if reg else ""
     panels = [[(g, s, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, s in results if l == name]
               for name in losses]
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    figure = portrait_grid(panels, lim=lim)
+    figure.set_dpi(120)
     try:
-        portrait_grid(panels, lim=lim).savefig(tmp, dpi=120)
-        os.replace(tmp, out)
+        atomic_figure(out, figure)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         fail(f"cannot write --out {str(out)!r}: {e.strerror or e}")
     typer.echo(f"wrote {out}")

@@ -8,7 +8,10 @@ from rich.table import Table
 
 from ._common import (
     InputError,
+    check_int,
     check_positive,
+    check_real_point,
+    check_seed,
     describe_regularizers,
     parse_regularizers,
     check_step,
@@ -58,9 +61,27 @@ RegOption = Annotated[
 ]
 
 
+# The saved trajectories of one command are held in memory at once: refuse a request
+# that would need more than this (estimated before anything runs).
+MEMORY_BUDGET = 4 * 2**30
+
+
+def check_memory(points: int, steps: int, configurations: int, parameters: int) -> None:
+    """Refuse `--random-inits`/`--steps` combinations whose saved trajectories (up to
+    10,001 saves each of the parameters, both losses, ‖v‖ and the distance, float64)
+    would not fit in `MEMORY_BUDGET`, naming the estimate."""
+    saves = min(steps, 10_000) + 1
+    need = points * saves * (parameters + 4) * 8 * configurations
+    if need > MEMORY_BUDGET:
+        raise InputError(
+            f"{points:,} initial points × {saves:,} saves × {configurations} loss/method "
+            f"configurations need about {need / 2**30:,.1f} GiB for the trajectories, more than "
+            f"the {MEMORY_BUDGET / 2**30:.0f} GiB allowed; use fewer --random-inits, --loss or "
+            f"--method")
+
+
 def initial_points(init: list[str] | None, random_inits: int, seed: int, bias: bool) -> np.ndarray:
-    if random_inits < 0:
-        raise InputError(f"--random-inits must be zero or positive, got {random_inits}")
+    check_int("--random-inits", random_inits, 0, 10**9)
     points = [parse_init(text, bias) for text in (init or [])]
     width = max([len(p) for p in points] + [2])
     points = [p + (0.0,) * (width - len(p)) for p in points]
@@ -96,6 +117,9 @@ def simulate(
         methods = resolve_names("method", method, DEFAULT_METHODS, method_registry.names())
         check_step(step)
         check_positive("--steps", steps)
+        check_seed(seed)
+        check_real_point(real_point)
+        check_memory(len(init or []) + random_inits, steps, len(losses) * len(methods), 3 if bias else 2)
         inits = initial_points(init, random_inits, seed, bias)
         regs = parse_regularizers(reg)
         run_dir = run_directory(out, "simulate")

@@ -1,3 +1,5 @@
+import os
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -6,6 +8,23 @@ from rich.console import Console
 from rich.table import Table
 
 from ._common import InputError, fail, progress_bar, run_directory, set_precision
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def sweep(
@@ -17,50 +36,82 @@ def sweep(
     method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Method (repeatable).")] = None,
     step: Annotated[list[float] | None, typer.Option("--step", "-h", help="Step size (repeatable).")] = None,
     seeds: Annotated[int | None, typer.Option("--seeds", help="Number of seeds (random inits).")] = None,
-    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Steps per run.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
+    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Steps per run (at most 10^8).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Directory for run folders "
+                                             "[default: runs].", show_default=False)] = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the sweep in this "
-                                                "run folder, skipping finished rows.")] = None,
+                                                "run folder, skipping finished rows; its settings "
+                                                "come from its spec.json.")] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Draw the stability atlas (atlas.png).")] = False,
     shard: Annotated[bool, typer.Option("--shard", help="Split each group over all local devices.")] = False,
     float64: Annotated[bool, typer.Option("--float64", help="Compute in double precision.")] = False,
 ) -> None:
     """Run a grid of loss × regularizer × method × step size × seed on the Dirac-GAN;
-    write results.csv / results.json row by row, print the ranking."""
-    from .._runs import write_json
-    from .._sweep import SweepSpec, ranking, run_sweep
+    write results.csv / results.json row by row, print the ranking.
 
+    At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
+    from .._runs import write_json
+    from .._sweep import SweepSpec, check_run_folder, ranking, run_sweep
+
+    created: list[Path] = []  # folders this command made, removed again on an early error
+    run_dir = None
     try:
         if resume is not None:
             spec_file = resume / "spec.json"
-            if not spec_file.is_file():
+            given = [flag for flag, value in (
+                ("--config", config), ("--loss", loss), ("--reg", reg), ("--method", method),
+                ("--step", step), ("--seeds", seeds), ("--steps", steps), ("--out", out),
+            ) if value is not None and value != []]
+            if given:
+                raise InputError(f"--resume takes its settings from {str(spec_file)!r}; "
+                                 f"do not give {', '.join(given)}")
+            if not resume.exists():
+                raise InputError(f"--resume {str(resume)!r} does not exist")
+            if not resume.is_dir():
+                raise InputError(f"--resume {str(resume)!r} is not a folder")
+            if not (spec_file.exists() or spec_file.is_symlink()):
                 raise InputError(f"--resume {str(resume)!r} is not a sweep folder (no spec.json)")
-            import json
-
-            spec = SweepSpec.from_dict(json.loads(spec_file.read_text()), source=str(spec_file))
+            spec = SweepSpec.from_json(spec_file)
+            check_run_folder(resume, spec)  # results.csv: cut last line dropped, bad rows refused
             run_dir = resume
         else:
-            data = SweepSpec.from_toml(config).to_dict() if config is not None else {}
+            data = SweepSpec.from_toml(config, check_size=False).to_dict() if config is not None else {}
             overrides = {"losses": loss, "regularizers": reg, "methods": method,
                          "step_sizes": step, "seeds": seeds, "steps": steps}
-            data.update({k: v for k, v in overrides.items() if v is not None})
-            if isinstance(data.get("seeds"), int) and data["seeds"] < 1:
-                raise InputError(f"--seeds must be a positive integer, got {data['seeds']}")
-            spec = SweepSpec.from_dict(data, source="sweep options")
+            overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
+            if "seeds" in overrides and seeds < 1:
+                raise InputError(f"--seeds must be a positive integer, got {seeds}")
+            data.update(overrides)
+            source = ("sweep options" if config is None else f"sweep file {str(config)!r}"
+                      + (" with the options given" if overrides else ""))
+            spec = SweepSpec.from_dict(data, source=source)
+            out = Path("runs") if out is None else out
+            created = _missing_folders(out)
             run_dir = run_directory(out, "sweep")
-    except (InputError, ValueError) as e:
+            run_dir.mkdir(parents=True)
+            created.insert(0, run_dir)
+            write_json(run_dir / "spec.json", spec.to_dict())
+    except (InputError, ValueError, OSError) as e:
+        if created and created[0] == run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        _remove_empty(created)
+        if isinstance(e, OSError):
+            if resume is not None:
+                fail(f"cannot read --resume {str(resume)!r}: {e.strerror or e}")
+            fail(f"cannot write to {str(run_dir if run_dir is not None else out)!r}: {e.strerror or e}")
         fail(str(e))
     set_precision(float64)
 
-    if resume is None:
-        run_dir.mkdir(parents=True)
-        write_json(run_dir / "spec.json", spec.to_dict())
-    with progress_bar() as bar:
-        task = bar.add_task(f"sweep of {spec.size()} runs", total=None)
-        rows = run_sweep(spec, run_dir, shard=shard,
-                         on_group=lambda i, n: bar.update(task, completed=i, total=n))
-    ranked = ranking(rows)
-    write_json(run_dir / "ranking.json", ranked)
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task(f"sweep of {spec.size()} runs", total=None)
+            rows = run_sweep(spec, run_dir, shard=shard,
+                             on_group=lambda i, n: bar.update(task, completed=i, total=n))
+        ranked = ranking(rows)
+        write_json(run_dir / "ranking.json", ranked)
+    except OSError as e:
+        fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
+             f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
     table = Table("loss", "regularizer", "method", "converged", "largest h", "median rate",
                   box=None, title="ranking (share of runs converged or converging)")
     for r in ranked[:20]:
@@ -69,11 +120,12 @@ def sweep(
                       "—" if r["median_rate"] is None else f"{r['median_rate']:.4f}")
     Console(width=110).print(table)
     if plot:
-        import os
-
         from ..plotting import atlas
 
         tmp = run_dir / ".atlas.tmp.png"
-        atlas(rows).savefig(tmp, dpi=110)
-        os.replace(tmp, run_dir / "atlas.png")
+        try:
+            atlas(rows).savefig(tmp, dpi=110)
+            os.replace(tmp, run_dir / "atlas.png")
+        except OSError as e:
+            fail(f"cannot write {str(run_dir / 'atlas.png')!r}: {e.strerror or e}")
     typer.echo(f"wrote {run_dir} ({len(rows)} rows)")

@@ -1,4 +1,4 @@
-import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -7,7 +7,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ._common import (
+    MAX_SEED,
+    MAX_STEPS,
     InputError,
+    check_int,
     check_positive,
     check_step,
     fail,
@@ -86,68 +89,98 @@ def train(
     except (InputError, ValueError) as e:
         fail(str(e))
 
-    from .._runs import write_json
-    from .._train import load_checkpoint, save_checkpoint, train as run_training
+    from .._io import make_parents, remove_empty, write_json
+    from .._train import CHECKPOINT, TrainResult, load_checkpoint, save_checkpoint, train as run_training
 
     console = Console(stderr=True)
-    state = None
+    state, created = None, []
     if resume is not None:
         try:
             state = load_checkpoint(run_dir, game, method_obj, h=settings["step"], seeds=settings["seeds"])
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError) as e:
             fail(f"cannot resume from {str(run_dir)!r}: {e}")
-        if state.step >= settings["steps"]:
+        if state.step >= settings["steps"] and (run_dir / "metrics.json").exists():
             fail(f"the run in {str(run_dir)!r} already has {state.step} steps; "
                  f"give --steps above {state.step} to extend it")
-        console.print(f"resuming {run_dir} at step {state.step} of {settings['steps']}")
+        if state.step >= settings["steps"]:  # killed while writing its results: write them
+            console.print(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
+        else:
+            console.print(f"resuming {run_dir} at step {state.step} of {settings['steps']}")
     else:
+        created = make_parents(run_dir)
         run_dir.mkdir()
         write_json(run_dir / "settings.json", settings)
 
-    metrics, extra_kwargs = None, {}
-    if target_kind == "image":
-        from .._image_metrics import ImageMetrics
-        from ..plotting import save_image_grid
-
-        (run_dir / "samples").mkdir(exist_ok=True)
-        with console.status("preparing the metrics' classifier (cached after the first run)"):
-            metrics = ImageMetrics(game.target, seed=settings["seed"])
-        extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
-                        "eigen_checkpoints": 0}
-
-    try:
-        with progress_bar() as bar:
-            task = bar.add_task("training", total=settings["steps"],
-                                completed=0 if state is None else state.step)
-
-            def on_log(step_done, rows, samples):
-                bar.update(task, completed=step_done, description=_live(step_done, rows[0]))
-                if target_kind == "image":
-                    save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
-
-            result = run_training(
-                game, method_obj, h=settings["step"], steps=settings["steps"], seeds=settings["seeds"],
-                seed=settings["seed"], log_every=settings["log_every"], metrics=metrics, resume=state,
-                checkpoint_every=settings["checkpoint_every"],
-                on_checkpoint=lambda s: save_checkpoint(run_dir, s), on_log=on_log, **extra_kwargs,
-            )
-    except BaseException:
-        if state is None and not (run_dir / "checkpoint.npz").exists():
+    def discard() -> None:
+        """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
+        if state is None and not (run_dir / CHECKPOINT).exists():
             import shutil
 
-            shutil.rmtree(run_dir, ignore_errors=True)  # nothing worth keeping
+            shutil.rmtree(run_dir, ignore_errors=True)
+            remove_empty(created)
+
+    checkpointed = [None if state is None else state.step]
+
+    def on_checkpoint(s) -> None:
+        save_checkpoint(run_dir, s)
+        checkpointed[0] = s.step
+
+    try:
+        metrics, extra_kwargs = None, {}
+        if target_kind == "image":
+            from .._image_metrics import ImageMetrics
+            from ..plotting import save_image_grid
+
+            (run_dir / "samples").mkdir(exist_ok=True)
+            with console.status("preparing the metrics' classifier (cached after the first run)"):
+                metrics = ImageMetrics(game.target, seed=settings["seed"])
+            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
+                            "eigen_checkpoints": 0}
+        if state is not None and state.step >= settings["steps"]:
+            result = TrainResult.from_state(state)
+        else:
+            with progress_bar() as bar:
+                task = bar.add_task("training", total=settings["steps"],
+                                    completed=0 if state is None else state.step)
+
+                def on_log(step_done, rows, samples):
+                    bar.update(task, completed=step_done, description=_live(rows[0]))
+                    if target_kind == "image":
+                        save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
+
+                result = run_training(
+                    game, method_obj, h=settings["step"], steps=settings["steps"],
+                    seeds=settings["seeds"], seed=settings["seed"], log_every=settings["log_every"],
+                    metrics=metrics, resume=state, checkpoint_every=settings["checkpoint_every"],
+                    on_checkpoint=on_checkpoint, on_log=on_log, **extra_kwargs,
+                )
+    except KeyboardInterrupt:
+        result = None
+    except BaseException:
+        discard()
         raise
-    if result.interrupted:
-        console.print(f"interrupted at step {result.steps_done}: keeping what was logged; "
-                      f"continue with --resume {run_dir}")
+    if result is None or result.interrupted:
+        done = checkpointed[0] if result is None else result.steps_done
+        if checkpointed[0] is None:
+            discard()
+            typer.echo(f"Interrupted at step {done}, before the first checkpoint (every "
+                       f"{settings['checkpoint_every']} steps): nothing was kept.", err=True)
+            raise typer.Exit(130)
+        if result is not None:
+            _write(run_dir, game, result, settings, target_kind)
+        typer.echo(f"Interrupted at step {done}; the run is kept at its checkpoint of step "
+                   f"{checkpointed[0]}. Continue it with:", err=True)
+        typer.echo(f"gandyn train --resume {shlex.quote(str(run_dir))}", err=True)
+        raise typer.Exit(130)
     _write(run_dir, game, result, settings, target_kind)
     _print_summary(result, target_kind)
     typer.echo(f"wrote {run_dir}")
+    typer.echo(_status_line(result))
 
 
-def _live(step: int, live: dict) -> str:
-    """The progress bar's description: the step and seed 0's latest metrics."""
-    text = f"step {step}"
+def _live(live: dict) -> str:
+    """The progress bar's description: seed 0's latest metrics."""
+    text = "training"
     if "modes" in live:
         text += f" · modes {live['modes']}/{live['modes_total']}"
     if "high_quality" in live:
@@ -161,11 +194,22 @@ def _live(step: int, live: dict) -> str:
     return text
 
 
+# Every setting of a run, with its type and bounds: what `settings.json` must hold.
+_INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
+         "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
+         "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS)}
+_STRINGS = ("data", "loss", "method", "activation")
+_BOOLS = ("spectral_norm", "gif", "float64")
+
+
 def _settings(given: dict) -> dict:
     """Every setting of a new run: what was given, else the defaults for its data."""
     from .. import data as data_registry
 
     data = given.get("data", "ring8")
+    if not data.strip():
+        raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
+                         "or a path to images")
     kind = "toy" if data.lower() in data_registry.names() else "image"
     settings = {"data": data, "loss": "nsgan", "regularizers": [], "method": "adam", "seeds": 1,
                 "seed": 0, "depth": 3, "activation": "relu", "spectral_norm": False, "gif": True,
@@ -173,25 +217,51 @@ def _settings(given: dict) -> dict:
     settings.update({("regularizers" if k == "reg" else k): v for k, v in given.items()})
     settings["regularizers"] = list(settings["regularizers"])
     settings.setdefault("checkpoint_every", settings["log_every"])
-    check_step(settings["step"])
-    for name in ("steps", "seeds", "width", "depth", "latent", "batch", "log_every", "checkpoint_every"):
-        check_positive(f"--{name.replace('_', '-')}", settings[name])
+    return _check_settings(settings)
+
+
+def _check_settings(settings: dict, source: str | None = None) -> dict:
+    """`settings` if every entry has its type and lies in its bounds; a one-line
+    `InputError` naming the first bad one otherwise (`source`: the settings file)."""
+    def flag(name):
+        return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
+
+    required = ("step", "regularizers", *_INTS, *_STRINGS, *_BOOLS)
+    missing = [k for k in required if k not in settings]
+    if missing:
+        raise InputError(f"{source!r} lacks the setting {missing[0]!r}; it is not a gandyn "
+                         f"train settings file")
+    check_step(settings["step"], flag("step"))
+    for name, (low, high) in _INTS.items():
+        check_int(flag(name), settings[name], low, high)
+    for name in _STRINGS:
+        if not isinstance(settings[name], str):
+            raise InputError(f"{flag(name)} must be a string, got {settings[name]!r}")
+    for name in _BOOLS:
+        if not isinstance(settings[name], bool):
+            raise InputError(f"{flag(name)} must be true or false, got {settings[name]!r}")
+    regs = settings["regularizers"]
+    if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
+        raise InputError(f"{flag('regularizers')} must be a list of NAME=WEIGHT strings, got {regs!r}")
     return settings
 
 
 def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[dict, Path]:
     """The settings of the run in `run_dir` (with a new step total if given)."""
+    from .._io import read_json
+    from .._train import CHECKPOINT
+
     path = run_dir / "settings.json"
-    if not (run_dir / "checkpoint.json").exists() or not path.exists():
+    if not run_dir.is_dir() or not (run_dir / CHECKPOINT).exists() or not path.exists():
         raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
-                         f"(settings.json and checkpoint.json)")
+                         f"(settings.json and {CHECKPOINT})")
     try:
-        settings = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read {str(path)!r}: {e}") from None
+        settings = read_json(path, what="settings")
+    except ValueError as e:
+        raise InputError(f"cannot resume: {e}") from None
+    settings = _check_settings(settings, str(path))
     if steps is not None:
-        check_positive("--steps", steps)
-        settings["steps"] = steps
+        settings["steps"] = check_positive("--steps", steps)
     return settings, run_dir
 
 
@@ -295,15 +365,33 @@ def _print_summary(result, kind: str) -> None:
     table = Table("seed", "status", *[_COLUMNS[k][0] for k in keys], "L_D", box=None,
                   title=f"after {result.steps_done} steps")
     for r in rows:
-        status = f"diverged at {r['diverged_at']}" if r["diverged_at"] is not None else "trained"
+        status = f"diverged at {r['diverged_at']}" if r["status"] == "diverged" else r["status"]
         cells = []
         for k in keys:
-            if k not in r:
+            if r.get(k) is None:
                 cells.append("—")
             elif k in ("modes", "classes_covered"):
                 total = r["modes_total" if k == "modes" else "classes_total"]
                 cells.append(f"{r[k]}/{total}")
             else:
                 cells.append(_COLUMNS[k][1].format(r[k]))
-        table.add_row(str(r["seed"]), status, *cells, f"{r['discriminator_loss']:.3g}")
+        loss = r["discriminator_loss"]
+        table.add_row(str(r["seed"]), status, *cells, "—" if loss is None else f"{loss:.3g}")
     Console(width=120).print(table)
+
+
+def _status_line(result) -> str:
+    """One line on how the run ended, e.g. `status: seed 0 diverged at step 40`."""
+    from .._train import summary
+
+    parts = []
+    for r in summary(result):
+        text = f"seed {r['seed']} {r['status']}"
+        if r["status"] == "diverged":
+            text += f" at step {r['diverged_at']}"
+        for covered, total, what in (("modes", "modes_total", "modes"),
+                                     ("classes_covered", "classes_total", "classes")):
+            if r.get(covered) is not None and r["status"] != "diverged":
+                text += f" ({r[covered]}/{r[total]} {what})"
+        parts.append(text)
+    return "status: " + "; ".join(parts)

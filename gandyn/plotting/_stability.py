@@ -19,7 +19,13 @@ def stability_region(
     """Shade where the method contracts (`ρ(z) < 1`) in the complex `z = hλ` plane,
     draw its boundary, and mark each `hλ`: green inside (that mode contracts), red
     outside (it grows). Euler's region is the disc |1 + z| < 1, which the imaginary
-    axis only touches; RK4's contains `[−2√2 i, 2√2 i]`."""
+    axis only touches; RK4's contains `[−2√2 i, 2√2 i]`.
+
+    `method=None`: the points are the eigenvalues μ of a method's step matrix (for a
+    method with no scalar stability function, such as alternating GD), drawn against
+    the unit disc |μ| < 1, where they contract."""
+    if method is None:
+        return _multipliers(ax, np.asarray(scaled_eigenvalues), title)
     rho = stability_function(method)
     x = np.linspace(-extent, extent / 2, 301)
     y = np.linspace(-extent, extent, 401)
@@ -36,6 +42,28 @@ def stability_region(
         ax.scatter(z.real[~inside], z.imag[~inside], c="tab:red", edgecolors="k", zorder=3, s=30)
     ax.set_xlabel("Re(hλ)")
     ax.set_ylabel("Im(hλ)")
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def _multipliers(ax: plt.Axes, mu: np.ndarray, title: str | None) -> plt.Axes:
+    angle = np.linspace(0, 2 * np.pi, 400)
+    ax.fill(np.cos(angle), np.sin(angle), color="#cfe8cf")
+    ax.plot(np.cos(angle), np.sin(angle), color="darkgreen", lw=1)
+    # Green: contracts; blue: on the circle (neutral, cycles); red: grows.
+    modulus = np.abs(mu)
+    for mask, colour in ((modulus < 1 - 1e-6, "tab:green"), (np.abs(modulus - 1) <= 1e-6, "tab:blue"),
+                         (modulus > 1 + 1e-6, "tab:red")):
+        ax.scatter(mu.real[mask], mu.imag[mask], c=colour, edgecolors="k", zorder=3, s=30)
+    lim = max(1.3, 1.1 * float(np.max(np.abs(mu), initial=0)))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set_xlabel("Re μ (step-matrix eigenvalue)")
+    ax.set_ylabel("Im μ")
     ax.set_aspect("equal")
     if title:
         ax.set_title(title, fontsize=9)

@@ -103,7 +103,8 @@ def metric_curves(history: list[dict]) -> plt.Figure:
     seeds = sorted({r["seed"] for r in history})
     for ax, key in zip(axes.ravel(), keys):
         for s in seeds:
-            pts = [(r["step"], r[key]) for r in history if r["seed"] == s and key in r]
+            pts = [(r["step"], np.nan if r[key] is None else r[key])  # None: not finite
+                   for r in history if r["seed"] == s and key in r]
             if pts:
                 ax.plot(*zip(*pts), lw=1, label=f"seed {s}")
         ax.set_title(key, fontsize=8)
