@@ -163,7 +163,8 @@ def train(
         done = checkpointed[0] if result is None else result.steps_done
         if checkpointed[0] is None:
             discard()
-            typer.echo(f"Interrupted at step {done}, before the first checkpoint (every "
+            where = "" if done is None else f" at step {done}"
+            typer.echo(f"Interrupted{where}, before the first checkpoint (every "
                        f"{settings['checkpoint_every']} steps): nothing was kept.", err=True)
             raise typer.Exit(130)
         if result is not None:
