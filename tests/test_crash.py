@@ -1,0 +1,153 @@
+"""Crashes and interrupts of `gandyn train`, in real subprocesses.
+
+A run killed (`SIGKILL`) at any moment — while it trains, while it writes a checkpoint,
+while it writes its results — must either resume to exactly the numbers of an
+uninterrupted run or refuse with a one-line error; never continue silently from a
+damaged or mismatched state. Ctrl-C (`SIGINT`) ends a run with exit code 130 and says
+what was kept and how to continue."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+ARGS = ["train", "--data", "ring8", "--width", "8", "--depth", "1", "--batch", "32",
+        "--steps", "200", "--log-every", "20", "--checkpoint-every", "5", "--no-gif"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Subprocesses share a persistent compilation cache, so that each one after the
+    first starts in seconds (the compiled programs, and so the numbers, are the same)."""
+    cache = tmp_path_factory.mktemp("xla-cache")
+    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+            "GANDYN_CACHE_DIR": str(tmp_path_factory.mktemp("gandyn-cache"))}
+
+
+def gandyn(*args, env, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from gandyn.cli import main; main()", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+def finish(process: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def run_folder(out: Path) -> Path | None:
+    folders = [p for p in out.iterdir() if not p.name.startswith(".")] if out.exists() else []
+    assert len(folders) <= 1
+    return folders[0] if folders else None
+
+
+def results(run_dir: Path):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    with np.load(run_dir / "params.npz") as f:
+        params = f["flat"]
+    return params, metrics["history"], metrics["steps_done"]
+
+
+@pytest.fixture(scope="module")
+def reference(env, tmp_path_factory):
+    """An uninterrupted run, and the seconds it took after its first line of output
+    (a second run: the first one fills the compilation cache)."""
+    for attempt in range(2):
+        out = tmp_path_factory.mktemp("reference")
+        process = gandyn(*ARGS, "--out", str(out), env=env)
+        process.stderr.readline()  # started: the progress line comes before any compiling
+        start = time.monotonic()
+        code, _, err = finish(process)
+        assert code == 0, err
+    return results(run_folder(out)), time.monotonic() - start
+
+
+def test_sigkill_at_random_moments_resumes_exactly_or_refuses(env, reference, tmp_path):
+    (params, history, steps), duration = reference
+    rng = np.random.default_rng(0)
+    outcomes = []
+    for i in range(6):
+        out = tmp_path / f"kill{i}"
+        process = gandyn(*ARGS, "--out", str(out), env=env)
+        process.stderr.readline()
+        time.sleep(rng.uniform(0.0, duration * 1.1))
+        process.kill()
+        process.communicate()
+        run_dir = run_folder(out)
+        if run_dir is None:  # killed before the run folder existed
+            outcomes.append("nothing")
+            continue
+        code, stdout, err = finish(gandyn("train", "--resume", str(run_dir), env=env))
+        assert "Traceback" not in err + stdout
+        if code == 0:
+            resumed = results(run_dir)
+            np.testing.assert_array_equal(resumed[0], params)
+            assert resumed[1] == history and resumed[2] == steps
+            outcomes.append("resumed")
+        else:
+            assert code == 2, err
+            assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
+            if "already has" in err:  # it had finished: its results are the reference's
+                np.testing.assert_array_equal(results(run_dir)[0], params)
+                outcomes.append("finished")
+            else:
+                assert "not a run folder with a checkpoint" in err, err
+                outcomes.append("refused")
+    assert outcomes.count("resumed") >= 2, outcomes
+
+
+def test_a_damaged_checkpoint_is_refused(env, reference, tmp_path):
+    process = gandyn(*ARGS, "--out", str(tmp_path), env=env)
+    assert finish(process)[0] == 0
+    run_dir = run_folder(tmp_path)
+    checkpoint = run_dir / "checkpoint.npz"
+    whole = checkpoint.read_bytes()
+    (run_dir / "metrics.json").unlink()
+    for damaged, message in ((whole[: len(whole) // 2], "damaged or incomplete"),
+                             (b"", "damaged or incomplete"),
+                             (whole[:-300] + bytes(300), "damaged or incomplete")):
+        checkpoint.write_bytes(damaged)
+        code, out, err = finish(gandyn("train", "--resume", str(run_dir), env=env))
+        assert code == 2 and message in err and "Traceback" not in err + out, err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_before_the_first_checkpoint_keeps_nothing_and_says_so(env, tmp_path):
+    out = tmp_path / "runs"
+    process = gandyn(*ARGS, "--out", str(out), env=env)
+    process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    code, _, err = finish(process)
+    if "Continue it with" in err:  # the machine was fast enough to checkpoint first
+        pytest.skip("the first checkpoint came before the interrupt")
+    assert code == 130
+    assert "before the first checkpoint (every 5 steps): nothing was kept" in err
+    assert not out.exists()
+
+
+def test_ctrl_c_after_a_checkpoint_exits_130_with_the_resume_command(env, reference, tmp_path):
+    _, duration = reference
+    process = gandyn(*ARGS, "--steps", "2000", "--out", str(tmp_path), env=env)
+    process.stderr.readline()
+    run_dir = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the first checkpoint is on disk
+        run_dir = run_folder(tmp_path)
+        if run_dir is not None and (run_dir / "checkpoint.npz").exists():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    code, _, err = finish(process)
+    assert code == 130, err
+    command = f"gandyn train --resume {run_dir}"
+    assert command in err.splitlines(), err  # on one line of its own, unbroken
+    assert "the run is kept at its checkpoint of step" in err
