@@ -335,6 +335,12 @@ def test_cli_train_on_digits_writes_grids_and_resumes(tmp_path):
     assert resumed.exit_code == 0, resumed.output
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps_done"] == 30 and [r["step"] for r in metrics["history"]] == [0, 10, 20, 30]
+    # The resumed run's figures cover the whole run: its checkpoint carries every log
+    # point's samples, from before the resume too.
+    game = gd.ConvGAN(gd.losses.nsgan, gd.data.digits(), width=4, latent_size=4, batch_size=16)
+    state = load_checkpoint(run_dir, game, gd.methods.get("adam"), h=1e-3, seeds=1)
+    assert sorted(state.samples) == [0, 10, 20, 30]
+    assert state.samples[0].shape == (1, 64, 1, 8, 8)
     finished = runner.invoke(app, ["train", "--resume", str(run_dir)])
     assert finished.exit_code == 2
     assert "already has 30 steps; give --steps above 30 to extend it" in finished.output

@@ -34,6 +34,9 @@ class _OneLineErrors(TyperGroup):
                 code = _report(f"{e.format_message()}{hint}", e.exit_code)
             elif isinstance(e, ValueError):
                 code = _report(_first_line(e), 2)
+            elif isinstance(e, OSError) and e.strerror:  # the file system said no
+                where = f" {str(e.filename)!r}" if e.filename else ""
+                code = _report(f"cannot write or read{where}: {e.strerror}", 1)
             else:  # a bug: one line, the traceback in a file
                 code = _report(f"internal error ({type(e).__name__}: {_first_line(e)}); "
                                f"traceback in {_save_traceback()}", 1)

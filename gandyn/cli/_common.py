@@ -101,9 +101,23 @@ def check_writable(path: Path, flag: str = "--out") -> None:
     ancestor = path
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+    if not ancestor.is_dir() or not _can_create_in(ancestor):
         raise InputError(f"cannot write to {flag} {str(path)!r}: {str(ancestor)!r} is not a "
                          f"writable folder")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in `folder`, by trying (and removing it): `os.access`
+    says yes to root even on a read-only file system."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gandyn-probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
 
 
 def run_directory(out: Path, command: str) -> Path:

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from ._common import (
     check_real_point,
     check_seed,
     check_step,
+    check_writable,
     describe_regularizers,
     fail,
     parse_regularizers,
@@ -65,14 +65,14 @@ def portrait(
         check_memory(len(init or []) + random_inits, steps, len(losses) * len(methods), 3 if bias else 2)
         inits = initial_points(init, random_inits, seed, bias)
         regs = parse_regularizers(reg)
-        if out.suffix.lower() not in (".png", ".pdf", ".svg"):
-            raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
         if out.is_dir():
             raise InputError(f"--out {str(out)!r} is a folder; give a file name ending in .png, "
                              f".pdf or .svg")
-        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK | os.X_OK):
-            raise InputError(f"cannot write to --out {str(out)!r}: {str(out.parent)!r} is not a "
-                             f"writable folder")
+        if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
+        if not out.parent.is_dir():
+            raise InputError(f"cannot write to --out {str(out)!r}: no folder {str(out.parent)!r}")
+        check_writable(out.parent)
     except InputError as e:
         fail(str(e))
     set_precision(float64)
