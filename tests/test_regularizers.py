@@ -126,7 +126,7 @@ def test_instance_noise_without_nodes_is_random_and_seeded():
         ("r3=1", "unknown regularizer 'r3'; choose from: r1, r2, gp"),
         ("r1", "malformed regularizer 'r1': expected NAME=WEIGHT"),
         ("r1=abc", "malformed regularizer 'r1=abc'"),
-        ("r1=-1", "regularizer weight must be a finite number ≥ 0, got r1=-1.0"),
+        ("r1=-1", r"regularizer weight must be a finite number in \[0, 1e6\], got r1=-1.0"),
     ],
 )
 def test_parse_errors(text, message):

@@ -301,6 +301,7 @@ def _write(run_dir: Path, game, result, settings: dict, kind: str) -> None:
 
     import jax
     import numpy as np
+    import matplotlib.pyplot as plt
     from jax.flatten_util import ravel_pytree
 
     from .._runs import write_json
@@ -311,6 +312,7 @@ def _write(run_dir: Path, game, result, settings: dict, kind: str) -> None:
         tmp = run_dir / f".{Path(name).stem}.tmp{Path(name).suffix}"
         write(tmp)
         os.replace(tmp, run_dir / name)
+        plt.close("all")  # the figures just saved
 
     def write_csv(path):
         keys = sorted({k for row in result.history for k in row}, key=lambda k: (k not in ("step", "seed"), k))
