@@ -4,13 +4,21 @@ data → game (loss + regularizers) → vector field → method (flow or map) �
 metrics and plots.
 """
 
-from . import data as data, losses as losses, methods as methods, regularizers as regularizers
+from . import (
+    data as data,
+    games as games,
+    losses as losses,
+    methods as methods,
+    regularizers as regularizers,
+)
 from ._analysis import (
     amplification as amplification,
     eigenvalues as eigenvalues,
     find_equilibrium as find_equilibrium,
     jacobian as jacobian,
     largest_stable_step as largest_stable_step,
+    Plane as Plane,
+    slice_plane as slice_plane,
     spectral_radius as spectral_radius,
     stability_function as stability_function,
     stable_step_for_spectrum as stable_step_for_spectrum,
@@ -19,11 +27,16 @@ from ._analysis import (
     verdict as verdict,
 )
 from ._games import (
+    AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,
+    Bilinear as Bilinear,
     ConvGAN as ConvGAN,
+    CustomGame as CustomGame,
     DiracGAN as DiracGAN,
+    GaussianGAN as GaussianGAN,
     MLPGAN as MLPGAN,
     Players as Players,
+    Quadratic as Quadratic,
 )
 from ._methods import (
     AbstractMethod as AbstractMethod,
@@ -53,7 +66,15 @@ from ._regularizers import (
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
-from ._train import TrainResult as TrainResult, TrainState as TrainState, train as train
+from ._registry import Registry as Registry
+from ._sweep import SweepSpec as SweepSpec, run_sweep as run_sweep
+from ._train import (
+    TrainResult as TrainResult,
+    TrainState as TrainState,
+    load_checkpoint as load_checkpoint,
+    save_checkpoint as save_checkpoint,
+    train as train,
+)
 
 
 __version__ = "0.1.0"

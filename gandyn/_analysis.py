@@ -7,7 +7,6 @@ Near an equilibrium y*, `dy/dt = v(y)` behaves like `dy/dt = J(y − y*)` with
 
 from collections.abc import Callable
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -17,7 +16,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
 from ._games import AbstractGame, Players
-from ._methods import AbstractStepMethod, Extragradient, Flow, OptimisticGD, Optax
+from ._methods import AbstractMethod, AbstractStepMethod
 
 
 def _flat_field(game: AbstractGame, y: Players, key: Key | None):
@@ -106,92 +105,49 @@ def _arnoldi(matvec, q0, m):
 # Methods: stability functions and one-step maps
 
 
-def _rk_stability(tableau) -> Callable[[np.ndarray], np.ndarray]:
-    """`R(z) = 1 + z bᵀ(I − zA)⁻¹𝟙` of a (diagonally implicit) Runge–Kutta tableau."""
-    s = len(tableau.b_sol)
-    a = np.zeros((s, s))
-    for i, row in enumerate(tableau.a_lower, start=1):
-        a[i, : len(row)] = row
-    if tableau.a_diagonal is not None:
-        a[np.diag_indices(s)] = tableau.a_diagonal
-    b = np.asarray(tableau.b_sol, dtype=float)
-
-    def stability(z):
-        z = np.asarray(z, dtype=complex)
-        eye = np.eye(s)
-        solve = lambda zi: np.linalg.solve(eye - zi * a, np.ones(s))
-        return 1 + z * np.vectorize(lambda zi: b @ solve(zi), otypes=[complex])(z)
-
-    return stability
-
-
-def stability_function(method: AbstractStepMethod) -> Callable[[np.ndarray], np.ndarray]:
+def stability_function(method: AbstractMethod) -> Callable[[np.ndarray], np.ndarray]:
     r"""The growth per step `ρ(z)` of `method` on `dy/dt = λy`, `z = hλ`, as a NumPy
-    function: `|R(z)|` for one-step methods, the largest root modulus for multistep
-    ones. `< 1` contracts.
+    function (`< 1` contracts), as the method declares it: `|R(z)|` for Runge–Kutta
+    flows (`R(z) = 1 + z bᵀ(I − zA)⁻¹𝟙`: Euler `1 + z`, RK4 up to `z⁴/24`, implicit
+    Euler `1/(1 − z)`), `|1 + z + z²|` for extragradient, the largest root modulus of
+    `ξ² − (1 + 2z)ξ + z` for optimistic GD.
 
-    - Runge–Kutta flows (any diffrax RK solver, RK4): `R(z) = 1 + z bᵀ(I − zA)⁻¹𝟙`,
-      so Euler `1 + z`, Heun `1 + z + z²/2`, RK4 up to `z⁴/24`; implicit Euler `1/(1 − z)`.
-    - Extragradient: `1 + z + z²`.
-    - Optimistic GD: the roots ξ of `ξ² − (1 + 2z)ξ + z = 0`.
-
-    Alternating GD and optax optimizers act on the players separately (or keep
-    state), so they have none: use `step_matrix` on the game instead."""
-    if isinstance(method, Flow):
-        solver = method.solver
-        if isinstance(solver, diffrax.Euler):
-            return lambda z: np.abs(1 + np.asarray(z, dtype=complex))
-        if isinstance(solver, diffrax.ImplicitEuler):
-            return lambda z: np.abs(1 / (1 - np.asarray(z, dtype=complex)))
-        if isinstance(solver, diffrax.AbstractRungeKutta):
-            r = _rk_stability(solver.tableau)
-            return lambda z: np.abs(r(z))
-    if isinstance(method, Extragradient):
-        return lambda z: np.abs(1 + np.asarray(z) + np.asarray(z) ** 2)
-    if isinstance(method, OptimisticGD):
-
-        def optimistic(z):
-            z = np.asarray(z, dtype=complex)
-            disc = np.sqrt((1 + 2 * z) ** 2 - 4 * z)
-            return np.maximum(np.abs((1 + 2 * z + disc) / 2), np.abs((1 + 2 * z - disc) / 2))
-
-        return optimistic
-    raise ValueError(
-        f"{type(method).__name__} has no scalar stability function; use step_matrix"
-    )
+    Raises `ValueError` for a method without one (alternating GD and stateful optax
+    optimizers act on the players separately): use `step_matrix` on the game."""
+    rho = method.stability_function()
+    if rho is None:
+        raise ValueError(f"{type(method).__name__} has no scalar stability function; use step_matrix")
+    return rho
 
 
 def step_matrix(
     game: AbstractGame, method: AbstractStepMethod, y: Players, h: float, key: Key | None = None
 ) -> jax.Array:
-    """The Jacobian of one step of `method` at `y` (for a method with state, such as
-    optimistic GD, of the map on `(y, state)`, with the state at its value at a fixed
-    point). Its spectral radius is the local contraction per step near an equilibrium.
-    """
+    """The Jacobian of one step of `method` at a fixed point `y`, on `(y, state)` for a
+    method with state (optimistic GD's previous gradient, momentum), with the state at
+    its value at the fixed point (one step from `y` after `init`) and any non-float
+    state (flags) held fixed. Its spectral radius is the local contraction per step."""
     key = jax.random.key(0) if key is None else key
-    if isinstance(method, Optax) and not _is_sgd_like(method):
-        raise ValueError("step_matrix needs a stateless update; optax state has counters")
+    if not method.linear_analysis():
+        raise ValueError(f"{type(method).__name__} has no local linear analysis (its update "
+                         "depends on a step counter or a nonlinear state)")
     return _step_matrix(game, method, y, jnp.asarray(h, dtype=ravel_pytree(y)[0].dtype), key)
 
 
 @eqx.filter_jit
 def _step_matrix(game, method, y, h, key):
-    state = method.init(game, y, h, key)
-    flat, unravel = ravel_pytree((y, state))
+    zero = jnp.zeros_like(h)
+    _, state = method.step(game, y, method.init(game, y, h, key), zero, h, key)
+    moving, fixed = eqx.partition(state, eqx.is_inexact_array)
+    flat, unravel = ravel_pytree((y, moving))
 
     def one_step(f):
         yi, si = unravel(f)
-        y1, s1 = method.step(game, yi, si, jnp.zeros_like(h), h, key)
-        return ravel_pytree((game.project(y1), s1))[0]
+        y1, s1 = method.step(game, yi, eqx.combine(si, fixed), zero, h, key)
+        return ravel_pytree((game.project(y1), eqx.filter(s1, eqx.is_inexact_array)))[0]
 
     # Reverse mode: diffrax runs Runge–Kutta stages in a loop with a custom VJP.
     return jax.jacrev(one_step)(flat)
-
-
-def _is_sgd_like(method: Optax) -> bool:
-    """Plain SGD (alternating GD included) keeps an empty state."""
-    state = jax.eval_shape(method.init, None, Players(jnp.zeros(()), jnp.zeros(())), 1.0, None)
-    return not jax.tree_util.tree_leaves(state)
 
 
 def spectral_radius(matrix) -> float:
@@ -204,9 +160,8 @@ def amplification(
     """Local contraction per step of `method` with step `h` near `y`: from the
     stability function on the spectrum of `J` where the method has one, else the
     spectral radius of its `step_matrix`."""
-    try:
-        rho = stability_function(method)
-    except ValueError:
+    rho = method.stability_function()
+    if rho is None:
         return spectral_radius(step_matrix(game, method, y, h, key))
     return float(np.max(rho(h * eigenvalues(game, y, key))))
 
@@ -289,3 +244,66 @@ def stability_report(
         "step": h,
         "methods": rows,
     }
+
+
+class Plane(eqx.Module):
+    """A 2-D slice of a game's parameter space: the points `origin + a·e1 + b·e2` of
+    the flattened parameters (`ravel_pytree` order), with axis labels and what the
+    plane is (`kind`)."""
+
+    origin: np.ndarray
+    e1: np.ndarray
+    e2: np.ndarray
+    labels: tuple[str, str] = eqx.field(static=True)
+    kind: str = eqx.field(static=True)
+
+    def project(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates `(a, b)` of flattened points (`(..., n)`) in the plane."""
+        d = np.asarray(flat) - self.origin
+        return d @ self.e1, d @ self.e2
+
+    def lift(self, a, b) -> np.ndarray:
+        """The flattened points `origin + a·e1 + b·e2` (`a`, `b` arrays of one shape)."""
+        a, b = np.asarray(a)[..., None], np.asarray(b)[..., None]
+        return self.origin + a * self.e1 + b * self.e2
+
+
+def slice_plane(game: AbstractGame, origin: Players | None = None, *,
+                coordinates: tuple[int, int] | None = None, key: Key | None = None) -> Plane:
+    """The plane to draw a game's field in, through `origin` (default: the equilibrium,
+    else the default initial point). A game of two parameters: their plane.
+    Otherwise the two coordinates given (indices into the flattened parameters), or
+    by default the plane of the leading eigenvectors of the Jacobian at `origin`: the
+    real and imaginary parts of the leading complex pair (the plane the linearised
+    flow rotates in), else the eigenvectors of the two eigenvalues of largest real
+    part; the other coordinates stay at `origin`'s."""
+    if origin is None:
+        origin = game.equilibrium()
+        origin = game.init() if origin is None else origin
+    flat = np.asarray(ravel_pytree(origin)[0], dtype=float)
+    names = game.coordinates()
+    n = flat.size
+    if n < 2:
+        raise ValueError("a game of one parameter has no plane to draw")
+    if coordinates is None and n == 2:
+        coordinates = (0, 1)
+    if coordinates is not None:
+        i, j = coordinates
+        if not (0 <= i < n and 0 <= j < n and i != j):
+            raise ValueError(f"plane coordinates must be two different indices in 0..{n - 1}, "
+                             f"got {coordinates}")
+        eye = np.eye(n)
+        return Plane(flat, eye[i], eye[j], (names[i], names[j]),
+                     "coordinates" if n > 2 else "full")
+    values, vectors = np.linalg.eig(np.asarray(jacobian(game, origin, key), dtype=float))
+    order = np.lexsort((-np.abs(values.imag), -values.real))
+    complex_pairs = [k for k in order if values[k].imag > 1e-9 * max(1.0, abs(values[k]))]
+    if complex_pairs:
+        v = vectors[:, complex_pairs[0]]
+        basis, lam = np.stack([v.real, v.imag], axis=1), values[complex_pairs[0]]
+        kind = f"rotation plane of λ = {lam.real + 0.0:.3g} ± {abs(lam.imag):.3g}i"
+    else:
+        basis = np.stack([vectors[:, order[0]].real, vectors[:, order[1]].real], axis=1)
+        kind = f"eigenvectors of λ = {values[order[0]].real:.3g}, {values[order[1]].real:.3g}"
+    q, _ = np.linalg.qr(basis)
+    return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind)

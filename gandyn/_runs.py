@@ -31,44 +31,33 @@ def summarize(solution: Solution) -> list[dict]:
     return records
 
 
-def dirac_grid(
-    losses: list[str],
-    methods: list[str],
-    inits: np.ndarray,
-    *,
-    h: float,
-    steps: int,
-    real_point: float = 0.0,
-    bias: bool = False,
-    regularizers: tuple = (),
-    seed: int = 0,
-    on_done=None,
-) -> list[tuple[str, str, "DiracGAN", Solution]]:
-    """Simulate every loss × method on the Dirac-GAN (with `regularizers`) from the
-    rows of `inits` (`(θ, ψ)` or `(θ, ψ, b)`), all initial conditions at once under
-    `vmap`. `on_done()` is called after each configuration."""
+def initial_states(game, points: np.ndarray):
+    """A batch of states from rows of flattened parameters (`ravel_pytree` order)."""
     import jax
     import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
 
-    from . import losses as loss_registry, methods as method_registry
-    from ._games import DiracGAN
+    flat, unravel = ravel_pytree(game.init())
+    return jax.vmap(unravel)(jnp.asarray(points, dtype=flat.dtype))
+
+
+def game_grid(games, methods: list[str], points: np.ndarray, *, h: float, steps: int,
+              seed: int = 0, on_done=None) -> list[tuple[str, str, object, Solution]]:
+    """Simulate every `(label, game)` of `games` under every method from the rows of
+    `points` (flattened parameters), all rows at once under `vmap`. `on_done()` is
+    called after each configuration. Returns `(label, method, game, solution)` rows."""
+    import jax
+
+    from . import methods as method_registry
     from ._simulate import simulate
 
-    inits = np.asarray(inits, dtype=float)
     results = []
-    for loss_name in losses:
-        game = DiracGAN(
-            loss_registry.get(loss_name), real_point=real_point, bias=bias,
-            regularizers=tuple(regularizers),
-        )
-        columns = [jnp.asarray(c) for c in inits.T]
-        y0 = game.state(*columns)
+    for label, game in games:
+        y0 = initial_states(game, points)
         for method_name in methods:
-            solution = simulate(
-                game, method_registry.get(method_name), y0, h=h, steps=steps,
-                save_every=max(1, steps // 10_000), key=jax.random.key(seed),
-            )
-            results.append((loss_name, method_name, game, solution))
+            solution = simulate(game, method_registry.get(method_name), y0, h=h, steps=steps,
+                                save_every=max(1, steps // 10_000), key=jax.random.key(seed))
+            results.append((label, method_name, game, solution))
             if on_done is not None:
                 on_done()
     return results

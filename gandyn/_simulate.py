@@ -4,6 +4,7 @@ import enum
 import math
 from collections.abc import Callable
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -28,6 +29,8 @@ class Status(enum.IntEnum):
     - `STALLED`: (games with a known equilibrium) the field nearly vanishes,
       `‖v‖ < stall_tol·‖y − y*‖`, away from the equilibrium: e.g. the minimax SGAN's
       saturated generator gradient.
+    - `MAX_STEPS`: an adaptive solve (`AdaptiveFlow`) used up its `max_steps` before
+      the end time (stiff or fast dynamics); its saves after that point are NaN.
     """
 
     CONVERGED = 0
@@ -36,6 +39,7 @@ class Status(enum.IntEnum):
     DIVERGING = 3
     DIVERGED = 4
     STALLED = 5
+    MAX_STEPS = 6
 
     @property
     def label(self) -> str:
@@ -294,12 +298,13 @@ def _simulate(
     saved = np.asarray(saved_steps)  # relative to `start`
     equilibrium = game.equilibrium()
     if isinstance(method, AdaptiveFlow):
-        ys, final, diverged_at = _run_adaptive(game, method, y0, saved, h, key, blowup, start)
+        ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, h, key, blowup, start)
         final_state = None
     elif isinstance(method, AbstractStepMethod):
         ys, final, diverged_at, final_state = _run_steps(
             game, method, y0, saved, h, key, blowup, progress, method_state, start
         )
+        unfinished = jnp.zeros_like(diverged_at, dtype=bool)
     else:
         raise ValueError(f"simulate cannot drive a {type(method).__name__}")
 
@@ -317,6 +322,7 @@ def _simulate(
         cycle_tol,
         stall_tol,
     )
+    status = jnp.where(unfinished, Status.MAX_STEPS, status)
     return Solution(
         ts=(start + jnp.asarray(saved)).astype(h.dtype) * h,
         steps=start + jnp.asarray(saved),
@@ -424,15 +430,31 @@ def _last_saved(ys, diverged_at, saved):
 
 
 def _run_adaptive(game, method, y0, saved, h, key, blowup, start):
+    """Each member's adaptive solve, its divergence step and whether the solver ran
+    out of steps (diffrax's `result`, which a divergence also sets: a member counts as
+    unfinished only if it did not diverge)."""
     # The field is autonomous: integrate over relative times, number steps absolutely.
     ts = jnp.asarray(saved, h.dtype) * h
-    ys = jax.vmap(lambda y: method.solve(game, y, ts, h, key).ys)(y0)
+
+    def solve(y):
+        solution = method.solve(game, y, ts, h, key)
+        return solution.ys, solution.result == diffrax.RESULTS.max_steps_reached
+
+    ys, hit_max = jax.vmap(solve)(y0)
     leaves = jax.tree_util.tree_leaves(ys)
     finite = jnp.all(jnp.stack([jnp.isfinite(x).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
     small = jnp.all(jnp.stack([(jnp.abs(x) <= blowup).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
     bad = ~(finite & small)
     first_bad = jnp.argmax(bad, axis=1)
     absolute = start + jnp.asarray(saved)
-    diverged_at = jnp.where(bad.any(axis=1), absolute[first_bad], -1).astype(jnp.int32)
+    # Saves past a max-steps stop are filled with inf by diffrax: not a divergence.
+    exploded = bad & ~hit_max[:, None]
+    diverged_at = jnp.where(exploded.any(axis=1), absolute[first_bad], -1).astype(jnp.int32)
     ys = _mask_after_divergence(ys, diverged_at, absolute)
-    return ys, _last_saved(ys, diverged_at, absolute), diverged_at
+    unfinished = hit_max & (diverged_at < 0)
+    # Mask the saves the solver never reached.
+    ys = jax.tree_util.tree_map(
+        lambda x: jnp.where(jnp.reshape(unfinished[:, None] & bad, bad.shape + (1,) * (x.ndim - 2)),
+                            jnp.nan, x), ys)
+    return ys, _last_saved(ys, jnp.where(unfinished, absolute[first_bad], diverged_at), absolute), \
+        diverged_at, unfinished

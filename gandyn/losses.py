@@ -15,7 +15,8 @@ d_loss = rsgan.discriminator(real_logits, fake_logits)
 g_loss = rsgan.generator(real_logits, fake_logits)
 ```
 
-`get(name)` looks a loss up by name and `names()` lists them.
+`get(name)` looks a loss up by name and `names()` lists them; `register(name,
+description, factory)` adds one (see `gandyn._registry.Registry`).
 """
 
 import abc
@@ -27,6 +28,7 @@ import jax.numpy as jnp
 from jax.nn import relu
 
 from ._custom_types import Logits, Scalar
+from ._registry import Registry
 
 
 __all__ = [
@@ -43,6 +45,9 @@ __all__ = [
     "hinge",
     "lsgan",
     "names",
+    "register",
+    "registry",
+    "describe",
     "softplus",
     "nsgan",
     "ralsgan",
@@ -247,26 +252,7 @@ wgan = WGAN()
 lsgan = LSGAN()
 hinge = Hinge()
 
-_REGISTRY: dict[str, AbstractLoss] = {
-    loss.name: loss for loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge)
-}
-
-
-def names() -> tuple[str, ...]:
-    """The names `get` accepts, in a stable order."""
-    return tuple(_REGISTRY)
-
-
-def get(name: str | AbstractLoss) -> AbstractLoss:
-    """The loss called `name` (a loss object is returned unchanged).
-
-    Raises `ValueError` naming the valid choices for an unknown name.
-    """
-    if isinstance(name, AbstractLoss):
-        return name
-    try:
-        return _REGISTRY[name.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(
-            f"unknown loss {name!r}; choose from: {', '.join(names())}"
-        ) from None
+registry: Registry[AbstractLoss] = Registry("loss", AbstractLoss)
+register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
+for _loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge):
+    register(_loss.name, _loss.description, (lambda loss: lambda: loss)(_loss))

@@ -1,10 +1,14 @@
-"""Methods by name: what the CLI's `--method` accepts.
+"""Methods by name: what the CLI's `--method` accepts, in one registry.
 
 `get(name)` returns a fresh method object; `names()` lists the choices and
-`describe(name)` gives a one-line description.
-"""
+`describe(name)` gives a one-line description. A new method is one `register` call:
 
-from collections.abc import Callable
+```python
+@gd.methods.register("my-method", "one line for the CLI's help")
+def _():
+    return MyMethod()
+```
+"""
 
 import diffrax
 import optax
@@ -21,7 +25,13 @@ from ._methods import (
     RK4,
     SimultaneousGD,
 )
+from ._registry import Registry
 
+
+__all__ = ["describe", "get", "names", "register", "registry"]
+
+registry: Registry[AbstractMethod] = Registry("method", AbstractMethod)
+register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
 
 # Unit-rate optimizers, built once so that equal methods hit the same jit cache entry.
 _SGD = optax.sgd(1.0)
@@ -29,55 +39,26 @@ _MOMENTUM = optax.sgd(1.0, momentum=0.9)
 _RMSPROP = optax.rmsprop(1.0)
 _ADAM = optax.adam(1.0, b1=0.5, b2=0.999)
 
-_REGISTRY: dict[str, tuple[Callable[[], AbstractMethod], str]] = {
-    "simgd": (SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
-    "altgd": (AlternatingGD, "alternating gradient descent, generator first"),
-    "extragradient": (Extragradient, "extragradient: step with the look-ahead field"),
-    "optimistic": (OptimisticGD, "optimistic GD: y + 2h v(y_n) − h v(y_{n−1})"),
-    "euler": (lambda: Flow(diffrax.Euler()), "flow, explicit Euler (diffrax)"),
-    "heun": (lambda: Flow(diffrax.Heun()), "flow, Heun / RK2 (diffrax)"),
-    "midpoint": (lambda: Flow(diffrax.Midpoint()), "flow, explicit midpoint (diffrax)"),
-    "rk4": (lambda: Flow(RK4()), "flow, classic RK4 (ODE-GAN's integrator)"),
-    "implicit-euler": (
-        lambda: Flow(diffrax.ImplicitEuler(diffrax.VeryChord(rtol=1e-6, atol=1e-6))),
-        "flow, implicit Euler = proximal point (diffrax)",
-    ),
-    "rk4-playerwise": (
-        lambda: PlayerwiseFlow(RK4()),
-        "RK4 per player, the other frozen (ODE-GAN's colab)",
-    ),
-    "tsit5": (lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
-    "dopri5": (lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),
-    "sgd": (lambda: Optax(_SGD), "optax SGD, simultaneous"),
-    "momentum": (lambda: Optax(_MOMENTUM), "optax SGD with momentum 0.9"),
-    "rmsprop": (lambda: Optax(_RMSPROP), "optax RMSProp, simultaneous"),
-    "adam": (lambda: Optax(_ADAM), "optax Adam (β₁=0.5), simultaneous"),
-    "adam-alt": (
-        lambda: Optax(_ADAM, alternating=True),
-        "optax Adam (β₁=0.5), alternating",
-    ),
-}
-
-
-def names() -> tuple[str, ...]:
-    """The names `get` accepts."""
-    return tuple(_REGISTRY)
-
-
-def describe(name: str) -> str:
-    """One line on the method called `name`."""
-    return _REGISTRY[_check(name)][1]
-
-
-def _check(name: str) -> str:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(names())}")
-    return key
-
-
-def get(name: str | AbstractMethod) -> AbstractMethod:
-    """A new method object for `name` (a method object is returned unchanged)."""
-    if isinstance(name, AbstractMethod):
-        return name
-    return _REGISTRY[_check(name)][0]()
+for _name, _factory, _description in (
+    ("simgd", SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
+    ("altgd", AlternatingGD, "alternating gradient descent, generator first"),
+    ("extragradient", Extragradient, "extragradient: step with the look-ahead field"),
+    ("optimistic", OptimisticGD, "optimistic GD: y + 2h v(y_n) − h v(y_{n−1}) (optax)"),
+    ("euler", lambda: Flow(diffrax.Euler()), "flow, explicit Euler (diffrax)"),
+    ("heun", lambda: Flow(diffrax.Heun()), "flow, Heun / RK2 (diffrax)"),
+    ("midpoint", lambda: Flow(diffrax.Midpoint()), "flow, explicit midpoint (diffrax)"),
+    ("rk4", lambda: Flow(RK4()), "flow, classic RK4 (ODE-GAN's integrator)"),
+    ("implicit-euler", lambda: Flow(diffrax.ImplicitEuler(diffrax.VeryChord(rtol=1e-6, atol=1e-6))),
+     "flow, implicit Euler = proximal point (diffrax)"),
+    ("rk4-playerwise", lambda: PlayerwiseFlow(RK4()),
+     "RK4 per player, the other frozen (ODE-GAN's colab)"),
+    ("tsit5", lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
+    ("dopri5", lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),
+    ("sgd", lambda: Optax(_SGD, linear=True), "optax SGD, simultaneous"),
+    ("momentum", lambda: Optax(_MOMENTUM, linear=True), "optax SGD with momentum 0.9"),
+    ("rmsprop", lambda: Optax(_RMSPROP, linear=False), "optax RMSProp, simultaneous"),
+    ("adam", lambda: Optax(_ADAM, linear=False), "optax Adam (β₁=0.5), simultaneous"),
+    ("adam-alt", lambda: Optax(_ADAM, alternating=True, linear=False),
+     "optax Adam (β₁=0.5), alternating"),
+):
+    register(_name, _description, _factory)

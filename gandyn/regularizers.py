@@ -5,6 +5,7 @@
 
 import math
 
+from ._registry import Registry
 from ._regularizers import (
     AbstractRegularizer,
     Consensus,
@@ -19,46 +20,37 @@ from ._regularizers import (
 )
 
 
-_REGISTRY = {
-    "r1": (R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
-    "r2": (R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
-    "gp": (WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
-    "consensus": (Consensus, "consensus optimization, v − γJᵀv"),
-    "sga": (SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
-    "noise": (InstanceNoise, "instance noise of this standard deviation"),
-    "clip": (WeightClipping, "clip discriminator weights to [−c, c]"),
-    "l2": (L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
-    "odegan": (GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
-}
+registry: Registry[AbstractRegularizer] = Registry("regularizer", AbstractRegularizer)
+register, names, describe = registry.register, registry.names, registry.describe
 
-
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def describe(name: str) -> str:
-    return _REGISTRY[name][1]
+for _name, _cls, _description in (
+    ("r1", R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
+    ("r2", R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
+    ("gp", WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
+    ("consensus", Consensus, "consensus optimization, v − γJᵀv"),
+    ("sga", SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
+    ("noise", InstanceNoise, "instance noise of this standard deviation"),
+    ("clip", WeightClipping, "clip discriminator weights to [−c, c]"),
+    ("l2", L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
+    ("odegan", GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
+):
+    register(_name, _description, _cls)
 
 
 def build(name: str, weight) -> AbstractRegularizer:
     """Like `get`, without checking the weight, which may be a traced array (sweeps)."""
-    key = name.strip().lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown regularizer {name!r}; choose from: {', '.join(names())}")
-    return _REGISTRY[key][0](weight)
+    return registry.get(name, weight)
 
 
 def get(name: str, weight: float) -> AbstractRegularizer:
     """The regularizer called `name` with its weight (or std, or clip bound)."""
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown regularizer {name!r}; choose from: {', '.join(names())}")
+    factory = registry.factory(name)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
         raise ValueError(f"regularizer weight must be a number, got {name}={weight!r}")
     if not (math.isfinite(weight) and 0 <= weight <= 1e6):
         raise ValueError(f"regularizer weight must be a finite number in [0, 1e6], got "
                          f"{name}={weight}")
-    return _REGISTRY[key][0](weight)
+    return factory(weight)
 
 
 def parse(text: str) -> AbstractRegularizer:

@@ -21,7 +21,7 @@ from gandyn.cli import app
 
 
 runner = CliRunner()
-TINY = ["-l", "wgan", "-r", "none", "-m", "simgd", "-h", "0.1", "--seeds", "1", "--steps", "50"]
+TINY = ["-l", "wgan", "-r", "none", "-m", "simgd", "-s", "0.1", "--seeds", "1", "--steps", "50"]
 TINY_TOML = """\
 [sweep]
 losses = ["wgan"]
@@ -143,14 +143,14 @@ def test_sweep_key_that_is_not_a_table(tmp_path):
 
 
 BAD_OPTIONS = [
-    (["-h", "0.1", "-h", "0.1"], ["duplicate step size 0.1 in step_sizes"]),
+    (["-s", "0.1", "-s", "0.1"], ["duplicate step size 0.1 in step_sizes"]),
     (["-l", "wgan", "-l", "WGAN"], ["duplicate loss 'WGAN' in losses"]),
     (["-m", "simgd", "-m", "simgd"], ["duplicate method 'simgd' in methods"]),
     (["-r", "r1=1", "-r", "r1=1.0"], ["duplicate regularizer setting 'r1=1.0'"]),
     (["-r", "r1=nan"], ["regularizer weight must be finite, got 'r1=nan'"]),
-    (["-h", "nan"], ["step sizes must be positive finite numbers, got nan"]),
-    (["-h", "inf"], ["step sizes must be positive finite numbers, got inf"]),
-    (["-h", "-1"], ["step sizes must be positive finite numbers, got -1.0"]),
+    (["-s", "nan"], ["step sizes must be positive finite numbers, got nan"]),
+    (["-s", "inf"], ["step sizes must be positive finite numbers, got inf"]),
+    (["-s", "-1"], ["step sizes must be positive finite numbers, got -1.0"]),
     (["-l", "nope"], ["unknown loss 'nope'; choose from:"]),
     (["-m", "nope"], ["unknown method 'nope'; choose from:"]),
     (["--steps", "0"], ["steps must be a positive integer, got 0"]),
@@ -241,7 +241,7 @@ def test_config_that_is_invalid_toml(tmp_path):
 
 def test_an_existing_out_folder_is_kept_empty_on_error(tmp_path):
     (tmp_path / "runs").mkdir()
-    _assert_refused(_sweep(*TINY, "-h", "nan", "--out", tmp_path / "runs"))
+    _assert_refused(_sweep(*TINY, "-s", "nan", "--out", tmp_path / "runs"))
     assert (tmp_path / "runs").is_dir() and not any((tmp_path / "runs").iterdir())
 
 
@@ -273,8 +273,8 @@ def test_names_are_stored_in_canonical_form():
 def finished(tmp_path_factory):
     """A finished tiny sweep (2 step sizes × 2 seeds): its run folder."""
     out = tmp_path_factory.mktemp("finished") / "runs"
-    result = runner.invoke(app, ["sweep", "-l", "wgan", "-r", "none", "-m", "simgd", "-h", "0.1",
-                                 "-h", "0.2", "--seeds", "2", "--steps", "50", "--out", str(out)])
+    result = runner.invoke(app, ["sweep", "-l", "wgan", "-r", "none", "-m", "simgd", "-s", "0.1",
+                                 "-s", "0.2", "--seeds", "2", "--steps", "50", "--out", str(out)])
     assert result.exit_code == 0, result.output
     (run_dir,) = out.iterdir()
     return run_dir
@@ -508,7 +508,7 @@ def test_cli_resume_after_a_cut_last_row(run_dir, finished):
 
 
 def test_a_diverging_sweep_exits_0_with_diverged_rows(tmp_path):
-    result = _sweep("-l", "wgan", "-r", "none", "-m", "simgd", "-h", "3", "--seeds", "2",
+    result = _sweep("-l", "wgan", "-r", "none", "-m", "simgd", "-s", "3", "--seeds", "2",
                     "--steps", "200", "--out", tmp_path / "runs")
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output

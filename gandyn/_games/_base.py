@@ -1,51 +1,156 @@
-"""A GAN as a two-player differentiable game, and its joint vector field."""
+"""Two-player differentiable games and their joint vector field; GANs as the main case."""
 
 import abc
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._custom_types import Key, Params, Samples, Scalar
-from .._regularizers import AbstractRegularizer
-from ..losses import AbstractLoss
+
+
+if TYPE_CHECKING:
+    from .._regularizers import AbstractRegularizer
+    from ..losses import AbstractLoss
 
 
 class Players(eqx.Module):
-    """The joint state of a game: the generator's parameters θ and the
-    discriminator's parameters ψ, each any PyTree of arrays."""
+    """The joint state of a two-player game, each player's parameters any PyTree of
+    arrays: `generator` is player 1 (x, the generator θ of a GAN) and `discriminator`
+    player 2 (y, the critic ψ). `first`/`second` name them for games that are not GANs."""
 
     generator: Params
     discriminator: Params
 
+    @property
+    def first(self) -> Params:
+        return self.generator
+
+    @property
+    def second(self) -> Params:
+        return self.discriminator
+
 
 class AbstractGame(eqx.Module):
-    r"""A GAN as a differentiable two-player game.
+    r"""A two-player differentiable game: player 1 with parameters x, player 2 with y,
+    each minimizing its own loss,
 
-    A concrete game says how to draw real samples, how the generator maps its
-    parameters θ (and latent noise) to fake samples, and how the discriminator with
-    parameters ψ scores samples with logits. From these and a loss the game builds each
-    player's loss and the joint vector field of simultaneous gradient play,
+        L_1(x, y),    L_2(x, y)    (zero-sum: L_2 = −L_1).
 
-        v(θ, ψ) = (−∇_θ L_G(θ, ψ), −∇_ψ L_D(θ, ψ)),
+    The game's vector field is simultaneous gradient play,
 
-    by automatic differentiation: any loss (and later any regularizer) plugs in
-    without a hand-written field. Training by gradient descent with step h is the
-    explicit Euler discretisation of `dy/dt = v(y)`. Regularizers (a tuple of
-    `AbstractRegularizer`) change the samples, the losses, the field or the
-    parameters after each step.
+        v(x, y) = (−∇_x L_1(x, y), −∇_y L_2(x, y)),
+
+    built by automatic differentiation; gradient descent with step h is its explicit
+    Euler discretisation. A concrete game implements `init` and `losses`, and may give
+    its `equilibrium` in closed form and a `project`ion onto its feasible set (applied
+    after every step).
     """
 
-    loss: eqx.AbstractVar[AbstractLoss]
-    regularizers: eqx.AbstractVar[tuple[AbstractRegularizer, ...]]
     # Compute both players' gradients from one forward pass (a VJP pulled back twice):
-    # worth it when the networks are costly; a scalar game fuses better without.
+    # worth it when the losses share costly work (networks); scalar games fuse better
+    # with two separate gradients.
     shared_forward: ClassVar[bool] = True
 
     @abc.abstractmethod
     def init(self, key: Key | None = None) -> Players:
         """Default initial parameters (a single state, no batch axis)."""
+
+    @abc.abstractmethod
+    def losses(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:
+        """`(L_1, L_2)` at `players`; each is minimized by its player. `key` draws any
+        randomness (minibatches); deterministic games ignore it."""
+
+    def equilibrium(self) -> Players | None:
+        """The equilibrium, where the game knows it in closed form; else `None`."""
+        return None
+
+    def coordinates(self) -> tuple[str, ...]:
+        """Names of the flattened parameters (the order of `jax.flatten_util.ravel_pytree`
+        on `init()`), for tables, CSV columns and axis labels: `x`, `y` for scalars,
+        `x1…xn`, `y1…ym` for vectors, by default."""
+        return _player_names(self.init(), ("x", "y"))
+
+    def plane(self) -> tuple[int, int] | None:
+        """The two coordinates a phase portrait should show by default (indices into
+        `coordinates()`), or `None` for the leading eigenplane (see `slice_plane`)."""
+        return None
+
+    @staticmethod
+    def from_losses(first_loss, second_loss, x0, y0, equilibrium=None) -> "AbstractGame":
+        """Any two-player game from its two loss functions `L_1(x, y)`, `L_2(x, y)` and
+        initial parameters: a `CustomGame`."""
+        from ._classic import CustomGame
+
+        return CustomGame(first_loss, second_loss, x0, y0, equilibrium)
+
+    def project(self, players: Players) -> Players:
+        """Map parameters back onto the feasible set after a step (default: none)."""
+        return players
+
+    def adjust_field(self, field, players: Players, v: Players) -> Players:
+        """Change the gradient field `v` at `players` (`field` computes the plain
+        gradient field at any point); default: unchanged."""
+        return v
+
+    def _adjusts_field(self) -> bool:
+        return False
+
+    def _gradient_field(self, players: Players, key: Key | None, which: str) -> Params:
+        if which == "generator":
+            fn = lambda x: self.losses(Players(x, players.discriminator), key)[0]
+            return _negate(jax.grad(fn)(players.generator))
+        fn = lambda y: self.losses(Players(players.generator, y), key)[1]
+        return _negate(jax.grad(fn)(players.discriminator))
+
+    def generator_field(self, players: Players, key: Key | None = None) -> Params:
+        """`−∇_x L_1(x, y)`: player 1's (the generator's) part of the vector field."""
+        if self._adjusts_field():
+            return self.field(players, key).generator
+        return self._gradient_field(players, key, "generator")
+
+    def discriminator_field(self, players: Players, key: Key | None = None) -> Params:
+        """`−∇_y L_2(x, y)`: player 2's (the discriminator's) part of the vector field."""
+        if self._adjusts_field():
+            return self.field(players, key).discriminator
+        return self._gradient_field(players, key, "discriminator")
+
+    def field(self, players: Players, key: Key | None = None) -> Players:
+        """The joint vector field `v = (−∇_x L_1, −∇_y L_2)` at `players`, then
+        `adjust_field` (e.g. a GAN's consensus or SGA regularizers)."""
+
+        def gradient_field(y):
+            if not self.shared_forward:
+                return Players(
+                    self._gradient_field(y, key, "generator"),
+                    self._gradient_field(y, key, "discriminator"),
+                )
+            # One forward pass shared by both players' gradients.
+            _, pullback = jax.vjp(lambda p: self.losses(p, key), y)
+            one, zero = jnp.ones(()), jnp.zeros(())
+            (g,) = pullback((one, zero))
+            (d,) = pullback((zero, one))
+            return Players(_negate(g.generator), _negate(d.discriminator))
+
+        v = gradient_field(players)
+        if self._adjusts_field():
+            v = self.adjust_field(gradient_field, players, v)
+        return v
+
+
+class AbstractGAN(AbstractGame):
+    r"""A GAN as a two-player game: the generator θ maps latent noise to fake samples,
+    the discriminator ψ scores samples with logits, and a loss (see `gandyn.losses`)
+    turns the logits on real and fake minibatches into `(L_G, L_D)`.
+
+    Regularizers (a tuple of `AbstractRegularizer`) change the samples, the losses, the
+    field or the parameters after each step. A GAN that learns a distribution declares
+    it as `target` (toy targets, image data): metrics and plots read it there.
+    """
+
+    loss: eqx.AbstractVar["AbstractLoss"]
+    regularizers: eqx.AbstractVar[tuple["AbstractRegularizer", ...]]
 
     @abc.abstractmethod
     def real_samples(self, key: Key) -> Samples:
@@ -58,10 +163,6 @@ class AbstractGame(eqx.Module):
     @abc.abstractmethod
     def discriminate(self, discriminator: Params, samples: Samples) -> Samples:
         """The logits `C_ψ(x)` of a minibatch, shape `(batch,)`."""
-
-    def equilibrium(self) -> Players | None:
-        """The equilibrium, where the game knows it in closed form; else `None`."""
-        return None
 
     def samples(self, players: Players, key: Key | None = None) -> tuple[Samples, Samples]:
         """`(x_real, G_θ(z))` on the minibatch drawn with `key`, after every
@@ -104,48 +205,13 @@ class AbstractGame(eqx.Module):
                 )
         return generator_loss, discriminator_loss
 
-    def _gradient_field(self, players: Players, key: Key | None, which: str) -> Params:
-        if which == "generator":
-            fn = lambda theta: self.losses(Players(theta, players.discriminator), key)[0]
-            return _negate(jax.grad(fn)(players.generator))
-        fn = lambda psi: self.losses(Players(players.generator, psi), key)[1]
-        return _negate(jax.grad(fn)(players.discriminator))
-
     def _adjusts_field(self) -> bool:
         return any(r.adjusts_field for r in self.regularizers)
 
-    def generator_field(self, players: Players, key: Key | None = None) -> Params:
-        """`−∇_θ L_G(θ, ψ)`: the generator's part of the vector field."""
-        if self._adjusts_field():
-            return self.field(players, key).generator
-        return self._gradient_field(players, key, "generator")
-
-    def discriminator_field(self, players: Players, key: Key | None = None) -> Params:
-        """`−∇_ψ L_D(θ, ψ)`: the discriminator's part of the vector field."""
-        if self._adjusts_field():
-            return self.field(players, key).discriminator
-        return self._gradient_field(players, key, "discriminator")
-
-    def field(self, players: Players, key: Key | None = None) -> Players:
-        """The joint vector field `v = (−∇_θ L_G, −∇_ψ L_D)` at `players`, then
-        changed by every field-adjusting regularizer (consensus, SGA) in turn."""
-
-        def gradient_field(y):
-            if not self.shared_forward:
-                return Players(
-                    self._gradient_field(y, key, "generator"),
-                    self._gradient_field(y, key, "discriminator"),
-                )
-            # One forward pass shared by both players' gradients.
-            _, pullback = jax.vjp(lambda p: self.losses(p, key), y)
-            one, zero = jnp.ones(()), jnp.zeros(())
-            (g,) = pullback((one, zero))
-            (d,) = pullback((zero, one))
-            return Players(_negate(g.generator), _negate(d.discriminator))
-
-        v = gradient_field(players)
+    def adjust_field(self, field, players: Players, v: Players) -> Players:
+        """Every field-adjusting regularizer (consensus, SGA) in turn."""
         for regularizer in self.regularizers:
-            v = regularizer.adjust_field(gradient_field, players, v)
+            v = regularizer.adjust_field(field, players, v)
         return v
 
     def project(self, players: Players) -> Players:
@@ -153,6 +219,14 @@ class AbstractGame(eqx.Module):
         for regularizer in self.regularizers:
             players = regularizer.project(players)
         return players
+
+
+def _player_names(players: Players, symbols: tuple[str, str]) -> tuple[str, ...]:
+    names = []
+    for symbol, params in zip(symbols, (players.generator, players.discriminator)):
+        size = sum(int(jnp.size(x)) for x in jax.tree_util.tree_leaves(params))
+        names += [symbol] if size == 1 else [f"{symbol}{i + 1}" for i in range(size)]
+    return tuple(names)
 
 
 def _negate(tree: Params) -> Params:

@@ -13,7 +13,7 @@ from .._regularizers import AbstractRegularizer
 from ..data._images import AbstractImageData
 from ..data._toy import AbstractTarget
 from ..losses import AbstractLoss
-from ._base import AbstractGame, Players
+from ._base import AbstractGAN, Players
 
 
 _ACTIVATIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "tanh": jnp.tanh,
@@ -39,7 +39,7 @@ def _spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
     return (weight / sigma).reshape(shape)
 
 
-class _NetworkGAN(AbstractGame):
+class _NetworkGAN(AbstractGAN):
     """A game of two equinox networks `G_θ: z ~ N(0, I) → x` and `C_ψ: x → logit`.
 
     Parameters are array PyTrees (the networks' static parts are rebuilt from the

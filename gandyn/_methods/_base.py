@@ -1,9 +1,11 @@
 """Interfaces for the ways a game's dynamics are followed: flows and discrete maps."""
 
 import abc
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import equinox as eqx
+import numpy as np
 
 from .._custom_types import Key, Scalar
 from .._games import AbstractGame, Players
@@ -13,7 +15,30 @@ _State = TypeVar("_State")
 
 
 class AbstractMethod(eqx.Module):
-    """Anything `simulate` can drive: a discrete training rule or an ODE solver."""
+    """Anything `simulate` can drive: a discrete training rule or an ODE solver.
+
+    A method carries what is known about it, as a diffrax solver carries its `order`:
+    `evaluations()` (field evaluations per step, for comparisons at equal cost),
+    `stability_function()` (its growth per step `ρ(z)` on `dy/dt = λy`, `z = hλ`, where
+    it has one) and `linear_analysis()` (whether the Jacobian of one step, `step_matrix`,
+    tells its local behaviour). `eigen`, `sweep` and the CLI ask the method; nothing
+    outside it keeps a list of which methods are which."""
+
+    def evaluations(self) -> float | None:
+        """Field evaluations per step (a player's gradient alone counts ½); `None` where
+        it varies (implicit or adaptive solves)."""
+        return None
+
+    def stability_function(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The growth per step `ρ(z) = |R(z)|` on `dy/dt = λy`, `z = hλ`, as a NumPy
+        function (vectorised over an array of z), or `None` where the method has no
+        scalar one (it acts on the players separately, or keeps a nonlinear state)."""
+        return None
+
+    def linear_analysis(self) -> bool:
+        """Whether the Jacobian of one step at a fixed point (`gandyn.step_matrix`)
+        gives the method's local contraction there."""
+        return False
 
 
 class AbstractStepMethod(AbstractMethod, Generic[_State]):
@@ -34,6 +59,5 @@ class AbstractStepMethod(AbstractMethod, Generic[_State]):
     ) -> tuple[Players, _State]:
         """One step from time `t` to `t + h`; `key` draws this step's minibatches."""
 
-    def evaluations(self) -> Any:
-        """Field evaluations per step (for comparing methods at equal cost)."""
-        return None
+    def linear_analysis(self) -> bool:
+        return True

@@ -45,6 +45,45 @@ class RK4(diffrax.AbstractERK):
         return 4
 
 
+def runge_kutta_stability(tableau: ButcherTableau) -> Callable[[np.ndarray], np.ndarray]:
+    """`|R(z)|` with `R(z) = 1 + z bᵀ(I − zA)⁻¹𝟙` of a (diagonally implicit) Runge–Kutta
+    tableau, for an array of z: one batched linear solve."""
+    s = len(tableau.b_sol)
+    a = np.zeros((s, s))
+    for i, row in enumerate(tableau.a_lower, start=1):
+        a[i, : len(row)] = row
+    if tableau.a_diagonal is not None:
+        a[np.diag_indices(s)] = tableau.a_diagonal
+    b = np.asarray(tableau.b_sol, dtype=float)
+
+    def stability(z):
+        z = np.asarray(z, dtype=complex)
+        flat = z.reshape(-1)
+        systems = np.eye(s)[None] - flat[:, None, None] * a[None]
+        stages = np.linalg.solve(systems, np.ones((flat.size, s, 1), dtype=complex))[..., 0]
+        return np.abs(1 + flat * (stages @ b)).reshape(z.shape)
+
+    return stability
+
+
+def _solver_stability(solver: AbstractSolver) -> Callable[[np.ndarray], np.ndarray] | None:
+    if isinstance(solver, diffrax.Euler):
+        return lambda z: np.abs(1 + np.asarray(z, dtype=complex))
+    if isinstance(solver, diffrax.ImplicitEuler):
+        return lambda z: np.abs(1 / (1 - np.asarray(z, dtype=complex)))
+    if isinstance(solver, diffrax.AbstractRungeKutta):
+        return runge_kutta_stability(solver.tableau)
+    return None
+
+
+def _solver_stages(solver: AbstractSolver) -> int | None:
+    if isinstance(solver, diffrax.Euler):
+        return 1
+    if isinstance(solver, diffrax.AbstractERK):
+        return len(solver.tableau.b_sol)
+    return None  # implicit: a nonlinear solve per step
+
+
 def vector_field_term(game: AbstractGame) -> diffrax.ODETerm:
     """`dy/dt = v(y)`, with the minibatch key passed as diffrax's `args`."""
     return diffrax.ODETerm(lambda t, y, key: game.field(y, key))
@@ -59,6 +98,12 @@ class Flow(AbstractStepMethod):
     """
 
     solver: AbstractSolver
+
+    def evaluations(self):
+        return _solver_stages(self.solver)
+
+    def stability_function(self):
+        return _solver_stability(self.solver)
 
     def init(self, game, y0, h, key):
         return self.solver.init(vector_field_term(game), 0.0, h, y0, key)
@@ -116,6 +161,9 @@ class PlayerwiseFlow(AbstractStepMethod):
     variant of the paper's colab."""
 
     solver: AbstractSolver
+
+    def evaluations(self):
+        return _solver_stages(self.solver)
 
     def init(self, game, y0, h, key):
         return None

@@ -1,7 +1,10 @@
 """Discrete training rules: the maps that real optimizers are."""
 
+from collections.abc import Callable
+
 import diffrax
 import equinox as eqx
+import numpy as np
 import jax
 import jax.numpy as jnp
 import optax
@@ -31,30 +34,18 @@ class Extragradient(AbstractStepMethod):
     rotation when `0 < h|λ| < 1`. Both evaluations see the same minibatch.
     """
 
+    def evaluations(self):
+        return 2
+
+    def stability_function(self):
+        return lambda z: np.abs(1 + np.asarray(z) + np.asarray(z) ** 2)
+
     def init(self, game, y0, h, key):
         return None
 
     def step(self, game, y, state, t, h, key):
         look_ahead = _axpy(h, game.field(y, key), y)
         return _axpy(h, game.field(look_ahead, key), y), state
-
-
-class OptimisticGD(AbstractStepMethod):
-    r"""Optimistic gradient descent (Daskalakis et al. 2018, arXiv 1711.00141).
-
-    y_{n+1} = y_n + 2h v(y_n) − h v(y_{n−1}),
-
-    with `v(y_{−1}) = v(y_0)`, so the first step is a plain gradient step. One field
-    evaluation per step; converges on a pure rotation for small `h`.
-    """
-
-    def init(self, game, y0, h, key):
-        return game.field(y0, key)
-
-    def step(self, game, y, previous_field, t, h, key):
-        v = game.field(y, key)
-        y_new = _axpy(2 * h, v, _axpy(-h, previous_field, y))
-        return y_new, v
 
 
 class Optax(AbstractStepMethod):
@@ -82,6 +73,26 @@ class Optax(AbstractStepMethod):
     generator_first: bool = eqx.field(static=True, default=True)
     generator_scale: float = 1.0
     discriminator_scale: float = 1.0
+    stability: Callable[[np.ndarray], np.ndarray] | None = eqx.field(static=True, default=None)
+    linear: bool | None = eqx.field(static=True, default=None)
+
+    def evaluations(self):
+        # Alternating updates evaluate one player's gradient at a time: ½ each.
+        return 1 if not self.alternating else (1 + self.discriminator_steps) / 2
+
+    def stability_function(self):
+        return self.stability
+
+    def linear_analysis(self) -> bool:
+        """`linear` if given; else whether the optimizer's state is all floating point
+        (moments, previous gradients, flags): step counters (Adam's) make the update
+        depend on time, and a step matrix would not describe it."""
+        if self.linear is not None:
+            return self.linear
+        probe = Players(jnp.zeros(()), jnp.zeros(()))
+        state = jax.eval_shape(lambda: self.init(None, probe, 1.0, None))
+        return all(jnp.issubdtype(x.dtype, jnp.inexact) or x.dtype == jnp.bool_
+                   for x in jax.tree_util.tree_leaves(state))
 
     def __check_init__(self):
         if self.discriminator_steps < 1:
@@ -139,9 +150,28 @@ class Optax(AbstractStepMethod):
         return y, (g_state, d_state)
 
 
-# One shared instance: optax transformations hold fresh closures, and a method's static
+# Shared instances: optax transformations hold fresh closures, and a method's static
 # fields are part of the jit cache key, so a new `optax.sgd(1.0)` per call would recompile.
 UNIT_SGD = optax.sgd(1.0)
+UNIT_OPTIMISTIC = optax.optimistic_gradient_descent(1.0)
+
+
+def optimistic_stability(z):
+    """The larger root modulus of `ξ² − (1 + 2z)ξ + z = 0`: optimistic GD on y' = λy."""
+    z = np.asarray(z, dtype=complex)
+    disc = np.sqrt((1 + 2 * z) ** 2 - 4 * z)
+    return np.maximum(np.abs((1 + 2 * z + disc) / 2), np.abs((1 + 2 * z - disc) / 2))
+
+
+def OptimisticGD() -> Optax:
+    r"""Optimistic gradient descent (Daskalakis et al. 2018, arXiv 1711.00141), as
+    optax's `optimistic_gradient_descent`:
+
+        y_{n+1} = y_n + 2h v(y_n) − h v(y_{n−1}),
+
+    the first step a plain gradient step. One field evaluation per step; converges on a
+    pure rotation for small `h` (growth: the roots of `ξ² − (1 + 2z)ξ + z`)."""
+    return Optax(UNIT_OPTIMISTIC, stability=optimistic_stability, linear=True)
 
 
 def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) -> Optax:
@@ -157,4 +187,5 @@ def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) ->
         alternating=True,
         discriminator_steps=discriminator_steps,
         generator_first=generator_first,
+        linear=True,
     )

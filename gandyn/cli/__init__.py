@@ -8,7 +8,11 @@ import traceback
 import typer
 from typer.core import TyperGroup
 
-from . import _eigen, _losses, _portrait, _simulate, _sweep, _train
+# Figures are files: no window, whatever the machine has (set before matplotlib loads;
+# the library itself leaves the backend to its user).
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from . import _eigen, _losses, _portrait, _simulate, _sweep, _train  # noqa: E402
 
 
 class _OneLineErrors(TyperGroup):
@@ -68,6 +72,7 @@ app = typer.Typer(
     cls=_OneLineErrors,
     help="GAN training dynamics: simulate games as ODE flows and optimizer maps.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
 )

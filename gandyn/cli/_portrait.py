@@ -3,38 +3,28 @@ from typing import Annotated
 
 import typer
 
-from ._common import (
-    InputError,
-    check_positive,
-    check_real_point,
-    check_seed,
-    check_step,
-    check_writable,
-    describe_regularizers,
-    fail,
-    parse_regularizers,
-    progress_bar,
-    resolve_names,
-    set_precision,
-)
-from ._simulate import (
+from ._common import InputError, check_writable, describe_regularizers, fail, progress_bar, set_precision
+from ._options import (
     BiasOption,
+    CriticOption,
+    DimOption,
     Float64Option,
+    GameOption,
     InitOption,
     LossOption,
-    RegOption,
     MethodOption,
     RandomInitsOption,
     RealPointOption,
+    RegOption,
     SeedOption,
     StepOption,
     StepsOption,
-    check_memory,
-    initial_points,
 )
+from ._simulate import portrait_extent, prepare
 
 
 def portrait(
+    game: GameOption = "dirac",
     loss: LossOption = None,
     method: MethodOption = None,
     step: StepOption = 1.0,
@@ -42,60 +32,72 @@ def portrait(
     init: InitOption = None,
     random_inits: RandomInitsOption = 0,
     seed: SeedOption = 0,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path(
-        "portrait.png"
-    ),
-    real_point: RealPointOption = 0.0,
-    bias: BiasOption = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write portrait.png into "
+                                      "(or a file name ending in .png, .pdf or .svg).")] = Path("."),
+    dim: DimOption = None,
+    real_point: RealPointOption = None,
+    bias: BiasOption = None,
+    critic: CriticOption = None,
+    plane: Annotated[str | None, typer.Option("--plane", help="Two parameters to draw, by name "
+                     "or index, e.g. θ1,ψ1 (default: the game's two parameters, or for more "
+                     "the plane of the leading eigenvectors of the Jacobian at the "
+                     "equilibrium).")] = None,
     reg: RegOption = None,
     float64: Float64Option = False,
 ) -> None:
-    """Draw the Dirac-GAN's vector field with each method's trajectories: one panel per
-    loss × method (rows: losses, columns: methods)."""
-    from .. import losses as loss_registry, methods as method_registry
-
+    """Draw a game's vector field with each method's trajectories: one panel per loss ×
+    method (rows: losses, columns: methods). A game of more than two parameters is
+    drawn in a 2-D slice through its equilibrium, trajectories projected into it."""
     try:
-        losses = resolve_names("loss", loss, ["sgan"], loss_registry.names())
-        methods = resolve_names("method", method, ["simgd", "altgd", "rk4"],
-                                method_registry.names())
-        check_step(step)
-        check_positive("--steps", steps)
-        check_seed(seed)
-        check_real_point(real_point)
-        check_memory(len(init or []) + random_inits, steps, len(losses) * len(methods), 3 if bias else 2)
-        inits = initial_points(init, random_inits, seed, bias)
-        regs = parse_regularizers(reg)
-        if out.is_dir():
-            raise InputError(f"--out {str(out)!r} is a folder; give a file name ending in .png, "
-                             f".pdf or .svg")
-        if out.suffix.lower() not in (".png", ".pdf", ".svg"):
-            raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg")
-        if not out.parent.is_dir():
-            raise InputError(f"cannot write to --out {str(out)!r}: no folder {str(out.parent)!r}")
-        check_writable(out.parent)
+        set_precision(float64)
+        games, methods, points = prepare(game, loss, method, reg, step, steps, init, random_inits,
+                                         seed, dim, real_point, bias, critic)
+        coordinates = None if plane is None else _parse_plane(plane, games[0][1].coordinates())
+        target = out / "portrait.png" if out.suffix.lower() not in (".png", ".pdf", ".svg") else out
+        if out.suffix and out.suffix.lower() not in (".png", ".pdf", ".svg") and not out.is_dir():
+            raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg (or be a folder)")
+        if target.is_dir():
+            raise InputError(f"--out {str(target)!r} is a folder; give a file name ending in "
+                             f".png, .pdf or .svg")
+        check_writable(target.parent)
     except InputError as e:
         fail(str(e))
-    set_precision(float64)
 
-    import numpy as np
-
-    from .._io import atomic_figure
-    from .._runs import dirac_grid
+    from .._analysis import slice_plane
+    from .._io import atomic_figure, make_parents
+    from .._runs import game_grid
     from ..plotting import portrait_grid
 
     with progress_bar() as bar:
-        task = bar.add_task("simulating", total=len(losses) * len(methods))
-        results = dirac_grid(losses, methods, inits, h=step, steps=steps, real_point=real_point,
-                             bias=bias, regularizers=regs, seed=seed,
-                             on_done=lambda: bar.advance(task))
-    lim = max(2.5, 1.5 * float(np.max(np.abs(inits[:, :2] - [real_point, 0.0]))))
+        task = bar.add_task("simulating", total=len(games) * len(methods))
+        results = game_grid(games, methods, points, h=step, steps=steps, seed=seed,
+                            on_done=lambda: bar.advance(task))
     suffix = f" · {describe_regularizers(reg)}" if reg else ""
     panels = [[(g, s, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, s in results if l == name]
-              for name in losses]
-    figure = portrait_grid(panels, lim=lim)
+              for name, _ in games]
+    chosen = None if coordinates is None else slice_plane(games[0][1], coordinates=coordinates)
+    figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]), plane=chosen)
     figure.set_dpi(120)
     try:
-        atomic_figure(out, figure)
+        make_parents(target)
+        atomic_figure(target, figure)
     except OSError as e:
-        fail(f"cannot write --out {str(out)!r}: {e.strerror or e}")
-    typer.echo(f"wrote {out}")
+        fail(f"cannot write --out {str(target)!r}: {e.strerror or e}")
+    typer.echo(f"wrote {target}")
+
+
+def _parse_plane(text: str, names: tuple[str, ...]) -> tuple[int, int]:
+    parts = [p.strip() for p in text.split(",")]
+    indices = []
+    for part in parts:
+        if part in names:
+            indices.append(names.index(part))
+        elif part.isdigit() and int(part) < len(names):
+            indices.append(int(part))
+        else:
+            indices = []
+            break
+    if len(parts) != 2 or len(indices) != 2 or indices[0] == indices[1]:
+        raise InputError(f"malformed --plane {text!r}: expected two different parameters of "
+                         f"{', '.join(names)} (names or indices)")
+    return indices[0], indices[1]

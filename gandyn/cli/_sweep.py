@@ -34,7 +34,7 @@ def sweep(
     reg: Annotated[list[str] | None, typer.Option("--reg", "-r", help="Regularizer setting "
                                                   "NAME=WEIGHT or 'none' (repeatable).")] = None,
     method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Method (repeatable).")] = None,
-    step: Annotated[list[float] | None, typer.Option("--step", "-h", help="Step size (repeatable).")] = None,
+    step: Annotated[list[float] | None, typer.Option("--step", "-s", help="Step size (repeatable).")] = None,
     seeds: Annotated[int | None, typer.Option("--seeds", help="Number of seeds (random inits).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Steps per run (at most 10^8).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Directory for run folders "

@@ -39,7 +39,7 @@ def train(
     reg: RegOption = None,
     method: Annotated[str | None, typer.Option("--method", "-m", help="Method (`gandyn simulate "
                       "--help`), e.g. adam, rk4, rk4-playerwise (default: adam).")] = None,
-    step: Annotated[float | None, typer.Option("--step", "-h", help="Step size / learning rate "
+    step: Annotated[float | None, typer.Option("--step", "-s", help="Step size / learning rate "
                     "(default: 1e-3).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Training steps (default: 5000); "
                      "with --resume, the new total.")] = None,
@@ -286,7 +286,7 @@ def _build(settings: dict):
     known = name.lower() in data_registry.IMAGE_DATA
     if not known and not Path(name).exists() and "/" not in name and "." not in name:
         raise InputError(f"unknown data {name!r}; choose from: {', '.join(data_registry.names())}, "
-                         f"{', '.join(data_registry.IMAGE_DATA)}, or a path to image files")
+                         f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to image files")
     images = data_registry.load(name.lower() if known else name)
     game = ConvGAN(loss_fn, images, width=settings["width"], latent_size=settings["latent"],
                    batch_size=settings["batch"], spectral_norm=settings["spectral_norm"], regularizers=regs)

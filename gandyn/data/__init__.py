@@ -27,4 +27,6 @@ from ._toy import (
     describe as describe,
     get as get,
     names as names,
+    register as register,
+    registry as registry,
 )

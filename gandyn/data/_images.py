@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._registry import Registry
 from .._custom_types import Key
 
 
@@ -668,13 +669,13 @@ def load(source) -> AbstractImageData:
     a CIFAR-10 batch (`data_batch_*`, `test_batch`) or a folder of them, a PNG
     folder, or an `.npz`. Anything but a regular file or a directory is refused."""
     expected = (f"an image file or folder (IDX, CIFAR-10 batch, PNG folder, .npz) or one of: "
-                f"{', '.join(IMAGE_DATA)}")
+                f"{', '.join(IMAGE_DATA.names())}")
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(f"data must be a name or a path, got {type(source).__name__}; expected {expected}")
     if isinstance(source, str) and not source.strip():
         raise DataError(f"no data given (an empty name {source!r}); expected {expected}")
-    if source in IMAGE_DATA:
-        return IMAGE_DATA[source]()
+    if isinstance(source, str) and source in IMAGE_DATA:
+        return IMAGE_DATA.get(source)
     path = Path(source)
     mode = _stat(path, expected).st_mode
     if stat.S_ISDIR(mode):
@@ -704,4 +705,6 @@ def fingerprint(data: AbstractImageData) -> str:
     return digest.hexdigest()[:16]
 
 
-IMAGE_DATA = {"digits": digits, "stacked-digits": stacked_digits}
+IMAGE_DATA: Registry[AbstractImageData] = Registry("image data", AbstractImageData)
+IMAGE_DATA.register("digits", "scikit-learn's 1,797 8×8 digits, 10 classes (embedded)", digits)
+IMAGE_DATA.register("stacked-digits", "three digits as three channels: 1,000 modes", stacked_digits)

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Key, Samples
+from .._registry import Registry
 
 
 class AbstractTarget(eqx.Module):
@@ -123,29 +124,15 @@ class Spiral(AbstractTarget):
         return 2
 
 
-_REGISTRY = {
-    "gaussian": (Gaussian1D, "1-D Gaussian N(0, 1)"),
-    "bimodal": (Mixture1D, "1-D mixture of two Gaussians at ±2, σ = 0.5"),
-    "ring8": (Ring, "8 Gaussians on a circle of radius 2, σ = 0.02"),
-    "grid25": (Grid, "5×5 grid at {−4..4}², σ = 0.05"),
-    "grid16": (lambda: Grid(side=4, spacing=1.0, std=0.02), "ODE-GAN's 4×4 grid {±0.5, ±1.5}², σ = 0.02"),
-    "spiral": (Spiral, "2-D spiral (swiss roll), no discrete modes"),
-}
+registry: Registry[AbstractTarget] = Registry("data", AbstractTarget)
+register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
 
-
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def describe(name: str) -> str:
-    return _REGISTRY[name][1]
-
-
-def get(name: str | AbstractTarget) -> AbstractTarget:
-    """The toy target called `name`; a clear `ValueError` naming the choices otherwise."""
-    if isinstance(name, AbstractTarget):
-        return name
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown data {name!r}; choose from: {', '.join(names())}")
-    return _REGISTRY[key][0]()
+for _name, _factory, _description in (
+    ("gaussian", Gaussian1D, "1-D Gaussian N(0, 1)"),
+    ("bimodal", Mixture1D, "1-D mixture of two Gaussians at ±2, σ = 0.5"),
+    ("ring8", Ring, "8 Gaussians on a circle of radius 2, σ = 0.02"),
+    ("grid25", Grid, "5×5 grid at {−4..4}², σ = 0.05"),
+    ("grid16", lambda: Grid(side=4, spacing=1.0, std=0.02), "ODE-GAN's 4×4 grid {±0.5, ±1.5}², σ = 0.02"),
+    ("spiral", Spiral, "2-D spiral (swiss roll), no discrete modes"),
+):
+    register(_name, _description, _factory)

@@ -1,8 +1,6 @@
 """The stability atlas: heat maps of a sweep's outcome over step size × regularizer."""
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

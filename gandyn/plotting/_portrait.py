@@ -1,16 +1,17 @@
-"""Phase portraits of the Dirac-GAN in the (θ, ψ) plane."""
+"""Phase portraits of any game: its field in a plane of its parameters, with trajectories."""
 
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .._games import DiracGAN, Players  # noqa: E402
+from jax.flatten_util import ravel_pytree  # noqa: E402
+
+from .._analysis import Plane, slice_plane  # noqa: E402
+from .._games import AbstractGame, Players  # noqa: E402
 from .._simulate import Solution, Status  # noqa: E402
 
 
@@ -21,11 +22,12 @@ _STATUS_COLOURS = {
     Status.DIVERGING: "tab:orange",
     Status.DIVERGED: "tab:red",
     Status.STALLED: "tab:purple",
+    Status.MAX_STEPS: "tab:gray",
 }
 
 
 def dirac_coordinates(players: Players) -> tuple[np.ndarray, np.ndarray]:
-    """`(θ, ψ)` of Dirac-GAN states; ψ is the critic's weight (its bias is dropped)."""
+    """`(θ, ψ)` of scalar Dirac-GAN states; ψ is the critic's weight (its bias is dropped)."""
     theta = np.asarray(players.generator)
     psi = np.asarray(players.discriminator)
     if psi.ndim > theta.ndim:
@@ -33,51 +35,90 @@ def dirac_coordinates(players: Players) -> tuple[np.ndarray, np.ndarray]:
     return theta, psi
 
 
-def _field_on_grid(game: DiracGAN, lim: float, n: int):
-    axis = np.linspace(game.real_point - lim, game.real_point + lim, n)
-    psi_axis = np.linspace(-lim, lim, n)
-    theta, psi = np.meshgrid(axis, psi_axis)
-    states = game.state(jnp.asarray(theta.ravel()), jnp.asarray(psi.ravel()))
-    v = jax.vmap(lambda y: game.field(y, jax.random.key(0)))(states)
-    u, w = dirac_coordinates(v)
-    return axis, psi_axis, u.reshape(theta.shape), w.reshape(theta.shape)
+def flatten_states(ys: Players, batch_ndim: int) -> np.ndarray:
+    """States with `batch_ndim` leading axes → `(*batch, n)` flattened parameters, in
+    `ravel_pytree` order."""
+    leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(ys)]
+    batch = leaves[0].shape[:batch_ndim]
+    return np.concatenate([x.reshape(batch + (-1,)) for x in leaves], axis=-1)
+
+
+def _field_on_plane(game: AbstractGame, plane: Plane, lim: float, n: int):
+    axis = np.linspace(-lim, lim, n)
+    a, b = np.meshgrid(axis, axis)
+    _, unravel = ravel_pytree(game.init())
+    points = jnp.asarray(plane.lift(a.ravel(), b.ravel()))
+    field = jax.jit(jax.vmap(lambda f: ravel_pytree(game.field(unravel(f), jax.random.key(0)))[0]))
+    v = np.asarray(field(points.astype(ravel_pytree(game.init())[0].dtype)))
+    return axis, (v @ plane.e1).reshape(a.shape), (v @ plane.e2).reshape(a.shape)
 
 
 def portrait(
     ax: plt.Axes,
-    game: DiracGAN,
+    game: AbstractGame,
     solution: Solution | None = None,
     *,
     lim: float = 2.5,
     title: str | None = None,
     density: float = 1.0,
+    plane: Plane | None = None,
 ) -> plt.Axes:
-    """Draw the field of `game` as streamlines coloured by speed `‖v‖` on `ax`, the
-    equilibrium as a star, and the trajectories of `solution` (batched or not), each
-    coloured by its status, starting at a dot."""
-    theta_axis, psi_axis, u, w = _field_on_grid(game, lim, 41)
+    """Draw the field of `game` in `plane` (default: `slice_plane(game)`, the two
+    parameters of a 2-parameter game, else the leading eigenplane at the equilibrium)
+    as streamlines coloured by speed `‖v‖`, the equilibrium as a star, and the
+    trajectories of `solution` (batched or not) projected into the plane, each coloured
+    by its status, starting at a dot. Axes are offsets from the plane's origin, plus
+    the origin's own coordinates for a coordinate plane."""
+    plane = slice_plane(game, coordinates=game.plane()) if plane is None else plane
+    axis, u, w = _field_on_plane(game, plane, lim, 41)
+    shift = _axis_shift(plane)
     speed = np.hypot(u, w)
     ax.streamplot(
-        theta_axis, psi_axis, u, w, color=speed, cmap="Greys", density=density,
+        axis + shift[0], axis + shift[1], u, w, color=speed, cmap="Greys", density=density,
         linewidth=0.6, arrowsize=0.7,
     )
     if solution is not None:
-        theta, psi = dirac_coordinates(solution.ys)
         status = np.atleast_1d(np.asarray(solution.status))
-        theta, psi = np.atleast_2d(theta), np.atleast_2d(psi)
-        for th, ps, code in zip(theta, psi, status):
+        batch_ndim = np.ndim(solution.status) + 1
+        flat = flatten_states(solution.ys, batch_ndim).reshape(len(status), -1, plane.origin.size)
+        for path, code in zip(flat, status):
+            a, b = plane.project(path)
             colour = _STATUS_COLOURS[Status(int(code))]
-            ax.plot(th, ps, color=colour, lw=1.2)
-            ax.plot(th[0], ps[0], "o", color=colour, ms=4)
-    ax.plot([game.real_point], [0.0], marker="*", color="gold", mec="black", ms=12, zorder=5)
-    ax.set_xlim(game.real_point - lim, game.real_point + lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_xlabel("θ (generator)")
-    ax.set_ylabel("ψ (discriminator)")
+            ax.plot(a + shift[0], b + shift[1], color=colour, lw=1.2)
+            ax.plot(a[0] + shift[0], b[0] + shift[1], "o", color=colour, ms=4)
+    equilibrium = game.equilibrium()
+    if equilibrium is not None:
+        a, b = plane.project(np.asarray(ravel_pytree(equilibrium)[0], dtype=float))
+        ax.plot([a + shift[0]], [b + shift[1]], marker="*", color="gold", mec="black", ms=12, zorder=5)
+    ax.set_xlim(shift[0] - lim, shift[0] + lim)
+    ax.set_ylim(shift[1] - lim, shift[1] + lim)
+    ax.set_xlabel(_axis_label(game, plane, 0))
+    ax.set_ylabel(_axis_label(game, plane, 1))
     ax.set_aspect("equal")
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def _axis_shift(plane: Plane) -> tuple[float, float]:
+    """A coordinate plane is drawn in the coordinates' own values; an eigenplane in
+    offsets from its origin."""
+    if plane.kind in ("full", "coordinates"):
+        return float(plane.origin @ plane.e1), float(plane.origin @ plane.e2)
+    return 0.0, 0.0
+
+
+_ROLES = {"θ": "generator", "ψ": "discriminator"}
+
+
+def _axis_label(game: AbstractGame, plane: Plane, which: int) -> str:
+    label = plane.labels[which]
+    role = _ROLES.get(label)
+    if role:
+        return f"{label} ({role})"
+    if plane.kind not in ("full", "coordinates"):
+        return f"{label}: {plane.kind}" if which == 0 else label
+    return label
 
 
 def panel_grid(panels, draw, *, panel_size: float) -> plt.Figure:
@@ -98,15 +139,18 @@ def panel_grid(panels, draw, *, panel_size: float) -> plt.Figure:
 
 
 def portrait_grid(
-    panels: Sequence[Sequence[tuple[DiracGAN, Solution | None, str]]],
+    panels: Sequence[Sequence[tuple[AbstractGame, Solution | None, str]]],
     *,
     lim: float = 2.5,
     panel_size: float = 3.2,
+    plane: Plane | None = None,
 ) -> plt.Figure:
-    """A grid of portraits: `panels[row][col] = (game, solution, title)`."""
+    """A grid of portraits: `panels[row][col] = (game, solution, title)`, each in
+    `plane` (default: each game's own, see `portrait`)."""
     fig = panel_grid(
         panels,
-        lambda ax, game, solution, title: portrait(ax, game, solution, lim=lim, title=title),
+        lambda ax, game, solution, title: portrait(ax, game, solution, lim=lim, title=title,
+                                                   plane=plane),
         panel_size=panel_size,
     )
     handles = [

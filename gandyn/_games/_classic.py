@@ -1,0 +1,178 @@
+"""The classic games of the literature on differentiable games, and a user's own."""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .._custom_types import Key
+from ._base import AbstractGame, Players
+
+
+def _matrix(a, name: str) -> jax.Array:
+    a = jnp.asarray(a, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a matrix, got shape {a.shape}")
+    return a
+
+
+def _vector(b, size: int, name: str) -> jax.Array:
+    b = jnp.zeros(size) if b is None else jnp.asarray(b, dtype=float)
+    if b.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},), got {b.shape}")
+    return b
+
+
+def _stationary_point(blocks: jax.Array, rhs: jax.Array, n: int) -> Players:
+    """The least-norm solution of `blocks · (x, y) = rhs` (exact where it exists);
+    traceable, so `simulate` can ask for it under `jit`."""
+    z = jnp.linalg.lstsq(blocks, rhs)[0]
+    return Players(z[:n], z[n:])
+
+
+class Bilinear(AbstractGame):
+    r"""The bilinear zero-sum game
+
+        L_1(x, y) = xᵀAy + bᵀx + cᵀy,    L_2 = −L_1,
+
+    with `x ∈ R^n`, `y ∈ R^m` and `A` of shape `(n, m)` (default: the scalar game
+    `L = xy`). Its field `v = (−Ay − b, Aᵀx + c)` has the constant Jacobian
+    `J = [[0, −A], [Aᵀ, 0]]`, whose eigenvalues are `±iσ_k` for the singular values
+    σ_k of A: a pure rotation. Simultaneous GD spirals out (`|1 + ihσ| > 1`),
+    alternating GD stays on a closed orbit for `hσ < 2`, extragradient and optimistic
+    GD converge for small h. The stationary point solves `Ay = −b`, `Aᵀx = −c`.
+    """
+
+    A: jax.Array
+    b: jax.Array
+    c: jax.Array
+
+    def __init__(self, A=((1.0,),), b=None, c=None):
+        self.A = _matrix(A, "A")
+        n, m = self.A.shape
+        self.b = _vector(b, n, "b")
+        self.c = _vector(c, m, "c")
+
+    @classmethod
+    def matching_pennies(cls) -> "Bilinear":
+        """Matching pennies over mixed strategies: `x`, `y` the probabilities of heads,
+        player 1 pays `(2x − 1)(2y − 1) = 4xy − 2x − 2y + 1` (the constant dropped);
+        the unique Nash equilibrium is `x = y = ½`."""
+        return cls([[4.0]], [-2.0], [-2.0])
+
+    def init(self, key: Key | None = None) -> Players:
+        del key
+        n, m = self.A.shape
+        return Players(jnp.ones(n), jnp.ones(m))
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        value = x @ self.A @ y + self.b @ x + self.c @ y
+        return value, -value
+
+    def equilibrium(self) -> Players:
+        n, m = self.A.shape
+        blocks = jnp.block([[jnp.zeros((n, n)), self.A], [self.A.T, jnp.zeros((m, m))]])
+        return _stationary_point(blocks, -jnp.concatenate([self.b, self.c]), n)
+
+
+class Quadratic(AbstractGame):
+    r"""A quadratic game,
+
+        zero-sum (B = None):  L_1 = ½xᵀPx + xᵀAy − ½yᵀQy + bᵀx + cᵀy,   L_2 = −L_1;
+        general-sum:          L_1 = ½xᵀPx + xᵀAy + bᵀx,   L_2 = ½yᵀQy + yᵀBx + cᵀy.
+
+    Its field `v = −(Px + Ay + b, Qy + Bx + c)` (B = −Aᵀ in the zero-sum case) has the
+    constant Jacobian `J = −[[P, A], [B, Q]]`. With P, Q ≻ 0 the zero-sum game is
+    strongly monotone (every eigenvalue of J has a negative real part); with P = Q = 0
+    it is bilinear; `tandem()` is the general-sum game of Letcher et al. 2019
+    (arXiv 1811.08469). The stationary point solves `[[P, A], [B, Q]](x, y) = −(b, c)`
+    (least-norm where the solutions form a subspace).
+    """
+
+    P: jax.Array
+    A: jax.Array
+    Q: jax.Array
+    B: jax.Array | None
+    b: jax.Array
+    c: jax.Array
+
+    def __init__(self, P=((0.1,),), A=((1.0,),), Q=((0.1,),), B=None, b=None, c=None):
+        self.A = _matrix(A, "A")
+        n, m = self.A.shape
+        self.P, self.Q = _matrix(P, "P"), _matrix(Q, "Q")
+        self.B = None if B is None else _matrix(B, "B")
+        for name, matrix, shape in (("P", self.P, (n, n)), ("Q", self.Q, (m, m)),
+                                    ("B", self.B, (m, n))):
+            if matrix is not None and matrix.shape != shape:
+                raise ValueError(f"{name} must have shape {shape} for A of shape {(n, m)}, got "
+                                 f"{matrix.shape}")
+        self.b, self.c = _vector(b, n, "b"), _vector(c, m, "c")
+
+    @classmethod
+    def tandem(cls) -> "Quadratic":
+        """Letcher et al.'s tandem game, `L_1 = (x + y)² − 2x`, `L_2 = (x + y)² − 2y`
+        (up to the terms a player cannot change): its fixed points are the line
+        `x + y = 1`; the least-norm one is `x = y = ½`."""
+        return cls(P=[[2.0]], A=[[2.0]], Q=[[2.0]], B=[[2.0]], b=[-2.0], c=[-2.0])
+
+    def _coupling(self) -> jax.Array:
+        return -self.A.T if self.B is None else self.B
+
+    def init(self, key: Key | None = None) -> Players:
+        del key
+        n, m = self.A.shape
+        return Players(jnp.ones(n), jnp.ones(m))
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        if self.B is None:
+            value = 0.5 * x @ self.P @ x + x @ self.A @ y - 0.5 * y @ self.Q @ y + self.b @ x + self.c @ y
+            return value, -value
+        return (0.5 * x @ self.P @ x + x @ self.A @ y + self.b @ x,
+                0.5 * y @ self.Q @ y + y @ self.B @ x + self.c @ y)
+
+    def equilibrium(self) -> Players:
+        n, _ = self.A.shape
+        blocks = jnp.block([[self.P, self.A], [self._coupling(), self.Q]])
+        return _stationary_point(blocks, -jnp.concatenate([self.b, self.c]), n)
+
+
+class CustomGame(AbstractGame):
+    r"""A game from a user's two functions: `L_1(x, y)` and `L_2(x, y)` (each returning
+    the scalar its player minimizes), the initial parameters `x0`, `y0` (any PyTrees
+    of arrays) and, optionally, a known equilibrium. Build it with `Game.from_losses`
+    (or `CustomGame(l1, l2, x0, y0)`):
+
+    ```python
+    game = gd.CustomGame(lambda x, y: x * y, lambda x, y: -x * y, 1.0, 1.0)
+    ```
+    """
+
+    first_loss: Callable = eqx.field(static=True)
+    second_loss: Callable = eqx.field(static=True)
+    x0: object
+    y0: object
+    known_equilibrium: Players | None = None
+
+    def __init__(self, first_loss, second_loss, x0, y0, equilibrium=None):
+        if not (callable(first_loss) and callable(second_loss)):
+            raise ValueError("CustomGame needs two callables L_1(x, y) and L_2(x, y)")
+        self.first_loss, self.second_loss = first_loss, second_loss
+        as_array = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=float), tree)  # noqa: E731
+        self.x0, self.y0 = as_array(x0), as_array(y0)
+        self.known_equilibrium = None if equilibrium is None else Players(
+            *as_array(tuple(equilibrium)))
+
+    def init(self, key: Key | None = None) -> Players:
+        del key
+        return Players(self.x0, self.y0)
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        return jnp.asarray(self.first_loss(x, y)), jnp.asarray(self.second_loss(x, y))
+
+    def equilibrium(self) -> Players | None:
+        return self.known_equilibrium
+

@@ -1,0 +1,124 @@
+"""Games by name: what the CLI's `--game` accepts, in one registry.
+
+Each entry is a factory whose keyword arguments are the game's options (`loss`,
+`regularizers`, `dim`, `real_point`, `bias`, `critic`); the CLI passes the options a
+user gave, and refuses one that the game does not take. A game that takes `loss` is a
+GAN: the CLI runs it once per `--loss`. `load("module:function")` builds a user's
+game from their own code (the function returns an `AbstractGame`).
+
+```python
+@gd.games.register("my-game", "one line for the CLI's help")
+def my_game(dim: int = 2):
+    return MyGame(dim)
+```
+"""
+
+import importlib
+import inspect
+
+from ._games import (
+    AbstractGame,
+    Bilinear,
+    DiracGAN,
+    GaussianGAN,
+    Quadratic,
+)
+from ._registry import Registry
+from .losses import AbstractLoss, wgan
+
+
+__all__ = ["describe", "get", "load", "names", "options", "register", "registry", "resolve",
+           "takes_loss"]
+
+registry: Registry[AbstractGame] = Registry("game", AbstractGame)
+register, names, describe = registry.register, registry.names, registry.describe
+
+
+def options(name: str) -> tuple[str, ...]:
+    """The options the game called `name` takes (its factory's keyword arguments)."""
+    return tuple(inspect.signature(registry.factory(name)).parameters)
+
+
+def takes_loss(name: str) -> bool:
+    """Whether the game is a GAN (it takes a `loss` and `regularizers`)."""
+    return "loss" in options(name)
+
+
+def get(name, **given) -> AbstractGame:
+    """The game called `name` built with the options `given`; a `ValueError` naming
+    the options it takes for one it does not."""
+    if isinstance(name, AbstractGame):
+        return name
+    accepted = options(name)
+    for option in given:
+        if option not in accepted:
+            valid = ", ".join(accepted) if accepted else "none"
+            raise ValueError(f"game {name!r} takes no option {option!r}; its options: {valid}")
+    return registry.get(name, **given)
+
+
+def load(spec: str, **given) -> AbstractGame:
+    """A game from `"module:function"` (or a registered name): the function is called
+    with the options it takes among `given`, and must return an `AbstractGame`. This
+    runs the user's own module: it is for the command line and scripts, never for
+    input from elsewhere."""
+    if ":" not in spec:
+        return get(spec, **given)
+    function = resolve(spec)
+    accepted = inspect.signature(function).parameters
+    extra = [k for k in given if k not in accepted]
+    if extra:
+        raise ValueError(f"game {spec!r} takes no option {extra[0]!r}")
+    game = function(**given)
+    if not isinstance(game, AbstractGame):
+        raise ValueError(f"{spec!r} returned a {type(game).__name__}, not an AbstractGame")
+    return game
+
+
+def resolve(spec: str):
+    """The function named by `"module:function"` (importing the module)."""
+    module_name, _, function_name = spec.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise ValueError(f"cannot load game {spec!r}: {e}") from None
+    if not callable(function):
+        raise ValueError(f"game {spec!r} is not a function")
+    return function
+
+
+@register("dirac", "Dirac-GAN: point masses, linear critic (Mescheder 2018); --dim, --real-point, "
+          "--bias, --critic")
+def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: int = 1,
+          real_point: float = 0.0, bias: bool = False, critic: str = "linear") -> DiracGAN:
+    return DiracGAN(loss, real_point=real_point, bias=bias, regularizers=tuple(regularizers),
+                    dim=dim, critic=critic)
+
+
+@register("gaussian", "1-D Gaussian data N(c, 1), generator μ + σz, quadratic critic; "
+          "--real-point, --bias")
+def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: float = 0.0,
+             bias: bool = False) -> GaussianGAN:
+    return GaussianGAN(loss, mean=real_point, bias=bias, regularizers=tuple(regularizers))
+
+
+@register("bilinear", "L = x·y, zero-sum; --dim d: L = xᵀy in R^d")
+def bilinear(dim: int = 1) -> Bilinear:
+    import numpy as np
+
+    return Bilinear(np.eye(dim))
+
+
+register("matching-pennies", "matching pennies over mixed strategies, equilibrium (½, ½)",
+         Bilinear.matching_pennies)
+
+
+@register("quadratic", "½x² + xy − ½y² scaled by 0.1: strongly monotone, spiral-in; --dim")
+def quadratic(dim: int = 1) -> Quadratic:
+    import numpy as np
+
+    eye = np.eye(dim)
+    return Quadratic(P=0.1 * eye, A=eye, Q=0.1 * eye)
+
+
+register("tandem", "Letcher et al.'s tandem game, general-sum", Quadratic.tandem)
