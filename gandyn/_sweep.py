@@ -1,5 +1,6 @@
-"""Sweeps: a grid of loss × regularizer × method × step size × seed on the Dirac-GAN,
-run in groups that share one compiled program, written incrementally and resumable.
+"""Sweeps: a grid of loss × regularizer × method × step size × seed on a GAN game (the
+Dirac-GAN by default; any registered game that takes a loss), run in groups that share
+one compiled program, written incrementally and resumable.
 
 Limits (checked before anything runs, each a one-line `ValueError`):
 
@@ -40,15 +41,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import losses as loss_registry, methods as method_registry, regularizers as reg_registry
-from ._games import DiracGAN
+from . import (
+    games as game_registry,
+    losses as loss_registry,
+    methods as method_registry,
+    regularizers as reg_registry,
+)
+from ._runs import initial_states
 from ._runs import summarize, write_json
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
 
 
 COLUMNS = [
-    "loss", "regularizer", "method", "step", "seed", "theta0", "psi0", "status",
+    "loss", "regularizer", "method", "step", "seed", "init", "status",
     "diverged_at", "final_distance", "final_speed", "rate",
 ]
 NO_REGULARIZER = "none"
@@ -140,10 +146,12 @@ def _check_number(field: str, value, *, positive: bool) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
-    """A grid of Dirac-GAN runs: every loss × regularizer × method × step size × seed.
+    """A grid of runs of a GAN `game` (`dim`, `real_point` its options where it takes
+    them): every loss × regularizer × method × step size × seed.
 
     `regularizers` are `"none"` or `"NAME=WEIGHT"` strings; each seed draws one initial
-    point `(θ, ψ) = (c + u₁, u₂)`, `u ~ U[−init_radius, init_radius]²`.
+    point `y* + u`, `u ~ U[−init_radius, init_radius]^n` around the game's equilibrium
+    (for the Dirac-GAN `(θ, ψ) = (c + u₁, u₂)`); the `init` column holds it.
 
     Construction type-checks every field (bools are not numbers here), refuses
     duplicate grid values, and stores names in canonical form (lower case); see the
@@ -158,8 +166,21 @@ class SweepSpec:
     steps: int = 1000
     real_point: float = 0.0
     init_radius: float = 1.5
+    game: str = "dirac"
+    dim: int = 1
 
     def __post_init__(self):
+        if not isinstance(self.game, str) or ":" in self.game:
+            raise ValueError(f"game must be the name of a registered game, got {_show(self.game)}")
+        object.__setattr__(self, "game", game_registry.registry.check(self.game))
+        if not game_registry.takes_loss(self.game):
+            gans = [g for g in game_registry.names() if game_registry.takes_loss(g)]
+            raise ValueError(f"game {self.game!r} is not a GAN (a sweep runs losses × "
+                             f"regularizers); choose from: {', '.join(gans)}")
+        if not (_is_int(self.dim) and 1 <= self.dim <= 64):
+            raise ValueError(f"dim must be an integer from 1 to 64, got {_show(self.dim)}")
+        if self.dim != 1 and "dim" not in game_registry.options(self.game):
+            raise ValueError(f"game {self.game!r} takes no dim")
         for field in _LIST_FIELDS:
             value = getattr(self, field)
             if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
@@ -239,7 +260,8 @@ class SweepSpec:
         unknown = sorted(str(k) for k in set(data) - set(fields))
         if unknown:
             raise ValueError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(fields)}")
-        missing = [k for k in fields if k not in data]
+        # `game` and `dim` came later: a spec saved before them is a Dirac-GAN sweep.
+        missing = [k for k in fields if k not in data and k not in ("game", "dim")]
         if complete and missing:
             raise ValueError(f"{source}: missing key {missing[0]!r}; a sweep spec has: {', '.join(fields)}")
         values = {}
@@ -345,42 +367,58 @@ def _regularizer_parts(text: str) -> tuple[str | None, float]:
     return name, weight
 
 
+def _game_options(spec: SweepSpec) -> dict:
+    accepted = game_registry.options(spec.game)
+    options = {"real_point": spec.real_point, "dim": spec.dim}
+    return {k: v for k, v in options.items() if k in accepted}
+
+
+def _template(spec: SweepSpec):
+    return game_registry.get(spec.game, loss=loss_registry.get(spec.losses[0]), **_game_options(spec))
+
+
 def _initial_points(spec: SweepSpec) -> np.ndarray:
-    points = []
-    for seed in spec.seeds:
-        u = np.asarray(jax.random.uniform(jax.random.key(seed), (2,), minval=-spec.init_radius,
-                                          maxval=spec.init_radius, dtype=jnp.float64
-                                          if jax.config.jax_enable_x64 else jnp.float32))
-        points.append((spec.real_point + float(u[0]), float(u[1])))
-    return np.asarray(points)
+    """Each seed's start: the equilibrium plus `U[−init_radius, init_radius]^n`."""
+    from jax.flatten_util import ravel_pytree
+
+    game = _template(spec)
+    centre = game.equilibrium()
+    centre = np.asarray(ravel_pytree(game.init() if centre is None else centre)[0], dtype=float)
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    return np.asarray([
+        centre + np.asarray(jax.random.uniform(jax.random.key(seed), (centre.size,),
+                                               minval=-spec.init_radius, maxval=spec.init_radius,
+                                               dtype=dtype), dtype=float)
+        for seed in spec.seeds])
 
 
 @functools.lru_cache(maxsize=32)
-def _group_program(loss_name, reg_name, method_name, steps, real_point):
+def _group_program(game_name, options, loss_name, reg_name, method_name, steps):
     """The compiled program of one (loss, regularizer kind, method): vmapped over
     (weight, h) pairs, each pair over every seed's initial point. Cached, so that a
     resumed group of the same shape does not compile again."""
     loss = loss_registry.get(loss_name)
     method = method_registry.get(method_name)
 
-    def one(weight, h, theta0, psi0):
+    def one(weight, h, points):
         regs = () if reg_name is None else (reg_registry.build(reg_name, weight),)
-        game = DiracGAN(loss, real_point=real_point, regularizers=regs)
-        return simulate(game, method, game.state(theta0, psi0), h=h, steps=steps,
+        game = game_registry.get(game_name, loss=loss, regularizers=regs, **dict(options))
+        return simulate(game, method, initial_states(game, points), h=h, steps=steps,
                         save_every=max(1, steps // 200))
 
-    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, None, None)))
+    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, None)))
 
 
 def _run_group(loss_name, reg_name, method_name, weights, steps_h, inits, spec, shard):
     """All (weight, h) pairs of one (loss, regularizer kind, method): one compiled
     program, vmapped over the pairs, each pair over every seed's initial point."""
-    program = _group_program(loss_name, reg_name, method_name, spec.steps, spec.real_point)
+    options = tuple(sorted(_game_options(spec).items()))
+    program = _group_program(spec.game, options, loss_name, reg_name, method_name, spec.steps)
     weights = jnp.asarray(weights, dtype=float)
     steps_h = jnp.asarray(steps_h, dtype=float)
     if shard:
         weights, steps_h = shard_batch((weights, steps_h))
-    return program(weights, steps_h, jnp.asarray(inits[:, 0]), jnp.asarray(inits[:, 1]))
+    return program(weights, steps_h, jnp.asarray(inits))
 
 
 def check_run_folder(out: Path, spec: SweepSpec) -> list[dict]:
@@ -445,8 +483,8 @@ def run_sweep(
             member = jax.tree_util.tree_map(lambda x: x[i], sol)
             for seed, point, record in zip(spec.seeds, inits, summarize(member)):
                 row = {"loss": loss_name, "regularizer": text, "method": method_name,
-                       "step": float(h), "seed": seed, "theta0": float(point[0]),
-                       "psi0": float(point[1]), **record}
+                       "step": float(h), "seed": seed,
+                       "init": [float(x) for x in point], **record}
                 if _key(row) not in done:
                     new_rows.append(row)
         _append_csv(csv_path, new_rows)
@@ -469,6 +507,8 @@ def _kinds(texts: Iterable[str]) -> list[str]:
 
 
 def _format(value) -> str:
+    if isinstance(value, list):  # a point: its coordinates, separated by spaces
+        return " ".join(repr(float(x)) for x in value)
     return "" if value is None else repr(value) if isinstance(value, float) else str(value)
 
 
@@ -502,6 +542,13 @@ def _finite(text: str, *, optional: bool = False, positive: bool = False) -> flo
     return value
 
 
+def _point(text: str) -> list[float]:
+    values = [_finite(part) for part in text.split(" ")]
+    if not text or not values:
+        raise ValueError
+    return values
+
+
 def _natural(text: str, *, optional: bool = False) -> int | None:
     if optional and text == "":
         return None
@@ -513,8 +560,7 @@ def _natural(text: str, *, optional: bool = False) -> int | None:
 _FIELD_RULES = {
     "step": (lambda t: _finite(t, positive=True), "a positive finite number"),
     "seed": (_natural, "an integer ≥ 0"),
-    "theta0": (_finite, "a finite number"),
-    "psi0": (_finite, "a finite number"),
+    "init": (lambda t: _point(t), "finite numbers separated by spaces"),
     "diverged_at": (lambda t: _natural(t, optional=True), "empty or an integer ≥ 0"),
     "final_distance": (lambda t: _finite(t, optional=True), "empty or a finite number"),
     "final_speed": (lambda t: _finite(t, optional=True), "empty or a finite number"),
@@ -566,6 +612,7 @@ def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
         raise ValueError(f"{what} does not start with the header of a sweep's results "
                          f"({','.join(COLUMNS)}): got {_show(lines[0].removesuffix(chr(13)))}")
     keys = spec.keys() if spec is not None else None
+    size = len(_template(spec).coordinates()) if spec is not None else None
     rows, seen = [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -580,6 +627,9 @@ def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
             if key not in keys:
                 raise ValueError(f"{what} line {number} is a run that is not in the sweep's spec "
                                  f"({', '.join(map(str, key))}): was it written by another sweep?")
+            if len(row["init"]) != size:
+                raise ValueError(f"{what} line {number}: init has {len(row['init'])} coordinates, "
+                                 f"but the game has {size}")
             if row["diverged_at"] is not None and row["diverged_at"] > spec.steps:
                 raise ValueError(f"{what} line {number}: diverged_at {row['diverged_at']} is past "
                                  f"the sweep's {spec.steps} steps")

@@ -226,3 +226,22 @@ def test_an_adaptive_solve_out_of_steps_is_its_own_outcome():
     assert np.all(np.asarray(sol.diverged_at) == -1)
     enough = gd.simulate(game, gd.AdaptiveFlow(), y0, h=0.1, steps=1000)
     assert list(enough.labels()) == ["cycling", "cycling"]
+
+
+def test_a_sweep_over_another_game(tmp_path):
+    spec = gd.SweepSpec(game="dirac", dim=2, losses=("wgan",), regularizers=("none", "r1=1"),
+                        methods=("rk4",), step_sizes=(0.1,), seeds=(0, 1), steps=300)
+    rows = gd.run_sweep(spec, tmp_path / "dirac2")
+    assert len(rows) == 4 and all(len(r["init"]) == 4 for r in rows)
+    by = {(r["regularizer"], r["seed"]): r for r in rows}
+    assert by["r1=1", 0]["status"] == "converged" and by["none", 0]["status"] != "converged"
+    game = gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.R1(1.0),))
+    start = np.asarray(by["r1=1", 1]["init"])
+    sol = gd.simulate(game, gd.Flow(gd.RK4()), game.state(start[:2], start[2:]), h=0.1, steps=300)
+    assert float(sol.distance[-1]) == pytest.approx(by["r1=1", 1]["final_distance"], rel=1e-6)
+    gaussian = gd.run_sweep(gd.SweepSpec(game="gaussian", losses=("nsgan",), regularizers=("r1=1",),
+                                         methods=("rk4",), step_sizes=(0.2,), seeds=(0,), steps=2000,
+                                         init_radius=0.3), tmp_path / "gaussian")
+    assert gaussian[0]["status"] == "converged" and len(gaussian[0]["init"]) == 4
+    with pytest.raises(ValueError, match="game 'bilinear' is not a GAN"):
+        gd.SweepSpec(game="bilinear")

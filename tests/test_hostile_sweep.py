@@ -393,8 +393,9 @@ def _replace_row(run_dir, index, **changes):
     [
         ({"status": "exploded"}, ["line 3: status 'exploded' is not one of: converged"]),
         ({"rate": "nan"}, ["line 3: rate 'nan' is not empty or a finite number"]),
-        ({"theta0": "inf"}, ["line 3: theta0 'inf' is not a finite number"]),
-        ({"theta0": ""}, ["line 3: theta0 '' is not a finite number"]),
+        ({"init": "inf 0.5"}, ["line 3: init 'inf 0.5' is not finite numbers separated by spaces"]),
+        ({"init": ""}, ["line 3: init '' is not finite numbers separated by spaces"]),
+        ({"init": "0.5"}, ["line 3: init has 1 coordinates, but the game has 2"]),
         ({"seed": "-1"}, ["line 3: seed '-1' is not an integer ≥ 0"]),
         ({"diverged_at": "1.5"}, ["line 3: diverged_at '1.5' is not empty or an integer ≥ 0"]),
         ({"diverged_at": "999"}, ["line 3: diverged_at 999 is past the sweep's 50 steps"]),
@@ -402,7 +403,7 @@ def _replace_row(run_dir, index, **changes):
         ({"loss": "sgan"}, ["line 3 is a run that is not in the sweep's spec", "sgan"]),
         ({"seed": "2"}, ["line 3 is a run that is not in the sweep's spec"]),
         ({"seed": "0"}, ["line 3 repeats the run of line 2"]),
-        ({"status": "converged,extra"}, ["line 3: has 13 fields, expected 12"]),
+        ({"status": "converged,extra"}, ["line 3: has 12 fields, expected 11"]),
     ],
 )
 def test_resume_refuses_a_bad_finished_row(run_dir, changes, needles):

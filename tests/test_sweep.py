@@ -47,7 +47,7 @@ def test_rows_equal_a_direct_simulation(small_rows):
     row = next(r for r in small_rows if (r["loss"], r["regularizer"], r["method"], r["step"], r["seed"])
                == ("wgan", "r1=1", "rk4", 0.1, 1))
     game = gd.DiracGAN(gd.losses.wgan, regularizers=(gd.R1(1.0),))
-    sol = gd.simulate(game, gd.Flow(gd.RK4()), game.state(jnp.asarray(row["theta0"]), jnp.asarray(row["psi0"])),
+    sol = gd.simulate(game, gd.Flow(gd.RK4()), game.state(jnp.asarray(row["init"][0]), jnp.asarray(row["init"][1])),
                       h=0.1, steps=400, save_every=2)
     assert row["rate"] == pytest.approx(float(sol.rate), rel=1e-9)
     assert row["final_distance"] == pytest.approx(float(np.asarray(sol.distance)[-1]), rel=1e-9)

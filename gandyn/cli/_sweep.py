@@ -30,6 +30,9 @@ def _remove_empty(folders: list[Path]) -> None:
 def sweep(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a "
                                                 "[sweep] table; command-line options override it.")] = None,
+    game: Annotated[str | None, typer.Option("--game", "-g", help="GAN game (default: dirac; any "
+                                             "registered game that takes a loss).")] = None,
+    dim: Annotated[int | None, typer.Option("--dim", help="The game's dimension (default: 1).")] = None,
     loss: Annotated[list[str] | None, typer.Option("--loss", "-l", help="Loss (repeatable).")] = None,
     reg: Annotated[list[str] | None, typer.Option("--reg", "-r", help="Regularizer setting "
                                                   "NAME=WEIGHT or 'none' (repeatable).")] = None,
@@ -46,7 +49,7 @@ def sweep(
     shard: Annotated[bool, typer.Option("--shard", help="Split each group over all local devices.")] = False,
     float64: Annotated[bool, typer.Option("--float64", help="Compute in double precision.")] = False,
 ) -> None:
-    """Run a grid of loss × regularizer × method × step size × seed on the Dirac-GAN;
+    """Run a grid of loss × regularizer × method × step size × seed on a GAN game;
     write results.csv / results.json row by row, print the ranking.
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
@@ -59,7 +62,7 @@ def sweep(
         if resume is not None:
             spec_file = resume / "spec.json"
             given = [flag for flag, value in (
-                ("--config", config), ("--loss", loss), ("--reg", reg), ("--method", method),
+                ("--config", config), ("--game", game), ("--dim", dim), ("--loss", loss), ("--reg", reg), ("--method", method),
                 ("--step", step), ("--seeds", seeds), ("--steps", steps), ("--out", out),
             ) if value is not None and value != []]
             if given:
@@ -77,7 +80,8 @@ def sweep(
         else:
             data = SweepSpec.from_toml(config, check_size=False).to_dict() if config is not None else {}
             overrides = {"losses": loss, "regularizers": reg, "methods": method,
-                         "step_sizes": step, "seeds": seeds, "steps": steps}
+                         "step_sizes": step, "seeds": seeds, "steps": steps, "game": game,
+                         "dim": dim}
             overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
             if "seeds" in overrides and seeds < 1:
                 raise InputError(f"--seeds must be a positive integer, got {seeds}")
