@@ -23,8 +23,8 @@ import numpy as np
 from common import clean, out_dir
 
 import gandyn as gd
-from gandyn._image_metrics import ImageMetrics
-from gandyn._train import summary, train
+from gandyn.metrics import ImageMetrics
+from gandyn import train
 from gandyn.plotting import tile
 
 
@@ -43,7 +43,7 @@ def run(name, data, metrics, loss, regs, method, h, steps, seeds):
     # Free the compiled programs: a process compiling dozens of configurations otherwise
     # runs out of memory mappings for JIT code (LLVM "Cannot allocate memory").
     jax.clear_caches()
-    rows = summary(result)
+    rows = result.summary()
     keys = ("fd", "classes_covered", "class_kl", "modes", "mode_kl", "confidence")
     record = {k: [r.get(k) for r in rows] for k in keys if any(k in r for r in rows)}
     record.update(diverged_at=result.diverged_at, seconds=seconds,

@@ -19,7 +19,7 @@ import numpy as np
 from common import out_dir, save_json
 
 import gandyn as gd
-from gandyn._train import summary, train
+from gandyn import train
 
 
 def main():
@@ -44,7 +44,7 @@ def main():
         start = time.perf_counter()
         result = train(game, method, h=0.1, steps=args.steps, seeds=args.seeds, log_every=500,
                        eigen_checkpoints=0)
-        rows = summary(result)
+        rows = result.summary()
         modes = [r.get("modes", 0) for r in rows]
         quality = [r.get("high_quality", 0.0) for r in rows]
         numbers[name] = {

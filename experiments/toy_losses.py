@@ -19,7 +19,7 @@ import numpy as np
 from common import out_dir, save_json
 
 import gandyn as gd
-from gandyn._train import summary, train
+from gandyn import train
 
 
 jax.config.update("jax_enable_x64", False)  # networks train in float32
@@ -51,7 +51,7 @@ def main():
             result = train(game, gd.methods.get("adam"), h=1e-3, steps=args.steps, seeds=args.seeds,
                            log_every=args.steps, eigen_checkpoints=0)
             jax.clear_caches()  # free compiled programs between configurations
-            rows = summary(result)
+            rows = result.summary()
             key = f"{data_name} · {name}"
             numbers[key] = {
                 "modes": [r.get("modes", 0) for r in rows],

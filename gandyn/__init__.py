@@ -9,7 +9,10 @@ from . import (
     games as games,
     losses as losses,
     methods as methods,
+    metrics as metrics,
+    nn as nn,
     regularizers as regularizers,
+    sweeps as sweeps,
 )
 from ._analysis import (
     amplification as amplification,

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import equinox as eqx
@@ -21,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ._io import atomic_write
 from ._nn import Conv
 from .data._images import AbstractImageData, ImageData, StackedImages, fingerprint
 
@@ -147,12 +147,8 @@ def cached_classifier(data: ImageData, settings: ClassifierSettings = Classifier
     info = {"accuracy": accuracy, "data": data.name, "settings": dataclasses.asdict(settings)}
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for path, write in ((weights, lambda f: eqx.tree_serialise_leaves(f, model)),
-                            (meta, lambda f: f.write(json.dumps(info).encode()))):
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, path)
+        atomic_write(weights, lambda f: eqx.tree_serialise_leaves(f, model))
+        atomic_write(meta, json.dumps(info).encode())
     except OSError:
         pass  # an unwritable cache only costs a retraining next time
     return model, {**info, "path": str(weights), "trained": True}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 
-__all__ = ["atomic_directory", "atomic_figure", "atomic_write", "check_regular_file",
+__all__ = ["atomic_directory", "atomic_figure", "atomic_path", "atomic_write", "check_regular_file",
            "finite_or_none", "jsonable", "make_parents", "read_json", "remove_empty", "write_json"]
 
 
@@ -61,6 +61,23 @@ def _temporary_beside(path: Path, mode: str) -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """A temporary path beside `path` (same suffix, so writers that choose a format by
+    it still do), renamed over `path` when the block succeeds and removed if it fails:
+    for writers that take a file name (matplotlib animations, PIL)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

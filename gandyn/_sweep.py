@@ -31,7 +31,6 @@ import json
 import math
 import numbers
 import os
-import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -47,6 +46,7 @@ from . import (
     methods as method_registry,
     regularizers as reg_registry,
 )
+from ._io import atomic_path, check_regular_file
 from ._runs import initial_states
 from ._runs import summarize, write_json
 from ._sharding import shard_batch
@@ -326,19 +326,7 @@ def _first_line(error: Exception) -> str:
 def _check_file(path: Path, what: str, max_bytes: int) -> None:
     """A `ValueError` naming `path` unless it is a regular file of at most `max_bytes`
     (checked with `stat` first: a FIFO or a device would block or never end)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise ValueError(f"{what} {str(path)!r} does not exist") from None
-    except OSError as e:
-        raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ValueError(f"{what} {str(path)!r} is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{what} {str(path)!r} is not a regular file")
-    if info.st_size > max_bytes:
-        raise ValueError(f"{what} {str(path)!r} has {info.st_size:,} bytes, more than the "
-                         f"{max_bytes:,} allowed")
+    check_regular_file(path, what, max_bytes=max_bytes)
 
 
 def _read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
@@ -527,10 +515,8 @@ def _append_csv(path: Path, rows: list[dict]) -> None:
 def _rewrite_csv(path: Path, rows: list[dict]) -> None:
     if not path.exists():
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    _append_csv(tmp, rows)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        _append_csv(tmp, rows)
 
 
 def _finite(text: str, *, optional: bool = False, positive: bool = False) -> float | None:

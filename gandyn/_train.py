@@ -67,6 +67,10 @@ class TrainResult:
         return TrainState(self.final, self.method_state, self.steps_done, self.diverged_at,
                           self.history, self.eigenvalues, self.samples, self.checkpoints)
 
+    def summary(self) -> list[dict]:
+        """The last logged row of every seed, with its divergence step and `outcome`."""
+        return summary(self)
+
     @classmethod
     def from_state(cls, state: TrainState, *, interrupted: bool = False) -> "TrainResult":
         """The result a run ended with, from its last checkpoint."""

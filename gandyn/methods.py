@@ -25,6 +25,7 @@ from ._methods import (
     RK4,
     SimultaneousGD,
 )
+from ._methods._maps import UNIT_SGD
 from ._registry import Registry
 
 
@@ -34,7 +35,6 @@ registry: Registry[AbstractMethod] = Registry("method", AbstractMethod)
 register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
 
 # Unit-rate optimizers, built once so that equal methods hit the same jit cache entry.
-_SGD = optax.sgd(1.0)
 _MOMENTUM = optax.sgd(1.0, momentum=0.9)
 _RMSPROP = optax.rmsprop(1.0)
 _ADAM = optax.adam(1.0, b1=0.5, b2=0.999)
@@ -54,7 +54,7 @@ for _name, _factory, _description in (
      "RK4 per player, the other frozen (ODE-GAN's colab)"),
     ("tsit5", lambda: AdaptiveFlow(diffrax.Tsit5()), "flow, Tsit5 with adaptive steps"),
     ("dopri5", lambda: AdaptiveFlow(diffrax.Dopri5()), "flow, Dopri5 with adaptive steps"),
-    ("sgd", lambda: Optax(_SGD, linear=True), "optax SGD, simultaneous"),
+    ("sgd", lambda: Optax(UNIT_SGD, linear=True), "optax SGD, simultaneous"),
     ("momentum", lambda: Optax(_MOMENTUM, linear=True), "optax SGD with momentum 0.9"),
     ("rmsprop", lambda: Optax(_RMSPROP, linear=False), "optax RMSProp, simultaneous"),
     ("adam", lambda: Optax(_ADAM, linear=False), "optax Adam (β₁=0.5), simultaneous"),

@@ -153,7 +153,7 @@ def test_a_diverged_run_can_be_resumed_and_extended(diverged_run):
 
 
 def test_a_failed_run_is_not_called_trained():
-    from gandyn._train import outcome
+    from gandyn.metrics import outcome
 
     assert outcome({"modes": 0, "modes_total": 8}) == "failed"
     assert outcome({"classes_covered": 1, "classes_total": 10}) == "failed"

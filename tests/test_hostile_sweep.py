@@ -14,9 +14,8 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
-from gandyn._sweep import (
-    COLUMNS, MAX_RUNS, MAX_SEED, MAX_STEPS, STATUSES, SweepSpec, _parse_fields, read_rows, run_sweep,
-)
+from gandyn._sweep import _parse_fields
+from gandyn.sweeps import COLUMNS, MAX_RUNS, MAX_SEED, MAX_STEPS, STATUSES, SweepSpec, read_rows, run_sweep
 from gandyn.cli import app
 
 

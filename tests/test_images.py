@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import gandyn as gd
-from gandyn._image_metrics import (
+from gandyn.metrics import (
     ClassifierSettings,
     ImageMetrics,
     cached_classifier,
@@ -19,8 +19,8 @@ from gandyn._image_metrics import (
     frechet_distance,
     stacked_metrics,
 )
-from gandyn._nn import Conv, UpConv
-from gandyn._train import load_checkpoint, save_checkpoint, train
+from gandyn.nn import Conv, UpConv
+from gandyn import load_checkpoint, save_checkpoint, train
 from gandyn.cli import app
 from gandyn.data import DataError
 
@@ -308,10 +308,10 @@ def test_digits_gan_learns_digits(digit_metrics):
 
 @pytest.mark.parametrize("shape", [(48, 5), (6, 3, 4, 4)])
 def test_spectral_norm_of_kernels_has_unit_largest_singular_value(shape):
-    from gandyn._games._neural import _spectral_normalize
+    from gandyn.nn import spectral_normalize
 
     w = jax.random.normal(jax.random.key(0), shape)
-    normalized = np.asarray(_spectral_normalize(w))
+    normalized = np.asarray(spectral_normalize(w))
     assert normalized.shape == shape
     top = np.linalg.svd(normalized.reshape(shape[0], -1), compute_uv=False)[0]
     assert top == pytest.approx(1.0, rel=0.05)

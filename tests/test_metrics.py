@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gandyn import data
-from gandyn._metrics import energy_distance, histogram_divergences, mode_coverage, sample_metrics
+from gandyn.metrics import energy_distance, histogram_divergences, mode_coverage, sample_metrics
 
 
 @pytest.fixture

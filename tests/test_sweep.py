@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gandyn._sweep import SweepSpec, ranking, read_rows, run_sweep
+from gandyn.sweeps import SweepSpec, ranking, read_rows, run_sweep
 from gandyn.cli import app
 
 
@@ -141,7 +141,7 @@ def test_cli_sweep_from_toml_with_plot_and_resume(tmp_path):
 SHARDED = """
 import json, sys
 import jax
-from gandyn._sweep import SweepSpec, run_sweep
+from gandyn.sweeps import SweepSpec, run_sweep
 spec = SweepSpec(losses=("sgan",), regularizers=("none", "r1=0.5", "r1=2"), methods=("simgd", "altgd"),
                  step_sizes=(0.05, 0.2), seeds=(0, 1, 2), steps=300)
 rows = run_sweep(spec, sys.argv[1], shard=sys.argv[2] == "1")

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import gandyn as gd
-from gandyn._train import train
+from gandyn import train
 from gandyn.cli import app
 
 

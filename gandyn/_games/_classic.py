@@ -31,6 +31,12 @@ def _stationary_point(blocks: jax.Array, rhs: jax.Array, n: int) -> Players:
     return Players(z[:n], z[n:])
 
 
+def _ones(a: jax.Array) -> Players:
+    """The default start of a matrix game: every parameter 1."""
+    n, m = a.shape
+    return Players(jnp.ones(n), jnp.ones(m))
+
+
 class Bilinear(AbstractGame):
     r"""The bilinear zero-sum game
 
@@ -62,9 +68,7 @@ class Bilinear(AbstractGame):
         return cls([[4.0]], [-2.0], [-2.0])
 
     def init(self, key: Key | None = None) -> Players:
-        del key
-        n, m = self.A.shape
-        return Players(jnp.ones(n), jnp.ones(m))
+        return _ones(self.A)
 
     def losses(self, players, key=None):
         x, y = players.generator, players.discriminator
@@ -121,9 +125,7 @@ class Quadratic(AbstractGame):
         return -self.A.T if self.B is None else self.B
 
     def init(self, key: Key | None = None) -> Players:
-        del key
-        n, m = self.A.shape
-        return Players(jnp.ones(n), jnp.ones(m))
+        return _ones(self.A)
 
     def losses(self, players, key=None):
         x, y = players.generator, players.discriminator

@@ -20,7 +20,7 @@ _ACTIVATIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "tanh": jn
                 "elu": jax.nn.elu, "softplus": jax.nn.softplus}
 
 
-def _spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
+def spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
     """`W / σ_max(W)`, σ_max by power iteration from a fixed start (stateless, so the
     parameters stay a plain PyTree and the field a pure function of them). A
     convolution kernel `(out, in, kh, kw)` is normalized as the matrix `(out, in·kh·kw)`."""
@@ -80,7 +80,7 @@ class _NetworkGAN(AbstractGAN):
     def discriminate(self, discriminator, samples):
         if self.spectral_norm:
             discriminator = jax.tree_util.tree_map(
-                lambda w: _spectral_normalize(w) if w.ndim >= 2 else w, discriminator
+                lambda w: spectral_normalize(w) if w.ndim >= 2 else w, discriminator
             )
         model = eqx.combine(discriminator, self._static()[1])
         return jax.vmap(model)(samples)

@@ -83,13 +83,17 @@ def parse_init(text: str, bias: bool, flag: str = "--init") -> tuple[float, ...]
     return values
 
 
-def resolve_names(kind: str, given: list[str] | None, default: list[str], valid) -> list[str]:
-    """Validate `--loss`/`--method` values against `valid` (a tuple of names)."""
-    names = given or default
-    for name in names:
-        if name.lower() not in valid:
-            raise InputError(f"unknown {kind} {name!r}; choose from: {', '.join(valid)}")
-    return [n.lower() for n in names]
+def resolve_names(registry, given: list[str] | None, default: list[str]) -> list[str]:
+    """`--method`-style values (or `default`) checked against a registry: each name
+    normalised, once; a one-line `InputError` naming the choices otherwise."""
+    try:
+        names = [registry.check(n) for n in (given or default)]
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    repeated = [n for i, n in enumerate(names) if n in names[:i]]
+    if repeated:
+        raise InputError(f"{registry.kind} {repeated[0]!r} is given twice")
+    return names
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:

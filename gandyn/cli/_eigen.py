@@ -48,7 +48,7 @@ def eigen(
 
     try:
         set_precision(True)
-        methods = resolve_names("method", method, DEFAULT_METHODS, method_registry.names())
+        methods = resolve_names(method_registry.registry, method, DEFAULT_METHODS)
         objects = {m: method_registry.get(m) for m in methods}
         without = [m for m, o in objects.items() if not o.linear_analysis()]
         if without:

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ._common import InputError, check_real_point, parse_regularizers
+from ._common import InputError, check_real_point, parse_regularizers, resolve_names
 from ._options import DEFAULT_LOSSES
 
 
@@ -43,9 +43,7 @@ def build_games(game: str, losses: list[str] | None, regs: list[str] | None, opt
         if takes_loss is False and (losses or regs):
             raise InputError(f"--game {game} is not a GAN: it takes no --loss or --reg")
         regularizers = parse_regularizers(regs)
-        names = [loss_registry.registry.check(n) for n in (losses or default_losses)]
-        if len(set(names)) != len(names):
-            raise InputError(f"--loss lists a loss twice: {', '.join(losses or [])}")
+        names = resolve_names(loss_registry.registry, losses, default_losses)
         if takes_loss is False:
             return [(game, games.get(game, **options))]
         if takes_loss is True:

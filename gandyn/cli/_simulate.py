@@ -64,7 +64,7 @@ def prepare(game, loss, method, reg, step, steps, init, random_inits, seed, dim,
     a one-line `InputError` for anything bad. Shared by `simulate` and `portrait`."""
     from .. import methods as method_registry
 
-    methods = resolve_names("method", method, default_methods, method_registry.names())
+    methods = resolve_names(method_registry.registry, method, default_methods)
     check_step(step)
     check_positive("--steps", steps)
     check_seed(seed)

@@ -1,4 +1,3 @@
-import os
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -7,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._io import remove_empty
 from ._common import InputError, fail, progress_bar, run_directory, set_precision
 
 
@@ -17,14 +17,6 @@ def _missing_folders(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
 
 
 def sweep(
@@ -98,7 +90,7 @@ def sweep(
     except (InputError, ValueError, OSError) as e:
         if created and created[0] == run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
-        _remove_empty(created)
+        remove_empty(created)
         if isinstance(e, OSError):
             if resume is not None:
                 fail(f"cannot read --resume {str(resume)!r}: {e.strerror or e}")
@@ -124,12 +116,13 @@ def sweep(
                       "—" if r["median_rate"] is None else f"{r['median_rate']:.4f}")
     Console(width=110).print(table)
     if plot:
+        from .._io import atomic_figure
         from ..plotting import atlas
 
-        tmp = run_dir / ".atlas.tmp.png"
         try:
-            atlas(rows).savefig(tmp, dpi=110)
-            os.replace(tmp, run_dir / "atlas.png")
+            figure = atlas(rows)
+            figure.set_dpi(110)
+            atomic_figure(run_dir / "atlas.png", figure)
         except OSError as e:
             fail(f"cannot write {str(run_dir / 'atlas.png')!r}: {e.strerror or e}")
     typer.echo(f"wrote {run_dir} ({len(rows)} rows)")

@@ -1,3 +1,4 @@
+import dataclasses
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +20,9 @@ from ._common import (
     run_directory,
     set_precision,
 )
-from ._simulate import RegOption
+from .. import data as data_registry, losses as loss_registry, methods as method_registry
+from .._methods import AbstractStepMethod
+from ._options import RegOption
 
 
 # Defaults that differ between toy targets (MLPs) and images (convnets).
@@ -31,14 +34,17 @@ _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
 
 
 def train(
-    data: Annotated[str | None, typer.Option("--data", "-d", help="Toy target (gaussian, bimodal, "
-                    "ring8, grid25, grid16, spiral), image data (digits, stacked-digits) or a path to "
-                    "images (IDX file, CIFAR-10 batch or folder, PNG folder, .npz) (default: ring8).")] = None,
-    loss: Annotated[str | None, typer.Option("--loss", "-l", help="Loss (`gandyn losses`) "
-                    "(default: nsgan).")] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Toy target ("
+                    + ", ".join(data_registry.names()) + "), image data ("
+                    + ", ".join(data_registry.IMAGE_DATA.names()) + ") or a path to images (IDX "
+                    "file, CIFAR-10 batch or folder, PNG folder, .npz) (default: ring8).")] = None,
+    loss: Annotated[str | None, typer.Option("--loss", "-l", help="Loss: " + ", ".join(
+                    loss_registry.names()) + " (default: nsgan).")] = None,
     reg: RegOption = None,
-    method: Annotated[str | None, typer.Option("--method", "-m", help="Method (`gandyn simulate "
-                      "--help`), e.g. adam, rk4, rk4-playerwise (default: adam).")] = None,
+    method: Annotated[str | None, typer.Option("--method", "-m", help="Method (a step method): "
+                      + ", ".join(n for n in method_registry.names()
+                                  if isinstance(method_registry.get(n), AbstractStepMethod))
+                      + " (default: adam).")] = None,
     step: Annotated[float | None, typer.Option("--step", "-s", help="Step size / learning rate "
                     "(default: 1e-3).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Training steps (default: 5000); "
@@ -73,18 +79,24 @@ def train(
     """Train GANs (several seeds at once): MLPs on a toy target, convnets on images.
     A run folder gets settings.json and checkpoints as it goes, then metrics.json /
     metrics.csv, figures, a GIF and the final parameters."""
-    given = {k: v for k, v in locals().items() if v is not None and k not in ("out", "resume")}
+    options = {"data": data, "loss": loss, "regularizers": reg, "method": method, "step": step,
+               "steps": steps, "seeds": seeds, "seed": seed, "width": width, "depth": depth,
+               "latent": latent, "batch": batch, "activation": activation,
+               "spectral_norm": spectral_norm, "log_every": log_every,
+               "checkpoint_every": checkpoint_every, "gif": gif, "float64": float64}
+    given = {k: v for k, v in options.items() if v is not None}
     try:
         if resume is not None:
             extra = sorted(set(given) - _RESUMABLE)
             if extra:
+                flag = "reg" if extra[0] == "regularizers" else extra[0]
                 raise InputError(f"--resume takes the settings from {str(resume / 'settings.json')!r}; "
-                                 f"only --steps may be given, not --{extra[0].replace('_', '-')}")
+                                 f"only --steps may be given, not --{flag.replace('_', '-')}")
             settings, run_dir = _resumed_settings(resume, given.get("steps"))
         else:
-            settings = _settings(given)
+            settings = TrainSettings.new(**given)
             run_dir = run_directory(out, "train")
-        set_precision(settings["float64"])
+        set_precision(settings.float64)
         game, method_obj, target_kind = _build(settings)
     except (InputError, ValueError) as e:
         fail(str(e))
@@ -96,20 +108,20 @@ def train(
     state, created = None, []
     if resume is not None:
         try:
-            state = load_checkpoint(run_dir, game, method_obj, h=settings["step"], seeds=settings["seeds"])
+            state = load_checkpoint(run_dir, game, method_obj, h=settings.step, seeds=settings.seeds)
         except (OSError, ValueError) as e:
             fail(f"cannot resume from {str(run_dir)!r}: {e}")
-        if state.step >= settings["steps"] and (run_dir / "metrics.json").exists():
+        if state.step >= settings.steps and (run_dir / "metrics.json").exists():
             fail(f"the run in {str(run_dir)!r} already has {state.step} steps; "
                  f"give --steps above {state.step} to extend it")
-        if state.step >= settings["steps"]:  # killed while writing its results: write them
+        if state.step >= settings.steps:  # killed while writing its results: write them
             console.print(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
         else:
-            console.print(f"resuming {run_dir} at step {state.step} of {settings['steps']}")
+            console.print(f"resuming {run_dir} at step {state.step} of {settings.steps}")
     else:
         created = make_parents(run_dir)
         run_dir.mkdir()
-        write_json(run_dir / "settings.json", settings)
+        write_json(run_dir / "settings.json", settings.to_dict())
 
     def discard() -> None:
         """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
@@ -133,14 +145,14 @@ def train(
 
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
-                metrics = ImageMetrics(game.target, seed=settings["seed"])
+                metrics = ImageMetrics(game.target, seed=settings.seed)
             extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
                             "eigen_checkpoints": 0}
-        if state is not None and state.step >= settings["steps"]:
+        if state is not None and state.step >= settings.steps:
             result = TrainResult.from_state(state)
         else:
             with progress_bar() as bar:
-                task = bar.add_task("training", total=settings["steps"],
+                task = bar.add_task("training", total=settings.steps,
                                     completed=0 if state is None else state.step)
 
                 def on_log(step_done, rows, samples):
@@ -149,9 +161,9 @@ def train(
                         save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
 
                 result = run_training(
-                    game, method_obj, h=settings["step"], steps=settings["steps"],
-                    seeds=settings["seeds"], seed=settings["seed"], log_every=settings["log_every"],
-                    metrics=metrics, resume=state, checkpoint_every=settings["checkpoint_every"],
+                    game, method_obj, h=settings.step, steps=settings.steps,
+                    seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
+                    metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
                     on_checkpoint=on_checkpoint, on_log=on_log, **extra_kwargs,
                 )
     except KeyboardInterrupt:
@@ -165,7 +177,7 @@ def train(
             discard()
             where = "" if done is None else f" at step {done}"
             typer.echo(f"Interrupted{where}, before the first checkpoint (every "
-                       f"{settings['checkpoint_every']} steps): nothing was kept.", err=True)
+                       f"{settings.checkpoint_every} steps): nothing was kept.", err=True)
             raise typer.Exit(130)
         if result is not None:
             _write(run_dir, game, result, settings, target_kind)
@@ -195,92 +207,122 @@ def _live(live: dict) -> str:
     return text
 
 
-# Every setting of a run, with its type and bounds: what `settings.json` must hold.
+# Bounds of the integer settings: beyond them a run overflows or can never finish.
 _INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
          "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
          "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS)}
-_STRINGS = ("data", "loss", "method", "activation")
-_BOOLS = ("spectral_norm", "gif", "float64")
 
 
-def _settings(given: dict) -> dict:
-    """Every setting of a new run: what was given, else the defaults for its data."""
-    from .. import data as data_registry
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """Every setting of a training run, as `settings.json` holds it. `new(**given)`
+    fills what was not given with the defaults for the data's kind (toy target or
+    images); `from_file` reads and checks a run's `settings.json`."""
 
-    data = given.get("data", "ring8")
-    if not data.strip():
-        raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
-                         "or a path to images")
-    kind = "toy" if data.lower() in data_registry.names() else "image"
-    settings = {"data": data, "loss": "nsgan", "regularizers": [], "method": "adam", "seeds": 1,
-                "seed": 0, "depth": 3, "activation": "relu", "spectral_norm": False, "gif": True,
-                "float64": False, **DEFAULTS[kind]}
-    settings.update({("regularizers" if k == "reg" else k): v for k, v in given.items()})
-    settings["regularizers"] = list(settings["regularizers"])
-    settings.setdefault("checkpoint_every", settings["log_every"])
-    return _check_settings(settings)
+    data: str = "ring8"
+    loss: str = "nsgan"
+    regularizers: tuple[str, ...] = ()
+    method: str = "adam"
+    step: float = 1e-3
+    steps: int = 5000
+    seeds: int = 1
+    seed: int = 0
+    width: int = 128
+    depth: int = 3
+    latent: int = 2
+    batch: int = 256
+    activation: str = "relu"
+    spectral_norm: bool = False
+    log_every: int = 250
+    checkpoint_every: int = 250
+    gif: bool = True
+    float64: bool = False
+
+    @classmethod
+    def new(cls, **given) -> "TrainSettings":
+        from .. import data as data_registry
+
+        data = given.get("data", cls.data)
+        if not isinstance(data, str) or not data.strip():
+            raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
+                             "or a path to images")
+        kind = "toy" if data.lower() in data_registry.names() else "image"
+        values = {**DEFAULTS[kind], **given}
+        values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))
+        return cls(**{**values, "regularizers": tuple(values.get("regularizers", ()))}).checked()
+
+    @classmethod
+    def from_file(cls, path: Path) -> "TrainSettings":
+        from .._io import read_json
+
+        try:
+            data = read_json(path, what="settings")
+        except ValueError as e:
+            raise InputError(f"cannot resume: {e}") from None
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [k for k in names if k not in data]
+        if missing:
+            raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
+                             f"train settings file")
+        regs = data["regularizers"]
+        if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
+            raise InputError(f"'regularizers' in {str(path)!r} must be a list of NAME=WEIGHT "
+                             f"strings, got {regs!r}")
+        return cls(**{**{k: data[k] for k in names}, "regularizers": tuple(regs)}).checked(str(path))
+
+    def checked(self, source: str | None = None) -> "TrainSettings":
+        """`self` if every setting has its type and lies in its bounds; a one-line
+        `InputError` naming the first bad one otherwise (`source`: the settings file)."""
+        def flag(name):
+            return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
+
+        check_step(self.step, flag("step"))
+        for name, (low, high) in _INTS.items():
+            check_int(flag(name), getattr(self, name), low, high)
+        for name in ("data", "loss", "method", "activation"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"{flag(name)} must be a string, got {getattr(self, name)!r}")
+        for name in ("spectral_norm", "gif", "float64"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
+        if not all(isinstance(r, str) for r in self.regularizers):
+            raise InputError(f"{flag('regularizers')} must be NAME=WEIGHT strings, got "
+                             f"{list(self.regularizers)!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "regularizers": list(self.regularizers)}
 
 
-def _check_settings(settings: dict, source: str | None = None) -> dict:
-    """`settings` if every entry has its type and lies in its bounds; a one-line
-    `InputError` naming the first bad one otherwise (`source`: the settings file)."""
-    def flag(name):
-        return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
-
-    required = ("step", "regularizers", *_INTS, *_STRINGS, *_BOOLS)
-    missing = [k for k in required if k not in settings]
-    if missing:
-        raise InputError(f"{source!r} lacks the setting {missing[0]!r}; it is not a gandyn "
-                         f"train settings file")
-    check_step(settings["step"], flag("step"))
-    for name, (low, high) in _INTS.items():
-        check_int(flag(name), settings[name], low, high)
-    for name in _STRINGS:
-        if not isinstance(settings[name], str):
-            raise InputError(f"{flag(name)} must be a string, got {settings[name]!r}")
-    for name in _BOOLS:
-        if not isinstance(settings[name], bool):
-            raise InputError(f"{flag(name)} must be true or false, got {settings[name]!r}")
-    regs = settings["regularizers"]
-    if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
-        raise InputError(f"{flag('regularizers')} must be a list of NAME=WEIGHT strings, got {regs!r}")
-    return settings
-
-
-def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[dict, Path]:
+def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, Path]:
     """The settings of the run in `run_dir` (with a new step total if given)."""
-    from .._io import read_json
     from .._train import CHECKPOINT
 
     path = run_dir / "settings.json"
     if not run_dir.is_dir() or not (run_dir / CHECKPOINT).exists() or not path.exists():
         raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
                          f"(settings.json and {CHECKPOINT})")
-    try:
-        settings = read_json(path, what="settings")
-    except ValueError as e:
-        raise InputError(f"cannot resume: {e}") from None
-    settings = _check_settings(settings, str(path))
+    settings = TrainSettings.from_file(path)
     if steps is not None:
-        settings["steps"] = check_positive("--steps", steps)
+        settings = dataclasses.replace(settings, steps=check_positive("--steps", steps))
     return settings, run_dir
 
 
-def _build(settings: dict):
+def _build(settings: TrainSettings):
     """`(game, method, "toy" | "image")` from a run's settings."""
     from .. import ConvGAN, MLPGAN, data as data_registry, losses as loss_registry, methods as method_registry
     from .._methods import AbstractStepMethod
 
-    loss_fn = loss_registry.get(settings["loss"])
-    method_obj = method_registry.get(settings["method"])
+    loss_fn = loss_registry.get(settings.loss)
+    method_obj = method_registry.get(settings.method)
     if not isinstance(method_obj, AbstractStepMethod):
-        raise InputError(f"--method {settings['method']!r} is adaptive; training needs a step method")
-    regs = parse_regularizers(settings["regularizers"])
-    name = settings["data"]
+        raise InputError(f"--method {settings.method!r} is adaptive; training needs a step method")
+    regs = parse_regularizers(settings.regularizers)
+    name = settings.data
     if name.lower() in data_registry.names():
-        game = MLPGAN(loss_fn, data_registry.get(name), width=settings["width"], depth=settings["depth"],
-                      latent_size=settings["latent"], batch_size=settings["batch"],
-                      activation=settings["activation"], spectral_norm=settings["spectral_norm"],
+        game = MLPGAN(loss_fn, data_registry.get(name), width=settings.width, depth=settings.depth,
+                      latent_size=settings.latent, batch_size=settings.batch,
+                      activation=settings.activation, spectral_norm=settings.spectral_norm,
                       regularizers=regs)
         return game, method_obj, "toy"
     known = name.lower() in data_registry.IMAGE_DATA
@@ -288,30 +330,28 @@ def _build(settings: dict):
         raise InputError(f"unknown data {name!r}; choose from: {', '.join(data_registry.names())}, "
                          f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to image files")
     images = data_registry.load(name.lower() if known else name)
-    game = ConvGAN(loss_fn, images, width=settings["width"], latent_size=settings["latent"],
-                   batch_size=settings["batch"], spectral_norm=settings["spectral_norm"], regularizers=regs)
+    game = ConvGAN(loss_fn, images, width=settings.width, latent_size=settings.latent,
+                   batch_size=settings.batch, spectral_norm=settings.spectral_norm, regularizers=regs)
     return game, method_obj, "image"
 
 
-def _write(run_dir: Path, game, result, settings: dict, kind: str) -> None:
+def _write(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
     """The run's results, each file written atomically: params.npz, metrics.csv,
     figures, training.gif (unless turned off) and, last, metrics.json."""
     import csv
-    import os
 
     import jax
     import numpy as np
     import matplotlib.pyplot as plt
     from jax.flatten_util import ravel_pytree
 
-    from .._runs import write_json
+    from .._io import atomic_path, write_json
     from .._train import summary
     from ..plotting import image_gif, image_grids, metric_curves, save_image_grid, snapshots, training_gif
 
     def atomic(name, write):
-        tmp = run_dir / f".{Path(name).stem}.tmp{Path(name).suffix}"
-        write(tmp)
-        os.replace(tmp, run_dir / name)
+        with atomic_path(run_dir / name) as tmp:
+            write(tmp)
         plt.close("all")  # the figures just saved
 
     def write_csv(path):
@@ -334,18 +374,18 @@ def _write(run_dir: Path, game, result, settings: dict, kind: str) -> None:
         last = max(result.samples)
         atomic("samples.png", lambda p: save_image_grid(p, result.samples[last][0][:64]))
         atomic("progress.png", lambda p: image_grids(result.samples).savefig(p, dpi=100))
-        if settings["gif"]:
+        if settings.gif:
             atomic("training.gif", lambda p: image_gif(p, result.samples))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
         atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
                                                   reference).savefig(p, dpi=100))
-        if settings["gif"]:
+        if settings.gif:
             atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
                                                           reference))
     # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
-        "settings": settings, "steps_done": result.steps_done, "interrupted": result.interrupted,
+        "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
         "diverged_at": result.diverged_at, "summary": summary(result),
         "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
         "history": result.history,

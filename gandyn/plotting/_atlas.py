@@ -1,6 +1,5 @@
 """The stability atlas: heat maps of a sweep's outcome over step size × regularizer."""
 
-import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -1,12 +1,10 @@
 """Image figures: sample grids (PNG) and their animation over training."""
 
-import os
-from pathlib import Path
-
-import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
+
+from .._io import atomic_path  # noqa: E402
 
 
 def tile(images, columns: int = 8, gap: int = 1) -> np.ndarray:
@@ -27,10 +25,8 @@ def save_image_grid(path, images, columns: int = 8, scale: int = 4) -> None:
     """`tile` written as a PNG, each pixel enlarged `scale`×; via a temporary file
     and a rename, so the PNG is whole or absent."""
     grid = np.repeat(np.repeat(tile(images, columns), scale, axis=0), scale, axis=1)
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, format="png")
 
 
 def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int = 5,

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 
-import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

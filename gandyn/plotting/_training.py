@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
