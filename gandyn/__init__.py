@@ -46,6 +46,7 @@ from ._methods import (
     AbstractStepMethod as AbstractStepMethod,
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
+    Averaged as Averaged,
     Extragradient as Extragradient,
     Flow as Flow,
     OptimisticGD as OptimisticGD,

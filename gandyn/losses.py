@@ -33,6 +33,8 @@ from ._registry import Registry
 
 __all__ = [
     "AbstractLoss",
+    "GANQP",
+    "ganqp",
     "Hinge",
     "LSGAN",
     "RaLSGAN",
@@ -84,6 +86,9 @@ class AbstractLoss(eqx.Module):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # A loss that also needs the samples themselves (GAN-QP's distance ‖x_r − x_f‖)
+    # sets this; its methods then take `real=` and `fake=` keyword arguments.
+    uses_samples: ClassVar[bool] = False
 
     @abc.abstractmethod
     def discriminator(self, real_logits: Logits, fake_logits: Logits) -> Scalar:
@@ -243,6 +248,40 @@ class Hinge(AbstractLoss):
         return -jnp.mean(fake_logits)
 
 
+class GANQP(AbstractLoss):
+    r"""GAN-QP, the quadratic-potential GAN (Su 2018, arXiv 1811.07296).
+
+    L_D = E[f − r] + E[(r − f)² / (2λ‖x_r − x_f‖)],      L_G = E[r − f],
+
+    over the pairs `(x_r, x_f)` of a minibatch (a batch of one on either side is
+    broadcast against the other). The quadratic term bounds the critic's optimum
+    without a Lipschitz constraint: on a pair it is `T(x_r) − T(x_f) = λ‖x_r − x_f‖`.
+    `scale` is λ; `‖·‖` is the Euclidean norm of the flattened samples (1e-8 added so
+    that it is defined where real and fake coincide).
+    """
+
+    name: ClassVar[str] = "ganqp"
+    description: ClassVar[str] = "GAN-QP: E(f − r) + E(r − f)²/(2λ‖x_r − x_f‖) (Su 2018)"
+    uses_samples: ClassVar[bool] = True
+    scale: float = 1.0
+
+    @staticmethod
+    def _distance(real, fake):
+        real = jnp.reshape(real, (real.shape[0], -1))
+        fake = jnp.reshape(fake, (fake.shape[0], -1))
+        return jnp.sqrt(jnp.sum((real - fake) ** 2, axis=-1) + 1e-16) + 1e-8
+
+    def discriminator(self, real_logits, fake_logits, *, real=None, fake=None):
+        if real is None or fake is None:
+            raise ValueError("GAN-QP's critic loss needs the samples: pass real= and fake=")
+        difference = real_logits - fake_logits
+        quadratic = difference**2 / (2 * self.scale * self._distance(real, fake))
+        return -jnp.mean(difference) + jnp.mean(quadratic)
+
+    def generator(self, real_logits, fake_logits, *, real=None, fake=None):
+        return jnp.mean(real_logits - fake_logits)
+
+
 sgan = SGANMinimax()
 nsgan = SGANNonSaturating()
 rsgan = RSGAN()
@@ -251,8 +290,9 @@ ralsgan = RaLSGAN()
 wgan = WGAN()
 lsgan = LSGAN()
 hinge = Hinge()
+ganqp = GANQP()
 
 registry: Registry[AbstractLoss] = Registry("loss", AbstractLoss)
 register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
-for _loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge):
+for _loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge, ganqp):
     register(_loss.name, _loss.description, (lambda loss: lambda: loss)(_loss))

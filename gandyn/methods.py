@@ -17,6 +17,7 @@ from ._methods import (
     AbstractMethod,
     AdaptiveFlow,
     AlternatingGD,
+    Averaged,
     Extragradient,
     Flow,
     OptimisticGD,
@@ -60,5 +61,9 @@ for _name, _factory, _description in (
     ("adam", lambda: Optax(_ADAM, linear=False), "optax Adam (β₁=0.5), simultaneous"),
     ("adam-alt", lambda: Optax(_ADAM, alternating=True, linear=False),
      "optax Adam (β₁=0.5), alternating"),
+    ("altgd-avg", lambda: Averaged(AlternatingGD(), decay=None),
+     "alternating GD, reporting the uniform average of its iterates"),
+    ("altgd-ema", lambda: Averaged(AlternatingGD(), decay=0.999),
+     "alternating GD, reporting the exponential moving average (β = 0.999)"),
 ):
     register(_name, _description, _factory)

@@ -27,6 +27,8 @@ for _name, _cls, _description in (
     ("r1", R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
     ("r2", R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
     ("gp", WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
+    ("gp0", lambda weight: WGANGP(weight, centre=0.0),
+     "zero-centred WGAN-GP, λE‖∇C(x̂)‖² on interpolates (Su 2019)"),
     ("consensus", Consensus, "consensus optimization, v − γJᵀv"),
     ("sga", SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
     ("noise", InstanceNoise, "instance noise of this standard deviation"),

@@ -183,11 +183,15 @@ class AbstractGAN(AbstractGame):
         return self.discriminate(disc, real), self.discriminate(disc, fake)
 
     def loss_terms(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:
-        """`(L_G, L_D)` of the loss alone, without regularizer penalties."""
-        real_logits, fake_logits = self.logits(players, key)
+        """`(L_G, L_D)` of the loss alone, without regularizer penalties. A loss that
+        declares `uses_samples` (GAN-QP) also gets the samples, as `real=`, `fake=`."""
+        real, fake = self.samples(players, key)
+        disc = players.discriminator
+        real_logits, fake_logits = self.discriminate(disc, real), self.discriminate(disc, fake)
+        extra = {"real": real, "fake": fake} if getattr(self.loss, "uses_samples", False) else {}
         return (
-            self.loss.generator(real_logits, fake_logits),
-            self.loss.discriminator(real_logits, fake_logits),
+            self.loss.generator(real_logits, fake_logits, **extra),
+            self.loss.discriminator(real_logits, fake_logits, **extra),
         )
 
     def losses(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:

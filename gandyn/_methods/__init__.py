@@ -7,6 +7,7 @@ from ._flows import (
 )
 from ._maps import (
     AlternatingGD as AlternatingGD,
+    Averaged as Averaged,
     Extragradient as Extragradient,
     OptimisticGD as OptimisticGD,
     Optax as Optax,

@@ -189,3 +189,44 @@ def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) ->
         generator_first=generator_first,
         linear=True,
     )
+
+
+class Averaged(AbstractStepMethod):
+    r"""Iterate averaging around any step method (Yazıcı et al. 2019, arXiv 1806.04498;
+    the "weight moving average" of Su Jianlin's "GAN的第三个阶段", 2019).
+
+    The wrapped method runs unchanged on the raw iterates y_n, kept in this method's
+    state; what `simulate` follows, saves and reports is their average
+
+        exponential (`decay = β`):  ȳ_{n+1} = β ȳ_n + (1 − β) y_{n+1},   ȳ_0 = y_0,
+        uniform (`decay=None`):     ȳ_n = (y_0 + … + y_n) / (n + 1).
+
+    On a pure rotation the raw iterates of a cycling method (alternating GD) stay on
+    their orbit, while the uniform average converges to its centre like 1/n. Run the
+    wrapped method alone to see the raw trajectory beside the averaged one. The
+    average has no step-matrix analysis: it converges by cancellation, not contraction.
+    """
+
+    method: AbstractStepMethod
+    decay: float | None = 0.999
+
+    def __check_init__(self):
+        if self.decay is not None and not 0 <= self.decay < 1:
+            raise ValueError(f"decay must be in [0, 1) (or None for a uniform average), got {self.decay}")
+
+    def evaluations(self):
+        return self.method.evaluations()
+
+    def linear_analysis(self) -> bool:
+        return False
+
+    def init(self, game, y0, h, key):
+        return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)
+
+    def step(self, game, y, state, t, h, key):
+        inner, raw, count = state
+        raw, inner = self.method.step(game, raw, inner, t, h, key)
+        raw = game.project(raw)
+        weight = 1 / (count + 2).astype(h.dtype) if self.decay is None else 1 - self.decay
+        average = jax.tree_util.tree_map(lambda a, r: a + weight * (r - a), y, raw)
+        return average, (inner, raw, count + 1)

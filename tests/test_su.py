@@ -1,0 +1,91 @@
+"""Su Jianlin's 2-D Dirac-GAN study ("从动力学角度看优化算法(四):GAN的第三个阶段", 2019):
+the models it needs (GAN-QP, a centred gradient penalty, the normalized critic, weight
+averaging) and the behaviours it reports, as checks of those models."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gandyn as gd
+from gandyn import losses
+
+
+START = (jnp.array([[0.1, 0.2]]), jnp.array([[0.2, 0.1]]))  # his θ and φ
+
+
+def solve(game, steps=2000, h=0.1):
+    return gd.simulate(game, gd.AdaptiveFlow(rtol=1e-9, atol=1e-11), game.state(*START), h=h, steps=steps)
+
+
+def test_ganqp_loss_on_hand_computed_inputs():
+    real = jnp.array([[0.0, 0.0], [1.0, 1.0]])
+    fake = jnp.array([[3.0, 4.0], [1.0, 2.0]])
+    r, f = jnp.array([0.5, -1.0]), jnp.array([2.0, 1.0])
+    loss = losses.GANQP(scale=2.0)
+    # pairs: ‖x_r − x_f‖ = 5 and 1; r − f = −1.5 and −2.
+    expected_d = -(-1.5 - 2.0) / 2 + ((1.5**2) / (2 * 2 * 5) + (2.0**2) / (2 * 2 * 1)) / 2
+    assert float(loss.discriminator(r, f, real=real, fake=fake)) == pytest.approx(expected_d, rel=1e-6)
+    assert float(loss.generator(r, f, real=real, fake=fake)) == pytest.approx((-1.5 - 2.0) / 2)
+    with pytest.raises(ValueError, match="needs the samples"):
+        loss.discriminator(r, f)
+    assert losses.get("ganqp").uses_samples
+
+
+def test_ganqp_critic_optimum_on_a_pair_is_lambda_times_the_distance():
+    """With θ frozen, the critic's optimum on the Dirac pair satisfies
+    T(x_r) − T(x_f) = λ‖x_r − x_f‖ (the quadratic potential's maximiser)."""
+    game = gd.DiracGAN(losses.GANQP(scale=0.5), dim=2)
+    theta = jnp.array([0.6, -0.8])  # ‖θ − 0‖ = 1
+    critic = lambda psi: game.losses(gd.Players(theta, psi))[1]  # noqa: E731
+    psi = jnp.zeros(2)
+    for _ in range(2000):
+        psi = psi - 0.5 * jax.grad(critic)(psi)
+    difference = float(-(psi @ theta))  # T(x_r) − T(x_f) = ψ·0 − ψ·θ
+    assert difference == pytest.approx(0.5 * 1.0, rel=1e-4)
+
+
+def test_gp_centre_one_ends_on_the_unit_circle_and_centre_zero_converges():
+    circle = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, centre=1.0),)))
+    theta, psi = np.asarray(circle.final.first[0]), np.asarray(circle.final.second[0])
+    assert np.linalg.norm(psi) == pytest.approx(1.0, abs=1e-4)
+    assert np.linalg.norm(theta) == pytest.approx(1.0, abs=1e-3)  # θ keeps circling at ‖θ‖ = 1
+    assert circle.labels()[0] == "cycling"
+    zero = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, centre=0.0),)))
+    assert zero.labels()[0] == "converged"
+    assert gd.regularizers.parse("gp0=1") == gd.WGANGP(1.0, centre=0.0)
+
+
+def test_gp_constant_against_mescheders_code():
+    """GAN_stability's Dirac-GAN adds −reg·(|ψ| − target)·sign ψ to ψ's field: gandyn's
+    gp = λ reproduces it with reg = 2λ (1-D, |∇_x C| = |ψ|, real and fake points equal
+    weight in the interpolates)."""
+    lam, target = 0.3, 1.0
+    game = gd.DiracGAN(losses.wgan, regularizers=(gd.WGANGP(lam, centre=target),))
+    for psi in (0.4, -1.7, 2.5):
+        v = game.field(game.state(0.7, psi))
+        unregularized = gd.DiracGAN(losses.wgan).field(game.state(0.7, psi))
+        term = -(2 * lam) * (abs(psi) - target) * np.sign(psi)
+        assert float(v.second - unregularized.second) == pytest.approx(term, rel=1e-6)
+
+
+def test_normalized_wgan_oscillates():
+    sol = solve(gd.DiracGAN(losses.wgan, dim=2, critic="normalized"), steps=3000)
+    theta = np.asarray(sol.ys.first[0])
+    radius = np.linalg.norm(theta, axis=1)
+    assert radius[-1000:].min() > 0.05  # the generator keeps moving around the real point
+
+
+def test_the_averaged_iterate_of_a_cycling_method_converges_to_the_centre():
+    game = gd.DiracGAN(losses.wgan)
+    y0 = game.state(jnp.array([1.0]), jnp.array([1.0]))
+    raw = gd.simulate(game, gd.AlternatingGD(), y0, h=0.3, steps=20000)
+    uniform = gd.simulate(game, gd.Averaged(gd.AlternatingGD(), decay=None), y0, h=0.3, steps=20000)
+    ema = gd.simulate(game, gd.Averaged(gd.AlternatingGD(), decay=0.999), y0, h=0.3, steps=20000)
+    assert raw.labels()[0] == "cycling" and float(raw.distance[0, -1]) > 1.0
+    assert float(uniform.distance[0, -1]) < 1e-3
+    assert float(ema.distance[0, -1]) < 1e-2
+    # The raw iterates inside the average are the wrapped method's, exactly.
+    _, raw_state, count = ema.method_state
+    np.testing.assert_allclose(raw_state.first, raw.final.first, rtol=1e-12)
+    assert int(count[0]) == 20000
