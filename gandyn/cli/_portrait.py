@@ -1,3 +1,4 @@
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,8 @@ def portrait(
                      "or index, e.g. θ1,ψ1 (default: the game's two parameters, or for more "
                      "the plane of the leading eigenvectors of the Jacobian at the "
                      "equilibrium).")] = None,
+    lim: Annotated[float | None, typer.Option("--lim", help="Half-width of each panel around "
+                   "the plane's origin (default: 1.5 × the farthest start, at least 2.5).")] = None,
     reg: RegOption = None,
     float64: Float64Option = False,
 ) -> None:
@@ -60,6 +63,8 @@ def portrait(
             raise InputError(f"--out {str(target)!r} is a folder; give a file name ending in "
                              f".png, .pdf or .svg")
         check_writable(target.parent)
+        if lim is not None and not (math.isfinite(lim) and 0 < lim <= 1e6):
+            raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
     except InputError as e:
         fail(str(e))
 
@@ -76,7 +81,8 @@ def portrait(
     panels = [[(g, s, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, s in results if l == name]
               for name, _ in games]
     chosen = None if coordinates is None else slice_plane(games[0][1], coordinates=coordinates)
-    figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]), plane=chosen)
+    extent = portrait_extent(points, games[0][1]) if lim is None else lim
+    figure = portrait_grid(panels, lim=extent, plane=chosen)
     figure.set_dpi(120)
     try:
         make_parents(target)

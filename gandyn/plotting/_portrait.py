@@ -158,5 +158,7 @@ def portrait_grid(
         for s, c in _STATUS_COLOURS.items() if s != Status.CONVERGING
     ]
     handles[0].set_label("converged / converging")
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
+    columns = max(len(row) for row in panels)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8,
+               ncols=len(handles) if columns >= 3 else 3)
     return fig
