@@ -89,3 +89,24 @@ def test_the_averaged_iterate_of_a_cycling_method_converges_to_the_centre():
     _, raw_state, count = ema.method_state
     np.testing.assert_allclose(raw_state.first, raw.final.first, rtol=1e-12)
     assert int(count[0]) == 20000
+
+
+@pytest.mark.parametrize("name", [n for n in gd.losses.names()])
+def test_every_loss_conserves_the_cross_product_on_the_2d_dirac_gan(name):
+    """With a linear critic and the real point at 0 the field is (−h′(s)φ, −g′(s)θ) for
+    s = φ·θ, so d/dt(θ₁φ₂ − θ₂φ₁) = 0 for every loss: none can converge from a start
+    where it is non-zero (Su's "every f-GAN oscillates", generalised)."""
+    game = gd.DiracGAN(gd.losses.get(name), dim=2)
+    rng = np.random.default_rng(0)
+    for theta, phi in rng.normal(size=(5, 2, 2)):
+        v = game.field(gd.Players(jnp.asarray(theta), jnp.asarray(phi)))
+        dtheta, dphi = np.asarray(v.first), np.asarray(v.second)
+        rate = dtheta[0] * phi[1] + theta[0] * dphi[1] - dtheta[1] * phi[0] - theta[1] * dphi[0]
+        assert rate == pytest.approx(0.0, abs=1e-12)
+
+
+def test_nsgan_linearisation_is_theta_double_dot_minus_theta_over_four():
+    game = gd.DiracGAN(losses.nsgan, dim=2)
+    eig = gd.eigenvalues(game, game.equilibrium())
+    np.testing.assert_allclose(np.sort(eig.imag), [-0.5, -0.5, 0.5, 0.5], atol=1e-12)
+    np.testing.assert_allclose(eig.real, 0, atol=1e-12)
