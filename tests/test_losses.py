@@ -11,10 +11,23 @@ def softplus(x):
     return np.logaddexp(0.0, x)
 
 
-# Independent NumPy transcriptions of REFERENCE.md's loss table: (L_D, L_G).
+# Samples for the losses that also see them (GAN-QP): pairs at distances 1…7.
+REAL = np.zeros((7, 2))
+FAKE = np.stack([np.arange(1.0, 8.0), np.zeros(7)], axis=1)
+
+
+def call(loss, which, r, f):
+    extra = {"real": jnp.asarray(REAL[: len(r)]), "fake": jnp.asarray(FAKE[: len(f)])} if loss.uses_samples else {}
+    return getattr(loss, which)(r, f, **extra)
+
+
+# Independent NumPy transcriptions of REFERENCE.md's loss table (and of GAN-QP,
+# arXiv 1811.07296, λ = 1): (L_D, L_G).
 def reference(name, r, f):
     mr, mf = r.mean(), f.mean()
+    distance = np.linalg.norm(REAL[: len(r)] - FAKE[: len(f)], axis=1)
     return {
+        "ganqp": ((f - r).mean() + ((r - f) ** 2 / (2 * distance)).mean(), (r - f).mean()),
         "sgan": (softplus(-r).mean() + softplus(f).mean(),
                  -(softplus(-r).mean() + softplus(f).mean())),
         "nsgan": (softplus(-r).mean() + softplus(f).mean(), softplus(-f).mean()),
@@ -31,7 +44,7 @@ def reference(name, r, f):
 
 def test_registry_lists_every_loss_of_the_table():
     assert set(losses.names()) == {
-        "sgan", "nsgan", "rsgan", "rasgan", "ralsgan", "wgan", "lsgan", "hinge"
+        "sgan", "nsgan", "rsgan", "rasgan", "ralsgan", "wgan", "lsgan", "hinge", "ganqp"
     }
     for name in losses.names():
         assert losses.get(name).name == name
@@ -49,8 +62,9 @@ def test_losses_match_the_reference_table(name):
     r, f = rng.normal(size=7), rng.normal(size=7) - 0.5
     loss = losses.get(name)
     expected_d, expected_g = reference(name, r, f)
-    assert float(loss.discriminator(jnp.asarray(r), jnp.asarray(f))) == pytest.approx(expected_d, rel=1e-12)
-    assert float(loss.generator(jnp.asarray(r), jnp.asarray(f))) == pytest.approx(expected_g, rel=1e-12)
+    rel = 1e-7 if loss.uses_samples else 1e-12  # GAN-QP adds 1e-8 to each distance
+    assert float(call(loss, "discriminator", jnp.asarray(r), jnp.asarray(f))) == pytest.approx(expected_d, rel=rel)
+    assert float(call(loss, "generator", jnp.asarray(r), jnp.asarray(f))) == pytest.approx(expected_g, rel=rel)
 
 
 def test_sanity_numbers_at_zero_logits():
@@ -66,8 +80,8 @@ def test_losses_and_gradients_are_finite_for_huge_logits(name, scale):
     loss = losses.get(name)
     r = jnp.array([scale, -scale, 0.5 * scale])
     f = jnp.array([-scale, scale, 0.25 * scale])
-    for fn in (loss.discriminator, loss.generator):
-        value, grads = jax.value_and_grad(fn, argnums=(0, 1))(r, f)
+    for which in ("discriminator", "generator"):
+        value, grads = jax.value_and_grad(lambda r, f: call(loss, which, r, f), argnums=(0, 1))(r, f)
         assert np.isfinite(value)
         assert all(np.all(np.isfinite(g)) for g in grads)
 

@@ -130,7 +130,9 @@ def optimal_constant_logit(loss: AbstractLoss) -> jax.Array:
     at `r = f = b`, by Newton's method (0 for most losses, ½ for LSGAN's 0/1 targets;
     0 for losses flat in b, such as WGAN and the relativistic ones)."""
     one = jnp.ones((1,))
-    slope = jax.grad(lambda b: loss.discriminator(b * one, b * one))
+    # Real and fake samples at one point (for losses that see the samples, GAN-QP).
+    same = {"real": jnp.zeros((1, 1)), "fake": jnp.zeros((1, 1))} if loss.uses_samples else {}
+    slope = jax.grad(lambda b: loss.discriminator(b * one, b * one, **same))
     curvature = jax.grad(slope)
 
     def newton(b, _):

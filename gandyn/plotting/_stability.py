@@ -34,11 +34,25 @@ def stability_region(
     ax.axvline(0, color="grey", lw=0.5)
     if scaled_eigenvalues is not None:
         z = np.asarray(scaled_eigenvalues)
-        inside = rho(z) < 1 - 1e-9
-        ax.scatter(z.real[inside], z.imag[inside], c="tab:green", edgecolors="k", zorder=3, s=30)
-        ax.scatter(z.real[~inside], z.imag[~inside], c="tab:red", edgecolors="k", zorder=3, s=30)
-    ax.set_xlabel("Re(hλ)")
-    ax.set_ylabel("Im(hλ)")
+        _mark(ax, z, rho(z))
+    return _label(ax, "Re(hλ)", "Im(hλ)", title)
+
+
+def _mark(ax: plt.Axes, points: np.ndarray, growth: np.ndarray, tol: float = 1e-6) -> None:
+    """Each point coloured by its growth per step: green contracts (< 1), blue is
+    neutral (= 1, cycles), red grows (> 1)."""
+    for mask, colour, label in ((growth < 1 - tol, "tab:green", "contracts"),
+                                (np.abs(growth - 1) <= tol, "tab:blue", "neutral (cycles)"),
+                                (growth > 1 + tol, "tab:red", "grows")):
+        if np.any(mask):
+            ax.scatter(points.real[mask], points.imag[mask], c=colour, edgecolors="k", zorder=3,
+                       s=30, label=label)
+    ax.legend(fontsize=6, loc="lower left")
+
+
+def _label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> plt.Axes:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_aspect("equal")
     if title:
         ax.set_title(title, fontsize=9)
@@ -49,22 +63,13 @@ def _multipliers(ax: plt.Axes, mu: np.ndarray, title: str | None) -> plt.Axes:
     angle = np.linspace(0, 2 * np.pi, 400)
     ax.fill(np.cos(angle), np.sin(angle), color="#cfe8cf")
     ax.plot(np.cos(angle), np.sin(angle), color="darkgreen", lw=1)
-    # Green: contracts; blue: on the circle (neutral, cycles); red: grows.
-    modulus = np.abs(mu)
-    for mask, colour in ((modulus < 1 - 1e-6, "tab:green"), (np.abs(modulus - 1) <= 1e-6, "tab:blue"),
-                         (modulus > 1 + 1e-6, "tab:red")):
-        ax.scatter(mu.real[mask], mu.imag[mask], c=colour, edgecolors="k", zorder=3, s=30)
+    _mark(ax, mu, np.abs(mu))
     lim = max(1.3, 1.1 * float(np.max(np.abs(mu), initial=0)))
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("Re μ (step-matrix eigenvalue)")
-    ax.set_ylabel("Im μ")
-    ax.set_aspect("equal")
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _label(ax, "Re μ (step-matrix eigenvalue)", "Im μ", title)
 
 
 def stability_grid(

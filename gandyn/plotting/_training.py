@@ -42,8 +42,14 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
     ax.scatter(reference[:1000, 0], reference[:1000, 1], s=2, c="0.45")
     ax.scatter(samples[:, 0], samples[:, 1], s=2, c="k")
     fake = jnp.asarray(samples[:arrows])
-    real_logits = game.discriminate(players.discriminator, jnp.asarray(reference[: len(fake)]))
-    push = -jax.grad(lambda x: game.loss.generator(real_logits, game.discriminate(players.discriminator, x)))(fake)
+    real_logits = game.discriminate(players.discriminator, jnp.asarray(reference[: len(fake)]))  # noqa: E501
+    real = jnp.asarray(reference[: len(fake)])
+
+    def generator_loss(x):
+        extra = {"real": real, "fake": x} if game.loss.uses_samples else {}
+        return game.loss.generator(real_logits, game.discriminate(players.discriminator, x), **extra)
+
+    push = -jax.grad(generator_loss)(fake)
     push = np.asarray(push)
     norm = np.linalg.norm(push, axis=1, keepdims=True) + 1e-12
     ax.quiver(samples[:arrows, 0], samples[:arrows, 1], *(push / norm).T, color="tab:blue",
