@@ -47,6 +47,7 @@ from ._methods import (
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,
+    Frozen as Frozen,
     Extragradient as Extragradient,
     Flow as Flow,
     OptimisticGD as OptimisticGD,

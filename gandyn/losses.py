@@ -33,6 +33,7 @@ from ._registry import Registry
 
 __all__ = [
     "AbstractLoss",
+    "GENERATOR_H",
     "GANQP",
     "ganqp",
     "Hinge",
@@ -123,40 +124,79 @@ class SGANMinimax(AbstractLoss):
         return -_sgan_discriminator(real_logits, fake_logits)
 
 
+# Su Jianlin's family of generator losses `E h(·)` ("RSGAN:对抗模型中的'图灵测试'思想",
+# 2018): with the optimal critic the generator minimises the f-divergence of
+# `f(t) = h(log t)`, which needs `h(log t)` convex.
+GENERATOR_H = {
+    "logsigmoid": (lambda t: softplus(-t), "h(t) = −log σ(t): the non-saturating loss"),
+    "linear": (lambda t: -t, "h(t) = −t: f(u) = −log u, a KL divergence"),
+    "saturating": (lambda t: -softplus(t), "h(t) = log(1 − σ(t)): the minimax loss"),
+}
+
+
+def _h(name: str):
+    if name not in GENERATOR_H:
+        raise ValueError(f"unknown h {name!r}; choose from: {', '.join(GENERATOR_H)}")
+    return GENERATOR_H[name][0]
+
+
 class SGANNonSaturating(AbstractLoss):
     r"""The non-saturating GAN (Goodfellow et al. 2014, arXiv 1406.2661).
 
-    L_D = E softplus(−r) + E softplus(f),      L_G = E softplus(−f) = −E log D(G(z)).
+    L_D = E softplus(−r) + E softplus(f),      L_G = E h(f),
+
+    with `h(t) = −log σ(t) = softplus(−t)` by default, `L_G = −E log D(G(z))`. With the
+    optimal critic `f = log p/q`, `L_G = ∫ q h(log p/q)`: the f-divergence of
+    `f(u) = h(log u)` (`GENERATOR_H` lists the choices; `h="linear"` gives KL(q‖p)).
     """
 
     name: ClassVar[str] = "nsgan"
     description: ClassVar[str] = "non-saturating GAN, L_G = −E log D(G(z))"
+    h: str = eqx.field(static=True, default="logsigmoid")
+
+    def __check_init__(self):
+        _h(self.h)
 
     def discriminator(self, real_logits, fake_logits):
         return _sgan_discriminator(real_logits, fake_logits)
 
     def generator(self, real_logits, fake_logits):
-        return jnp.mean(softplus(-fake_logits))
+        return jnp.mean(_h(self.h)(fake_logits))
 
 
 class RSGAN(AbstractLoss):
     r"""Relativistic standard GAN (Jolicoeur-Martineau 2018, arXiv 1807.00734).
 
-    L_D = E softplus(−(r − f)),      L_G = E softplus(−(f − r)),
+    L_D = E softplus(−(r − f)),      L_G = E h(f − r),
 
-    the expectation taken over the pairs `(r_i, f_i)` of a minibatch (an unbiased
-    estimate of the expectation over independent real/fake pairs; a batch of one on
-    either side is broadcast against the other). Depends on logit differences only.
+    with `h(t) = softplus(−t)` by default. `pairs="aligned"` takes the expectation over
+    the pairs `(r_i, f_i)` of a minibatch (a batch of one on either side is
+    broadcast); `pairs="all"` over every pair `(r_i, f_j)`, the exact expectation over
+    independent real and fake samples when the batches are quadrature nodes. Depends on
+    logit differences only. With the optimal critic, `T = log p/q + const`, and the
+    generator minimises the f-divergence (`f(u) = h(log u)`) between `p(x_r)q(x_f)` and
+    `p(x_f)q(x_r)`: Su Jianlin's "Turing test" (2018); `h="linear"` gives
+    `KL(p‖q) + KL(q‖p)`.
     """
 
     name: ClassVar[str] = "rsgan"
     description: ClassVar[str] = "relativistic GAN, D judges real minus fake"
+    h: str = eqx.field(static=True, default="logsigmoid")
+    pairs: str = eqx.field(static=True, default="aligned")
+
+    def __check_init__(self):
+        _h(self.h)
+        if self.pairs not in ("aligned", "all"):
+            raise ValueError(f"pairs must be 'aligned' or 'all', got {self.pairs!r}")
+
+    def _differences(self, r, f):
+        return r[:, None] - f[None, :] if self.pairs == "all" else r - f
 
     def discriminator(self, real_logits, fake_logits):
-        return jnp.mean(softplus(-(real_logits - fake_logits)))
+        return jnp.mean(softplus(-self._differences(real_logits, fake_logits)))
 
     def generator(self, real_logits, fake_logits):
-        return jnp.mean(softplus(-(fake_logits - real_logits)))
+        return jnp.mean(_h(self.h)(-self._differences(real_logits, fake_logits)))
 
 
 class RaSGAN(AbstractLoss):

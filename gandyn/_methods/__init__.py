@@ -8,6 +8,7 @@ from ._flows import (
 from ._maps import (
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,
+    Frozen as Frozen,
     Extragradient as Extragradient,
     OptimisticGD as OptimisticGD,
     Optax as Optax,

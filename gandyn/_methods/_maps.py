@@ -230,3 +230,33 @@ class Averaged(AbstractStepMethod):
         weight = 1 / (count + 2).astype(h.dtype) if self.decay is None else 1 - self.decay
         average = jax.tree_util.tree_map(lambda a, r: a + weight * (r - a), y, raw)
         return average, (inner, raw, count + 1)
+
+
+class Frozen(AbstractStepMethod):
+    r"""Any step method with one player held fixed: after each step the frozen
+    player's parameters are put back (its step size is 0), so the other player alone
+    follows its field. `player="generator"` trains the discriminator against a fixed
+    generator: the way to reach the optimal discriminator of a loss and check it
+    against theory (e.g. `T* = log p/q` for SGAN)."""
+
+    method: AbstractStepMethod
+    player: str = eqx.field(static=True, default="generator")
+
+    def __check_init__(self):
+        if self.player not in ("generator", "discriminator"):
+            raise ValueError(f"player must be 'generator' or 'discriminator', got {self.player!r}")
+
+    def evaluations(self):
+        return self.method.evaluations()
+
+    def linear_analysis(self) -> bool:
+        return self.method.linear_analysis()
+
+    def init(self, game, y0, h, key):
+        return self.method.init(game, y0, h, key)
+
+    def step(self, game, y, state, t, h, key):
+        y1, state = self.method.step(game, y, state, t, h, key)
+        if self.player == "generator":
+            return Players(y.generator, y1.discriminator), state
+        return Players(y1.generator, y.discriminator), state
