@@ -180,3 +180,23 @@ def test_regularizer_and_eigen_errors(tmp_path, args, message):
     assert result.exit_code == 2
     assert result.output.strip().startswith(message), result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_dash_h_is_help_everywhere_and_the_choices_come_from_the_registries():
+    import gandyn as gd
+
+    for command in ("simulate", "portrait", "eigen", "sweep", "train"):
+        result = run(command, "-h")
+        assert result.exit_code == 0 and "Usage" in result.output, (command, result.output)
+    from gandyn.cli import _options
+
+    help_of = lambda option: option.__metadata__[0].help  # noqa: E731
+    for option, registry in ((_options.MethodOption, gd.methods), (_options.LossOption, gd.losses),
+                             (_options.RegOption, gd.regularizers), (_options.GameOption, gd.games)):
+        assert all(name in help_of(option) for name in registry.names())
+
+
+def test_portrait_out_is_a_folder_or_a_file(tmp_path):
+    result = run("portrait", "-l", "wgan", "-m", "rk4", "--steps", "50", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "portrait.png").read_bytes()[:4] == b"\x89PNG"
