@@ -16,7 +16,7 @@ from gandyn import losses
 from gandyn.metrics import ImageMetrics
 
 
-def main(seeds: int = 3, steps: int = 3000, every: int = 500):
+def main(seeds: int = 3, steps: int = 8000, every: int = 1000):
     out = out_dir("su_ema_digits")
     data = gd.data.digits()
     metrics = ImageMetrics(data)

@@ -5,6 +5,12 @@ from ._flows import (
     PlayerwiseFlow as PlayerwiseFlow,
     RK4 as RK4,
 )
+from ._zoo import (
+    ExtrapolationFromThePast as ExtrapolationFromThePast,
+    HamiltonianGD as HamiltonianGD,
+    Lookahead as Lookahead,
+    NegativeMomentum as NegativeMomentum,
+)
 from ._maps import (
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,
