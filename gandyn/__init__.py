@@ -44,6 +44,7 @@ from ._games import (
 from ._methods import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,
+    AbstractWrapper as AbstractWrapper,
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,

@@ -1,4 +1,8 @@
-from ._base import AbstractMethod as AbstractMethod, AbstractStepMethod as AbstractStepMethod
+from ._base import (
+    AbstractMethod as AbstractMethod,
+    AbstractStepMethod as AbstractStepMethod,
+    AbstractWrapper as AbstractWrapper,
+)
 from ._flows import (
     AdaptiveFlow as AdaptiveFlow,
     Flow as Flow,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import equinox as eqx
+import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Key, Scalar
@@ -61,3 +62,17 @@ class AbstractStepMethod(AbstractMethod, Generic[_State]):
 
     def linear_analysis(self) -> bool:
         return True
+
+
+class AbstractWrapper(AbstractStepMethod):
+    """A step method around another (`method`), whose state it keeps beside its own:
+    averaging, lookahead, a frozen player. It costs what the wrapped method costs."""
+
+    method: eqx.AbstractVar[AbstractStepMethod]
+
+    def evaluations(self):
+        return self.method.evaluations()
+
+    def _init_with_copy(self, game, y0, h, key):
+        """`(wrapped state, a copy of y0, a step counter at 0)`."""
+        return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)

@@ -11,7 +11,7 @@ import optax
 from jax import lax
 
 from .._games import Players
-from ._base import AbstractStepMethod
+from ._base import AbstractStepMethod, AbstractWrapper
 from ._flows import Flow
 
 
@@ -191,7 +191,7 @@ def AlternatingGD(discriminator_steps: int = 1, generator_first: bool = True) ->
     )
 
 
-class Averaged(AbstractStepMethod):
+class Averaged(AbstractWrapper):
     r"""Iterate averaging around any step method (Yazıcı et al. 2019, arXiv 1806.04498;
     the "weight moving average" of Su Jianlin's "GAN的第三个阶段", 2019).
 
@@ -214,14 +214,11 @@ class Averaged(AbstractStepMethod):
         if self.decay is not None and not 0 <= self.decay < 1:
             raise ValueError(f"decay must be in [0, 1) (or None for a uniform average), got {self.decay}")
 
-    def evaluations(self):
-        return self.method.evaluations()
-
     def linear_analysis(self) -> bool:
         return False
 
     def init(self, game, y0, h, key):
-        return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)
+        return self._init_with_copy(game, y0, h, key)
 
     def step(self, game, y, state, t, h, key):
         inner, raw, count = state
@@ -232,7 +229,7 @@ class Averaged(AbstractStepMethod):
         return average, (inner, raw, count + 1)
 
 
-class Frozen(AbstractStepMethod):
+class Frozen(AbstractWrapper):
     r"""Any step method with one player held fixed: after each step the frozen
     player's parameters are put back (its step size is 0), so the other player alone
     follows its field. `player="generator"` trains the discriminator against a fixed
@@ -245,9 +242,6 @@ class Frozen(AbstractStepMethod):
     def __check_init__(self):
         if self.player not in ("generator", "discriminator"):
             raise ValueError(f"player must be 'generator' or 'discriminator', got {self.player!r}")
-
-    def evaluations(self):
-        return self.method.evaluations()
 
     def linear_analysis(self) -> bool:
         return self.method.linear_analysis()

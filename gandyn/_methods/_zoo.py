@@ -4,13 +4,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._base import AbstractStepMethod
-from ._maps import optimistic_stability
-
-
-def _axpy(a, x, y):
-    """`a·x + y` over PyTrees."""
-    return jax.tree_util.tree_map(lambda xi, yi: a * xi + yi, x, y)
+from ._base import AbstractStepMethod, AbstractWrapper
+from ._maps import _axpy, optimistic_stability
 
 
 class HamiltonianGD(AbstractStepMethod):
@@ -62,7 +57,7 @@ class ExtrapolationFromThePast(AbstractStepMethod):
         return _axpy(h, v, y), v
 
 
-class Lookahead(AbstractStepMethod):
+class Lookahead(AbstractWrapper):
     r"""Lookahead-minmax (Chavdarova et al. 2021, arXiv 2006.14567): both players take
     `k` steps of `method` (the fast weights), then the slow weights move a fraction
     `alpha` towards them and the fast weights restart there,
@@ -80,16 +75,13 @@ class Lookahead(AbstractStepMethod):
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
 
-    def evaluations(self):
-        return self.method.evaluations()
-
     def linear_analysis(self) -> bool:
         # The map repeats every k steps: one step's Jacobian does not describe it
         # (on y' = λy the growth per step is |1 − α + αR(hλ)^k|^{1/k}).
         return False
 
     def init(self, game, y0, h, key):
-        return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)
+        return self._init_with_copy(game, y0, h, key)
 
     def step(self, game, y, state, t, h, key):
         inner, slow, count = state
