@@ -1,9 +1,11 @@
 """Training steps per second of a ring-8 MLP GAN (generator and discriminator 4×128 ReLU
-MLPs, batch 512, latent 2, non-saturating loss), with Adam and with RK4 on the joint
-flow (best of 3 runs each): `gandyn.simulate` against a straightforward implementation in the same run: a
-PyTorch CPU loop if torch is installed, else a per-step Python loop of un-jitted JAX.
+MLPs, batch 512, latent 2, non-saturating loss), with Adam and with Euler and RK4 on the
+joint flow, best of `--repeats` runs each: `gandyn.simulate` against a raw-JAX
+`jit(scan)` training loop written for the same job (hand-written MLPs, `optax.adam`, one
+shared forward pass per field evaluation), in the same run; and against a PyTorch CPU
+loop if torch is installed.
 
-    python benchmarks/toy_training.py [--steps N]
+    python benchmarks/toy_training.py [--steps N] [--repeats N] [--cpu-time]
 """
 
 import argparse
@@ -12,15 +14,19 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+from _common import best_of, chosen_clock, clock_option, machine
+from jax import lax
 
 import gandyn as gd
 
+WIDTH, DEPTH, BATCH, LATENT = 128, 4, 512, 2
 
-def gandyn_rate(game, method, h, steps):
+
+def gandyn_rate(game, method, h, steps, best):
     y = game.init(jax.random.key(0))
     run = lambda: jax.block_until_ready(gd.simulate(game, method, y, h=h, steps=steps, save_every=steps).final)  # noqa: E731
-    run()  # compile
-    return best_rate(run, steps)
+    return steps / best(run)
 
 
 def best_rate(fn, steps, repeats=3):
@@ -31,6 +37,84 @@ def best_rate(fn, steps, repeats=3):
         fn()
         times.append(time.perf_counter() - t)
     return steps / min(times)
+
+
+def _mlp_init(key, sizes):
+    """`[(W, b), …]` with equinox's default (uniform ±1/√fan-in) initialisation."""
+    params = []
+    for key, (i, o) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        wk, bk = jax.random.split(key)
+        bound = 1 / np.sqrt(i)
+        params.append((jax.random.uniform(wk, (i, o), minval=-bound, maxval=bound),
+                       jax.random.uniform(bk, (o,), minval=-bound, maxval=bound)))
+    return params
+
+
+def _mlp(params, x):
+    for w, b in params[:-1]:
+        x = jax.nn.relu(x @ w + b)
+    w, b = params[-1]
+    return x @ w + b
+
+
+def raw_rates(target, steps, h_adam, h_flow, best):
+    """Steps per second of a raw-JAX `jit(scan)` of the same training: Adam (β₁ = 0.5)
+    on both players from one minibatch per step, and Euler / RK4 on the joint field."""
+    g_key, d_key = jax.random.split(jax.random.key(0))
+    hidden = [WIDTH] * DEPTH
+    y0 = (_mlp_init(g_key, [LATENT, *hidden, 2]), _mlp_init(d_key, [2, *hidden, 1]))
+    softplus = jax.nn.softplus
+
+    def field(y, key):
+        real_key, fake_key = jax.random.split(key)
+        real = target.sample(real_key, BATCH)
+        z = jax.random.normal(fake_key, (BATCH, LATENT))
+
+        def losses(y):
+            g, d = y
+            r, f = _mlp(d, real)[:, 0], _mlp(d, _mlp(g, z))[:, 0]
+            return jnp.mean(softplus(-f)), jnp.mean(softplus(-r)) + jnp.mean(softplus(f))
+
+        _, pullback = jax.vjp(losses, y)
+        (gg, _), = pullback((1.0, 0.0))
+        (_, gd_), = pullback((0.0, 1.0))
+        return jax.tree_util.tree_map(jnp.negative, (gg, gd_))
+
+    axpy = lambda a, x, y: jax.tree_util.tree_map(lambda u, v: v + a * u, x, y)  # noqa: E731
+
+    def euler(y, key):
+        return axpy(h_flow, field(y, key), y)
+
+    def rk4(y, key):
+        k1 = field(y, key)
+        k2 = field(axpy(h_flow / 2, k1, y), key)
+        k3 = field(axpy(h_flow / 2, k2, y), key)
+        k4 = field(axpy(h_flow, k3, y), key)
+        total = jax.tree_util.tree_map(lambda a, b, c, d: a + 2 * b + 2 * c + d, k1, k2, k3, k4)
+        return axpy(h_flow / 6, total, y)
+
+    adam = optax.adam(h_adam, b1=0.5, b2=0.999)
+
+    def adam_step(carry, key):
+        y, states = carry
+        v = field(y, key)
+        new = []
+        for p, g, s in zip(y, v, states):
+            updates, s = adam.update(jax.tree_util.tree_map(jnp.negative, g), s, p)
+            new.append((optax.apply_updates(p, updates), s))
+        return (tuple(p for p, _ in new), tuple(s for _, s in new))
+
+    def loop(step, carry):
+        keys = jax.vmap(lambda n: jax.random.fold_in(jax.random.key(1), n))(jnp.arange(steps))
+        return jax.jit(lambda c: lax.scan(lambda c, k: (step(c, k), None), c, keys)[0])
+
+    runs = {
+        "adam": (loop(adam_step, None), (y0, tuple(adam.init(p) for p in y0))),
+        "euler": (loop(euler, None), y0),
+        "rk4": (loop(rk4, None), y0),
+    }
+    return {name: steps / best(lambda: jax.block_until_ready(fn(carry)))
+            for name, (fn, carry) in runs.items()}
 
 
 def torch_rates(steps, h_adam, h_rk4):
@@ -116,38 +200,39 @@ def torch_rates(steps, h_adam, h_rk4):
     return rates, f"PyTorch {torch.__version__} CPU loop ({torch.get_num_threads()} threads)"
 
 
-def unjitted_rates(game, steps, h_adam, h_rk4):
-    y = game.init(jax.random.key(0))
-    rates = {}
-    for name, method, h in (("adam", gd.methods.get("adam"), h_adam), ("rk4", gd.Flow(gd.RK4()), h_rk4)):
-        with jax.disable_jit():
-            state = method.init(game, y, jnp.asarray(h), jax.random.key(0))
-            t = time.perf_counter()
-            yi = y
-            for n in range(steps):
-                yi, state = method.step(game, yi, state, 0.0, jnp.asarray(h), jax.random.key(n))
-            jax.block_until_ready(yi)
-        rates[name] = steps / (time.perf_counter() - t)
-    return rates, "per-step Python loop of un-jitted JAX"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    clock_option(parser)
     args = parser.parse_args()
-    h_adam, h_rk4 = 1e-4, 0.05
-    game = gd.MLPGAN(gd.losses.nsgan, gd.data.get("ring8"), width=128, depth=4, latent_size=2,
-                     batch_size=512)
-    ours = {"adam": gandyn_rate(game, gd.methods.get("adam"), h_adam, args.steps),
-            "rk4": gandyn_rate(game, gd.Flow(gd.RK4()), h_rk4, args.steps)}
+    best = lambda fn: best_of(fn, args.repeats, chosen_clock(args))  # noqa: E731
+    h_adam, h_flow = 1e-4, 0.05
+    target = gd.data.get("ring8")
+    game = gd.MLPGAN(gd.losses.nsgan, target, width=WIDTH, depth=DEPTH, latent_size=LATENT,
+                     batch_size=BATCH)
+    ours = {"adam": gandyn_rate(game, gd.methods.get("adam"), h_adam, args.steps, best),
+            "euler": gandyn_rate(game, gd.SimultaneousGD(), h_flow, args.steps, best),
+            "rk4": gandyn_rate(game, gd.Flow(gd.RK4()), h_flow, args.steps, best)}
+    raw = raw_rates(target, args.steps, h_adam, h_flow, best)
+    print(f"ring-8 GAN, {DEPTH}×{WIDTH} MLPs, batch {BATCH}, {args.steps} steps, float32")
+    print(machine())
+    print(f"best of {args.repeats} runs each, {'CPU' if args.cpu_time else 'wall'} time, "
+          "compile time excluded\n")
+    print(f"{'':6s}{'gandyn':>14s}{'raw JAX':>14s}   gandyn / raw JAX speed")
+    for name in ("adam", "euler", "rk4"):
+        print(f"{name:6s}{ours[name]:8.1f} st/s{raw[name]:8.1f} st/s   {ours[name] / raw[name]:.2f}×"
+              + ("   goal ≥ 0.95×" if name == "adam" else ""))
+    print(f"RK4 / Euler step time: gandyn {ours['euler'] / ours['rk4']:.2f}×, "
+          f"raw JAX {raw['euler'] / raw['rk4']:.2f}×   goal ≤ 4.2×")
     try:
-        theirs, label = torch_rates(args.steps, h_adam, h_rk4)
+        theirs, label = torch_rates(args.steps, h_adam, h_flow)
     except ImportError:
-        theirs, label = unjitted_rates(game, max(args.steps // 30, 3), h_adam, h_rk4)
-    print(f"ring-8 GAN, 4×128 MLPs, batch 512, {args.steps} steps, float32, {jax.default_backend()}")
+        print("PyTorch baseline: torch is not installed")
+        return
     print(f"baseline: {label}")
     for name in ("adam", "rk4"):
-        print(f"{name:5s} gandyn {ours[name]:8.1f} steps/s   baseline {theirs[name]:8.1f} steps/s   "
+        print(f"{name:5s} gandyn {ours[name]:8.1f} steps/s   PyTorch {theirs[name]:8.1f} steps/s   "
               f"speed-up {ours[name] / theirs[name]:.2f}×")
 
 

@@ -18,12 +18,15 @@ from ._analysis import (
     amplification as amplification,
     eigenvalues as eigenvalues,
     find_equilibrium as find_equilibrium,
+    hamiltonian as hamiltonian,
     jacobian as jacobian,
+    jacobian_split as jacobian_split,
     largest_stable_step as largest_stable_step,
     Plane as Plane,
     slice_plane as slice_plane,
     spectral_radius as spectral_radius,
     stability_function as stability_function,
+    stability_report as stability_report,
     stable_step_for_spectrum as stable_step_for_spectrum,
     step_matrix as step_matrix,
     top_eigenvalues as top_eigenvalues,
@@ -37,6 +40,7 @@ from ._games import (
     CustomGame as CustomGame,
     DiracGAN as DiracGAN,
     GaussianGAN as GaussianGAN,
+    MatrixGame as MatrixGame,
     MLPGAN as MLPGAN,
     Players as Players,
     Quadratic as Quadratic,
@@ -48,18 +52,31 @@ from ._methods import (
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,
-    Frozen as Frozen,
+    CompetitiveGD as CompetitiveGD,
     Extragradient as Extragradient,
+    ExtraOptax as ExtraOptax,
     ExtrapolationFromThePast as ExtrapolationFromThePast,
-    HamiltonianGD as HamiltonianGD,
-    Lookahead as Lookahead,
-    NegativeMomentum as NegativeMomentum,
     Flow as Flow,
-    OptimisticGD as OptimisticGD,
+    Frozen as Frozen,
+    HamiltonianGD as HamiltonianGD,
+    LOLA as LOLA,
+    Lookahead as Lookahead,
+    LookAheadOpponent as LookAheadOpponent,
+    NegativeMomentum as NegativeMomentum,
     Optax as Optax,
+    OptimisticAdam as OptimisticAdam,
+    OptimisticGD as OptimisticGD,
     PlayerwiseFlow as PlayerwiseFlow,
     RK4 as RK4,
     SimultaneousGD as SimultaneousGD,
+    SOS as SOS,
+    SymplecticGradientAdjustment as SymplecticGradientAdjustment,
+    Unrolled as Unrolled,
+    UnrolledGame as UnrolledGame,
+)
+from ._methods._colab import (
+    ColabEulerHeun as ColabEulerHeun,
+    ExplicitPenalties as ExplicitPenalties,
 )
 from ._regularizers import (
     AbstractRegularizer as AbstractRegularizer,
@@ -76,6 +93,8 @@ from ._regularizers import (
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
+from ._slice import FieldSlice as FieldSlice, field_slice as field_slice
+from ._analysis import top_eigenvectors as top_eigenvectors
 from ._registry import Registry as Registry
 from ._sweep import SweepSpec as SweepSpec, run_sweep as run_sweep
 from ._train import (

@@ -37,6 +37,37 @@ def eigenvalues(game: AbstractGame, y: Players, key: Key | None = None) -> np.nd
     return eig[np.lexsort((-eig.imag, -eig.real))]
 
 
+def hamiltonian(game: AbstractGame, y: Players, key: Key | None = None) -> float:
+    """The game's Hamiltonian `ℋ(y) = ½‖v(y)‖²` (Balduzzi et al. 2018): zero at the
+    stationary points; Hamiltonian GD descends it, `∇ℋ = Jᵀv`."""
+    flat, field = _flat_field(game, y, key)
+    return float(0.5 * jnp.sum(field(flat) ** 2))
+
+
+def jacobian_split(game: AbstractGame, y: Players, key: Key | None = None) -> dict:
+    r"""The Jacobian's potential and Hamiltonian parts (Letcher et al. 2019, arXiv
+    1811.08469, Section 2): `J = S + A` with
+
+        S = (J + Jᵀ)/2   (symmetric: a gradient field's; real eigenvalues),
+        A = (J − Jᵀ)/2   (antisymmetric: a rotation's; imaginary eigenvalues ±iσ),
+
+    a potential game having `A = 0` and a Hamiltonian game (bilinear zero-sum)
+    `S = 0`. Returns the two matrices, `S`'s eigenvalues (ascending, real), `A`'s
+    eigenvalues' imaginary parts (descending) and the rotation share
+    `‖A‖²_F/‖J‖²_F ∈ [0, 1]` (`‖J‖² = ‖S‖² + ‖A‖²`: the parts are orthogonal). Dense:
+    for games up to a few thousand parameters."""
+    jac = np.asarray(jacobian(game, y, key), dtype=float)
+    symmetric, antisymmetric = (jac + jac.T) / 2, (jac - jac.T) / 2
+    total = float(np.sum(jac**2))
+    return {
+        "symmetric": symmetric,
+        "antisymmetric": antisymmetric,
+        "symmetric_eigenvalues": np.linalg.eigvalsh(symmetric),
+        "antisymmetric_eigenvalues": np.sort(np.linalg.eigvals(antisymmetric).imag)[::-1],
+        "rotation_share": float(np.sum(antisymmetric**2)) / total if total else 0.0,
+    }
+
+
 def find_equilibrium(
     game: AbstractGame, y0: Players, key: Key | None = None, *, rtol=1e-10, atol=1e-10,
     max_steps: int = 256,
@@ -67,19 +98,52 @@ def top_eigenvalues(
     resolves clustered spectra better. Exact when `m` equals the dimension."""
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
-    flat, field = _flat_field(game, y, key)
-    n = flat.size
-    m = min(n, krylov or max(3 * k, 40))
-    matvec = lambda u: jax.jvp(field, (flat,), (u,))[1]
-    q0 = jax.random.normal(jax.random.key(seed), (n,), flat.dtype)
-    hessenberg = np.asarray(_arnoldi(matvec, q0 / jnp.linalg.norm(q0), m))
-    ritz = np.linalg.eigvals(hessenberg[:m, :m])
+    _, hessenberg, m = _krylov(game, y, k, krylov, key, seed)
+    ritz = np.linalg.eigvals(np.asarray(hessenberg)[:m, :m])
     order = np.argsort(-ritz.real if which == "real" else -np.abs(ritz), kind="stable")
     return ritz[order][:k]
 
 
-@jax.jit(static_argnums=(0, 2))
-def _arnoldi(matvec, q0, m):
+def top_eigenvectors(
+    game: AbstractGame, y: Players, k: int = 6, *, which: str = "magnitude",
+    krylov: int | None = None, key: Key | None = None, seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(λ, X, r)`: the `k` leading eigenvalues of `J` (as `top_eigenvalues`), their
+    Ritz vectors `X[:, i] = V_m s_i` (unit norm, complex; `H_m s_i = λ_i s_i` on the
+    Arnoldi basis `V_m`) and residuals `r_i = ‖J x_i − λ_i x_i‖ = h_{m+1,m}|s_i[m]|`,
+    matrix-free. A small `r_i / |λ_i|` says the pair has converged."""
+    if which not in ("real", "magnitude"):
+        raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
+    basis, hessenberg, m = _krylov(game, y, k, krylov, key, seed)
+    basis, hessenberg = np.asarray(basis, dtype=float), np.asarray(hessenberg, dtype=float)
+    ritz, small = np.linalg.eig(hessenberg[:m, :m])
+    order = np.argsort(-ritz.real if which == "real" else -np.abs(ritz), kind="stable")[:k]
+    vectors = basis[:m].T @ small[:, order]
+    vectors /= np.linalg.norm(vectors, axis=0)
+    residuals = abs(hessenberg[m, m - 1]) * np.abs(small[m - 1, order])
+    return ritz[order], vectors, residuals
+
+
+def _krylov(game, y, k, krylov, key, seed):
+    """`(V, H, m)`: `m` Arnoldi steps on `J` at `y` from a seeded random start."""
+    flat = ravel_pytree(y)[0]
+    m = min(flat.size, krylov or max(3 * k, 40))
+    q0 = jax.random.normal(jax.random.key(seed), (flat.size,), flat.dtype)
+    basis, hessenberg = _game_arnoldi(game, y, key, q0 / jnp.linalg.norm(q0), m)
+    return basis, hessenberg, m
+
+
+@eqx.filter_jit
+def _game_arnoldi(game, y, key, q0, m):
+    """Arnoldi on `u ↦ J u` at `y`, compiled once per game structure and `m` (a fresh
+    `matvec` closure would recompile each call); `jax.linearize` evaluates the field
+    once, every step then costs one tangent pass."""
+    flat, field = _flat_field(game, y, key)
+    _, matvec = jax.linearize(field, flat)
+    return _arnoldi_steps(matvec, q0, m)
+
+
+def _arnoldi_steps(matvec, q0, m):
     n = q0.size
     basis = jnp.zeros((m + 1, n), q0.dtype).at[0].set(q0)
     hess = jnp.zeros((m + 1, m), q0.dtype)
@@ -97,8 +161,10 @@ def _arnoldi(matvec, q0, m):
         basis = basis.at[j + 1].set(jnp.where(norm > 1e-12, w / jnp.where(norm > 1e-12, norm, 1), 0))
         return basis, hess
 
-    _, hess = jax.lax.fori_loop(0, m, body, (basis, hess))
-    return hess
+    return jax.lax.fori_loop(0, m, body, (basis, hess))
+
+
+_arnoldi = jax.jit(_arnoldi_steps, static_argnums=(0, 2))
 
 
 # --------------------------------------------------------------------------------------
@@ -166,18 +232,48 @@ def amplification(
     return float(np.max(rho(h * eigenvalues(game, y, key))))
 
 
+def amplifications(
+    game: AbstractGame, method: AbstractStepMethod, y: Players, hs, key: Key | None = None
+) -> np.ndarray:
+    """`amplification` at every step size in `hs`, in one batched call: the step
+    matrices of all of them in one compiled program (vmapped over h), their
+    eigenvalues in one batched `eigvals`."""
+    hs = np.asarray(hs, dtype=float)
+    rho = method.stability_function()
+    if rho is not None:
+        return np.max(rho(hs[:, None] * eigenvalues(game, y, key)[None, :]), axis=-1)
+    key = jax.random.key(0) if key is None else key
+    if not method.linear_analysis():
+        raise ValueError(f"{type(method).__name__} has no local linear analysis (its update "
+                         "depends on a step counter or a nonlinear state)")
+    dtype = ravel_pytree(y)[0].dtype
+    matrices = _step_matrices(game, method, y, jnp.asarray(hs, dtype=dtype), key)
+    return np.max(np.abs(np.linalg.eigvals(np.asarray(matrices, dtype=float))), axis=-1)
+
+
+@eqx.filter_jit
+def _step_matrices(game, method, y, hs, key):
+    return jax.vmap(lambda h: _step_matrix(game, method, y, h, key))(hs)
+
+
 def largest_stable_step(
     growth: Callable[[float], float], *, h_min: float = 1e-2, h_max: float = 1e3,
-    tol: float = 1e-14, rtol: float = 1e-10,
+    tol: float = 1e-14, rtol: float = 1e-10, batched: bool = False,
 ) -> float:
     """The largest `h` such that `growth(h') ≤ 1 + tol` for every `h'` in
     `[h_min, h]`, by a geometric scan then bisection; 0 if even `h_min` is unstable,
     inf if `h_max` is stable. `growth(h)` is the contraction per step at step h (see
     `amplification`). Choose `h_min` so that `h_min·|λ|max` is about 1e-2: much
     smaller, and the leading term of `growth − 1` (e.g. `y⁴/8` for Heun on a rotation)
-    is lost to rounding."""
-    grid = np.geomspace(h_min, h_max, 400)
-    stable = np.array([growth(h) <= 1 + tol for h in grid])
+    is lost to rounding.
+
+    `batched=True`: `growth` takes an array of step sizes and returns an array (see
+    `amplifications`); the scan is one call, and the bracket is refined by scans of
+    the same size (each narrows it 401-fold) instead of bisection: a few calls in all."""
+    size = 400
+    grid = np.geomspace(h_min, h_max, size)
+    evaluate = growth if batched else (lambda hs: np.array([growth(h) for h in hs]))
+    stable = np.asarray(evaluate(grid)) <= 1 + tol
     if not stable[0]:
         return 0.0
     if stable.all():
@@ -185,6 +281,12 @@ def largest_stable_step(
     first_bad = int(np.argmin(stable))
     lo, hi = grid[first_bad - 1], grid[first_bad]
     while hi - lo > rtol * hi:
+        if batched:
+            inner = np.linspace(lo, hi, size + 2)[1:-1]
+            ok = np.asarray(growth(inner)) <= 1 + tol
+            k = int(np.argmin(ok)) if not ok.all() else size
+            lo, hi = (inner[k - 1] if k > 0 else lo), (inner[k] if k < size else hi)
+            continue
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if growth(mid) <= 1 + tol else (lo, mid)
     return float(lo)
@@ -199,7 +301,8 @@ def stable_step_for_spectrum(method: AbstractStepMethod, eigs: np.ndarray, **kwa
     if scale == 0:
         return float("inf")
     kwargs = {"h_min": 1e-2 / scale, "h_max": 1e3 / scale, **kwargs}
-    return largest_stable_step(lambda h: float(np.max(rho(h * eigs))), **kwargs)
+    return largest_stable_step(lambda hs: np.max(rho(hs[:, None] * eigs[None, :]), axis=-1),
+                               batched=True, **kwargs)
 
 
 def verdict(growth: float, tol: float = 1e-9) -> str:
@@ -221,16 +324,21 @@ def stability_report(
         if y is None:
             raise ValueError("the game knows no equilibrium: give a point y")
     eig = eigenvalues(game, y, key)
+    split = jacobian_split(game, y, key)
     rows = {}
     for name, method in methods.items():
+        if method.stability_function() is None and not method.linear_analysis():
+            rows[name] = {"growth_per_step": None, "verdict": "no linear analysis",
+                          "largest_stable_step": None, "unconditionally_stable": None}
+            continue
         growth = amplification(game, method, y, h, key)
         try:
             largest = stable_step_for_spectrum(method, eig)
         except ValueError:
             scale = float(np.max(np.abs(eig))) or 1.0
             largest = largest_stable_step(
-                lambda s: amplification(game, method, y, s, key), h_min=1e-2 / scale,
-                h_max=1e3 / scale,
+                lambda hs: amplifications(game, method, y, hs, key), h_min=1e-2 / scale,
+                h_max=1e3 / scale, batched=True,
             )
         rows[name] = {
             "growth_per_step": growth,
@@ -241,6 +349,9 @@ def stability_report(
     return {
         "point": [float(x) for x in ravel_pytree(y)[0]],
         "eigenvalues": [[float(e.real), float(e.imag)] for e in eig],
+        "symmetric_eigenvalues": [float(e) for e in split["symmetric_eigenvalues"]],
+        "antisymmetric_eigenvalues": [float(e) for e in split["antisymmetric_eigenvalues"]],
+        "rotation_share": split["rotation_share"],
         "step": h,
         "methods": rows,
     }
@@ -268,42 +379,125 @@ class Plane(eqx.Module):
         return self.origin + a * self.e1 + b * self.e2
 
 
+# Above this many parameters the eigenplane comes from Arnoldi, not a dense Jacobian.
+DENSE_LIMIT = 1024
+# The leading complex pair is sought among this many leading eigenvalues.
+PAIR_CANDIDATES = 6
+
+
 def slice_plane(game: AbstractGame, origin: Players | None = None, *,
-                coordinates: tuple[int, int] | None = None, key: Key | None = None) -> Plane:
+                coordinates: tuple[int, int] | None = None, directions="eigen",
+                which: str | None = None, krylov: int | None = None,
+                key: Key | None = None) -> Plane:
     """The plane to draw a game's field in, through `origin` (default: the equilibrium,
     else the default initial point). A game of two parameters: their plane.
     Otherwise the two coordinates given (indices into the flattened parameters), or
-    by default the plane of the leading eigenvectors of the Jacobian at `origin`: the
-    real and imaginary parts of the leading complex pair (the plane the linearised
-    flow rotates in), else the eigenvectors of the two eigenvalues of largest real
-    part; the other coordinates stay at `origin`'s."""
+    the plane of `directions` (orthonormalised; the other coordinates stay at
+    `origin`'s):
+
+    - `"eigen"` (default): the leading eigenvectors of the Jacobian at `origin`: the
+      real and imaginary parts of the leading complex pair (the plane the linearised
+      flow rotates in), else the eigenvectors of the two leading real eigenvalues.
+      Leading: largest real part (`which="real"`, the default up to `DENSE_LIMIT`
+      parameters, from the dense Jacobian) or largest modulus (`which="magnitude"`,
+      the default beyond it, where `krylov` Arnoldi steps on Jacobian-vector products
+      replace the dense Jacobian; give `krylov` to use Arnoldi on a small game too).
+      The pair is sought among the `PAIR_CANDIDATES = 6` leading eigenvalues;
+    - `"players"`: `(v_G(y₀), 0)/‖v_G‖` and `(0, v_D(y₀))/‖v_D‖`, the generator's and
+      the discriminator's parts of the field at `origin` (orthogonal by construction);
+    - two vectors `(d₁, d₂)`, flattened parameters or `Players` like `origin`."""
+    return _slice_plane(game, origin, coordinates=coordinates, directions=directions,
+                        which=which, krylov=krylov, key=key)[0]
+
+
+def _slice_plane(game, origin=None, *, coordinates=None, directions="eigen", which=None,
+                 krylov=None, key=None) -> tuple[Plane, np.ndarray | None]:
+    """`slice_plane`, with the leading eigenvalues it computed on the way (or None)."""
     if origin is None:
         origin = game.equilibrium()
         origin = game.init() if origin is None else origin
     flat = np.asarray(ravel_pytree(origin)[0], dtype=float)
-    names = game.coordinates()
     n = flat.size
     if n < 2:
         raise ValueError("a game of one parameter has no plane to draw")
-    if coordinates is None and n == 2:
+    if coordinates is None and n == 2 and isinstance(directions, str):
         coordinates = (0, 1)
     if coordinates is not None:
         i, j = coordinates
         if not (0 <= i < n and 0 <= j < n and i != j):
             raise ValueError(f"plane coordinates must be two different indices in 0..{n - 1}, "
                              f"got {coordinates}")
-        eye = np.eye(n)
-        return Plane(flat, eye[i], eye[j], (names[i], names[j]),
-                     "coordinates" if n > 2 else "full")
-    values, vectors = np.linalg.eig(np.asarray(jacobian(game, origin, key), dtype=float))
-    order = np.lexsort((-np.abs(values.imag), -values.real))
-    complex_pairs = [k for k in order if values[k].imag > 1e-9 * max(1.0, abs(values[k]))]
+        names = game.coordinates()
+        unit = lambda k: np.eye(1, n, k)[0]  # noqa: E731
+        return Plane(flat, unit(i), unit(j), (names[i], names[j]),
+                     "coordinates" if n > 2 else "full"), None
+    if isinstance(directions, str) and directions == "players":
+        v = game.field(origin, key)
+        parts = [np.asarray(ravel_pytree(p)[0], dtype=float)
+                 for p in (v.generator, v.discriminator)]
+        if min(np.linalg.norm(p) for p in parts) == 0:
+            raise ValueError("the generator's or the discriminator's field is zero at this point: "
+                             "no players' plane; use directions='eigen'")
+        e1 = np.concatenate([parts[0], np.zeros_like(parts[1])])
+        e2 = np.concatenate([np.zeros_like(parts[0]), parts[1]])
+        return Plane(flat, e1 / np.linalg.norm(e1), e2 / np.linalg.norm(e2), ("v_G", "v_D"),
+                     "players' fields"), None
+    if isinstance(directions, str):
+        if directions != "eigen":
+            raise ValueError(f"unknown directions {directions!r}; choose from: eigen, players, "
+                             f"or two vectors")
+        return _eigenplane(game, origin, flat, which, krylov, key)
+    basis = _given_directions(directions, flat)
+    return Plane(flat, basis[:, 0], basis[:, 1], ("d₁", "d₂"), "given directions"), None
+
+
+def _given_directions(directions, flat: np.ndarray) -> np.ndarray:
+    """Two direction vectors → an orthonormal basis `(n, 2)` of their span (Gram–Schmidt)."""
+    try:
+        d1, d2 = directions
+    except (TypeError, ValueError):
+        raise ValueError("directions must be 'eigen', 'players' or two vectors") from None
+    vectors = [np.asarray(ravel_pytree(d)[0] if isinstance(d, Players) else d, dtype=float).ravel()
+               for d in (d1, d2)]
+    if any(v.size != flat.size for v in vectors):
+        raise ValueError(f"each direction must have the game's {flat.size} parameters, got "
+                         f"{[v.size for v in vectors]}")
+    basis = np.stack(vectors, axis=1)
+    if not np.all(np.isfinite(basis)):
+        raise ValueError("directions must be finite")
+    q, r = np.linalg.qr(basis)
+    if abs(r[1, 1]) <= 1e-9 * max(abs(r[0, 0]), 1e-300):
+        raise ValueError("the two directions are parallel (or one is zero): they span no plane")
+    return q * np.sign(np.diag(r))  # same orientation as (d₁, d₂)
+
+
+def _eigenplane(game, origin, flat, which, krylov, key) -> tuple[Plane, np.ndarray]:
+    """The plane of the leading complex pair (else the two leading real eigenvectors)."""
+    dense = krylov is None and flat.size <= DENSE_LIMIT
+    which = ("real" if dense else "magnitude") if which is None else which
+    if which not in ("real", "magnitude"):
+        raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
+    if dense:
+        values, vectors = np.linalg.eig(np.asarray(jacobian(game, origin, key), dtype=float))
+        order = (np.lexsort((-np.abs(values.imag), -values.real)) if which == "real"
+                 else np.argsort(-np.abs(values), kind="stable"))
+        values, vectors = values[order], vectors[:, order]
+    else:
+        values, vectors, _ = top_eigenvectors(game, origin, PAIR_CANDIDATES, which=which,
+                                              krylov=krylov or 60, key=key)
+    # The pair is sought among the leading few only, dense or not, so that both find
+    # the same plane (a pair far down the spectrum is not what drives the field).
+    complex_pairs = [k for k in range(min(PAIR_CANDIDATES, len(values)))
+                     if values[k].imag > 1e-9 * max(1.0, abs(values[k]))]
     if complex_pairs:
+        # In the basis (Re x, −Im x) of λ = α + iβ (β > 0) the restricted Jacobian is
+        # [[α, −β], [β, α]]: counter-clockwise, so the plane's curl is +2β > 0.
         v = vectors[:, complex_pairs[0]]
-        basis, lam = np.stack([v.real, v.imag], axis=1), values[complex_pairs[0]]
+        basis, lam = np.stack([v.real, -v.imag], axis=1), values[complex_pairs[0]]
         kind = f"rotation plane of λ = {lam.real + 0.0:.3g} ± {abs(lam.imag):.3g}i"
     else:
-        basis = np.stack([vectors[:, order[0]].real, vectors[:, order[1]].real], axis=1)
-        kind = f"eigenvectors of λ = {values[order[0]].real:.3g}, {values[order[1]].real:.3g}"
-    q, _ = np.linalg.qr(basis)
-    return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind)
+        basis = np.stack([vectors[:, 0].real, vectors[:, 1].real], axis=1)
+        kind = f"eigenvectors of λ = {values[0].real:.3g}, {values[1].real:.3g}"
+    q, r = np.linalg.qr(basis)
+    q = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # keep the orientation of `basis`
+    return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind), values

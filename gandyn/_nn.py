@@ -71,3 +71,29 @@ class UpConv(eqx.Module):
         _, h, w = y.shape
         y = y.reshape(self.out_channels, 2, 2, h, w)
         return jnp.transpose(y, (0, 3, 1, 4, 2)).reshape(self.out_channels, 2 * h, 2 * w)
+
+
+def haiku_initialize(model: eqx.Module, key: jax.Array) -> eqx.Module:
+    r"""`model` with every `eqx.nn.Linear` re-initialised as haiku's `hk.Linear` does:
+    weights `W ~ σ·TN(−2, 2)`, σ = 1/√fan_in (a standard normal truncated to
+    [−2, 2], then scaled; haiku does not correct the scale for the truncation, so the
+    weights' standard deviation is about 0.88σ), and zero biases.
+
+    equinox draws both from `U(−1/√fan_in, 1/√fan_in)` instead (standard deviation
+    0.58/√fan_in, biases nonzero). ODE-GAN's colab builds its MLPs with haiku.
+    """
+    is_linear = lambda x: isinstance(x, eqx.nn.Linear)  # noqa: E731
+    linears = [x for x in jax.tree_util.tree_leaves(model, is_leaf=is_linear) if is_linear(x)]
+    keys = jax.random.split(key, max(len(linears), 1))
+
+    def fresh(layer, k):
+        fan_in = layer.weight.shape[1]
+        weight = jax.random.truncated_normal(k, -2.0, 2.0, layer.weight.shape, layer.weight.dtype)
+        layer = eqx.tree_at(lambda m: m.weight, layer, weight / math.sqrt(fan_in))
+        if layer.bias is not None:
+            layer = eqx.tree_at(lambda m: m.bias, layer, jnp.zeros_like(layer.bias))
+        return layer
+
+    replaced = iter([fresh(layer, k) for layer, k in zip(linears, keys)])
+    return jax.tree_util.tree_map(lambda x: next(replaced) if is_linear(x) else x, model,
+                                  is_leaf=is_linear)

@@ -80,6 +80,13 @@ class Solution(eqx.Module):
     rate: Float[Array, "*batch"]
     method_state: object = None
 
+    @property
+    def hamiltonian(self) -> Float[Array, "*batch saves"]:
+        """The game's Hamiltonian `½‖v‖²` at the saved states (Balduzzi et al. 2018):
+        zero exactly at the stationary points, conserved by the flow of a bilinear
+        zero-sum game's antisymmetric part, decreased by Hamiltonian GD."""
+        return 0.5 * self.speed**2
+
     def labels(self) -> np.ndarray:
         """The status of each member as a string (`"converged"`, …)."""
         codes = np.asarray(self.status)

@@ -33,6 +33,7 @@ import numbers
 import os
 import tomllib
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 from pathlib import Path
 
 import equinox as eqx
@@ -380,33 +381,64 @@ def _initial_points(spec: SweepSpec) -> np.ndarray:
         for seed in spec.seeds])
 
 
+class _LossSwitch(loss_registry.AbstractLoss):
+    """`losses[index]`, with `index` traced: one program serves several losses. Under
+    `vmap` over `index` every branch is computed and the member's selected, the same
+    numbers as that loss alone."""
+
+    losses: tuple[loss_registry.AbstractLoss, ...] = eqx.field(static=True)
+    index: jax.Array
+    name: ClassVar[str] = "switch"
+    description: ClassVar[str] = "one of several losses, chosen by a traced index"
+
+    def discriminator(self, real_logits, fake_logits):
+        branches = [loss.discriminator for loss in self.losses]
+        return jax.lax.switch(self.index, branches, real_logits, fake_logits)
+
+    def generator(self, real_logits, fake_logits):
+        branches = [loss.generator for loss in self.losses]
+        return jax.lax.switch(self.index, branches, real_logits, fake_logits)
+
+
+def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:
+    """The losses that can share one program: all those that see only the logits,
+    and each loss that also sees the samples (GAN-QP) on its own."""
+    names = list(names)
+    plain = tuple(n for n in names if not loss_registry.get(n).uses_samples)
+    return ([plain] if plain else []) + [(n,) for n in names if n not in plain]
+
+
 @functools.lru_cache(maxsize=32)
-def _group_program(game_name, options, loss_name, reg_name, method_name, steps):
-    """The compiled program of one (loss, regularizer kind, method): vmapped over
-    (weight, h) pairs, each pair over every seed's initial point. Cached, so that a
-    resumed group of the same shape does not compile again."""
-    loss = loss_registry.get(loss_name)
+def _group_program(game_name, options, loss_names, reg_name, method_name, steps):
+    """The compiled program of one (loss family, regularizer kind, method): vmapped
+    over (loss, weight, h) triples, each over every seed's initial point. Cached, so
+    that a resumed group of the same shape does not compile again."""
+    losses = tuple(loss_registry.get(n) for n in loss_names)
     method = method_registry.get(method_name)
 
-    def one(weight, h, points):
+    def one(which, weight, h, points):
+        loss = losses[0] if len(losses) == 1 else _LossSwitch(losses, which)
         regs = () if reg_name is None else (reg_registry.build(reg_name, weight),)
         game = game_registry.get(game_name, loss=loss, regularizers=regs, **dict(options))
         return simulate(game, method, initial_states(game, points), h=h, steps=steps,
                         save_every=max(1, steps // 200))
 
-    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, None)))
+    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
 
 
-def _run_group(loss_name, reg_name, method_name, weights, steps_h, inits, spec, shard):
-    """All (weight, h) pairs of one (loss, regularizer kind, method): one compiled
-    program, vmapped over the pairs, each pair over every seed's initial point."""
+def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits, spec, shard):
+    """All (loss, weight, h) triples of one (loss family, regularizer kind, method),
+    `which` indexing `loss_names`: one compiled program, vmapped over the triples,
+    each over every seed's initial point."""
     options = tuple(sorted(_game_options(spec).items()))
-    program = _group_program(spec.game, options, loss_name, reg_name, method_name, spec.steps)
+    program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
+                             spec.steps)
+    which = jnp.asarray(which, dtype=jnp.int32)
     weights = jnp.asarray(weights, dtype=float)
     steps_h = jnp.asarray(steps_h, dtype=float)
     if shard:
-        weights, steps_h = shard_batch((weights, steps_h))
-    return program(weights, steps_h, jnp.asarray(inits))
+        which, weights, steps_h = shard_batch((which, weights, steps_h))
+    return program(which, weights, steps_h, jnp.asarray(inits))
 
 
 def check_run_folder(out: Path, spec: SweepSpec) -> list[dict]:
@@ -450,24 +482,27 @@ def run_sweep(
     done = {_key(r) for r in rows}
     inits = _initial_points(spec)
 
+    # One group (one compiled program) per loss family × regularizer kind × method.
     groups = []
-    for loss_name, reg_text_kind, method_name in itertools.product(
-        spec.losses, _kinds(spec.regularizers), spec.methods
+    for family, reg_text_kind, method_name in itertools.product(
+        _loss_families(spec.losses), _kinds(spec.regularizers), spec.methods
     ):
         pending = [
-            (text, h) for text in spec.regularizers if _kind(text) == reg_text_kind
+            (loss_name, text, h) for loss_name in family
+            for text in spec.regularizers if _kind(text) == reg_text_kind
             for h in spec.step_sizes
             if any((loss_name, text, method_name, float(h), seed) not in done for seed in spec.seeds)
         ]
         if pending:
-            groups.append((loss_name, reg_text_kind, method_name, pending))
+            groups.append((family, reg_text_kind, method_name, pending))
 
-    for index, (loss_name, kind, method_name, pending) in enumerate(groups):
-        weights = [_regularizer_parts(text)[1] for text, _ in pending]
-        sol = _run_group(loss_name, None if kind == NO_REGULARIZER else kind, method_name,
-                         weights, [h for _, h in pending], inits, spec, shard)
+    for index, (family, kind, method_name, pending) in enumerate(groups):
+        which = [family.index(loss_name) for loss_name, _, _ in pending]
+        weights = [_regularizer_parts(text)[1] for _, text, _ in pending]
+        sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
+                         weights, [h for _, _, h in pending], inits, spec, shard)
         new_rows = []
-        for i, (text, h) in enumerate(pending):
+        for i, (loss_name, text, h) in enumerate(pending):
             member = jax.tree_util.tree_map(lambda x: x[i], sol)
             for seed, point, record in zip(spec.seeds, inits, summarize(member)):
                 row = {"loss": loss_name, "regularizer": text, "method": method_name,

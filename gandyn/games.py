@@ -21,6 +21,7 @@ from ._games import (
     Bilinear,
     DiracGAN,
     GaussianGAN,
+    MatrixGame,
     Quadratic,
 )
 from ._registry import Registry
@@ -121,4 +122,6 @@ def quadratic(dim: int = 1) -> Quadratic:
     return Quadratic(P=0.1 * eye, A=eye, Q=0.1 * eye)
 
 
+register("pennies-logit", "matching pennies in logits, σ(x), σ(y) (Letcher et al. 2019)",
+         MatrixGame.matching_pennies)
 register("tandem", "Letcher et al.'s tandem game, general-sum", Quadratic.tandem)

@@ -16,20 +16,29 @@ import optax
 from ._methods import (
     AbstractMethod,
     AdaptiveFlow,
+    LOLA,
+    SOS,
     AlternatingGD,
     Averaged,
+    CompetitiveGD,
+    ExtraOptax,
     Extragradient,
     ExtrapolationFromThePast,
     Flow,
     HamiltonianGD,
     Lookahead,
+    LookAheadOpponent,
     NegativeMomentum,
+    OptimisticAdam,
     OptimisticGD,
     Optax,
     PlayerwiseFlow,
     RK4,
     SimultaneousGD,
+    SymplecticGradientAdjustment,
+    Unrolled,
 )
+from ._methods._colab import ColabEulerHeun, ExplicitPenalties
 from ._methods._maps import UNIT_SGD
 from ._registry import Registry
 
@@ -43,6 +52,7 @@ register, names, describe, get = registry.register, registry.names, registry.des
 _MOMENTUM = optax.sgd(1.0, momentum=0.9)
 _RMSPROP = optax.rmsprop(1.0)
 _ADAM = optax.adam(1.0, b1=0.5, b2=0.999)
+_OPTIMISTIC_ADAM = OptimisticAdam()
 
 for _name, _factory, _description in (
     ("simgd", SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
@@ -73,5 +83,27 @@ for _name, _factory, _description in (
      "alternating GD, reporting the uniform average of its iterates"),
     ("altgd-ema", lambda: Averaged(AlternatingGD(), decay=0.999),
      "alternating GD, reporting the exponential moving average (β = 0.999)"),
+    ("extra-adam", lambda: ExtraOptax(_ADAM), "extragradient with Adam (β₁=0.5) in both half-steps (Gidel 2019)"),
+    ("optimistic-adam", lambda: _OPTIMISTIC_ADAM, "optimistic Adam, β₁=0.5 (Daskalakis 2018)"),
+    ("cgd", CompetitiveGD, "competitive gradient descent, GMRES on Hessian-vector products (Schäfer 2019)"),
+    ("lookahead-opponent", LookAheadOpponent, "LookAhead: descend at the opponent's next move (Letcher 2019)"),
+    ("lola", LOLA, "LOLA: shape the opponent's learning step, α = h (Foerster 2018)"),
+    ("sos", SOS, "stable opponent shaping, a = ½, b = 0.1 (Letcher 2019)"),
+    ("sga", SymplecticGradientAdjustment, "symplectic gradient adjustment, aligned λ = 1 (Balduzzi 2018)"),
+    ("unrolled", lambda: Unrolled(Optax(_ADAM, alternating=True, linear=False), k=5),
+     "Adam (β₁=0.5), alternating, generator through 5 unrolled D steps (Metz 2017)"),
 ):
     register(_name, _description, _factory)
+
+# ODE-GAN's colab (deepmind-research/ode_gan/odegan_mog16.ipynb): each player stepped with
+# the other frozen, the regularizers' penalties added once per step at its start.
+for _name, _solver, _description in (
+    ("rk4-colab", RK4, "RK4"),
+    ("euler-colab", diffrax.Euler, "explicit Euler"),
+    ("euler-heun-colab", ColabEulerHeun, "the colab's 'euler_heun' (first order: 1 − h + h²/4 on y' = −y)"),
+    ("heun-colab", diffrax.Heun, "Heun / RK2"),
+):
+    register(_name, f"ODE-GAN colab's update: {_description} per player, penalties explicit once per step",
+             lambda s=_solver: ExplicitPenalties(PlayerwiseFlow(s())))
+register("euler-heun-flow", "flow, the ODE-GAN colab's 'euler_heun' tableau: k₂ = f(y + h k₁/2), "
+         "weights ½, ½ (first order)", lambda: Flow(ColabEulerHeun()))

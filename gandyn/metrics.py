@@ -15,6 +15,7 @@ from ._metrics import (
     energy_distance as energy_distance,
     histogram_divergences as histogram_divergences,
     mode_coverage as mode_coverage,
+    pacgan_mode_metrics as pacgan_mode_metrics,
     sample_metrics as sample_metrics,
 )
 from ._train import outcome as outcome, toy_metrics as toy_metrics

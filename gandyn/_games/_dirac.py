@@ -115,6 +115,40 @@ class DiracGAN(AbstractGAN):
             return w * jnp.reshape(samples, (samples.shape[0],)) + b
         return jnp.reshape(samples, (samples.shape[0], self.dim)) @ w + b
 
+    def field(self, players: Players, key: Key | None = None) -> Players:
+        r"""The joint field `v = (−∇_θ L_G, −∇_ψ L_D)`. With a linear critic and no
+        regularizers it is taken by hand through the critic: with logits `r = w·c + b`,
+        `f = w·θ + b` and the loss's slopes `∂L/∂r`, `∂L/∂f`,
+
+            v_θ = −(∂L_G/∂f) w,    v_w = −(∂L_D/∂r) c − (∂L_D/∂f) θ,
+            v_b = −(∂L_D/∂r) − (∂L_D/∂f),
+
+        the same numbers as automatic differentiation of the losses (to rounding), but
+        each logit and its sigmoid computed once for both players, and the real term
+        dropped where `c = 0` is known when the game is built (its slope would be
+        multiplied by zero at every step: XLA keeps `0·x`, which is NaN for x = ∞)."""
+        if self.regularizers or self.critic != "linear" or self.loss.uses_samples:
+            return super().field(players, key)
+        theta, psi = players.generator, players.discriminator
+        w, b = self._weights(psi)
+        real_logits = self.discriminate(psi, self.real_samples(key))
+        fake_logits = self.discriminate(psi, self.generate(theta, key))
+        slope_g = jax.grad(self.loss.generator, argnums=1)(real_logits, fake_logits)[0]
+        slope_dr, slope_df = jax.grad(self.loss.discriminator, argnums=(0, 1))(
+            real_logits, fake_logits
+        )
+        slope_dr, slope_df = slope_dr[0], slope_df[0]
+        v_theta = -(slope_g * w)
+        v_w = -(slope_df * theta)
+        if not _is_static_zero(self.real_point):
+            v_w = v_w - slope_dr * self.centre
+        if not self.bias:
+            return Players(v_theta, v_w)
+        v_b = -(slope_dr + slope_df)
+        if self.dim == 1:
+            return Players(v_theta, jnp.stack([v_w, v_b]))
+        return Players(v_theta, jnp.concatenate([v_w, v_b[None]]))
+
     def equilibrium(self) -> Players | None:
         """θ = c, w = 0 and, with a bias, the critic's best constant output b*:
         `∂L_D/∂b = 0` at `r = f = b` (0 for most losses, ½ for LSGAN's 0/1 targets).
@@ -123,6 +157,12 @@ class DiracGAN(AbstractGAN):
             return None
         b = optimal_constant_logit(self.loss) if self.bias else 0.0
         return self.state(self.centre, jnp.zeros(self._shape()), b)
+
+
+def _is_static_zero(point) -> bool:
+    """Whether the real point is 0 as a Python number (known when tracing)."""
+    values = point if isinstance(point, tuple) else (point,)
+    return all(isinstance(x, (int, float)) and x == 0 for x in values)
 
 
 def optimal_constant_logit(loss: AbstractLoss) -> jax.Array:

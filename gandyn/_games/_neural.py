@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._custom_types import Key
-from .._nn import Conv, UpConv
+from .._nn import Conv, UpConv, haiku_initialize
 from .._regularizers import AbstractRegularizer
 from ..data._images import AbstractImageData
 from ..data._toy import AbstractTarget
@@ -16,6 +16,7 @@ from ..losses import AbstractLoss
 from ._base import AbstractGAN, Players
 
 
+_INITS = ("equinox", "haiku")
 _ACTIVATIONS = {"relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "tanh": jnp.tanh,
                 "elu": jax.nn.elu, "softplus": jax.nn.softplus}
 
@@ -44,19 +45,38 @@ class _NetworkGAN(AbstractGAN):
 
     Parameters are array PyTrees (the networks' static parts are rebuilt from the
     game's settings), so a batch of seeds is a `vmap` away. Each minibatch has
-    `batch_size` real and fake samples, drawn from the step's key; the
+    `batch_size` real and fake discriminator inputs, drawn from the step's key; the
     discriminator's weight matrices and kernels can be spectrally normalized.
+
+    Packing (PacGAN, Lin et al. 2018, arXiv 1712.04086): with `pack = m > 1` the
+    discriminator scores `m` samples at once, `C_ψ(x_1 ⊕ … ⊕ x_m)`, their
+    concatenation (along the features of a vector, the channels of an image). A
+    minibatch is then `batch_size` packs of `m` independent samples, all real or all
+    fake: `samples` returns `(batch_size, m, *sample_shape)` arrays, which every loss
+    and regularizer sees as its samples (R1's `∇_x C` is the gradient with respect to
+    the whole pack, WGAN-GP interpolates pack by pack).
     """
 
     loss: eqx.AbstractVar[AbstractLoss]
     latent_size: eqx.AbstractVar[int]
     batch_size: eqx.AbstractVar[int]
     spectral_norm: eqx.AbstractVar[bool]
+    pack: eqx.AbstractVar[int]
     regularizers: eqx.AbstractVar[tuple[AbstractRegularizer, ...]]
 
     @abc.abstractmethod
     def _networks(self, key: Key) -> tuple[eqx.Module, eqx.Module]:
         """Fresh `(generator, discriminator)` networks."""
+
+    @property
+    @abc.abstractmethod
+    def _sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample."""
+
+    def _check_pack(self):
+        if not (isinstance(self.pack, int) and self.pack >= 1):
+            raise ValueError(f"pack must be a positive integer (samples per discriminator input), "
+                             f"got {self.pack!r}")
 
     def _static(self):
         # Only the structure is used: any key builds the same static parts.
@@ -64,20 +84,47 @@ class _NetworkGAN(AbstractGAN):
         return eqx.partition(generator, eqx.is_array)[1], eqx.partition(discriminator, eqx.is_array)[1]
 
     def init(self, key: Key | None = None) -> Players:
-        """Fresh parameters (equinox's default initialisation) from `key`."""
+        """Fresh parameters from `key` (the networks' initialisation, see `init`)."""
         key = jax.random.key(0) if key is None else key
         generator, discriminator = self._networks(key)
         return Players(eqx.filter(generator, eqx.is_array), eqx.filter(discriminator, eqx.is_array))
 
+    def pack_samples(self, samples):
+        """`(m·n, *shape) → (n, m, *shape)`: consecutive samples grouped into packs of
+        `m = pack` (the identity when `pack = 1`)."""
+        if self.pack == 1:
+            return samples
+        return jnp.reshape(samples, (-1, self.pack) + samples.shape[1:])
+
+    def samples(self, players, key=None):
+        """`(x_real, G_θ(z))` on the minibatch drawn with `key` (after every
+        regularizer's `perturb`), packed: `(batch_size, pack, *shape)` when
+        `pack > 1`."""
+        real, fake = super().samples(players, key)
+        return self.pack_samples(real), self.pack_samples(fake)
+
     def real_samples(self, key):
-        return self.target.sample(key, self.batch_size)
+        return self.target.sample(key, self.batch_size * self.pack)
 
     def generate(self, generator, key, n: int | None = None):
-        z = jax.random.normal(key, (self.batch_size if n is None else n, self.latent_size))
+        """`n` samples `G_θ(z)`, `z ~ N(0, I)` (default: one minibatch, `batch_size·pack`)."""
+        n = self.batch_size * self.pack if n is None else n
+        z = jax.random.normal(key, (n, self.latent_size))
         model = eqx.combine(generator, self._static()[0])
         return jax.vmap(model)(z)
 
     def discriminate(self, discriminator, samples):
+        """The logits of a batch: of samples `(n, *shape)`, or with `pack = m > 1` of
+        packs `(n, m, *shape)`, each scored as the concatenation of its `m` samples."""
+        if self.pack > 1:
+            if samples.ndim != len(self._sample_shape) + 2 or samples.shape[1] != self.pack:
+                raise ValueError(
+                    f"a packed discriminator (pack={self.pack}) scores packs of shape "
+                    f"(n, {self.pack}, {', '.join(map(str, self._sample_shape))}), got "
+                    f"{tuple(samples.shape)}; group samples with `game.pack_samples`"
+                )
+            # (n, m, d) → (n, m·d); (n, m, C, H, W) → (n, m·C, H, W): concatenation.
+            samples = jnp.reshape(samples, (samples.shape[0], -1) + samples.shape[3:])
         if self.spectral_norm:
             discriminator = jax.tree_util.tree_map(
                 lambda w: spectral_normalize(w) if w.ndim >= 2 else w, discriminator
@@ -103,19 +150,32 @@ class MLPGAN(_NetworkGAN):
     activation: str = eqx.field(static=True, default="relu")
     spectral_norm: bool = eqx.field(static=True, default=False)
     regularizers: tuple[AbstractRegularizer, ...] = ()
+    pack: int = eqx.field(static=True, default=1, kw_only=True)
+    init_scheme: str = eqx.field(static=True, default="equinox", kw_only=True)
 
     def __check_init__(self):
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; choose from: "
                              f"{', '.join(_ACTIVATIONS)}")
+        if self.init_scheme not in _INITS:
+            raise ValueError(f"unknown init_scheme {self.init_scheme!r}; choose from: "
+                             f"{', '.join(_INITS)}")
+        self._check_pack()
+
+    @property
+    def _sample_shape(self):
+        return (self.target.dim,)
 
     def _networks(self, key):
         g_key, d_key = jax.random.split(key)
         act = _ACTIVATIONS[self.activation]
         generator = eqx.nn.MLP(self.latent_size, self.target.dim, self.width, self.depth,
                                activation=act, key=g_key)
-        discriminator = eqx.nn.MLP(self.target.dim, "scalar", self.width, self.depth,
+        discriminator = eqx.nn.MLP(self.pack * self.target.dim, "scalar", self.width, self.depth,
                                    activation=act, key=d_key)
+        if self.init_scheme == "haiku":
+            generator = haiku_initialize(generator, jax.random.fold_in(g_key, 1))
+            discriminator = haiku_initialize(discriminator, jax.random.fold_in(d_key, 1))
         return generator, discriminator
 
 
@@ -164,11 +224,17 @@ class ConvGAN(_NetworkGAN):
     batch_size: int = eqx.field(static=True, default=64)
     spectral_norm: bool = eqx.field(static=True, default=False)
     regularizers: tuple[AbstractRegularizer, ...] = ()
+    pack: int = eqx.field(static=True, default=1, kw_only=True)
 
     def __check_init__(self):
         channels, height, width = self.target.shape
         if height % 4 or width % 4:
             raise ValueError(f"ConvGAN needs image sides divisible by 4, got {height}×{width}")
+        self._check_pack()
+
+    @property
+    def _sample_shape(self):
+        return tuple(self.target.shape)
 
     def _networks(self, key):
         keys = jax.random.split(key, 6)
@@ -181,7 +247,7 @@ class ConvGAN(_NetworkGAN):
             start,
         )
         discriminator = _Discriminator(
-            Conv(channels, self.width, 4, stride=2, padding=1, key=keys[3]),
+            Conv(self.pack * channels, self.width, 4, stride=2, padding=1, key=keys[3]),
             Conv(self.width, 2 * self.width, 4, stride=2, padding=1, key=keys[4]),
             eqx.nn.Linear(int(np.prod(start)), 1, key=keys[5]),
         )

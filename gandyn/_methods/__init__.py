@@ -10,10 +10,14 @@ from ._flows import (
     RK4 as RK4,
 )
 from ._zoo import (
+    ExtraOptax as ExtraOptax,
     ExtrapolationFromThePast as ExtrapolationFromThePast,
     HamiltonianGD as HamiltonianGD,
     Lookahead as Lookahead,
     NegativeMomentum as NegativeMomentum,
+    OptimisticAdam as OptimisticAdam,
+    Unrolled as Unrolled,
+    UnrolledGame as UnrolledGame,
 )
 from ._maps import (
     AlternatingGD as AlternatingGD,
@@ -23,4 +27,11 @@ from ._maps import (
     OptimisticGD as OptimisticGD,
     Optax as Optax,
     SimultaneousGD as SimultaneousGD,
+)
+from ._second_order import (
+    CompetitiveGD as CompetitiveGD,
+    LOLA as LOLA,
+    LookAheadOpponent as LookAheadOpponent,
+    SOS as SOS,
+    SymplecticGradientAdjustment as SymplecticGradientAdjustment,
 )

@@ -20,6 +20,15 @@ def _axpy(a, x, y):
     return jax.tree_util.tree_map(lambda xi, yi: a * xi + yi, x, y)
 
 
+def _state_is_floating(optimizer: optax.GradientTransformation) -> bool:
+    """Whether an optax optimizer's state is all floating point (moments, previous
+    gradients) or flags: then one step is a smooth map of `(y, state)` and its Jacobian
+    (`step_matrix`) describes it; a step counter (Adam's) makes it depend on time."""
+    state = jax.eval_shape(lambda: optimizer.init(jnp.zeros(())))
+    return all(jnp.issubdtype(x.dtype, jnp.inexact) or x.dtype == jnp.bool_
+               for x in jax.tree_util.tree_leaves(state))
+
+
 def SimultaneousGD() -> Flow:
     """Simultaneous gradient descent, `y' = y + h·v(y)`: explicit Euler on the flow."""
     return Flow(diffrax.Euler())
@@ -89,10 +98,7 @@ class Optax(AbstractStepMethod):
         depend on time, and a step matrix would not describe it."""
         if self.linear is not None:
             return self.linear
-        probe = Players(jnp.zeros(()), jnp.zeros(()))
-        state = jax.eval_shape(lambda: self.init(None, probe, 1.0, None))
-        return all(jnp.issubdtype(x.dtype, jnp.inexact) or x.dtype == jnp.bool_
-                   for x in jax.tree_util.tree_leaves(state))
+        return all(_state_is_floating(t) for t in (self.generator, self._discriminator))
 
     def __check_init__(self):
         if self.discriminator_steps < 1:

@@ -3,9 +3,14 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optax
+from jax import lax
 
+from .._custom_types import Key
+from .._games import AbstractGame, Players
+from .._games._base import _negate
 from ._base import AbstractStepMethod, AbstractWrapper
-from ._maps import _axpy, optimistic_stability
+from ._maps import Optax, _axpy, _state_is_floating, optimistic_stability
 
 
 class HamiltonianGD(AbstractStepMethod):
@@ -98,12 +103,140 @@ def NegativeMomentum(beta: float = -0.5, discriminator_steps: int = 1):
     arXiv 1807.04740): each player's update is `m ← βm + g`, `x ← x − hm`, in turns.
     Negative momentum damps the rotation that alternating GD only preserves: on the
     bilinear game it converges (their Theorem 3), where β = 0 cycles and β > 0 diverges."""
-    import optax
-
-    from ._maps import Optax
-
     return Optax(optax.sgd(1.0, momentum=beta), alternating=True,
                  discriminator_steps=discriminator_steps, linear=True)
 
 
-__all__ = ["ExtrapolationFromThePast", "HamiltonianGD", "Lookahead", "NegativeMomentum"]
+class ExtraOptax(AbstractStepMethod):
+    r"""Extragradient with an optax optimizer's update in both half-steps (Gidel et al.
+    2019, arXiv 1802.10551, Algorithm 4 "Extra-Adam" with `optax.adam`):
+
+        ỹ = y − h·u(∇(y), s),      s' = s after that update,
+        y' = y − h·u(∇(ỹ), s'),     s'' = s' after this one,
+
+    `u` the optimizer's unit-rate update (`optax.adam(1.0)`: `m̂/(√v̂ + ε)`) and
+    `∇ = −v` both players' gradients. As in Gidel et al.'s code, the extrapolation
+    and the update both advance the optimizer's moments, and the update starts from
+    `y`, not `ỹ`. `ExtraOptax(optax.sgd(1.0))` is `Extragradient`. Both evaluations
+    see the step's minibatch."""
+
+    optimizer: optax.GradientTransformation = eqx.field(static=True)
+
+    def evaluations(self):
+        return 2
+
+    def linear_analysis(self) -> bool:
+        return _state_is_floating(self.optimizer)
+
+    def init(self, game, y0, h, key):
+        return self.optimizer.init(y0)
+
+    def step(self, game, y, state, t, h, key):
+        def move(at, state):
+            grad = _negate(game.field(at, key))
+            updates, state = self.optimizer.update(grad, state, y)
+            return _axpy(h, updates, y), state
+
+        look_ahead, state = move(y, state)
+        return move(look_ahead, state)
+
+
+def OptimisticAdam(b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8) -> Optax:
+    r"""Optimistic Adam (Daskalakis et al. 2018, arXiv 1711.00141, Algorithm 1), as
+    optax's `optimistic_adam_v2` with unit rate, `α = β = 1` and plain (not Nesterov)
+    moments: with `u_n = m̂_n/(√v̂_n + ε)`,
+
+        y_{n+1} = y_n − 2h·u_n + h·u_{n−1},
+
+    each player on its own loss, simultaneously. `β₁ = ½` as gandyn's `adam`."""
+    return Optax(optax.optimistic_adam_v2(1.0, alpha=1.0, beta=1.0, b1=b1, b2=b2, eps=eps,
+                                          nesterov=False), linear=False)
+
+
+class UnrolledGame(AbstractGame):
+    r"""A game seen by a generator that looks `k` discriminator steps ahead (Metz et al.
+    2017, arXiv 1611.02163): player 1's loss is taken after `k` steps of gradient
+    descent of player 2 with rate η, differentiated through them,
+
+        L̃_1(x, y) = L_1(x, y_k(x)),    y_{j+1} = y_j − η∇_y L_2(x, y_j),   y_0 = y,
+
+    while player 2 keeps its own loss and field. Every unrolled step sees the same
+    minibatch (`key`). The second-order terms come from reverse-mode differentiation
+    through the `k` steps (no Hessian is formed). A field adjustment of the underlying
+    game (consensus, SGA) applies to player 2's field only."""
+
+    game: AbstractGame
+    rate: jax.Array
+    k: int = eqx.field(static=True, default=5)
+
+    def init(self, key: Key | None = None) -> Players:
+        return self.game.init(key)
+
+    def equilibrium(self):
+        return self.game.equilibrium()
+
+    def coordinates(self):
+        return self.game.coordinates()
+
+    def project(self, players):
+        return self.game.project(players)
+
+    def unroll(self, x, y, key=None):
+        """`y_k(x)`: `k` gradient steps of player 2 against a fixed player 1."""
+        def body(_, yj):
+            return _axpy(self.rate, self.game.discriminator_field(Players(x, yj), key), yj)
+
+        return lax.fori_loop(0, self.k, body, y)
+
+    def losses(self, players, key=None):
+        ahead = self.unroll(players.generator, players.discriminator, key)
+        first = self.game.losses(Players(players.generator, ahead), key)[0]
+        return first, self.game.losses(players, key)[1]
+
+    def generator_field(self, players, key=None):
+        return self._gradient_field(players, key, "generator")
+
+    def discriminator_field(self, players, key=None):
+        return self.game.discriminator_field(players, key)
+
+    def field(self, players, key=None):
+        return Players(self.generator_field(players, key),
+                       self.discriminator_field(players, key))
+
+
+class Unrolled(AbstractWrapper):
+    r"""Any step method run on the `UnrolledGame` view of the game (Metz et al. 2017,
+    arXiv 1611.02163): the generator's gradient is taken through `k` unrolled
+    discriminator steps of rate `rate` (default: the step h), the discriminator's is
+    unchanged. Metz et al. unroll 5 steps to keep a GAN from collapsing onto a few
+    modes of a mixture. Cost: `k + 1` discriminator gradients and a pass back through
+    them per generator gradient."""
+
+    method: AbstractStepMethod
+    k: int = eqx.field(static=True, default=5)
+    rate: float | None = None
+
+    def __check_init__(self):
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 0:
+            raise ValueError(f"k must be a non-negative integer, got {self.k!r}")
+
+    def evaluations(self):
+        inner = self.method.evaluations()
+        return None if inner is None else inner * (1 + self.k)
+
+    def linear_analysis(self) -> bool:
+        return self.method.linear_analysis()
+
+    def view(self, game: AbstractGame, h) -> UnrolledGame:
+        rate = h if self.rate is None else jnp.asarray(self.rate, dtype=jnp.result_type(h))
+        return UnrolledGame(game, rate, self.k)
+
+    def init(self, game, y0, h, key):
+        return self.method.init(self.view(game, h), y0, h, key)
+
+    def step(self, game, y, state, t, h, key):
+        return self.method.step(self.view(game, h), y, state, t, h, key)
+
+
+__all__ = ["ExtraOptax", "ExtrapolationFromThePast", "HamiltonianGD", "Lookahead",
+           "NegativeMomentum", "OptimisticAdam", "Unrolled", "UnrolledGame"]

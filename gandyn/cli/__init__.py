@@ -4,6 +4,7 @@ import os
 import sys
 import tempfile
 import traceback
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -12,7 +13,9 @@ from typer.core import TyperGroup
 # the library itself leaves the backend to its user).
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from . import _eigen, _losses, _portrait, _simulate, _sweep, _train  # noqa: E402
+from . import _common, _eigen, _losses, _portrait, _simulate, _sweep, _train  # noqa: E402
+from . import _explore  # noqa: E402
+from . import _slice  # noqa: E402
 
 
 class _OneLineErrors(TyperGroup):
@@ -76,12 +79,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _settings(
+    compile_cache: Annotated[bool, typer.Option(
+        "--compile-cache/--no-compile-cache",
+        help="keep compiled programs on disk (in gandyn's cache folder) so that a second run "
+             "skips compiling; also off with GANDYN_COMPILE_CACHE=0")] = True,
+) -> None:
+    """GAN training dynamics: simulate games as ODE flows and optimizer maps."""
+    _common.use_compile_cache(compile_cache)
+
+
 app.command("simulate")(_simulate.simulate)
 app.command("portrait")(_portrait.portrait)
 app.command("eigen")(_eigen.eigen)
 app.command("sweep")(_sweep.sweep)
 app.command("train")(_train.train)
 app.command("losses")(_losses.losses)
+app.command("explore")(_explore.explore)
+app.command("slice")(_slice.slice)
 
 
 def main() -> None:

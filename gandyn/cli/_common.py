@@ -24,6 +24,31 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+# Compiled XLA programs are kept on disk between runs (JAX's persistent compilation
+# cache): a command run a second time skips most of its compiling. Off with
+# `gandyn --no-compile-cache …` or `GANDYN_COMPILE_CACHE=0`.
+COMPILE_CACHE_ENV = "GANDYN_COMPILE_CACHE"
+
+
+def use_compile_cache(enabled: bool = True) -> Path | None:
+    """Turn on JAX's persistent compilation cache in `xla/` of gandyn's cache folder
+    (where the metrics' classifier is kept: `$GANDYN_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/gandyn`, else `~/.cache/gandyn`), unless `enabled` is False
+    or `$GANDYN_COMPILE_CACHE` is `0`. Every program is cached, however quick to
+    compile: a command compiles dozens of 0.1–0.5 s programs. Returns the folder, or
+    None when off. A cache that cannot be written only costs the compiling."""
+    if not enabled or os.environ.get(COMPILE_CACHE_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    import jax
+
+    from .._image_metrics import cache_dir
+
+    folder = cache_dir() / "xla"
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder
+
+
 def set_precision(float64: bool) -> None:
     import jax
 
@@ -188,7 +213,13 @@ def progress_bar(interval: float = 10.0):
     (a line now and then)."""
     if not sys.stderr.isatty():
         return LineProgress(interval)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(
         TextColumn("{task.description}"),

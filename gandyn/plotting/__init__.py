@@ -26,3 +26,4 @@ from ._training import (
     snapshots as snapshots,
     training_gif as training_gif,
 )
+from ._slice import slice_figure as slice_figure, slice_gif as slice_gif, slice_portrait as slice_portrait

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -44,13 +45,22 @@ def flatten_states(ys: Players, batch_ndim: int) -> np.ndarray:
 
 
 def _field_on_plane(game: AbstractGame, plane: Plane, lim: float, n: int):
+    """The field at the `n × n` grid of the plane's `[−lim, lim]²`, projected on its
+    axes: `(axis, v·e1, v·e2)`."""
     axis = np.linspace(-lim, lim, n)
     a, b = np.meshgrid(axis, axis)
-    _, unravel = ravel_pytree(game.init())
-    points = jnp.asarray(plane.lift(a.ravel(), b.ravel()))
-    field = jax.jit(jax.vmap(lambda f: ravel_pytree(game.field(unravel(f), jax.random.key(0)))[0]))
-    v = np.asarray(field(points.astype(ravel_pytree(game.init())[0].dtype)))
+    template = game.init()
+    points = jnp.asarray(plane.lift(a.ravel(), b.ravel()), dtype=ravel_pytree(template)[0].dtype)
+    v = np.asarray(_flat_field(game, template, points))
     return axis, (v @ plane.e1).reshape(a.shape), (v @ plane.e2).reshape(a.shape)
+
+
+@eqx.filter_jit
+def _flat_field(game: AbstractGame, template: Players, points: jax.Array) -> jax.Array:
+    """`v` at a batch of flattened states (rows of `points`, `template`'s layout), in
+    one compiled call, kept between calls: every portrait of a game shares it."""
+    _, unravel = ravel_pytree(template)
+    return jax.vmap(lambda f: ravel_pytree(game.field(unravel(f), jax.random.key(0)))[0])(points)
 
 
 def portrait(

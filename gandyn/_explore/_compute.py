@@ -1,0 +1,500 @@
+r"""What `gandyn explore` answers, from the library's compiled functions.
+
+A request is checked by the command line's own functions (same bounds, same one-line
+messages), then becomes a hashable `Configuration`: the game, its options, loss and
+regularizer *names*. Regularizer weights are kept apart and passed traced, so a
+weight slider reuses one compiled program per configuration:
+
+- `field`: the game's field `v(y) = (−∇_θ L_G, −∇_ψ L_D)` on a grid of its drawing
+  plane `y = o + a·e₁ + b·e₂` (`slice_plane`, as `portrait` draws it), projected,
+  `(v·e₁, v·e₂)`, under `jit ∘ vmap`;
+- `trajectories`: `simulate` from points clicked in that plane, padded to a fixed
+  batch so that adding a trajectory does not recompile;
+- `spectrum`: `stability_report` (the eigenvalues λ of `J = ∂v/∂y` at the
+  equilibrium, the verdict at `h` and the largest stable step) and the method's
+  stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ.
+"""
+
+import functools
+import inspect
+import math
+import threading
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from .. import games as game_registry
+from .. import losses as loss_registry
+from .. import methods as method_registry
+from .. import regularizers as reg_registry
+from .._analysis import Plane, slice_plane, stability_report, step_matrix
+from .._simulate import Status, simulate
+from ..cli._common import InputError, check_int, check_step, parse_regularizers, resolve_names
+from ..cli._games import build_games, game_options
+
+
+# Bounds on a web request, beyond the command line's: each answer must come back fast.
+MAX_STEPS = 100_000
+MAX_POINTS = 16
+MAX_GRID = 81
+MAX_REGULARIZERS = 8
+MAX_LIM = 1e6
+DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
+            "lim": 2.5, "grid": 41}
+# Query parameters, named as the command line's options (without the dashes).
+SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid", "dim", "real-point",
+          "bias", "critic")
+REPEATED = ("reg", "point")
+
+
+class Configuration(NamedTuple):
+    """A game as the registries build it, minus the regularizer weights (traced)."""
+
+    game: str
+    options: tuple[tuple[str, object], ...]
+    loss: str | None
+    regularizers: tuple[str, ...]
+
+    def build(self, weights) -> "game_registry.AbstractGame":
+        """The game with regularizer weights `weights` (floats or traced arrays)."""
+        options = dict(self.options)
+        if self.loss is None:
+            return game_registry.get(self.game, **options)
+        regs = tuple(reg_registry.build(n, w) for n, w in zip(self.regularizers, weights))
+        return game_registry.get(self.game, loss=loss_registry.get(self.loss), regularizers=regs,
+                                 **options)
+
+
+class Request(NamedTuple):
+    """A checked request: the configuration, its weights and the numbers asked for."""
+
+    configuration: Configuration
+    weights: tuple[float, ...]
+    method: str
+    step: float
+    steps: int
+    points: np.ndarray  # (k, 2), in the drawing plane's coordinates
+    lim: float
+    grid: int
+
+
+# --------------------------------------------------------------------------------------
+# Checking a request
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InputError(f"parameter {name!r} is given {len(values)} times; give it once")
+    return values[0]
+
+
+def _number(text: str, kind: type):
+    """`text` as an int or a float, or the text itself (which the checks then name)."""
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
+# The game options the command line has a flag for (`--dim`, …): the page offers these.
+GAME_OPTIONS = ("dim", "real_point", "bias", "critic")
+
+
+def game_option_kinds(game: str) -> dict[str, type]:
+    """The options of a registered game that the command line offers, with the type of
+    each default (`int`, `float`, `bool`, `str`): what the page offers."""
+    parameters = inspect.signature(game_registry.registry.factory(game)).parameters
+    return {n: type(p.default) for n, p in parameters.items()
+            if n in GAME_OPTIONS and p.default is not inspect.Parameter.empty}
+
+
+def _game_options(query, game: str) -> dict:
+    """`dim`, `real-point`, `bias`, `critic` as given, typed by the game's defaults, then
+    checked by the command line's `game_options`."""
+    kinds = game_option_kinds(game) if game in game_registry.registry else {}
+    given = {}
+    for flag in ("dim", "real-point", "bias", "critic"):
+        text = _one(query, flag)
+        if text is None:
+            continue
+        name = flag.replace("-", "_")
+        kind = kinds.get(name, str)
+        if kind is bool:
+            if text.lower() not in ("1", "0", "true", "false", "on", "off", ""):
+                raise InputError(f"--{flag} must be true or false, got {text!r}")
+            value = text.lower() in ("1", "true", "on", "")
+        elif kind in (int, float):
+            value = _number(text, kind)
+            if not isinstance(value, kind) or not math.isfinite(value):
+                what = "an integer from 1 to 64" if flag == "dim" else "a finite number"
+                raise InputError(f"--{flag} must be {what}, got {text!r}")
+        else:
+            value = text
+        given[name] = value
+    return game_options(given.get("dim"), given.get("real_point"), given.get("bias"),
+                        given.get("critic"))
+
+
+def parse(query: dict[str, list[str]]) -> Request:
+    """A checked `Request` from a parsed query string; an `InputError` (one line, the
+    command line's message) for anything bad. A `MODULE:FUNCTION` game is refused:
+    it would run code named by the request."""
+    unknown = [k for k in query if k not in SINGLE + REPEATED]
+    if unknown:
+        raise InputError(f"unknown parameter {unknown[0]!r}; choose from: "
+                         + ", ".join(SINGLE + REPEATED))
+    game = _one(query, "game") or DEFAULTS["game"]
+    if ":" in game:
+        raise InputError(f"--game {game!r}: a user's MODULE:FUNCTION game runs code, so it is "
+                         f"a command-line option only; choose from: "
+                         + ", ".join(game_registry.names()))
+    try:
+        game = game_registry.registry.check(game)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    options = _game_options(query, game)
+    gan = game_registry.takes_loss(game)
+    loss = _one(query, "loss")
+    regs = query.get("reg", [])
+    if len(regs) > MAX_REGULARIZERS:
+        raise InputError(f"at most {MAX_REGULARIZERS} --reg are allowed, got {len(regs)}")
+    # The command line's checks: the loss, the regularizers, the options the game takes.
+    build_games(game, [loss] if loss is not None else None, regs or None, options,
+                default_losses=[DEFAULTS["loss"]])
+    regularizers = parse_regularizers(regs)
+    del regularizers  # checked; rebuilt from names and weights inside the programs
+    loss_name = resolve_names(loss_registry.registry, [loss] if loss else None,
+                              [DEFAULTS["loss"]])[0] if gan else None
+    configuration = Configuration(
+        game, tuple(sorted(options.items())), loss_name,
+        tuple(reg_registry.registry.check(r.partition("=")[0]) for r in regs))
+    weights = tuple(float(r.partition("=")[2]) for r in regs)
+    method = resolve_names(method_registry.registry,
+                           [m] if (m := _one(query, "method")) is not None else None,
+                           [DEFAULTS["method"]])[0]
+    step = check_step(_number(_one(query, "step") or str(DEFAULTS["step"]), float))
+    steps = check_int("--steps", _number(_one(query, "steps") or str(DEFAULTS["steps"]), int),
+                      1, MAX_STEPS)
+    lim = _number(_one(query, "lim") or str(DEFAULTS["lim"]), float)
+    if not (isinstance(lim, float) and math.isfinite(lim) and 0 < lim <= MAX_LIM):
+        raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
+    grid = check_int("--grid", _number(_one(query, "grid") or str(DEFAULTS["grid"]), int), 2,
+                     MAX_GRID)
+    points = query.get("point", [])
+    if len(points) > MAX_POINTS:
+        raise InputError(f"at most {MAX_POINTS} --point are allowed, got {len(points)}")
+    return Request(configuration, weights, method, step, steps,
+                   np.array([_plane_point(p) for p in points], dtype=float).reshape(-1, 2),
+                   lim, grid)
+
+
+def _plane_point(text: str) -> tuple[float, float]:
+    """`"a,b"`: a point of the drawing plane, in its axes' coordinates."""
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2 or not all(map(math.isfinite, values)):
+        raise InputError(f"malformed --point {text!r}: expected two finite numbers a,b (the "
+                         f"drawing plane's coordinates)")
+    if max(map(abs, values)) > 1e6:
+        raise InputError(f"--point {text!r} is beyond ±1e6, where a run counts as diverged")
+    return values
+
+
+# --------------------------------------------------------------------------------------
+# Compiled programs, one per configuration (weights, points and h traced)
+
+
+def _dtype():
+    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+
+
+@functools.lru_cache(maxsize=64)
+def _field_program(configuration: Configuration):
+    """`(weights, points) ↦ v(points)` on flattened parameters, compiled once."""
+    _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
+
+    def field(weights, points):
+        game = configuration.build(weights)
+        one = lambda f: ravel_pytree(game.field(unravel(f), jax.random.key(0)))[0]
+        return jax.vmap(one)(points)
+
+    return jax.jit(field)
+
+
+_SERIES = ("ts", "steps", "ys", "generator_loss", "discriminator_loss", "speed", "distance",
+           "status", "diverged_at", "rate")
+
+
+@functools.lru_cache(maxsize=64)
+def _trajectory_program(configuration: Configuration, method: str, steps: int):
+    """`(weights, y0, h) ↦ Solution`: `simulate` on a batch of `MAX_POINTS` starts."""
+    _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
+
+    def run(weights, points, h):
+        game = configuration.build(weights)
+        solution = simulate(game, method_registry.get(method), jax.vmap(unravel)(points), h=h,
+                            steps=steps)
+        return {name: getattr(solution, name) for name in _SERIES}
+
+    return jax.jit(run)
+
+
+@functools.lru_cache(maxsize=256)
+def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
+    game = configuration.build(weights)
+    return slice_plane(game, coordinates=game.plane())
+
+
+@functools.lru_cache(maxsize=256)
+def _report(configuration: Configuration, weights: tuple[float, ...], method: str, step: float):
+    game = configuration.build(weights)
+    return stability_report(game, {method: method_registry.get(method)}, step)
+
+
+def _shift(plane: Plane) -> np.ndarray:
+    """A coordinate plane is drawn in the coordinates' own values; an eigenplane in
+    offsets from its origin (as `portrait` draws them)."""
+    if plane.kind in ("full", "coordinates"):
+        return np.array([plane.origin @ plane.e1, plane.origin @ plane.e2])
+    return np.zeros(2)
+
+
+def _to_plane(plane: Plane, flat: np.ndarray) -> np.ndarray:
+    """Flattened parameters `(..., n)` → drawn plane coordinates `(..., 2)`."""
+    a, b = plane.project(np.asarray(flat, dtype=float))
+    return np.stack([a, b], axis=-1) + _shift(plane)
+
+
+def _from_plane(plane: Plane, points: np.ndarray) -> np.ndarray:
+    """Drawn plane coordinates `(k, 2)` → flattened parameters `(k, n)`."""
+    d = np.asarray(points, dtype=float) - _shift(plane)
+    return plane.lift(d[:, 0], d[:, 1])
+
+
+def _finite(values) -> list:
+    """A JSON-ready list: NaN and ±inf as `None`."""
+    flat = np.asarray(values, dtype=float).ravel().tolist()
+    return [v if math.isfinite(v) else None for v in flat]
+
+
+def _axis_labels(game, plane: Plane) -> list[str]:
+    roles = {"θ": "θ (generator)", "ψ": "ψ (discriminator)"}
+    labels = [roles.get(label, label) for label in plane.labels]
+    if plane.kind not in ("full", "coordinates"):
+        labels[0] = f"{labels[0]}: {plane.kind}"
+    return labels
+
+
+# --------------------------------------------------------------------------------------
+# The answers
+
+
+class Explorer:
+    """The server's computations, one at a time (a lock: XLA runs each on all cores,
+    and the caches are shared)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def field(self, request: Request) -> dict:
+        """The field on a `grid × grid` lattice of the drawing plane, `±lim` around its
+        origin: projected components `u = v·e₁`, `w = v·e₂`, `‖v‖` (full), and the
+        equilibrium's position."""
+        with self.lock:
+            configuration, weights = request.configuration, request.weights
+            plane = _plane(configuration, weights)
+            game = configuration.build(weights)
+            shift = _shift(plane)
+            axis = np.linspace(-request.lim, request.lim, request.grid)
+            a, b = np.meshgrid(axis, axis)
+            points = plane.lift(a.ravel(), b.ravel()).astype(_dtype())
+            v = np.asarray(_field_program(configuration)(jnp.asarray(weights, _dtype()), points),
+                           dtype=float)
+            equilibrium = game.equilibrium()
+            star = None if equilibrium is None else _finite(
+                _to_plane(plane, ravel_pytree(equilibrium)[0]))
+            n = request.grid
+            return {
+                "x": _finite(axis + shift[0]), "y": _finite(axis + shift[1]),
+                "u": _finite(v @ plane.e1), "w": _finite(v @ plane.e2),
+                "speed": _finite(np.linalg.norm(v, axis=1)), "n": n,
+                "labels": _axis_labels(game, plane), "kind": plane.kind,
+                "coordinates": list(game.coordinates()), "equilibrium": star,
+                "origin": _finite(shift),
+                "default_start": _finite(_to_plane(plane, ravel_pytree(game.init())[0])),
+            }
+
+    def solve(self, request: Request) -> tuple[dict, Plane, object]:
+        """`simulate` from the request's points (padded to `MAX_POINTS` with copies of
+        the first, which are dropped again)."""
+        if not len(request.points):
+            raise InputError("no --point given: give at least one start a,b in the plane")
+        configuration, weights = request.configuration, request.weights
+        plane = _plane(configuration, weights)
+        flat = _from_plane(plane, request.points)
+        padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
+        program = _trajectory_program(configuration, request.method, request.steps)
+        solution = program(jnp.asarray(weights, _dtype()), jnp.asarray(padded, _dtype()),
+                           jnp.asarray(request.step, _dtype()))
+        keep = len(flat)
+        solution = {k: v if k in ("ts", "steps") else
+                    jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], v)
+                    for k, v in solution.items()}
+        return _Trajectories(**solution), plane, configuration.build(weights)
+
+    def trajectories(self, request: Request) -> dict:
+        """Each trajectory's status, divergence step, rate, its path in the drawing plane
+        and its series: distance to equilibrium, both losses, `‖v‖`."""
+        with self.lock:
+            solution, plane, _ = self.solve(request)
+            flat = _flatten(solution.ys)
+            paths = _to_plane(plane, flat)
+            rows = []
+            for i, start in enumerate(request.points):
+                rows.append({
+                    "start": _finite(start),
+                    "status": Status(int(solution.status[i])).label,
+                    "diverged_at": int(solution.diverged_at[i]) if solution.diverged_at[i] >= 0
+                    else None,
+                    "rate": _finite([solution.rate[i]])[0],
+                    "path": [_finite(paths[i, :, 0]), _finite(paths[i, :, 1])],
+                    "distance": _finite(solution.distance[i]),
+                    "generator_loss": _finite(solution.generator_loss[i]),
+                    "discriminator_loss": _finite(solution.discriminator_loss[i]),
+                    "speed": _finite(solution.speed[i]),
+                })
+            return {"steps": np.asarray(solution.steps).tolist(), "trajectories": rows}
+
+    def csv(self, request: Request) -> str:
+        """The trajectories as CSV: one row per trajectory and saved step, with the
+        game's parameters by name."""
+        with self.lock:
+            solution, _, game = self.solve(request)
+            flat = _flatten(solution.ys)
+            names = list(game.coordinates())
+            lines = [",".join(["trajectory", "start_a", "start_b", "status", "step", "t", *names,
+                               "distance", "generator_loss", "discriminator_loss", "speed"])]
+            steps, ts = np.asarray(solution.steps), np.asarray(solution.ts, dtype=float)
+            for i, start in enumerate(request.points):
+                status = Status(int(solution.status[i])).label
+                for k in range(len(steps)):
+                    numbers = [*flat[i, k], solution.distance[i, k], solution.generator_loss[i, k],
+                               solution.discriminator_loss[i, k], solution.speed[i, k]]
+                    lines.append(",".join([str(i), f"{start[0]:g}", f"{start[1]:g}", status,
+                                           str(steps[k]), f"{ts[k]:.6g}",
+                                           *(f"{float(x):.9g}" for x in numbers)]))
+            return "\n".join(lines) + "\n"
+
+    def spectrum(self, request: Request) -> dict:
+        """The eigenvalues λ of J at the equilibrium, `hλ`, the verdict and growth per
+        step at `h`, the largest stable step (`stability_report`), and what to draw
+        them on: the region `ρ(z) < 1` on a grid of the z-plane, or, for a method with
+        no scalar stability function, the step matrix's multipliers μ and |μ| < 1."""
+        with self.lock:
+            configuration, weights = request.configuration, request.weights
+            game = configuration.build(weights)
+            method = method_registry.get(request.method)
+            if not method.linear_analysis():
+                return {"available": False, "reason": f"{request.method} has no local linear "
+                        "analysis (its update depends on a step counter or a nonlinear state)"}
+            if game.equilibrium() is None:
+                return {"available": False, "reason": f"{configuration.game} knows no "
+                        "equilibrium in closed form: no spectrum to draw"}
+            report = _report(configuration, weights, request.method, request.step)
+            row = report["methods"][request.method]
+            eig = np.array([complex(*e) for e in report["eigenvalues"]])
+            z = request.step * eig
+            answer = {"available": True, "eigenvalues": report["eigenvalues"],
+                      "scaled": [[float(x.real), float(x.imag)] for x in z], **row}
+            rho = method.stability_function()
+            if rho is not None:
+                extent = max(3.5, 1.2 * float(np.max(np.abs(z), initial=0)))
+                n = 201
+                axis = np.linspace(-extent, extent, n)
+                zr, zi = np.meshgrid(axis, axis)
+                inside = rho(zr + 1j * zi) < 1
+                answer.update(kind="region", extent=extent, n=n,
+                              region="".join("1" if x else "0" for x in inside.ravel()),
+                              growth=_finite(rho(z)))
+            else:
+                dtype = _dtype()
+                y = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), game.equilibrium())
+                mu = np.linalg.eigvals(np.asarray(step_matrix(game, method, y, request.step),
+                                                  dtype=float))
+                answer.update(kind="multipliers",
+                              multipliers=[[float(m.real), float(m.imag)] for m in mu],
+                              growth=_finite(np.abs(mu)))
+            return answer
+
+
+class _Trajectories(NamedTuple):
+    """What the page is sent of a `Solution`, the padding dropped."""
+
+    ts: np.ndarray
+    steps: np.ndarray
+    ys: object
+    generator_loss: np.ndarray
+    discriminator_loss: np.ndarray
+    speed: np.ndarray
+    distance: np.ndarray
+    status: np.ndarray
+    diverged_at: np.ndarray
+    rate: np.ndarray
+
+
+def _flatten(ys) -> np.ndarray:
+    """Saved states `(k, saves, …)` → `(k, saves, n)` flattened parameters."""
+    leaves = [np.asarray(x, dtype=float) for x in jax.tree_util.tree_leaves(ys)]
+    k, saves = leaves[0].shape[:2]
+    return np.concatenate([x.reshape(k, saves, -1) for x in leaves], axis=-1)
+
+
+def options() -> dict:
+    """Everything the page offers, from the registries: games with their options,
+    losses, methods (whether each has a local analysis), regularizers; the bounds and
+    defaults; the status codes with the colours the figures use."""
+    from .._games._dirac import CRITICS
+
+    def game(name):
+        kinds = game_option_kinds(name)
+        defaults = inspect.signature(game_registry.registry.factory(name)).parameters
+        return {"name": name, "description": game_registry.describe(name),
+                "gan": game_registry.takes_loss(name),
+                "options": [{"name": o.replace("_", "-"), "type": kinds[o].__name__,
+                             "default": defaults[o].default,
+                             **({"choices": list(CRITICS)} if o == "critic" else {})}
+                            for o in kinds]}
+
+    def entries(registry, describe, **extra):
+        return [{"name": n, "description": describe(n), **{k: f(n) for k, f in extra.items()}}
+                for n in registry.names()]
+
+    return {
+        "games": [game(n) for n in game_registry.names()],
+        "losses": entries(loss_registry.registry, loss_registry.registry.describe),
+        "methods": entries(method_registry.registry, method_registry.describe,
+                           analysis=lambda n: method_registry.get(n).linear_analysis()),
+        "regularizers": entries(reg_registry.registry, reg_registry.describe),
+        "statuses": [{"name": s.label, "colour": colour} for s, colour in _colours().items()],
+        "defaults": DEFAULTS,
+        "limits": {"steps": MAX_STEPS, "points": MAX_POINTS, "grid": MAX_GRID,
+                   "regularizers": MAX_REGULARIZERS, "lim": MAX_LIM},
+    }
+
+
+@functools.cache
+def _colours() -> dict[Status, str]:
+    """Each status in the colour `portrait` draws it in."""
+    from matplotlib.colors import to_hex
+
+    from ..plotting._portrait import _STATUS_COLOURS
+
+    return {s: to_hex(c) for s, c in _STATUS_COLOURS.items()}

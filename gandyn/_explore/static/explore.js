@@ -1,0 +1,863 @@
+// gandyn explore: the page. It only draws; every number comes from the server, which
+// computes it with gandyn's own compiled functions (simulate, the game's field,
+// stability_report). The whole state lives in the URL's query, named as the API's
+// (and the command line's) parameters, so a view is a link.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const SERIES = [
+    ["distance", "distance to equilibrium ‖y − y*‖", true],
+    ["generator_loss", "generator loss L_G", false],
+    ["discriminator_loss", "discriminator loss L_D", false],
+    ["speed", "speed ‖v‖", true],
+  ];
+  let OPTIONS = null;
+  const state = { game: "", options: {}, loss: "", regs: [], method: "", step: 0.1, steps: 1000,
+                  lim: 2.5, points: [] };
+  const data = { field: null, spectrum: null, trajectories: null };
+  const sequence = { field: 0, spectrum: 0, trajectories: 0 };
+  const errors = {};
+
+  // ------------------------------------------------------------------------------------
+  // State ⇄ query string
+
+  const gameInfo = () => OPTIONS.games.find((g) => g.name === state.game);
+
+  function query(withPoints = true) {
+    const q = new URLSearchParams();
+    q.append("game", state.game);
+    for (const o of gameInfo().options) {
+      const value = state.options[o.name];
+      if (value === undefined || value === o.default) continue;
+      q.append(o.name, o.type === "bool" ? (value ? "true" : "false") : String(value));
+    }
+    if (gameInfo().gan) {
+      q.append("loss", state.loss);
+      for (const [name, weight] of state.regs) q.append("reg", `${name}=${weight}`);
+    }
+    q.append("method", state.method);
+    q.append("step", String(state.step));
+    q.append("steps", String(state.steps));
+    q.append("lim", String(state.lim));
+    if (withPoints) for (const [a, b] of state.points) q.append("point", `${round(a)},${round(b)}`);
+    return q;
+  }
+
+  function fromLocation() {
+    const q = new URLSearchParams(window.location.search);
+    const d = OPTIONS.defaults;
+    state.game = q.get("game") || d.game;
+    if (!OPTIONS.games.some((g) => g.name === state.game)) {
+      showError("page", `unknown game ${JSON.stringify(state.game)} in the link; showing ${d.game}`);
+      state.game = d.game;
+    }
+    state.options = {};
+    for (const o of gameInfo().options) {
+      const text = q.get(o.name);
+      if (text === null) state.options[o.name] = o.default;
+      else if (o.type === "bool") state.options[o.name] = ["1", "true", "on", ""].includes(text.toLowerCase());
+      else if (o.type === "int" || o.type === "float") state.options[o.name] = Number(text);
+      else state.options[o.name] = text;
+    }
+    state.loss = q.get("loss") || d.loss;
+    state.regs = q.getAll("reg").map((r) => {
+      const i = r.indexOf("=");
+      return i < 0 ? [r, 1] : [r.slice(0, i), Number(r.slice(i + 1))];
+    });
+    state.method = q.get("method") || d.method;
+    state.step = Number(q.get("step") || d.step);
+    state.steps = Number(q.get("steps") || d.steps);
+    state.lim = Number(q.get("lim") || d.lim);
+    state.points = q.getAll("point").map((p) => p.split(",").map(Number))
+      .filter((p) => p.length === 2 && p.every(Number.isFinite)).slice(0, OPTIONS.limits.points);
+  }
+
+  function writeLocation() {
+    const url = `${window.location.pathname}?${query().toString()}`;
+    window.history.replaceState(null, "", url);
+    $("share").href = window.location.href;
+    const csv = $("export-csv");
+    csv.href = `/api/trajectory.csv?${query().toString()}`;
+    csv.classList.toggle("disabled", state.points.length === 0);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Controls, built from the registries
+
+  function option(select, entries, chosen) {
+    select.replaceChildren(...entries.map((e) => {
+      const o = document.createElement("option");
+      o.value = e.name;
+      o.textContent = e.name;
+      o.title = e.description || "";
+      return o;
+    }));
+    select.value = chosen;
+  }
+
+  function buildGameOptions() {
+    const box = $("game-options");
+    box.replaceChildren();
+    for (const o of gameInfo().options) {
+      const label = document.createElement("label");
+      label.textContent = `${o.name} `;
+      let input;
+      if (o.choices) {
+        input = document.createElement("select");
+        option(input, o.choices.map((c) => ({ name: c })), state.options[o.name]);
+      } else {
+        input = document.createElement("input");
+        if (o.type === "bool") {
+          input.type = "checkbox";
+          input.checked = Boolean(state.options[o.name]);
+        } else {
+          input.type = o.type === "str" ? "text" : "number";
+          if (o.type === "int") input.step = "1";
+          if (o.type === "float") input.step = "any";
+          input.value = state.options[o.name];
+        }
+      }
+      input.id = `option-${o.name}`;
+      input.addEventListener("change", () => {
+        const v = o.type === "bool" ? input.checked
+          : o.type === "int" || o.type === "float" ? Number(input.value) : input.value;
+        state.options[o.name] = v;
+        state.points = [];
+        refresh("field", "spectrum", "trajectories");
+      });
+      label.append(input);
+      box.append(label);
+    }
+  }
+
+  function buildRegularizers() {
+    const box = $("regs");
+    box.replaceChildren();
+    state.regs.forEach(([name, weight], i) => {
+      const row = document.createElement("div");
+      row.className = "reg";
+      const select = document.createElement("select");
+      option(select, OPTIONS.regularizers, name);
+      select.setAttribute("aria-label", `regularizer ${i + 1}`);
+      const slider = document.createElement("input");
+      Object.assign(slider, { type: "range", min: "0", max: "2", step: "0.01", value: String(weight) });
+      slider.setAttribute("aria-label", `weight of regularizer ${i + 1}`);
+      const number = document.createElement("input");
+      Object.assign(number, { type: "number", min: "0", step: "any", value: String(weight) });
+      const remove = document.createElement("button");
+      Object.assign(remove, { type: "button", textContent: "×", title: "remove" });
+      const changed = (value) => {
+        state.regs[i] = [select.value, value];
+        refreshSoon("field", "spectrum", "trajectories");
+      };
+      select.addEventListener("change", () => changed(Number(number.value)));
+      slider.addEventListener("input", () => { number.value = slider.value; changed(Number(slider.value)); });
+      number.addEventListener("change", () => { slider.value = number.value; changed(Number(number.value)); });
+      remove.addEventListener("click", () => {
+        state.regs.splice(i, 1);
+        buildRegularizers();
+        refresh("field", "spectrum", "trajectories");
+      });
+      row.append(select, slider, number, remove);
+      box.append(row);
+    });
+    $("add-reg").disabled = state.regs.length >= OPTIONS.limits.regularizers;
+  }
+
+  function syncControls() {
+    $("game").value = state.game;
+    const info = gameInfo();
+    $("game-help").textContent = info.description;
+    buildGameOptions();
+    $("loss-row").hidden = !info.gan;
+    $("reg-set").hidden = !info.gan;
+    $("loss").value = state.loss;
+    buildRegularizers();
+    $("method").value = state.method;
+    const method = OPTIONS.methods.find((m) => m.name === state.method);
+    $("method-help").textContent = method ? method.description : "";
+    $("step").value = state.step;
+    $("step-slider").value = Math.log10(state.step);
+    $("steps").value = state.steps;
+    $("lim").value = state.lim;
+  }
+
+  function wireControls() {
+    option($("game"), OPTIONS.games, state.game);
+    option($("loss"), OPTIONS.losses, state.loss);
+    option($("method"), OPTIONS.methods, state.method);
+    $("max-points").textContent = OPTIONS.limits.points;
+    $("steps").max = OPTIONS.limits.steps;
+    $("game").addEventListener("change", () => {
+      state.game = $("game").value;
+      state.options = Object.fromEntries(gameInfo().options.map((o) => [o.name, o.default]));
+      state.points = [];
+      syncControls();
+      refresh("field", "spectrum", "trajectories");
+    });
+    $("loss").addEventListener("change", () => {
+      state.loss = $("loss").value;
+      refresh("field", "spectrum", "trajectories");
+    });
+    $("method").addEventListener("change", () => {
+      state.method = $("method").value;
+      syncControls();
+      refresh("spectrum", "trajectories");
+    });
+    $("step-slider").addEventListener("input", () => {
+      state.step = Number((10 ** Number($("step-slider").value)).toPrecision(3));
+      $("step").value = state.step;
+      refreshSoon("spectrum", "trajectories");
+    });
+    $("step").addEventListener("change", () => {
+      state.step = Number($("step").value);
+      $("step-slider").value = Math.log10(state.step);
+      refresh("spectrum", "trajectories");
+    });
+    $("steps").addEventListener("change", () => {
+      state.steps = Number($("steps").value);
+      refresh("trajectories");
+    });
+    $("lim").addEventListener("change", () => {
+      state.lim = Number($("lim").value);
+      refresh("field");
+    });
+    $("add-reg").addEventListener("click", () => {
+      const used = new Set(state.regs.map((r) => r[0]));
+      const next = OPTIONS.regularizers.find((r) => !used.has(r.name)) || OPTIONS.regularizers[0];
+      state.regs.push([next.name, 0.5]);
+      buildRegularizers();
+      refresh("field", "spectrum", "trajectories");
+    });
+    $("clear").addEventListener("click", () => {
+      state.points = [];
+      refresh("trajectories");
+    });
+    $("portrait").addEventListener("click", (event) => {
+      const point = portraitPoint(event);
+      if (!point) return;
+      if (state.points.length >= OPTIONS.limits.points) {
+        showError("page", `at most ${OPTIONS.limits.points} trajectories: clear some first`);
+        return;
+      }
+      state.points.push(point);
+      refresh("trajectories");
+    });
+    $("share").addEventListener("click", (event) => {
+      event.preventDefault();
+      writeLocation();
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(window.location.href).then(
+          () => flash($("share"), "link copied"), () => flash($("share"), "copy the address bar"));
+      }
+    });
+    $("export-png").addEventListener("click", exportPng);
+    window.addEventListener("resize", redraw);
+  }
+
+  function flash(element, text) {
+    const old = element.textContent;
+    element.textContent = text;
+    setTimeout(() => { element.textContent = old; }, 1500);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Requests: the latest answer of each kind wins
+
+  async function get(path, params) {
+    const response = await fetch(`${path}?${params.toString()}`);
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+    return body;
+  }
+
+  const ENDPOINTS = { field: "/api/field", spectrum: "/api/spectrum",
+                      trajectories: "/api/trajectory" };
+  let pending = null;
+  let pendingKinds = new Set();
+
+  function refreshSoon(...kinds) {
+    kinds.forEach((k) => pendingKinds.add(k));
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      const all = [...pendingKinds];
+      pendingKinds = new Set();
+      refresh(...all);
+    }, 60);
+  }
+
+  function refresh(...kinds) {
+    writeLocation();
+    for (const kind of kinds) {
+      const n = ++sequence[kind];
+      if (kind === "trajectories" && state.points.length === 0) {
+        data.trajectories = null;
+        clearError(kind);
+        redraw();
+        continue;
+      }
+      document.body.classList.add(`busy-${kind}`);
+      get(ENDPOINTS[kind], query(kind === "trajectories")).then((body) => {
+        if (n !== sequence[kind]) return;
+        data[kind] = body;
+        clearError(kind);
+        redraw();
+      }, (error) => {
+        if (n !== sequence[kind]) return;
+        showError(kind, error.message);
+      }).finally(() => {
+        if (n === sequence[kind]) document.body.classList.remove(`busy-${kind}`);
+      });
+    }
+  }
+
+  function showError(kind, message) {
+    errors[kind] = message;
+    renderErrors();
+  }
+
+  function clearError(kind) {
+    delete errors[kind];
+    delete errors.page;
+    renderErrors();
+  }
+
+  function renderErrors() {
+    const messages = [...new Set(Object.values(errors))];
+    $("error").hidden = messages.length === 0;
+    $("error").textContent = messages.join("\n");
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Drawing helpers
+
+  function canvas2d(canvas) {
+    const ratio = window.devicePixelRatio || 1;
+    if (!canvas.dataset.width) {
+      canvas.dataset.width = canvas.width;
+      canvas.dataset.height = canvas.height;
+    }
+    const w = Number(canvas.dataset.width);
+    const h = Number(canvas.dataset.height);
+    if (canvas.width !== Math.round(w * ratio)) {
+      canvas.width = Math.round(w * ratio);
+      canvas.height = Math.round(h * ratio);
+      canvas.style.width = `${w}px`;
+      canvas.style.height = `${h}px`;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, w, h);
+    ctx.font = "12px system-ui, sans-serif";
+    return { ctx, w, h };
+  }
+
+  function round(x) {
+    return Number(x.toPrecision(6));
+  }
+
+  function fmt(x, digits = 4) {
+    if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+    if (x === 0) return "0";
+    const a = Math.abs(x);
+    if (a >= 1e5 || a < 1e-3) return x.toExponential(digits - 1).replace("e+", "e");
+    return String(Number(x.toPrecision(digits)));
+  }
+
+  function ticks(lo, hi, count = 5) {
+    const span = hi - lo;
+    if (!(span > 0)) return [lo];
+    const raw = span / count;
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => span / s <= count) || power * 10;
+    const out = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+      out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    }
+    return out;
+  }
+
+  // A plot area [x0, x1] × [y0, y1] drawn in the box (left, top, width, height).
+  function frame(box, x0, x1, y0, y1, log = false) {
+    const ly = (y) => (log ? Math.log10(y) : y);
+    return {
+      box, x0, x1, y0, y1, log,
+      px: (x) => box.left + ((x - x0) / (x1 - x0)) * box.width,
+      py: (y) => box.top + (1 - (ly(y) - ly(y0)) / (ly(y1) - ly(y0))) * box.height,
+      x: (px) => x0 + ((px - box.left) / box.width) * (x1 - x0),
+      y: (py) => y0 + (1 - (py - box.top) / box.height) * (y1 - y0),
+    };
+  }
+
+  function axes(ctx, f, xlabel, ylabel) {
+    const { box } = f;
+    ctx.save();
+    ctx.strokeStyle = "#333";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(box.left, box.top, box.width, box.height);
+    ctx.fillStyle = "#333";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (const t of ticks(f.x0, f.x1)) {
+      const x = f.px(t);
+      ctx.beginPath(); ctx.moveTo(x, box.top + box.height); ctx.lineTo(x, box.top + box.height + 4); ctx.stroke();
+      ctx.fillText(fmt(t, 3), x, box.top + box.height + 6);
+    }
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    const yt = f.log ? logTicks(f.y0, f.y1) : ticks(f.y0, f.y1);
+    for (const t of yt) {
+      const y = f.py(t);
+      ctx.beginPath(); ctx.moveTo(box.left - 4, y); ctx.lineTo(box.left, y); ctx.stroke();
+      ctx.fillText(f.log ? `1e${Math.round(Math.log10(t))}` : fmt(t, 3), box.left - 6, y);
+    }
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(xlabel, box.left + box.width / 2, box.top + box.height + 36);
+    ctx.translate(box.left - 44, box.top + box.height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "bottom";
+    ctx.fillText(ylabel, 0, 0);
+    ctx.restore();
+  }
+
+  function logTicks(lo, hi) {
+    const a = Math.ceil(Math.log10(lo));
+    const b = Math.floor(Math.log10(hi));
+    const every = Math.max(1, Math.ceil((b - a + 1) / 5));
+    const out = [];
+    for (let k = a; k <= b; k += every) out.push(10 ** k);
+    return out;
+  }
+
+  function statusColour(status) {
+    const s = OPTIONS.statuses.find((x) => x.name === status);
+    return s ? s.colour : "#444";
+  }
+
+  // Light-to-dark blue for speed, on a log scale between the lattice's extremes.
+  function speedColour(t) {
+    const a = [252, 253, 255];
+    const b = [158, 202, 225];
+    return a.map((v, i) => Math.round(v + (b[i] - v) * t));
+  }
+
+  // ------------------------------------------------------------------------------------
+  // The portrait
+
+  let portraitFrame = null;
+
+  function drawPortrait() {
+    const { ctx, w, h } = canvas2d($("portrait"));
+    const field = data.field;
+    if (!field) {
+      ctx.fillStyle = "#666";
+      ctx.fillText("computing the field…", 20, 30);
+      return;
+    }
+    const n = field.n;
+    const box = { left: 60, top: 12, width: w - 76, height: h - 62 };
+    const f = frame(box, field.x[0], field.x[n - 1], field.y[0], field.y[n - 1]);
+    portraitFrame = f;
+    // Speed as a background image, one pixel per lattice point, smoothed.
+    // Linear in ‖v‖ from 0 to its largest value on the lattice, as `portrait` colours it.
+    const hi = Math.max(...field.speed.filter((s) => s !== null), 0);
+    const image = document.createElement("canvas");
+    image.width = n; image.height = n;
+    const ictx = image.getContext("2d");
+    const pixels = ictx.createImageData(n, n);
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        const s = field.speed[j * n + i];
+        const t = s === null || !(hi > 0) ? 0 : s / hi;
+        const c = speedColour(t);
+        const k = ((n - 1 - j) * n + i) * 4;
+        pixels.data.set([...c, 255], k);
+      }
+    }
+    ictx.putImageData(pixels, 0, 0);
+    ctx.save();
+    ctx.imageSmoothingEnabled = true;
+    const cell = box.width / (n - 1);
+    ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+    ctx.drawImage(image, box.left - cell / 2, box.top - cell / 2, box.width + cell, box.height + cell);
+    // Arrows of one length, pointing along the projected field.
+    const stride = n > 30 ? 2 : 1;
+    const length = 0.8 * cell * stride;
+    ctx.strokeStyle = "rgba(40, 40, 40, 0.75)";
+    ctx.lineWidth = 1;
+    for (let j = 0; j < n; j += stride) {
+      for (let i = 0; i < n; i += stride) {
+        const u = field.u[j * n + i];
+        const v = field.w[j * n + i];
+        if (u === null || v === null) continue;
+        const norm = Math.hypot(u, v);
+        if (!(norm > 0)) continue;
+        const cx = f.px(field.x[i]);
+        const cy = f.py(field.y[j]);
+        const dx = (u / norm) * length / 2;
+        const dy = -(v / norm) * length / 2;
+        arrow(ctx, cx - dx, cy - dy, cx + dx, cy + dy);
+      }
+    }
+    // Trajectories, each coloured by its status.
+    const rows = data.trajectories ? data.trajectories.trajectories : [];
+    rows.forEach((row, k) => {
+      const colour = statusColour(row.status);
+      ctx.strokeStyle = colour;
+      ctx.fillStyle = colour;
+      ctx.lineWidth = 1.6;
+      ctx.beginPath();
+      let pen = false;
+      const [xs, ys] = row.path;
+      for (let t = 0; t < xs.length; t++) {
+        if (xs[t] === null || ys[t] === null) { pen = false; continue; }
+        const px = f.px(xs[t]);
+        const py = f.py(ys[t]);
+        if (!Number.isFinite(px) || !Number.isFinite(py) || Math.abs(px) > 1e6 || Math.abs(py) > 1e6) {
+          pen = false;
+          continue;
+        }
+        if (pen) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+        pen = true;
+      }
+      ctx.stroke();
+      const sx = f.px(row.start[0]);
+      const sy = f.py(row.start[1]);
+      ctx.beginPath(); ctx.arc(sx, sy, 4, 0, 2 * Math.PI); ctx.fill();
+      ctx.fillStyle = "#111";
+      ctx.fillText(String(k + 1), sx + 6, sy - 6);
+    });
+    // The equilibrium.
+    if (field.equilibrium) star(ctx, f.px(field.equilibrium[0]), f.py(field.equilibrium[1]), 9);
+    ctx.restore();
+    axes(ctx, f, field.labels[0], field.labels[1]);
+    if (!rows.length) {
+      ctx.fillStyle = "rgba(0,0,0,0.55)";
+      ctx.textAlign = "center";
+      ctx.fillText("click anywhere to start a trajectory", box.left + box.width / 2, box.top + 18);
+      ctx.textAlign = "left";
+    }
+    const given = gameInfo().options.filter((o) => state.options[o.name] !== o.default)
+      .map((o) => `${o.name}=${state.options[o.name]}`);
+    $("portrait-caption").textContent = `${state.game}${given.length ? ` (${given.join(", ")})` : ""}`
+      + `${gameInfo().gan ? ` · ${state.loss}` : ""}`
+      + `${regText()} · ${state.method} · h = ${fmt(state.step)} · ${state.steps} steps — `
+      + "field coloured by speed ‖v‖ (light: slow), ★ the equilibrium, trajectories by status";
+  }
+
+  function regText() {
+    return gameInfo().gan && state.regs.length
+      ? ` + ${state.regs.map(([n, w]) => `${n}=${w}`).join(" + ")}` : "";
+  }
+
+  function arrow(ctx, x0, y0, x1, y1) {
+    const angle = Math.atan2(y1 - y0, x1 - x0);
+    const head = Math.min(4, Math.hypot(x1 - x0, y1 - y0) * 0.45);
+    ctx.beginPath();
+    ctx.moveTo(x0, y0); ctx.lineTo(x1, y1);
+    ctx.lineTo(x1 - head * Math.cos(angle - 0.45), y1 - head * Math.sin(angle - 0.45));
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - head * Math.cos(angle + 0.45), y1 - head * Math.sin(angle + 0.45));
+    ctx.stroke();
+  }
+
+  function star(ctx, x, y, r) {
+    ctx.save();
+    ctx.beginPath();
+    for (let k = 0; k < 10; k++) {
+      const radius = k % 2 ? r * 0.45 : r;
+      const a = -Math.PI / 2 + (k * Math.PI) / 5;
+      ctx.lineTo(x + radius * Math.cos(a), y + radius * Math.sin(a));
+    }
+    ctx.closePath();
+    ctx.fillStyle = "gold";
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = 1;
+    ctx.fill(); ctx.stroke();
+    ctx.restore();
+  }
+
+  function portraitPoint(event) {
+    if (!portraitFrame) return null;
+    const rect = $("portrait").getBoundingClientRect();
+    const x = event.clientX - rect.left;
+    const y = event.clientY - rect.top;
+    const { box } = portraitFrame;
+    if (x < box.left || x > box.left + box.width || y < box.top || y > box.top + box.height) return null;
+    return [round(portraitFrame.x(x)), round(portraitFrame.y(y))];
+  }
+
+  // ------------------------------------------------------------------------------------
+  // The spectrum over the method's stability region
+
+  function drawSpectrum() {
+    const { ctx, w, h } = canvas2d($("spectrum"));
+    const s = data.spectrum;
+    const verdict = $("verdict");
+    if (!s || !s.available) {
+      ctx.fillStyle = "#666";
+      wrap(ctx, s ? s.reason : "computing the spectrum…", 20, 30, w - 40);
+      verdict.textContent = s ? s.reason : "";
+      verdict.dataset.verdict = "";
+      $("spectrum-caption").textContent = "";
+      return;
+    }
+    const box = { left: 60, top: 12, width: w - 76, height: h - 62 };
+    const region = s.kind === "region";
+    const points = region ? s.scaled : s.multipliers;
+    const extent = region ? s.extent
+      : Math.max(1.5, 1.15 * Math.max(...points.map(([a, b]) => Math.hypot(a, b))));
+    const f = frame(box, -extent, extent, -extent, extent);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+    if (region) {
+      const n = s.n;
+      const image = document.createElement("canvas");
+      image.width = n; image.height = n;
+      const ictx = image.getContext("2d");
+      const pixels = ictx.createImageData(n, n);
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < n; i++) {
+          const inside = s.region[j * n + i] === "1";
+          pixels.data.set(inside ? [199, 233, 192, 255] : [255, 255, 255, 255], ((n - 1 - j) * n + i) * 4);
+        }
+      }
+      ictx.putImageData(pixels, 0, 0);
+      ctx.imageSmoothingEnabled = true;
+      const cell = box.width / (n - 1);
+      ctx.drawImage(image, box.left - cell / 2, box.top - cell / 2, box.width + cell, box.height + cell);
+    } else {
+      ctx.fillStyle = "rgb(199, 233, 192)";
+      ctx.beginPath();
+      ctx.ellipse(f.px(0), f.py(0), f.px(1) - f.px(0), f.py(0) - f.py(1), 0, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.strokeStyle = "#2a7a2a";
+      ctx.stroke();
+    }
+    ctx.strokeStyle = "#bbb";
+    ctx.beginPath();
+    ctx.moveTo(f.px(-extent), f.py(0)); ctx.lineTo(f.px(extent), f.py(0));
+    ctx.moveTo(f.px(0), f.py(-extent)); ctx.lineTo(f.px(0), f.py(extent));
+    ctx.stroke();
+    points.forEach(([a, b], k) => {
+      const g = s.growth[k];
+      ctx.strokeStyle = g === null || g > 1 + 1e-9 ? "#d62728" : g < 1 - 1e-9 ? "#2ca02c" : "#1f77b4";
+      ctx.lineWidth = 2;
+      const x = f.px(a);
+      const y = f.py(b);
+      ctx.beginPath();
+      ctx.moveTo(x - 5, y - 5); ctx.lineTo(x + 5, y + 5);
+      ctx.moveTo(x - 5, y + 5); ctx.lineTo(x + 5, y - 5);
+      ctx.stroke();
+    });
+    ctx.restore();
+    axes(ctx, f, region ? "Re(hλ)" : "Re μ", region ? "Im(hλ)" : "Im μ");
+    $("spectrum-caption").textContent = region
+      ? `${state.method}: shaded, the stability region |R(z)| < 1; × the scaled spectrum hλ of J `
+        + "at the equilibrium (red: outside, green: inside, blue: on the boundary)"
+      : `${state.method}: eigenvalues μ of the step map at the equilibrium (×) and the unit `
+        + "disc |μ| < 1 (shaded)";
+    const largest = s.unconditionally_stable ? "any h (unconditionally stable)"
+      : s.largest_stable_step ? fmt(s.largest_stable_step, 6) : "none (unstable at every h)";
+    const eig = s.eigenvalues.map(([a, b]) => complexText(a, b)).join(", ");
+    verdict.dataset.verdict = s.verdict;
+    verdict.replaceChildren();
+    const line = (label, text, cls) => {
+      const p = document.createElement("p");
+      const strong = document.createElement("strong");
+      strong.textContent = label;
+      p.append(strong, ` ${text}`);
+      if (cls) p.className = cls;
+      verdict.append(p);
+    };
+    line("verdict at h = " + fmt(state.step) + ":", `${s.verdict} (growth per step ${fmt(s.growth_per_step, 6)})`,
+         `verdict-${s.verdict}`);
+    line("largest stable step:", largest);
+    line("eigenvalues of J:", eig);
+  }
+
+  function complexText(a, b) {
+    const re = Math.abs(a) < 1e-12 ? 0 : a;
+    const im = Math.abs(b) < 1e-12 ? 0 : b;
+    const real = (x) => (x < 0 ? `−${fmt(-x)}` : fmt(x));
+    if (im === 0) return real(re);
+    const sign = im < 0 ? "−" : "+";
+    return re === 0 ? `${im < 0 ? "−" : ""}${fmt(Math.abs(im))}i` : `${real(re)} ${sign} ${fmt(Math.abs(im))}i`;
+  }
+
+  function wrap(ctx, text, x, y, width) {
+    let line = "";
+    for (const word of text.split(" ")) {
+      if (ctx.measureText(`${line} ${word}`).width > width && line) {
+        ctx.fillText(line, x, y);
+        y += 16;
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    ctx.fillText(line, x, y);
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Time series and the table of trajectories
+
+  function drawSeries() {
+    const rows = data.trajectories ? data.trajectories.trajectories : [];
+    const steps = data.trajectories ? data.trajectories.steps : [];
+    for (const [key, title, log] of SERIES) {
+      const { ctx, w, h } = canvas2d($(`series-${key}`));
+      ctx.fillStyle = "#222";
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.fillText(title, 52, 13);
+      const values = rows.flatMap((r) => r[key]).filter((v) => v !== null && (!log || v > 0));
+      if (!rows.length || !values.length) {
+        ctx.fillStyle = "#888";
+        ctx.fillText(rows.length ? "not available for this game" : "no trajectory yet", 52, 40);
+        continue;
+      }
+      let lo = Math.min(...values);
+      let hi = Math.max(...values);
+      if (log) { lo = 10 ** Math.floor(Math.log10(lo)); hi = 10 ** Math.ceil(Math.log10(hi)); }
+      if (hi === lo) { hi += log ? hi * 9 : 1; lo -= log ? 0 : 1; }
+      const box = { left: 52, top: 22, width: w - 68, height: h - 62 };
+      const f = frame(box, steps[0], steps[steps.length - 1] || 1, lo, hi, log);
+      ctx.save();
+      ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+      for (const row of rows) {
+        ctx.strokeStyle = statusColour(row.status);
+        ctx.lineWidth = 1.3;
+        ctx.beginPath();
+        let pen = false;
+        row[key].forEach((v, t) => {
+          if (v === null || (log && !(v > 0))) { pen = false; return; }
+          const x = f.px(steps[t]);
+          const y = f.py(v);
+          if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+          pen = true;
+        });
+        ctx.stroke();
+      }
+      ctx.restore();
+      axes(ctx, f, "step", "");
+    }
+  }
+
+  function drawTable() {
+    const body = $("trajectories").querySelector("tbody");
+    const rows = data.trajectories ? data.trajectories.trajectories : [];
+    body.replaceChildren(...rows.map((row, k) => {
+      const tr = document.createElement("tr");
+      tr.dataset.status = row.status;
+      const status = row.status + (row.diverged_at !== null ? ` at step ${row.diverged_at}` : "");
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.style.background = statusColour(row.status);
+      const cells = [String(k + 1), `(${fmt(row.start[0], 3)}, ${fmt(row.start[1], 3)})`, status,
+                     fmt(row.rate, 6)];
+      cells.forEach((text, c) => {
+        const td = document.createElement("td");
+        if (c === 2) { td.className = "status"; td.append(chip); }
+        td.append(text);
+        tr.append(td);
+      });
+      const td = document.createElement("td");
+      const remove = document.createElement("button");
+      Object.assign(remove, { type: "button", textContent: "×", title: "remove this trajectory" });
+      remove.addEventListener("click", () => {
+        state.points.splice(k, 1);
+        refresh("trajectories");
+      });
+      td.append(remove);
+      tr.append(td);
+      return tr;
+    }));
+    $("trajectories").dataset.count = rows.length;
+  }
+
+  function drawLegend() {
+    const seen = new Set();
+    $("legend").replaceChildren(...OPTIONS.statuses.filter((s) => {
+      const fresh = !seen.has(s.colour);
+      seen.add(s.colour);
+      return fresh;
+    }).map((s) => {
+      const span = document.createElement("span");
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.style.background = s.colour;
+      const same = OPTIONS.statuses.filter((t) => t.colour === s.colour).map((t) => t.name);
+      span.append(chip, same.join(" / "));
+      return span;
+    }));
+  }
+
+  function redraw() {
+    if (!OPTIONS) return;
+    drawPortrait();
+    drawSpectrum();
+    drawSeries();
+    drawTable();
+  }
+
+  // ------------------------------------------------------------------------------------
+  // Export: the current view as one PNG
+
+  function exportPng() {
+    const ratio = window.devicePixelRatio || 1;
+    const top = [$("portrait"), $("spectrum")];
+    const bottom = SERIES.map(([key]) => $(`series-${key}`));
+    const width = Math.max(top.reduce((s, c) => s + c.width, 0), bottom.reduce((s, c) => s + c.width, 0));
+    const title = 30 * ratio;
+    const height = title + Math.max(...top.map((c) => c.height)) + Math.max(...bottom.map((c) => c.height))
+      + 60 * ratio;
+    const out = document.createElement("canvas");
+    out.width = width; out.height = height;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = "#111";
+    ctx.font = `${14 * ratio}px system-ui, sans-serif`;
+    ctx.fillText(`gandyn explore · ${$("portrait-caption").textContent.split(" — ")[0]}`, 10 * ratio, 20 * ratio);
+    let x = 0;
+    for (const c of top) { ctx.drawImage(c, x, title); x += c.width; }
+    const verdict = $("verdict").innerText.split("\n").filter(Boolean).join("   ");
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    const y = title + Math.max(...top.map((c) => c.height));
+    ctx.fillText(verdict, 10 * ratio, y + 18 * ratio);
+    x = 0;
+    for (const c of bottom) { ctx.drawImage(c, x, y + 30 * ratio); x += c.width; }
+    out.toBlob((blob) => {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "gandyn-explore.png";
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------
+
+  async function start() {
+    try {
+      OPTIONS = await get("/api/options", new URLSearchParams());
+    } catch (error) {
+      showError("page", `cannot reach the gandyn server: ${error.message}`);
+      return;
+    }
+    fromLocation();
+    wireControls();
+    syncControls();
+    drawLegend();
+    redraw();
+    refresh("field", "spectrum", "trajectories");
+  }
+
+  start();
+})();

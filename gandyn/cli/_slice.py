@@ -1,0 +1,135 @@
+"""`gandyn slice RUN_DIR`: the field of a trained GAN in a plane through its checkpoints."""
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import InputError, check_int, check_writable, fail, progress_bar, set_precision
+
+
+class Directions(enum.StrEnum):
+    eigen = "eigen"
+    players = "players"
+
+
+def slice(  # noqa: A001 - the command's name
+    run_dir: Annotated[Path, typer.Argument(help="A folder written by `gandyn train`.",
+                                            show_default=False)],
+    step: Annotated[list[int] | None, typer.Option("--step", help="A logged step whose "
+                    "parameters the run kept (repeatable; default: every one; an image run "
+                    "keeps its last).")] = None,
+    directions: Annotated[Directions, typer.Option("--directions", help="The plane: 'eigen' (the "
+                          "rotation plane of the leading complex pair of the Jacobian, by "
+                          "Arnoldi) or 'players' (the generator's and the discriminator's parts "
+                          "of the field).")] = Directions.eigen,
+    seed_index: Annotated[int, typer.Option("--seed-index", help="Which of the run's seeds "
+                          "(0-based).")] = 0,
+    resolution: Annotated[int, typer.Option("--resolution", help="Grid points per axis.")] = 21,
+    lim: Annotated[float | None, typer.Option("--lim", help="Half-width of the window in "
+                   "parameter units (default: where the linear part is 3× the field at the "
+                   "checkpoint).")] = None,
+    krylov: Annotated[int, typer.Option("--krylov", help="Arnoldi steps for the leading "
+                      "eigenvalues.")] = 60,
+    gif: Annotated[bool, typer.Option("--gif/--no-gif", help="Write slices.gif over the steps "
+                   "(when there are several).")] = True,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the figures and "
+                   "slices.json (default: RUN_DIR/slices).")] = None,
+) -> None:
+    """Slice the training field of a `gandyn train` run at its checkpoints: streamlines
+    of the field projected on a plane through the parameters, coloured by speed, with
+    the plane's curl, divergence and rotation share and the leading eigenvalues of the
+    Jacobian; writes step_N.png per step, slices.png, slices.gif and slices.json."""
+    try:
+        resolution = check_int("--resolution", resolution, 3, 201)
+        krylov = check_int("--krylov", krylov, 2, 1000)
+        if lim is not None and not (lim > 0 and lim < float("inf")):
+            raise InputError(f"--lim must be a positive finite number, got {lim}")
+        out = Path(run_dir) / "slices" if out is None else out
+        check_writable(out)
+        game, points, key = _load(Path(run_dir), step, seed_index)
+    except (InputError, ValueError) as e:
+        fail(str(e))
+
+    import jax
+    import matplotlib.pyplot as plt
+
+    from .._io import atomic_figure, write_json
+    from .._slice import field_slice
+    from ..plotting import slice_figure, slice_gif, slice_portrait
+
+    slices = []
+    with progress_bar() as bar:
+        task = bar.add_task("slicing", total=len(points))
+        for k, (n, y) in enumerate(points.items()):
+            slices.append(field_slice(game, y, directions=directions.value, lim=lim,
+                                      resolution=resolution, krylov=krylov, step=n,
+                                      key=jax.random.fold_in(key, n)))
+            bar.update(task, completed=k + 1)
+    name = Path(run_dir).resolve().name
+    out.mkdir(parents=True, exist_ok=True)
+    for s in slices:
+        fig, ax = plt.subplots(figsize=(5.6, 5.2), layout="constrained")
+        slice_portrait(ax, s, title=f"{name}: step {s.step}, seed {seed_index}")
+        atomic_figure(out / f"step_{s.step:07d}.png", fig)
+        plt.close(fig)
+    chosen = [slices[i] for i in sorted({0, len(slices) // 2, len(slices) - 1})]
+    fig = slice_figure(chosen, [f"step {s.step}" for s in chosen],
+                       suptitle=f"{name}: the training field near seed {seed_index}'s parameters")
+    atomic_figure(out / "slices.png", fig)
+    plt.close(fig)
+    if gif and len(slices) > 1:
+        from .._io import atomic_path
+
+        with atomic_path(out / "slices.gif") as tmp:
+            slice_gif(tmp, slices, [f"{name}: step {s.step}" for s in slices])
+    write_json(out / "slices.json", {"run": str(run_dir), "seed": seed_index,
+                                     "directions": directions.value,
+                                     "slices": [s.summary() for s in slices]})
+    for s in slices:
+        lead = s.leading[0] if s.leading.size else complex("nan")
+        typer.echo(f"step {s.step}: {s.plane.kind}; rotation {s.rotation:.0%}, curl {s.curl:.3g}, "
+                   f"divergence {s.divergence:.3g}, |λ₁| {abs(lead):.3g}")
+    typer.echo(f"wrote {out}")
+
+
+def _load(run_dir: Path, steps: list[int] | None, seed_index: int):
+    """`(game, {step: parameters of seed `seed_index`}, key)` from a train run folder;
+    the key is the run's minibatch key (the one its logged eigenvalues used)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.flatten_util import ravel_pytree
+
+    from .._train import CHECKPOINT, load_checkpoint
+    from ._train import TrainSettings, _build
+
+    if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
+            or not (run_dir / CHECKPOINT).is_file():
+        raise InputError(f"{str(run_dir)!r} is not a gandyn train run folder (settings.json and "
+                         f"{CHECKPOINT})")
+    try:
+        settings = TrainSettings.from_file(run_dir / "settings.json")
+    except InputError as e:
+        raise InputError(str(e).removeprefix("cannot resume: ")) from None
+    set_precision(settings.float64)
+    game, method, _ = _build(settings)
+    state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
+    check_int("--seed-index", seed_index, 0, len(state.diverged_at) - 1)
+    kept = {**state.checkpoints, state.step: state.params}
+    available = ", ".join(map(str, sorted(kept)))
+    chosen = sorted(kept) if not steps else steps
+    for n in chosen:
+        if n not in kept:
+            raise InputError(f"--step {n} is not a step whose parameters the run kept; "
+                             f"choose from: {available}")
+    points = {}
+    for n in dict.fromkeys(chosen):
+        y = jax.tree_util.tree_map(lambda x: jnp.asarray(x[seed_index]), kept[n])
+        if not np.all(np.isfinite(np.asarray(ravel_pytree(y)[0]))):
+            raise InputError(f"seed {seed_index}'s parameters at step {n} are not finite (the run "
+                             f"diverged at step {state.diverged_at[seed_index]})")
+        points[n] = y
+    key = jax.random.split(jax.random.key(settings.seed), 4)[1]
+    return game, points, key

@@ -1,0 +1,354 @@
+"""`gandyn explore`'s JSON API, without a browser: each endpoint against the Dirac-GAN's
+closed forms, bad input answered by a 400 with the command line's own message, and 50
+requests at once all answered.
+
+On the WGAN Dirac-GAN (real point 0) the field is `v(θ, ψ) = (ψ, −θ)`, a rotation with
+Jacobian eigenvalues ±i. Simultaneous GD multiplies `‖y‖` by `|1 + ih| = √(1 + h²)` per
+step (spiral out), extragradient by `|1 + ih + (ih)²| = √(1 − h² + h⁴)` (spiral in for
+h < 1), alternating GD's step map has `|μ| = 1` for h < 2 (cycles).
+"""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import gandyn as gd
+from gandyn._explore import make_server
+from gandyn.cli import app
+
+
+H = 0.1
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def get(server, path, params=(), headers=None):
+    """`(status, body)`: the body parsed as JSON unless it is CSV or HTML."""
+    query = f"?{urlencode(params, doseq=True)}" if params else ""
+    url = f"{server.url.rstrip('/')}{path}{query}"
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            code, kind, raw = response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as e:
+        code, kind, raw = e.code, e.headers["Content-Type"], e.read()
+    return code, json.loads(raw) if kind.startswith("application/json") else raw.decode()
+
+
+WGAN = {"game": "dirac", "loss": "wgan", "step": H}
+
+
+def test_options_list_every_registry_entry(server):
+    code, options = get(server, "/api/options")
+    assert code == 200
+    assert [g["name"] for g in options["games"]] == list(gd.games.names())
+    assert [m["name"] for m in options["methods"]] == list(gd.methods.names())
+    assert [x["name"] for x in options["losses"]] == list(gd.losses.names())
+    assert [r["name"] for r in options["regularizers"]] == list(gd.regularizers.names())
+    dirac = next(g for g in options["games"] if g["name"] == "dirac")
+    assert dirac["gan"] and [o["name"] for o in dirac["options"]] == ["dim", "real-point", "bias",
+                                                                        "critic"]
+    assert {m["name"]: m["analysis"] for m in options["methods"]}["adam"] is False
+    assert {s["name"] for s in options["statuses"]} == {s.label for s in gd.Status}
+
+
+def test_a_newly_registered_game_and_method_appear_and_run(server):
+    """Nothing on the page or in the server names an entry: a game and a method
+    registered now are offered and answered (rotation ω·xy with ω = 3: eigenvalues
+    ±3i; the explicit midpoint rule multiplies ‖y‖ by |1 + z + z²/2| at z = 3ih)."""
+    import jax.numpy as jnp
+
+    class Rotation(gd.AbstractGame):
+        def init(self, key=None):
+            return gd.Players(jnp.array(1.0), jnp.array(0.0))
+
+        def losses(self, players, key=None):
+            value = 3.0 * players.first * players.second
+            return value, -value
+
+        def equilibrium(self):
+            return gd.Players(jnp.array(0.0), jnp.array(0.0))
+
+    gd.games.register("explore-rotation", "3·xy", lambda: Rotation())
+    gd.methods.register("explore-midpoint", "explicit midpoint rule",
+                        lambda: gd.methods.get("midpoint"))
+    try:
+        _, options = get(server, "/api/options")
+        assert "explore-rotation" in [g["name"] for g in options["games"]]
+        assert "explore-midpoint" in [m["name"] for m in options["methods"]]
+        params = {"game": "explore-rotation", "method": "explore-midpoint", "step": H,
+                  "steps": 300}
+        code, answer = get(server, "/api/spectrum", params)
+        assert code == 200
+        imaginary = sorted(e[1] for e in answer["eigenvalues"])
+        np.testing.assert_allclose(imaginary, [-3, 3], atol=1e-12)
+        z = 3j * H
+        assert answer["growth_per_step"] == pytest.approx(abs(1 + z + z**2 / 2), rel=1e-9)
+        code, answer = get(server, "/api/trajectory", {**params, "point": "1,0"})
+        assert code == 200
+        assert answer["trajectories"][0]["rate"] == pytest.approx(abs(1 + z + z**2 / 2), rel=1e-6)
+    finally:
+        gd.games.registry.unregister("explore-rotation")
+        gd.methods.registry.unregister("explore-midpoint")
+
+
+def test_field_is_the_wgan_rotation(server):
+    code, field = get(server, "/api/field", {**WGAN, "grid": 9, "lim": 2})
+    assert code == 200
+    n = field["n"]
+    a, b = np.meshgrid(field["x"], field["y"])
+    np.testing.assert_allclose(field["u"], b.ravel(), atol=1e-12)  # θ' = ψ
+    np.testing.assert_allclose(field["w"], -a.ravel(), atol=1e-12)  # ψ' = −θ
+    np.testing.assert_allclose(field["speed"], np.hypot(a, b).ravel(), atol=1e-12)
+    assert n == 9 and field["x"][0] == -2 and field["equilibrium"] == [0, 0]
+    assert field["labels"] == ["θ (generator)", "ψ (discriminator)"]
+
+
+def test_field_of_a_shifted_real_point_is_drawn_in_its_coordinates(server):
+    """With the real point at c the equilibrium is (c, 0), and the axes are the
+    coordinates' own values around it."""
+    code, field = get(server, "/api/field", {**WGAN, "real-point": 1.5, "grid": 5, "lim": 1})
+    assert code == 200
+    assert field["equilibrium"] == pytest.approx([1.5, 0])
+    assert field["x"] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5])
+
+
+@pytest.mark.parametrize("method, per_step", [
+    ("simgd", math.sqrt(1 + H**2)),                   # |1 + ih|: spiral out
+    ("extragradient", math.sqrt(1 - H**2 + H**4)),    # |1 + ih − h²|: spiral in
+])
+def test_trajectories_follow_the_closed_form(server, method, per_step):
+    code, answer = get(server, "/api/trajectory", {**WGAN, "method": method, "steps": 1000,
+                                                   "point": ["1,1", "-0.5,0.3"]})
+    assert code == 200
+    steps = np.asarray(answer["steps"])
+    assert steps[0] == 0 and steps[-1] == 1000
+    first, second = answer["trajectories"]
+    for row, r0 in ((first, math.sqrt(2)), (second, math.hypot(0.5, 0.3))):
+        np.testing.assert_allclose(row["distance"], r0 * per_step ** steps, rtol=1e-9)
+        assert row["rate"] == pytest.approx(per_step, rel=1e-6)
+        assert row["status"] == ("diverging" if per_step > 1 else "converging")
+        assert row["diverged_at"] is None
+        # The path is in the plane's coordinates: (θ, ψ) itself here.
+        np.testing.assert_allclose(np.hypot(*np.asarray(row["path"])), row["distance"], rtol=1e-9)
+        # WGAN losses: L_G = −θψ, L_D = θψ; ‖v‖ = ‖y‖.
+        theta, psi = np.asarray(row["path"])
+        np.testing.assert_allclose(row["generator_loss"], -theta * psi, atol=1e-9)
+        np.testing.assert_allclose(row["discriminator_loss"], theta * psi, atol=1e-9)
+        np.testing.assert_allclose(row["speed"], row["distance"], rtol=1e-9)
+    assert first["start"] == [1, 1]
+
+
+def test_a_blown_up_trajectory_says_where(server):
+    """Simultaneous GD at h = 1 multiplies ‖y‖ by √2 per step: from ‖y₀‖ = √2 it passes
+    the blow-up bound 10⁶ after ⌈2·log₂(10⁶/√2)⌉ = 39 steps."""
+    code, answer = get(server, "/api/trajectory", {**WGAN, "step": 1, "steps": 200,
+                                                   "method": "simgd", "point": "1,1"})
+    assert code == 200
+    row = answer["trajectories"][0]
+    assert row["status"] == "diverged"
+    assert row["diverged_at"] == math.ceil(2 * math.log2(1e6 / math.sqrt(2)))
+    assert row["distance"][-1] is None  # NaN after the divergence is sent as null
+
+
+def test_csv_has_every_saved_step(server):
+    code, text = get(server, "/api/trajectory.csv", {**WGAN, "method": "simgd", "steps": 20,
+                                                     "point": ["1,1", "0,2"]})
+    assert code == 200
+    lines = text.strip().splitlines()
+    assert lines[0] == ("trajectory,start_a,start_b,status,step,t,θ,ψ,distance,generator_loss,"
+                        "discriminator_loss,speed")
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 2 * 21
+    last = rows[20]
+    assert last[:6] == ["0", "1", "1", "diverging", "20", "2"]
+    assert float(last[8]) == pytest.approx(math.sqrt(2) * (1 + H**2) ** 10, rel=1e-8)
+
+
+def test_spectrum_of_the_wgan_dirac_gan(server):
+    code, s = get(server, "/api/spectrum", {**WGAN, "method": "simgd"})
+    assert code == 200 and s["available"]
+    np.testing.assert_allclose(sorted(e[1] for e in s["eigenvalues"]), [-1, 1], atol=1e-12)
+    np.testing.assert_allclose([e[0] for e in s["eigenvalues"]], 0, atol=1e-12)
+    np.testing.assert_allclose(sorted(z[1] for z in s["scaled"]), [-H, H], atol=1e-12)
+    assert s["growth_per_step"] == pytest.approx(math.sqrt(1 + H**2), rel=1e-12)
+    assert s["verdict"] == "diverges"
+    assert not s["largest_stable_step"]  # |1 + ih| > 1 for every h > 0
+    # The region |1 + z| < 1: the unit disc around −1, area π.
+    n, extent = s["n"], s["extent"]
+    inside = np.array([c == "1" for c in s["region"]]).reshape(n, n)
+    cell = (2 * extent / (n - 1)) ** 2
+    assert inside.sum() * cell == pytest.approx(math.pi, rel=0.03)
+    axis = np.linspace(-extent, extent, n)
+    assert inside[np.argmin(abs(axis)), np.argmin(abs(axis + 1))]  # z = −1
+    assert not inside[np.argmin(abs(axis)), np.argmin(abs(axis - 0.5))]  # z = 0.5
+
+
+def test_spectrum_moves_with_the_step_and_a_regularizer(server):
+    """Extragradient is stable for h < 1 on the rotation; consensus optimisation with
+    weight γ adds −γ to each eigenvalue (J = A − γAᵀA = A − γI here)."""
+    _, s = get(server, "/api/spectrum", {**WGAN, "method": "extragradient", "step": 0.5})
+    assert s["verdict"] == "converges" and s["largest_stable_step"] == pytest.approx(1, rel=1e-6)
+    _, s = get(server, "/api/spectrum", {**WGAN, "method": "extragradient", "step": 1.2})
+    assert s["verdict"] == "diverges"
+    _, s = get(server, "/api/spectrum", {**WGAN, "method": "simgd", "reg": "consensus=0.5"})
+    np.testing.assert_allclose(sorted(s["eigenvalues"]), [[-0.5, -1], [-0.5, 1]], atol=1e-9)
+    assert s["verdict"] == "converges"
+
+
+def test_spectrum_of_a_step_map_and_of_a_method_without_analysis(server):
+    _, s = get(server, "/api/spectrum", {**WGAN, "method": "altgd", "step": 0.5})
+    assert s["kind"] == "multipliers" and s["verdict"] == "cycles"
+    np.testing.assert_allclose(np.hypot(*np.asarray(s["multipliers"]).T), 1, atol=1e-9)
+    assert s["largest_stable_step"] == pytest.approx(2, rel=1e-6)
+    code, s = get(server, "/api/spectrum", {**WGAN, "method": "adam"})
+    assert code == 200 and not s["available"] and "adam" in s["reason"]
+
+
+def cli_error(args) -> str:
+    """The one line `gandyn simulate ARGS` prints for bad input, without `Error: `."""
+    result = CliRunner().invoke(app, ["simulate", *args])
+    assert result.exit_code == 2
+    line = next(x for x in result.output.splitlines() if x.startswith("Error: "))
+    return line.removeprefix("Error: ")
+
+
+@pytest.mark.parametrize("params, cli", [
+    ({"loss": "wgna"}, ["--loss", "wgna"]),
+    ({"method": "rk5"}, ["--method", "rk5"]),
+    ({"game": "nope"}, ["--game", "nope"]),
+    ({"step": "-1"}, ["--step", "-1"]),
+    ({"step": "nan"}, ["--step", "nan"]),
+    ({"step": "inf"}, ["--step", "inf"]),
+    ({"reg": "r3=1"}, ["--reg", "r3=1"]),
+    ({"reg": "r1=-2"}, ["--reg", "r1=-2"]),
+    ({"dim": "0"}, ["--dim", "0"]),
+    ({"real-point": "1e9"}, ["--real-point", "1e9"]),
+    ({"game": "bilinear", "loss": "wgan"}, ["--game", "bilinear", "--loss", "wgan"]),
+])
+def test_bad_input_is_a_400_with_the_command_lines_message(server, params, cli):
+    for path in ("/api/field", "/api/spectrum", "/api/trajectory"):
+        code, body = get(server, path, {**params, "point": "1,1"})
+        assert code == 400
+        assert body == {"error": cli_error(cli)}
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"steps": "100001"}, "--steps must be a positive integer of at most 100,000, got 100001"),
+    ({"steps": "1.5"}, "--steps must be a positive integer"),
+    ({"point": [f"{k},0" for k in range(17)]}, "at most 16 --point are allowed, got 17"),
+    ({"point": "1;2"}, "malformed --point '1;2'"),
+    ({"point": "nan,1"}, "malformed --point 'nan,1'"),
+    ({"grid": "500"}, "--grid must be an integer ≥ 2 of at most 81, got 500"),
+    ({"lim": "-1"}, "--lim must be a positive finite number"),
+    ({"colour": "red"}, "unknown parameter 'colour'; choose from: game,"),
+    ({"step": ["0.1", "0.2"]}, "parameter 'step' is given 2 times"),
+    ({"bias": "maybe"}, "--bias must be true or false, got 'maybe'"),
+    ({"critic": "cubic"}, "unknown critic 'cubic'; choose from: linear, normalized"),
+])
+def test_bad_request_numbers_are_400s(server, params, fragment):
+    code, body = get(server, "/api/trajectory", {"point": "1,1", **params})
+    assert code == 400 and fragment in body["error"] and "\n" not in body["error"]
+
+
+def test_no_point_no_long_query_no_foreign_host(server):
+    code, body = get(server, "/api/trajectory", WGAN)
+    assert code == 400 and "no --point given" in body["error"]
+    code, body = get(server, "/api/field", {"point": "1,1" * 3000})
+    assert code == 400 and "longer than the 8,192 allowed" in body["error"]
+    code, _ = get(server, "/api/field", WGAN, headers={"Host": "attacker.example:80"})
+    assert code == 403
+    code, _ = get(server, "/api/nothing")
+    assert code == 404
+    # ... and it serves on.
+    code, field = get(server, "/api/field", {**WGAN, "grid": 3})
+    assert code == 200 and field["n"] == 3
+
+
+def test_a_module_function_game_is_refused_and_never_imported(server, tmp_path, monkeypatch):
+    """A `MODULE:FUNCTION` game runs code from a module: the API refuses it before
+    anything is imported."""
+    marker = tmp_path / "imported"
+    (tmp_path / "explore_probe_module.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef game():\n    raise SystemExit\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, body = get(server, "/api/trajectory", {"game": "explore_probe_module:game",
+                                                 "point": "1,1"})
+    assert code == 400
+    assert "command-line option only; choose from: dirac," in body["error"]
+    assert not marker.exists() and "explore_probe_module" not in sys.modules
+
+
+def test_the_page_and_its_files_are_served(server):
+    code, page = get(server, "/")
+    assert code == 200 and '<script src="/static/explore.js">' in page
+    for name in ("explore.js", "explore.css"):
+        code, text = get(server, f"/static/{name}")
+        assert code == 200 and len(text) > 1000
+    # Nothing is fetched from elsewhere: no absolute URL in the page or its files.
+    for text in (page, *(get(server, f"/static/{name}")[1] for name in ("explore.js",
+                                                                         "explore.css"))):
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text
+    code, _ = get(server, "/static/../_server.py")
+    assert code == 404
+
+
+def test_fifty_concurrent_requests_are_all_answered(server):
+    """50 clients at once, half simultaneous GD and half extragradient from different
+    starts: every one is answered, each with its own closed-form rate."""
+    def ask(k):
+        method = ("simgd", "extragradient")[k % 2]
+        return method, get(server, "/api/trajectory", {**WGAN, "method": method, "steps": 200,
+                                                       "point": f"{1 + k / 50},{-k / 50}"})
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(ask, range(50)))
+    assert all(code == 200 for _, (code, _) in answers)
+    for k, (method, (_, body)) in enumerate(answers):
+        row = body["trajectories"][0]
+        assert row["start"] == pytest.approx([1 + k / 50, -k / 50])
+        expected = math.sqrt(1 + H**2) if method == "simgd" else math.sqrt(1 - H**2 + H**4)
+        assert row["rate"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_command_serves_on_localhost_and_stops_on_ctrl_c():
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from gandyn.cli import main; "
+                               "sys.argv = ['gandyn', 'explore']; main()"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("gandyn explore: serving on http://127.0.0.1:")
+        url = line.split()[4]
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert response.status == 200 and b"gandyn explore" in response.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_bad_port_is_one_line(port):
+    result = CliRunner().invoke(app, ["explore", "--port", port])
+    assert result.exit_code == 2
+    assert "Error: --port must be an integer ≥ 0 of at most 65,535" in result.output
