@@ -76,7 +76,8 @@ def main():
     # The same numbers: gandyn against the raw loop, and sharded against one device.
     final = gd.simulate(game, methods["euler"], y0, h=h, steps=steps, save_every=steps).final
     raw_theta, _ = raw_dirac(h, steps)(y0.generator, y0.discriminator)
-    sharded = gd.simulate(game, methods["euler"], sharded_y0, h=h, steps=steps, save_every=steps).final
+    sharded = gd.simulate(game, methods["euler"], sharded_y0, h=h, steps=steps,
+                          save_every=steps).final
     same = bool(np.array_equal(np.asarray(sharded.generator), np.asarray(final.generator)))
     err = float(np.nanmax(np.abs(np.asarray(final.generator) - np.asarray(raw_theta))))
 
@@ -91,9 +92,8 @@ def main():
         for d in sorted({1, n_dev}):
             ours_t, raw_t = times["ours", method, d], times["raw", method, d]
             target = f"≤ {goal[d]}×" if goal else ""
-            print(f"{method:5s} {d} device{'s' if d > 1 else ' '} "
-                  f"({'shard_map' if d > 1 else 'jit+scan'}){'':9s}{ours_t:9.3f}s{raw_t:9.3f}s"
-                  f"{ours_t / raw_t:7.2f}×   {target}")
+            label = f"{method} {d} device{'s' if d > 1 else ''} ({'shard_map' if d > 1 else 'jit+scan'})"
+            print(f"{label:34s}{ours_t:9.3f}s{raw_t:9.3f}s{ours_t / raw_t:7.2f}×   {target}")
     print(f"\nraw JAX Euler: {rate(times['raw', 'euler', 1])} (1 device), "
           f"{rate(times['raw', 'euler', n_dev])} ({n_dev} devices)")
     print(f"gandyn Euler:  {rate(times['ours', 'euler', 1])} (1 device), "

@@ -104,14 +104,15 @@ def raw_rates(target, steps, h_adam, h_flow, best):
             new.append((optax.apply_updates(p, updates), s))
         return (tuple(p for p, _ in new), tuple(s for _, s in new))
 
-    def loop(step, carry):
-        keys = jax.vmap(lambda n: jax.random.fold_in(jax.random.key(1), n))(jnp.arange(steps))
+    keys = jax.vmap(lambda n: jax.random.fold_in(jax.random.key(1), n))(jnp.arange(steps))
+
+    def loop(step):
         return jax.jit(lambda c: lax.scan(lambda c, k: (step(c, k), None), c, keys)[0])
 
     runs = {
-        "adam": (loop(adam_step, None), (y0, tuple(adam.init(p) for p in y0))),
-        "euler": (loop(euler, None), y0),
-        "rk4": (loop(rk4, None), y0),
+        "adam": (loop(adam_step), (y0, tuple(adam.init(p) for p in y0))),
+        "euler": (loop(euler), y0),
+        "rk4": (loop(rk4), y0),
     }
     return {name: steps / best(lambda: jax.block_until_ready(fn(carry)))
             for name, (fn, carry) in runs.items()}

@@ -136,32 +136,38 @@ def main():
     out = out_dir("game_optimisers")
     zoo = methods()
     numbers = {toy: {} for toy in TOYS}
-    fig, axes = plt.subplots(len(TOYS), len(zoo), figsize=(2.2 * len(zoo), 2.4 * len(TOYS)),
-                             layout="constrained", squeeze=False)
-    for row, toy in enumerate(TOYS):
+    columns = 5
+    rows = -(-len(zoo) // columns)
+    for toy in TOYS:
         game = TOYS[toy][0]
         eq = np.asarray(jax.flatten_util.ravel_pytree(game.equilibrium())[0])
-        for col, (name, method) in enumerate(zoo.items()):
+        fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.6 * rows),
+                                 layout="constrained", squeeze=False)
+        for ax in axes.flat[len(zoo):]:
+            ax.set_axis_off()
+        for ax, (name, method) in zip(axes.flat, zoo.items()):
             sol, entry = run_toy(toy, method)
             numbers[toy][name] = entry
             path = np.asarray(jax.vmap(lambda y: jax.flatten_util.ravel_pytree(y)[0])(sol.ys))
-            ax = axes[row, col]
             ax.plot(path[:, 0], path[:, -1], lw=0.7)
             ax.plot(*path[0, [0, -1]], "o", ms=3, color="k")
-            ax.plot(eq[0], eq[-1], "*", ms=7, color="crimson")
+            ax.plot(eq[0], eq[-1], "*", ms=8, color="crimson")
             ax.set_xlim(eq[0] - 2, eq[0] + 2)
             ax.set_ylim(eq[-1] - 2, eq[-1] + 2)
-            ax.set_title(f"{name}\n{entry['verdict']}", fontsize=7)
+            ax.set_aspect("equal")
+            ax.set_title(f"{name}\n{entry['verdict']}, rate {entry['measured_rate']:.4f}", fontsize=8)
             ax.tick_params(labelsize=6)
-            if col == 0:
-                ax.set_ylabel(toy, fontsize=8)
             print(f"{toy:16s} {name:34s} {entry['verdict']:10s} rate {entry['measured_rate']:.5f} "
                   f"pred {entry['predicted_rate'] if entry['predicted_rate'] is None else round(entry['predicted_rate'], 5)} "
                   f"evals→1e-3 {entry['evaluations_to_1e-3']} {entry['seconds'] * 1e3:.0f} ms",
                   flush=True)
-    fig.suptitle("Trajectories per method (h = 0.2, 4,000 steps); ★ equilibrium, ● start", fontsize=10)
-    fig.savefig(out / "game_optimisers.png", dpi=90)
-    print(f"wrote {out / 'game_optimisers.png'}")
+        _, _, h, steps = TOYS[toy]
+        fig.suptitle(f"{toy}: trajectories per method (h = {h}, {steps:,} steps; "
+                     f"x: first, y: last coordinate); ★ equilibrium, ● start", fontsize=10)
+        name = "game_optimisers_" + toy.split()[0].lower().replace("-", "") + ".png"
+        fig.savefig(out / name, dpi=90)
+        plt.close(fig)
+        print(f"wrote {out / name}")
     if not args.no_ring:
         numbers["ring-8"] = {}
         for name, method in RING_METHODS.items():

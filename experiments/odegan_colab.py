@@ -23,6 +23,7 @@ and a density panel per seed. Seeds are vmapped in one jit program.
     nice -n 10 python experiments/odegan_colab.py [--steps 30001] [--seeds 5]
         [--methods rk4 euler euler_heun heun] [--log-every 2000] [--name odegan_colab]
         [--ablation none|joint|penalty-in-stages|equinox-init|random-batches]
+        [--checkpoint-every 2000] [--resume]
 
 `--ablation` changes one thing back to `odegan_grid.py`'s setting.
 """
@@ -40,7 +41,6 @@ from common import clean, out_dir
 import gandyn as gd
 from gandyn._io import atomic_figure, write_json
 from gandyn.metrics import mode_coverage, pacgan_mode_metrics
-
 
 jax.config.update("jax_enable_x64", False)  # the colab runs in float32
 
@@ -79,7 +79,8 @@ def metrics_for(target):
 def density_figure(name, samples, rows, centres, title):
     steps = sorted(samples)
     seeds = samples[steps[0]].shape[0]
-    fig, axes = plt.subplots(seeds, len(steps), figsize=(max(1.05 * len(steps) + 0.6, 7.0), 1.1 * seeds + 1.0),
+    size = (max(1.05 * len(steps) + 0.6, 7.0), 1.1 * seeds + 1.0)
+    fig, axes = plt.subplots(seeds, len(steps), figsize=size,
                              squeeze=False, layout="constrained")
     edges = np.linspace(-2, 2, 81)
     for j, step in enumerate(steps):
@@ -116,6 +117,10 @@ def main():
     parser.add_argument("--log-every", type=int, default=2000)
     parser.add_argument("--ablation", choices=ABLATIONS, default="none")
     parser.add_argument("--name", default="odegan_colab", help="output folder and file name")
+    parser.add_argument("--checkpoint-every", type=int, default=2000,
+                        help="save a checkpoint per method every N iterations (0: never)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each method from its checkpoint in the output folder")
     args = parser.parse_args()
     if args.steps < 1 or args.seeds < 1 or args.log_every < 1:
         parser.error(f"--steps, --seeds and --log-every must be positive, got {args.steps}, "
@@ -132,15 +137,25 @@ def main():
             print(f"{name} step {step}: PacGAN modes per seed {modes}, "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
 
+        checkpoint = out / f"checkpoint_{name}"
+        checkpoint.mkdir(exist_ok=True)
+        resume = None
+        if args.resume and (checkpoint / "checkpoint.npz").exists():
+            resume = gd.load_checkpoint(checkpoint, game, method, h=0.1, seeds=args.seeds)
+            print(f"{name}: resuming at iteration {resume.step}", flush=True)
         result = gd.train(game, method, h=0.1, steps=args.steps, seeds=args.seeds,
                           log_every=args.log_every, eval_samples=5120, eigen_checkpoints=0,
-                          metrics=metrics, keep_checkpoints=False, on_log=on_log)
+                          metrics=metrics, keep_checkpoints=False, on_log=on_log, resume=resume,
+                          checkpoint_every=args.checkpoint_every or None,
+                          on_checkpoint=lambda state, c=checkpoint: gd.save_checkpoint(c, state))
         seconds = time.perf_counter() - start
         rows = {(r["step"], r["seed"]): r for r in result.history}
         final = result.steps_done
         per_seed = [rows[(final, s)] for s in range(args.seeds)]
         results[name] = {
-            "seconds": seconds, "steps_per_second": result.steps_done / seconds,
+            "resumed_from": 0 if resume is None else resume.step,
+            "seconds": seconds,
+            "steps_per_second": (result.steps_done - (resume.step if resume else 0)) / seconds,
             "diverged_at": result.diverged_at,
             "final": {k: [r.get(k) for r in per_seed] for k in
                       ("modes", "high_quality", "pacgan_modes", "pacgan_high_quality",
@@ -149,7 +164,8 @@ def main():
                            for step in sorted(result.samples)}
                        for k in ("pacgan_modes", "pacgan_high_quality", "modes")},
         }
-        print(f"{name}: {seconds:.0f} s ({result.steps_done / seconds:.1f} steps/s); final PacGAN "
+        print(f"{name}: {seconds:.0f} s ({results[name]['steps_per_second']:.1f} steps/s); "
+              "final PacGAN "
               f"modes {results[name]['final']['pacgan_modes']}", flush=True)
         fig = density_figure(name, result.samples, rows, game.target.centres,
                              f"ODE-GAN colab, {name}, h = 0.1, ablation: {args.ablation}")

@@ -40,7 +40,6 @@ from gandyn._games._neural import _NetworkGAN
 from gandyn._io import atomic_figure, write_json
 from gandyn.metrics import pacgan_mode_metrics
 
-
 jax.config.update("jax_enable_x64", False)  # float32, as Theano ran it
 
 TARGETS = {"ring": gd.data.Ring(modes=8, radius=1.0, std=0.01),
@@ -120,7 +119,8 @@ class PacGANToy(_NetworkGAN):
 
     def _networks(self, key):
         gk, dk = jax.random.split(key)
-        gw, dw, d, s = self.generator_width, self.discriminator_width, self.target.dim, self.init_std
+        gw, dw = self.generator_width, self.discriminator_width
+        d, s = self.target.dim, self.init_std
         gkeys = jax.random.split(gk, self.generator_depth + 1)
         sizes = [self.latent_size] + [gw] * self.generator_depth
         generator = BatchNormGenerator(
@@ -150,16 +150,18 @@ class PacGANToy(_NetworkGAN):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=400_000, help="iterations (PacGAN: 400 × 1,000)")
+    parser.add_argument("--steps", type=int, default=400_000,
+                        help="iterations (PacGAN: 400 × 1,000)")
     parser.add_argument("--runs", type=int, default=10, help="seeds, vmapped (PacGAN: 10)")
     parser.add_argument("--data", nargs="+", choices=list(TARGETS), default=list(TARGETS))
-    parser.add_argument("--packs", nargs="+", type=int, default=[1, 2], help="1 = GAN, 2 = PacGAN2")
+    parser.add_argument("--packs", nargs="+", type=int, default=[1, 2],
+                        help="1 = GAN, 2 = PacGAN2")
     parser.add_argument("--log-every", type=int, default=20_000)
     parser.add_argument("--name", default="pacgan_table", help="output folder and file name")
     args = parser.parse_args()
     if min(args.steps, args.runs, args.log_every, *args.packs) < 1:
-        parser.error(f"--steps, --runs, --log-every and --packs must be positive, got {args.steps}, "
-                     f"{args.runs}, {args.log_every}, {args.packs}")
+        parser.error(f"--steps, --runs, --log-every and --packs must be positive, got "
+                     f"{args.steps}, {args.runs}, {args.log_every}, {args.packs}")
     out = out_dir(args.name)
     method = gd.Optax(optax.adam(1.0, b1=0.2, b2=0.999, eps=1e-8), linear=False)
     results, finals = {}, {}
@@ -192,7 +194,8 @@ def main():
             print(f"{label}: modes {entry['modes']}, high quality "
                   f"{np.round(entry['high_quality'], 3).tolist()}, reverse KL "
                   f"{np.round(entry['reverse_kl'], 2).tolist()} ({seconds:.0f} s)", flush=True)
-            write_json(out / f"{args.name}.json", clean({"settings": vars(args), "results": results}))
+            write_json(out / f"{args.name}.json",
+                       clean({"settings": vars(args), "results": results}))
 
     keys = list(finals)
     runs = min(args.runs, 5)

@@ -124,13 +124,14 @@ def top_eigenvectors(
     return ritz[order], vectors, residuals
 
 
-def _krylov(game, y, k, krylov, key, seed):
-    """`(V, H, m)`: `m` Arnoldi steps on `J` at `y` from a seeded random start."""
+def _krylov(game, y, k, krylov, key, seed, *, with_field: bool = False):
+    """`(V, H, m)`: `m` Arnoldi steps on `J` at `y` from a seeded random start (and the
+    field `v(y)`, computed on the way, with `with_field`)."""
     flat = ravel_pytree(y)[0]
     m = min(flat.size, krylov or max(3 * k, 40))
     q0 = jax.random.normal(jax.random.key(seed), (flat.size,), flat.dtype)
-    basis, hessenberg = _game_arnoldi(game, y, key, q0 / jnp.linalg.norm(q0), m)
-    return basis, hessenberg, m
+    basis, hessenberg, value = _game_arnoldi(game, y, key, q0 / jnp.linalg.norm(q0), m)
+    return (basis, hessenberg, m, value) if with_field else (basis, hessenberg, m)
 
 
 @eqx.filter_jit
@@ -139,8 +140,8 @@ def _game_arnoldi(game, y, key, q0, m):
     `matvec` closure would recompile each call); `jax.linearize` evaluates the field
     once, every step then costs one tangent pass."""
     flat, field = _flat_field(game, y, key)
-    _, matvec = jax.linearize(field, flat)
-    return _arnoldi_steps(matvec, q0, m)
+    value, matvec = jax.linearize(field, flat)
+    return *_arnoldi_steps(matvec, q0, m), value
 
 
 def _arnoldi_steps(matvec, q0, m):
@@ -411,8 +412,9 @@ def slice_plane(game: AbstractGame, origin: Players | None = None, *,
 
 
 def _slice_plane(game, origin=None, *, coordinates=None, directions="eigen", which=None,
-                 krylov=None, key=None) -> tuple[Plane, np.ndarray | None]:
-    """`slice_plane`, with the leading eigenvalues it computed on the way (or None)."""
+                 krylov=None, key=None) -> tuple[Plane, np.ndarray | None, tuple | None]:
+    """`slice_plane`, with the leading eigenvalues it computed on the way and, from
+    Arnoldi, the plane's linearisation `(Eᵀv(y₀), ‖v(y₀)‖, EᵀJE)` (each None if not)."""
     if origin is None:
         origin = game.equilibrium()
         origin = game.init() if origin is None else origin
@@ -430,7 +432,7 @@ def _slice_plane(game, origin=None, *, coordinates=None, directions="eigen", whi
         names = game.coordinates()
         unit = lambda k: np.eye(1, n, k)[0]  # noqa: E731
         return Plane(flat, unit(i), unit(j), (names[i], names[j]),
-                     "coordinates" if n > 2 else "full"), None
+                     "coordinates" if n > 2 else "full"), None, None
     if isinstance(directions, str) and directions == "players":
         v = game.field(origin, key)
         parts = [np.asarray(ravel_pytree(p)[0], dtype=float)
@@ -441,14 +443,14 @@ def _slice_plane(game, origin=None, *, coordinates=None, directions="eigen", whi
         e1 = np.concatenate([parts[0], np.zeros_like(parts[1])])
         e2 = np.concatenate([np.zeros_like(parts[0]), parts[1]])
         return Plane(flat, e1 / np.linalg.norm(e1), e2 / np.linalg.norm(e2), ("v_G", "v_D"),
-                     "players' fields"), None
+                     "players' fields"), None, None
     if isinstance(directions, str):
         if directions != "eigen":
             raise ValueError(f"unknown directions {directions!r}; choose from: eigen, players, "
                              f"or two vectors")
         return _eigenplane(game, origin, flat, which, krylov, key)
     basis = _given_directions(directions, flat)
-    return Plane(flat, basis[:, 0], basis[:, 1], ("d₁", "d₂"), "given directions"), None
+    return Plane(flat, basis[:, 0], basis[:, 1], ("d₁", "d₂"), "given directions"), None, None
 
 
 def _given_directions(directions, flat: np.ndarray) -> np.ndarray:
@@ -471,20 +473,27 @@ def _given_directions(directions, flat: np.ndarray) -> np.ndarray:
     return q * np.sign(np.diag(r))  # same orientation as (d₁, d₂)
 
 
-def _eigenplane(game, origin, flat, which, krylov, key) -> tuple[Plane, np.ndarray]:
-    """The plane of the leading complex pair (else the two leading real eigenvectors)."""
+def _eigenplane(game, origin, flat, which, krylov, key):
+    """`(plane, leading eigenvalues, linear)`: the plane of the leading complex pair
+    (else of the two leading real eigenvectors). With Arnoldi, `linear` is
+    `(Eᵀv(y₀), ‖v(y₀)‖, M)` with `M = EᵀJE = Cᵀ H_m C` by Rayleigh–Ritz (`E = V_m C`
+    lies in the Krylov space, where `V_mᵀ J V_m = H_m`): no further Jacobian-vector
+    products, nor their compilation. Dense: `linear` is None."""
     dense = krylov is None and flat.size <= DENSE_LIMIT
     which = ("real" if dense else "magnitude") if which is None else which
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
     if dense:
         values, vectors = np.linalg.eig(np.asarray(jacobian(game, origin, key), dtype=float))
-        order = (np.lexsort((-np.abs(values.imag), -values.real)) if which == "real"
-                 else np.argsort(-np.abs(values), kind="stable"))
-        values, vectors = values[order], vectors[:, order]
-    else:
-        values, vectors, _ = top_eigenvectors(game, origin, PAIR_CANDIDATES, which=which,
-                                              krylov=krylov or 60, key=key)
+    else:  # eigenvectors in the coordinates of the Arnoldi basis V_m
+        krylov_basis, hessenberg, m, value = _krylov(game, origin, PAIR_CANDIDATES, krylov or 60,
+                                                     key, 0, with_field=True)
+        krylov_basis = np.asarray(krylov_basis, dtype=float)[:m]
+        hessenberg = np.asarray(hessenberg, dtype=float)[:m, :m]
+        values, vectors = np.linalg.eig(hessenberg)
+    order = (np.lexsort((-np.abs(values.imag), -values.real)) if which == "real"
+             else np.argsort(-np.abs(values), kind="stable"))
+    values, vectors = values[order], vectors[:, order]
     # The pair is sought among the leading few only, dense or not, so that both find
     # the same plane (a pair far down the spectrum is not what drives the field).
     complex_pairs = [k for k in range(min(PAIR_CANDIDATES, len(values)))
@@ -500,4 +509,11 @@ def _eigenplane(game, origin, flat, which, krylov, key) -> tuple[Plane, np.ndarr
         kind = f"eigenvectors of λ = {values[0].real:.3g}, {values[1].real:.3g}"
     q, r = np.linalg.qr(basis)
     q = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # keep the orientation of `basis`
-    return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind), values
+    linear = None
+    if not dense:
+        value = np.asarray(value, dtype=float)
+        linear = (q.T @ (krylov_basis @ value), float(np.linalg.norm(value)),
+                  q.T @ hessenberg @ q)
+        q = krylov_basis.T @ q
+        values = values[:PAIR_CANDIDATES]
+    return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind), values, linear

@@ -129,16 +129,17 @@ def field_slice(
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
     flat = ravel_pytree(y0)[0]
-    values = None
+    values = linear = None
     if plane is None:
-        plane, values = _slice_plane(game, y0, directions=directions, which=which,
-                                     krylov=krylov, key=key)
+        plane, values, linear = _slice_plane(game, y0, directions=directions, which=which,
+                                             krylov=krylov, key=key)
     elif plane.origin.size != flat.size:
         raise ValueError(f"the plane has {plane.origin.size} parameters, the game {flat.size}")
     plane = eqx.tree_at(lambda p: p.origin, plane, np.asarray(flat, dtype=float))
     basis = jnp.asarray(np.stack([plane.e1, plane.e2]), flat.dtype)
-    origin_field, origin_speed, restricted = (
-        np.asarray(x, float) for x in _linearisation(game, y0, basis, key))
+    if linear is None:
+        linear = _linearisation(game, y0, basis, key)
+    origin_field, origin_speed, restricted = (np.asarray(x, float) for x in linear)
     if lim is None:
         lim = _default_lim(flat, origin_field, restricted)
     if not (np.isfinite(lim) and lim > 0):

@@ -33,8 +33,8 @@ import numbers
 import os
 import tomllib
 from collections.abc import Callable, Iterable
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import equinox as eqx
 import jax

@@ -100,10 +100,12 @@ for _name, _factory, _description in (
 for _name, _solver, _description in (
     ("rk4-colab", RK4, "RK4"),
     ("euler-colab", diffrax.Euler, "explicit Euler"),
-    ("euler-heun-colab", ColabEulerHeun, "the colab's 'euler_heun' (first order: 1 − h + h²/4 on y' = −y)"),
+    ("euler-heun-colab", ColabEulerHeun,
+     "the colab's 'euler_heun' (first order: 1 − h + h²/4 on y' = −y)"),
     ("heun-colab", diffrax.Heun, "Heun / RK2"),
 ):
-    register(_name, f"ODE-GAN colab's update: {_description} per player, penalties explicit once per step",
+    register(_name, f"ODE-GAN colab's update: {_description} per player, "
+             "penalties explicit once per step",
              lambda s=_solver: ExplicitPenalties(PlayerwiseFlow(s())))
 register("euler-heun-flow", "flow, the ODE-GAN colab's 'euler_heun' tableau: k₂ = f(y + h k₁/2), "
          "weights ½, ½ (first order)", lambda: Flow(ColabEulerHeun()))

@@ -138,7 +138,10 @@ class MLPGAN(_NetworkGAN):
 
     `G_θ: z ~ N(0, I_latent) → x` and `C_ψ: x → logit`, each with `depth` hidden layers
     of `width` units and `activation`; the discriminator's weights can be spectrally
-    normalized (`spectral_norm=True`).
+    normalized (`spectral_norm=True`). `init_scheme="haiku"` initialises both as
+    haiku's `hk.Linear` does (`haiku_initialize`: truncated normal, σ = 1/√fan_in, zero
+    biases; ODE-GAN's colab) instead of equinox's uniform default; `pack = m` makes
+    the discriminator score packs of m samples (PacGAN, see `_NetworkGAN`).
     """
 
     loss: AbstractLoss

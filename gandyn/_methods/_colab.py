@@ -21,7 +21,6 @@ from .._games import AbstractGame, Players
 from .._regularizers import AbstractRegularizer
 from ._base import AbstractStepMethod, AbstractWrapper
 
-
 _colab_euler_heun_tableau = ButcherTableau(
     a_lower=(np.array([0.5]),),
     b_sol=np.array([0.5, 0.5]),

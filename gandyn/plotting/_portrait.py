@@ -51,12 +51,12 @@ def _field_on_plane(game: AbstractGame, plane: Plane, lim: float, n: int):
     a, b = np.meshgrid(axis, axis)
     template = game.init()
     points = jnp.asarray(plane.lift(a.ravel(), b.ravel()), dtype=ravel_pytree(template)[0].dtype)
-    v = np.asarray(_flat_field(game, template, points))
+    v = np.asarray(_field_at_points(game, template, points))
     return axis, (v @ plane.e1).reshape(a.shape), (v @ plane.e2).reshape(a.shape)
 
 
 @eqx.filter_jit
-def _flat_field(game: AbstractGame, template: Players, points: jax.Array) -> jax.Array:
+def _field_at_points(game: AbstractGame, template: Players, points: jax.Array) -> jax.Array:
     """`v` at a batch of flattened states (rows of `points`, `template`'s layout), in
     one compiled call, kept between calls: every portrait of a game shares it."""
     _, unravel = ravel_pytree(template)

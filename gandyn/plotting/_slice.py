@@ -83,7 +83,9 @@ def slice_portrait(ax: plt.Axes, s: FieldSlice, *, title: str | None = None,
     if text:
         ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=6.5, va="bottom",
                 bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8, "lw": 0.3})
-    ax.legend(loc="upper right", fontsize=6.5, framealpha=0.8)
+    # Below the axes: inside, the legend would hide part of the field (or the ×).
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, fontsize=6.5,
+              frameon=False)
     return ax
 
 
