@@ -13,6 +13,7 @@ Hessian-vector products. The PyTorch CGD package's users report 4–6× Adam's t
 import argparse
 
 import jax
+import lineax as lx
 from _common import best_of, machine
 
 import gandyn as gd
@@ -49,6 +50,7 @@ def main():
     methods = {
         "adam": gd.methods.get("adam"),
         "cgd (GMRES)": gd.methods.get("cgd"),
+        "cgd (BiCGStab)": gd.CompetitiveGD(lx.BiCGStab(rtol=1e-6, atol=0.0, max_steps=100)),
         "lola": gd.methods.get("lola"),
         "sga": gd.methods.get("sga"),
         "extra-adam": gd.methods.get("extra-adam"),

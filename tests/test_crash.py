@@ -79,7 +79,14 @@ def test_sigkill_at_random_moments_resumes_exactly_or_refuses(env, reference, tm
         out = tmp_path / f"kill{i}"
         process = gandyn(*ARGS, "--out", str(out), env=env)
         process.stderr.readline()
-        time.sleep(rng.uniform(0.0, duration * 1.1))
+        start = time.monotonic()
+        if i % 2:  # a random moment of the run, starting up included
+            time.sleep(rng.uniform(0.0, duration * 1.1))
+        else:  # a random moment once checkpoints are being written (and renamed)
+            while not list(out.glob("*/checkpoint.npz")) and process.poll() is None:
+                time.sleep(0.005)
+            left = max(duration - (time.monotonic() - start), 0.0)
+            time.sleep(rng.uniform(0.0, left))
         process.kill()
         process.communicate()
         run_dir = run_folder(out)
