@@ -441,7 +441,25 @@
   }
 
   // Light-to-dark blue for speed, on a log scale between the lattice's extremes.
-  function speedColour(t) {
+  // An n × n lattice (row j = 0 at the bottom) drawn smoothed over `box`; `colourAt(k)`
+// gives the [r, g, b] of lattice point k = j·n + i.
+function drawLattice(ctx, box, n, colourAt) {
+  const image = document.createElement("canvas");
+  image.width = n; image.height = n;
+  const ictx = image.getContext("2d");
+  const pixels = ictx.createImageData(n, n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      pixels.data.set([...colourAt(j * n + i), 255], ((n - 1 - j) * n + i) * 4);
+    }
+  }
+  ictx.putImageData(pixels, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  const cell = box.width / (n - 1);
+  ctx.drawImage(image, box.left - cell / 2, box.top - cell / 2, box.width + cell, box.height + cell);
+}
+
+function speedColour(t) {
     const a = [252, 253, 255];
     const b = [158, 202, 225];
     return a.map((v, i) => Math.round(v + (b[i] - v) * t));
@@ -467,25 +485,13 @@
     // Speed as a background image, one pixel per lattice point, smoothed.
     // Linear in ‖v‖ from 0 to its largest value on the lattice, as `portrait` colours it.
     const hi = Math.max(...field.speed.filter((s) => s !== null), 0);
-    const image = document.createElement("canvas");
-    image.width = n; image.height = n;
-    const ictx = image.getContext("2d");
-    const pixels = ictx.createImageData(n, n);
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < n; i++) {
-        const s = field.speed[j * n + i];
-        const t = s === null || !(hi > 0) ? 0 : s / hi;
-        const c = speedColour(t);
-        const k = ((n - 1 - j) * n + i) * 4;
-        pixels.data.set([...c, 255], k);
-      }
-    }
-    ictx.putImageData(pixels, 0, 0);
     ctx.save();
-    ctx.imageSmoothingEnabled = true;
-    const cell = box.width / (n - 1);
     ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
-    ctx.drawImage(image, box.left - cell / 2, box.top - cell / 2, box.width + cell, box.height + cell);
+    drawLattice(ctx, box, n, (k) => {
+      const s = field.speed[k];
+      return speedColour(s === null || !(hi > 0) ? 0 : s / hi);
+    });
+    const cell = box.width / (n - 1);
     // Arrows of one length, pointing along the projected field.
     const stride = n > 30 ? 2 : 1;
     const length = 0.8 * cell * stride;
@@ -617,21 +623,7 @@
     ctx.save();
     ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
     if (region) {
-      const n = s.n;
-      const image = document.createElement("canvas");
-      image.width = n; image.height = n;
-      const ictx = image.getContext("2d");
-      const pixels = ictx.createImageData(n, n);
-      for (let j = 0; j < n; j++) {
-        for (let i = 0; i < n; i++) {
-          const inside = s.region[j * n + i] === "1";
-          pixels.data.set(inside ? [199, 233, 192, 255] : [255, 255, 255, 255], ((n - 1 - j) * n + i) * 4);
-        }
-      }
-      ictx.putImageData(pixels, 0, 0);
-      ctx.imageSmoothingEnabled = true;
-      const cell = box.width / (n - 1);
-      ctx.drawImage(image, box.left - cell / 2, box.top - cell / 2, box.width + cell, box.height + cell);
+      drawLattice(ctx, box, s.n, (k) => (s.region[k] === "1" ? [199, 233, 192] : [255, 255, 255]));
     } else {
       ctx.fillStyle = "rgb(199, 233, 192)";
       ctx.beginPath();
