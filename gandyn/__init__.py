@@ -91,6 +91,13 @@ from ._regularizers import (
     WGANGP as WGANGP,
 )
 from ._image_metrics import ImageMetrics as ImageMetrics
+from ._landscape import (
+    landscape as landscape,
+    path_angle as path_angle,
+    rotation_share as rotation_share,
+    spectra as spectra,
+    top_spectrum as top_spectrum,
+)
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
 from ._slice import FieldSlice as FieldSlice, field_slice as field_slice

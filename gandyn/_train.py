@@ -15,6 +15,7 @@ import numpy as np
 
 from ._analysis import top_eigenvalues
 from ._games import AbstractGame, Players
+from ._landscape import rotation_shares
 from ._io import atomic_write, check_regular_file, jsonable
 from ._methods import AbstractStepMethod
 from ._metrics import sample_metrics
@@ -99,7 +100,8 @@ def train(
     eigen_checkpoints: int = 3,
     metrics: Callable[[np.ndarray], dict] | None = None,
     keep_samples: int | None = None,
-    keep_checkpoints: bool = True,
+    keep_checkpoints: bool | int = True,
+    rotation_probes: int = 0,
     resume: TrainState | None = None,
     checkpoint_every: int | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
@@ -109,13 +111,22 @@ def train(
     `method`, step `h`, for `steps` steps, logging every `log_every` steps the losses,
     `‖v‖` and `metrics(samples)` of `eval_samples` generated samples (same latent draws
     each time; default: `toy_metrics`). `keep_samples` of them (all by default) and,
-    with `keep_checkpoints`, the parameters are kept per log point for plots.
+    with `keep_checkpoints`, the parameters are kept per log point for plots (an
+    integer `k ≥ 2`: those of the first log point and of the latest `k − 1`, as
+    `gandyn landscape` needs two to compare). With `rotation_probes = m > 0` each row also
+    has `rotation_share` (± `rotation_share_se`): the antisymmetric share of the
+    Jacobian, `‖A‖²_F/‖J‖²_F`, Hutchinson-estimated from m probes on the step's
+    minibatch (`gandyn.rotation_share`; 2m field-sized products per seed).
 
     Every `checkpoint_every` steps `on_checkpoint(state)` receives a `TrainState`;
     `resume=state` continues such a state to `steps` with the same numbers as an
     uninterrupted run. A run whose every seed diverged stops at that point; Ctrl-C
     stops it between two logs and keeps the log. `on_log(step, rows, samples)` sees
     each log point's rows and all evaluation samples. Same `seed`, same numbers."""
+    if keep_checkpoints is not True and keep_checkpoints is not False and (
+            not isinstance(keep_checkpoints, int) or keep_checkpoints < 2):
+        raise ValueError(f"keep_checkpoints must be True, False or an integer ≥ 2, got "
+                         f"{keep_checkpoints!r}")
     if steps < 1 or log_every < 1 or (checkpoint_every is not None and checkpoint_every < 1):
         raise ValueError(f"steps, log_every and checkpoint_every must be positive, got {steps}, "
                          f"{log_every} and {checkpoint_every}")
@@ -143,10 +154,19 @@ def train(
         samples[step] = xs if keep_samples is None else xs[:, :keep_samples]
         if keep_checkpoints:
             checkpoints[step] = jax.tree_util.tree_map(np.asarray, y)
+            if keep_checkpoints is not True and len(checkpoints) > keep_checkpoints:
+                # A bounded number: the first log point and the latest ones.
+                del checkpoints[sorted(checkpoints)[1]]
         rows = []
+        if rotation_probes:
+            share, share_se = (np.asarray(a) for a in rotation_shares(
+                game, y, jax.random.fold_in(batch_key, step), jax.random.fold_in(eval_key, step),
+                rotation_probes))
         for s in range(seeds):
             row = {"step": step, "seed": s, "generator_loss": float(generator_loss[s]),
                    "discriminator_loss": float(discriminator_loss[s]), "speed": float(speed[s])}
+            if rotation_probes:
+                row.update(rotation_share=float(share[s]), rotation_share_se=float(share_se[s]))
             if diverged_at[s] is None:
                 row.update(metrics(xs[s]))
             # Non-finite numbers are logged as None, as JSON writes them (see `_io`).

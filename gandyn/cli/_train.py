@@ -30,6 +30,8 @@ DEFAULTS = {
     "toy": {"step": 1e-3, "steps": 5000, "width": 128, "latent": 2, "batch": 256, "log_every": 250},
     "image": {"step": 1e-3, "steps": 5000, "width": 32, "latent": 32, "batch": 64, "log_every": 500},
 }
+ROTATION_PROBES = 16  # Hutchinson probes of the rotation share logged at every log point
+IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two
 _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
 
 
@@ -146,7 +148,7 @@ def train(
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
                 metrics = ImageMetrics(game.target, seed=settings.seed)
-            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
+            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS, "eval_samples": 2000,
                             "eigen_checkpoints": 0}
         if state is not None and state.step >= settings.steps:
             result = TrainResult.from_state(state)
@@ -164,7 +166,8 @@ def train(
                     game, method_obj, h=settings.step, steps=settings.steps,
                     seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
                     metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
-                    on_checkpoint=on_checkpoint, on_log=on_log, **extra_kwargs,
+                    on_checkpoint=on_checkpoint, on_log=on_log, rotation_probes=ROTATION_PROBES,
+                    **extra_kwargs,
                 )
     except KeyboardInterrupt:
         result = None

@@ -13,6 +13,7 @@ from ._images import (
     load_idx as load_idx,
     load_npz as load_npz,
     load_png_folder as load_png_folder,
+    mnist5k as mnist5k,
     read_idx as read_idx,
     stacked_digits as stacked_digits,
     StackedImages as StackedImages,

