@@ -25,13 +25,14 @@ Sign convention: gandyn's J is the Jacobian of v = −(∇_θ L_G, ∇_ψ L_D); 
 plot that of (∇_θ L_G, ∇_ψ L_D) = −v, so their stable eigenvalues have Re λ ≥ 0 and
 ours Re λ ≤ 0; magnitudes and imaginary parts are the same.
 
-    python experiments/berard_mog.py            # writes experiments/out/berard_mog/
+    python experiments/berard_mog.py [STEPS] [nsgan-sim,nsgan-alt,...]   # → experiments/out/berard_mog/
 """
 
 import sys
 import time
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
@@ -98,19 +99,26 @@ def run(loss_name: str, method_name: str, seed: int = 1234):
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     result = gd.landscape(game, {0: y0, STEPS: y1}, k=TOP_K, n=100, tol=TOL)
-    # Local stability: the eigenvalue of largest real part (ARPACK, which="LR").
-    stability = {}
+    # Local stability: the eigenvalue of largest real part (ARPACK, which="LR"); the
+    # generator's most negative curvature (Lanczos, which="SA"), which the top-k by
+    # magnitude can miss.
+    stability, lowest = {}, {}
     for step, y in ((0, y0), (STEPS, y1)):
         lr = gd.top_spectrum(game, y, 1, which="LR", max_iterations=3000, tol=1e-4)
         stability[str(step)] = [float(lr[0].real), float(lr[0].imag)]
+        sa = gd.top_spectrum(game, y, 1, of="generator", which="SA", max_iterations=3000, tol=1e-4)
+        lowest[str(step)] = float(sa[0])
     analysis_seconds = time.perf_counter() - start
     samples = np.asarray(base.generate(y1.generator, jax.random.key(7), 5000)).ravel()
+    flat = jax.flatten_util.ravel_pytree(y1)[0]
+    np.save(out_dir("berard_mog") / f"final_{loss_name}-{method_name}.npy", np.asarray(flat))
     return {"loss": loss_name, "method": method_name, "steps": STEPS,
             "diverged_at": int(np.asarray(sol.diverged_at)),
             "generator_loss": np.asarray(sol.generator_loss).tolist(),
             "discriminator_loss": np.asarray(sol.discriminator_loss).tolist(),
             "speed": np.asarray(sol.speed).tolist(),
-            "largest_real_part": stability, "train_seconds": train_seconds,
+            "largest_real_part": stability, "lowest_generator_eigenvalue": lowest,
+            "train_seconds": train_seconds,
             "analysis_seconds": analysis_seconds, **result}, samples
 
 
@@ -132,6 +140,7 @@ def claims(r: dict) -> dict:
         "max_abs_imag": imag,
         "rotation_share_end": r["rotation_share"][end][0],
         "min_generator_hessian_eig": float(gen.min()),
+        "lowest_generator_eigenvalue": r["lowest_generator_eigenvalue"][end],
         "largest_real_part_end": max_re,
         "locally_stable": bool(max_re <= 1e-6 * scale),
         "cos_at_1": float(np.interp(1.0, alpha, cos)),
@@ -145,9 +154,11 @@ def claims(r: dict) -> dict:
 
 def main():
     out = out_dir("berard_mog")
+    runs = [tuple(r.split("-")) for r in (sys.argv[2].split(",") if len(sys.argv) > 2 else
+            [f"{loss}-{method}" for loss in ("nsgan", "wgan") for method in METHODS])]
     results, histograms = [], {}
-    for loss_name in ("nsgan", "wgan"):
-        for method_name in METHODS:
+    for loss_name, method_name in runs:
+        if True:
             print(f"{loss_name} / {method_name}: {STEPS} steps ...", flush=True)
             r, samples = run(loss_name, method_name)
             r["claims"] = claims(r)
@@ -170,10 +181,11 @@ def main():
             print(f"  {r['train_seconds']:.0f} s training, {r['analysis_seconds']:.0f} s analysis; "
                   f"max|Im λ|/max|λ| {c['max_abs_imag_over_max_abs']:.2f}, max Re λ "
                   f"{c['largest_real_part_end']:.3g}, min λ(∇²L_G) "
-                  f"{c['min_generator_hessian_eig']:.3g}, cos(1) {c['cos_at_1']:.2f}, "
+                  f"{c['min_generator_hessian_eig']:.3g} (lowest {c['lowest_generator_eigenvalue']:.3g}), cos(1) {c['cos_at_1']:.2f}, "
                   f"rotation share {c['rotation_share_end']:.2f}", flush=True)
             save_json(out / "berard_mog.json", results)
-    fig, axes = plt.subplots(2, 3, figsize=(11, 5.5), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(histograms), figsize=(3.7 * len(histograms), 3.2), sharex=True,
+                             layout="constrained", squeeze=False)
     grid = np.linspace(-6, 6, 400)
     density = 0.5 * (np.exp(-(grid - 2) ** 2 / 2) + np.exp(-(grid + 2) ** 2 / 2)) / np.sqrt(2 * np.pi)
     for ax, ((loss_name, method_name), samples) in zip(axes.ravel(), histograms.items()):
@@ -184,7 +196,6 @@ def main():
         ax.set_xlabel("x")
     axes[0, 0].legend(fontsize=7)
     axes[0, 0].set_ylabel("density")
-    axes[1, 0].set_ylabel("density")
     fig.suptitle("Berard et al.'s mixture of Gaussians: generated vs target", fontsize=10)
     fig.savefig(out / "samples.png", dpi=100)
     print(f"wrote {out / 'samples.png'}")

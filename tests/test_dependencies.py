@@ -49,3 +49,19 @@ def test_optax_update_and_equinox_serialisation_round_trip(tmp_path):
     back = eqx.tree_deserialise_leaves(tmp_path / "x.eqx", {"w": jnp.zeros(3)})
     np.testing.assert_array_equal(back["w"], params["w"])
     assert jax.random.key_data(jax.random.key(0)).shape[-1] >= 1
+
+
+def test_scipy_arpack_over_a_linear_operator():
+    """`gandyn.top_spectrum` calls `eigs`/`eigsh` with these arguments on a
+    `LinearOperator`."""
+    import numpy as np
+    from scipy.sparse.linalg import LinearOperator, eigs, eigsh
+
+    matrix = np.diag(np.arange(1.0, 21.0))
+    op = LinearOperator((20, 20), matvec=lambda u: matrix @ u, dtype=np.float64)
+    values = eigs(op, k=2, which="LM", v0=np.ones(20), tol=0.0, maxiter=None,
+                  return_eigenvectors=False)
+    assert sorted(np.abs(values)) == [19.0, 20.0]
+    values = eigsh(op, k=2, which="LM", v0=np.ones(20), tol=0.0, maxiter=None,
+                   return_eigenvectors=False)
+    assert sorted(values) == [19.0, 20.0]

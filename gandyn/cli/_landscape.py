@@ -21,8 +21,11 @@ def landscape(
     points: Annotated[int, typer.Option("--points", help="Points on the path, α ∈ [−0.1, 1.1]."
                       )] = 100,
     batch: Annotated[int | None, typer.Option("--batch", help="Samples of the one fixed "
-                     "minibatch every quantity is computed on (default: 4× the run's batch).")
+                     "minibatch every quantity is computed on (default: the run's batch; "
+                     "larger is closer to the full-batch field, and costs in proportion).")
                      ] = None,
+    tol: Annotated[float, typer.Option("--tol", help="ARPACK's relative accuracy of the "
+                   "eigenvalues (0: machine precision).")] = 1e-6,
     seed_index: Annotated[int, typer.Option("--seed-index", help="Which of the run's seeds "
                           "(0-based).")] = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for path_angle.png, "
@@ -36,6 +39,8 @@ def landscape(
     try:
         top_k = check_int("--top-k", top_k, 1, 1000)
         points = check_int("--points", points, 2, 10_000)
+        if not 0 <= tol < 1:
+            raise InputError(f"--tol must be a number in [0, 1), got {tol}")
         if batch is not None:
             batch = check_int("--batch", batch, 1, 65_536)
         out = Path(run_dir) if out is None else out
@@ -55,7 +60,7 @@ def landscape(
                f"batch {game.batch_size}, top-{top_k})", err=True)
     try:
         result = compute(game, {first: chosen[first], last: chosen[last]}, k=top_k, n=points,
-                         key=key, chunk=25)
+                         key=key, chunk=25, tol=tol)
     except ValueError as e:
         fail(str(e))
     name = Path(run_dir).resolve().name
@@ -92,7 +97,7 @@ def landscape(
 
 def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None):
     """`(game, {from: y, to: y}, key, settings)`: the run's game (with a minibatch of
-    `batch`, default 4× the run's) and seed `seed_index`'s parameters at both steps."""
+    `batch`, default the run's) and seed `seed_index`'s parameters at both steps."""
     import dataclasses
 
     from ._slice import _load as load_points
@@ -110,5 +115,5 @@ def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None)
         raise InputError(f"--from and --to are both step {first}: give two different steps "
                          f"(kept: {', '.join(map(str, steps))})")
     settings = TrainSettings.from_file(run_dir / "settings.json")
-    game, _, _ = _build(dataclasses.replace(settings, batch=batch or 4 * settings.batch))
+    game, _, _ = _build(dataclasses.replace(settings, batch=batch or settings.batch))
     return game, {first: kept[first], last: kept[last]}, key, settings
