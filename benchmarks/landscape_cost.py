@@ -96,7 +96,8 @@ def main() -> None:
     clock = chosen_clock(args)
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        for name, settings in (("ring-8", {"data": "ring8"}), ("mnist5k 28×28", {"data": "mnist5k"})):
+        for name, settings in (("ring-8", {"data": "ring8"}),
+                               ("mnist5k 28×28", {"data": "mnist5k"})):
             r = measure(make_run(Path(tmp), **settings), args.top_k, clock)
             print(f"{name}: {r['parameters']} parameters, batch {r['batch']}; one field "
                   f"evaluation {r['field_s'] * 1e3:.2f} ms; path_angle (100 points) "

@@ -18,14 +18,15 @@ code (facebookresearch/GAN-optimization-landscape, `train_mixture_gan.py` run wi
   checkpoint to the last (α ∈ [−0.1, 1.1], 100 points).
 
 Reduced here (a shared 2-core CPU): 1,000 fixed samples instead of 10,000 and
-`STEPS` steps instead of their 100,000 iterations; top-6 instead of their 20 (init) and 100 (end), to ARPACK's
-relative accuracy 1e-6.
+`STEPS` steps instead of their 100,000 iterations; top-6 instead of their 20 (init)
+and 100 (end), to ARPACK's relative accuracy 1e-6.
 
 Sign convention: gandyn's J is the Jacobian of v = −(∇_θ L_G, ∇_ψ L_D); Berard et al.
 plot that of (∇_θ L_G, ∇_ψ L_D) = −v, so their stable eigenvalues have Re λ ≥ 0 and
 ours Re λ ≤ 0; magnitudes and imaginary parts are the same.
 
-    python experiments/berard_mog.py [STEPS] [nsgan-sim,nsgan-alt,...]   # → experiments/out/berard_mog/
+    python experiments/berard_mog.py [STEPS] [nsgan-sim,nsgan-alt,...]
+    # writes experiments/out/berard_mog/
 """
 
 import sys
@@ -181,13 +182,14 @@ def main():
             print(f"  {r['train_seconds']:.0f} s training, {r['analysis_seconds']:.0f} s analysis; "
                   f"max|Im λ|/max|λ| {c['max_abs_imag_over_max_abs']:.2f}, max Re λ "
                   f"{c['largest_real_part_end']:.3g}, min λ(∇²L_G) "
-                  f"{c['min_generator_hessian_eig']:.3g} (lowest {c['lowest_generator_eigenvalue']:.3g}), cos(1) {c['cos_at_1']:.2f}, "
+                  f"{c['min_generator_hessian_eig']:.3g} (lowest "
+                  f"{c['lowest_generator_eigenvalue']:.3g}), cos(1) {c['cos_at_1']:.2f}, "
                   f"rotation share {c['rotation_share_end']:.2f}", flush=True)
             save_json(out / "berard_mog.json", results)
     fig, axes = plt.subplots(1, len(histograms), figsize=(3.7 * len(histograms), 3.2), sharex=True,
                              layout="constrained", squeeze=False)
     grid = np.linspace(-6, 6, 400)
-    density = 0.5 * (np.exp(-(grid - 2) ** 2 / 2) + np.exp(-(grid + 2) ** 2 / 2)) / np.sqrt(2 * np.pi)
+    density = (np.exp(-(grid - 2) ** 2 / 2) + np.exp(-(grid + 2) ** 2 / 2)) / np.sqrt(8 * np.pi)
     for ax, ((loss_name, method_name), samples) in zip(axes.ravel(), histograms.items()):
         ax.hist(samples[np.isfinite(samples)], bins=100, range=(-6, 6), density=True,
                 color="tab:orange", alpha=0.7, label="G(z), 5,000 draws")

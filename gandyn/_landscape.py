@@ -71,9 +71,10 @@ def path_angle(
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer ≥ 2 (points on the path), got {n!r}")
     f1, f2 = _flat(y1), _flat(y2)
-    if f1.shape != f2.shape or jax.tree_util.tree_structure(y1) != jax.tree_util.tree_structure(y2):
-        raise ValueError(f"y1 and y2 must be parameters of one game, got {f1.shape} and {f2.shape} "
-                         f"parameters")
+    structure = jax.tree_util.tree_structure
+    if f1.shape != f2.shape or structure(y1) != structure(y2):
+        raise ValueError(f"y1 and y2 must be parameters of one game, got {f1.shape} and "
+                         f"{f2.shape} parameters")
     if not bool(jnp.any(f1 != f2)):
         raise ValueError("y1 and y2 are the same point: the path has no direction")
     key = jax.random.key(0) if key is None else key
@@ -96,13 +97,16 @@ def _matvec(game, y, key, u, of):
     `∇²L u` (a JVP of the player's gradient, `−` its part of the field)."""
     if of == "game":
         flat, unravel = ravel_pytree(y)
-        return jax.jvp(lambda f: _flat(game.field(unravel(f), key)), (flat,), (u.astype(flat.dtype),))[1]
+        field = lambda f: _flat(game.field(unravel(f), key))  # noqa: E731
+        return jax.jvp(field, (flat,), (u.astype(flat.dtype),))[1]
     if of == "generator":
         flat, unravel = ravel_pytree(y.generator)
-        field = lambda f: _flat(game.generator_field(Players(unravel(f), y.discriminator), key))  # noqa: E731
+        field = lambda f: _flat(  # noqa: E731
+            game.generator_field(Players(unravel(f), y.discriminator), key))
     else:
         flat, unravel = ravel_pytree(y.discriminator)
-        field = lambda f: _flat(game.discriminator_field(Players(y.generator, unravel(f)), key))  # noqa: E731
+        field = lambda f: _flat(  # noqa: E731
+            game.discriminator_field(Players(y.generator, unravel(f)), key))
     return -jax.jvp(field, (flat,), (u.astype(flat.dtype),))[1]
 
 
@@ -138,11 +142,12 @@ def top_spectrum(
     (`of="game"`, complex, by ARPACK's restarted Arnoldi, `scipy.sparse.linalg.eigs`)
     or of a player's Hessian (`of="generator"`: `∇²_x L₁`; `"discriminator"`:
     `∇²_y L₂`; real with their signs, by Lanczos, `eigsh`), from Jacobian-/Hessian-
-    vector products at `y` (`operator`), sorted by decreasing magnitude (by `which`). `key` fixes
-    the minibatch; `seed` the start vector; `tol` is ARPACK's relative accuracy (0:
+    vector products at `y` (`operator`), sorted by decreasing magnitude (by `which`).
+    `key` fixes the minibatch; `seed` the start vector; `tol` is ARPACK's relative accuracy (0:
     machine precision). `which` is ARPACK's choice: `"LM"` (largest magnitude, the
     default), or `"LR"` for the game (largest real part: the local stability check)
-    and `"LA"`/`"SA"` for a Hessian (most positive / most negative). Berard et al. (arXiv 1906.04848) compute the same with
+    and `"LA"`/`"SA"` for a Hessian (most positive / most negative). Berard et al.
+    (arXiv 1906.04848) compute the same with
     `eigs`/`eigsh` on PyTorch's Hessian-vector products.
 
     Raises `ValueError` for an unknown `of` or `k` not below the operator's size
@@ -167,7 +172,8 @@ def top_spectrum(
                         return_eigenvectors=False)
     except ArpackNoConvergence as e:
         if len(e.eigenvalues) == 0:
-            raise ValueError(f"ARPACK found no converged eigenvalue of the {of} operator") from None
+            raise ValueError(f"ARPACK found no converged eigenvalue of the {of} "
+                             f"operator") from None
         values = e.eigenvalues
     values = np.asarray(values)
     if of != "game":
@@ -183,7 +189,8 @@ def spectra(game: AbstractGame, y: Players, k: int = 6, *, key: Key | None = Non
     `{"game_eigenvalues", "generator_hessian", "discriminator_hessian"}`, each `k`
     eigenvalues (fewer for a player with fewer than `k + 1` parameters)."""
     out = {}
-    for of, name in zip(OPERATORS, ("game_eigenvalues", "generator_hessian", "discriminator_hessian")):
+    names = ("game_eigenvalues", "generator_hessian", "discriminator_hessian")
+    for of, name in zip(OPERATORS, names):
         size = _size(y, of)
         out[name] = top_spectrum(game, y, min(k, size - (2 if of == "game" else 1)), of=of,
                                  key=key, **kwargs)
