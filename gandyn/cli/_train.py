@@ -148,8 +148,8 @@ def train(
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
                 metrics = ImageMetrics(game.target, seed=settings.seed)
-            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS, "eval_samples": 2000,
-                            "eigen_checkpoints": 0}
+            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS,
+                            "eval_samples": 2000, "eigen_checkpoints": 0}
         if state is not None and state.step >= settings.steps:
             result = TrainResult.from_state(state)
         else:
