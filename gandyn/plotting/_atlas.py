@@ -63,12 +63,12 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
             ax.set_yticks(range(len(regs)), regs if j == 0 else [""] * len(regs))
             ax.set_title(f"{loss} · {method}\nstable up to h = {_stable_up_to(cells, steps)}")
             ax.set_xlabel("step size h")
-            if j == 0:
-                ax.set_ylabel("regularizer")
+            ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
     bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
-                       label="median log₁₀ ‖y − y*‖ at the end (white, hatched: diverged)")
+                       label="median final log₁₀ ‖y − y*‖")
     bar.ax.tick_params(labelsize=9)
-    note = "cell text k/n: seeds converged or converging out of n"
+    note = ("cell text k/n: k of n seeds converged or converging · colour: median final "
+            "log₁₀ distance to the equilibrium · white, hatched: diverged")
     fit_suptitle(fig, (title + "\n" if title else "") + note)
     return fig
 

@@ -138,12 +138,10 @@ def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarr
     chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
     fig, axes = plt.subplots(1, len(chosen), figsize=(max(3.3 * len(chosen) + 0.8, 6.5), 4.4),
                              squeeze=False, layout="constrained")
-    for k, (ax, step) in enumerate(zip(axes[0], chosen)):
+    for ax, step in zip(axes[0], chosen):
         snapshot(ax, game, _players_at(checkpoints[step], seed), samples[step][seed], reference,
                  title=f"step {step:,}", colorbar=False, outcome=_row_text(_history_row(history, step, seed)),
                  legend=False)
-        if k:
-            ax.set_ylabel("")
     if reference.shape[1] > 1:
         mappable = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), D_CMAP)
         fig.colorbar(mappable, ax=axes, shrink=0.85, label="D(x) = σ(C(x))")
