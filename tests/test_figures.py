@@ -277,3 +277,39 @@ def test_converged_run_reports_its_rate_before_the_floor():
                                        steps=2000)
     assert int(solution.status[0]) == int(gandyn.Status.CONVERGED)
     assert 0.5 < float(solution.rate[0]) < 0.99
+
+
+def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
+    """`gandyn animate` on a Dirac-GAN simulate run: a GIF of the asked number of frames;
+    in the data space the critic is the line C(x) = ψx through the current ψ and the
+    generator's point mass sits at the current θ (checked on the last frame drawn)."""
+    from PIL import Image
+
+    import gandyn.plotting._animate as animate
+
+    result = runner.invoke(app, ["simulate", "-l", "wgan", "-m", "simgd", "--step", "0.2",
+                                 "--steps", "60", "--init", "1,0.5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    drawn = []
+    original = animate.data_space
+
+    def spy(ax, game, players, *, lim):
+        original(ax, game, players, lim=lim)
+        drawn.append((ax, float(players.generator[0]), float(players.discriminator[0])))
+
+    monkeypatch.setattr(animate, "data_space", spy)
+    result = runner.invoke(app, ["animate", str(run_dir), "--frames", "6", "--out",
+                                 str(tmp_path / "a.gif")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "a.gif").n_frames == 6
+    ax, theta, psi = drawn[-1]
+    critic = next(line for line in ax.lines if line.get_label().startswith("critic"))
+    x, y = critic.get_xdata(), critic.get_ydata()
+    assert np.allclose(y, psi * x, atol=1e-6)
+    generator = next(c for c in ax.containers if c.get_label().startswith("generator"))
+    assert generator.patches[0].get_x() + generator.patches[0].get_width() / 2 == pytest.approx(theta)
+    trajectory = np.load(run_dir / "trajectories.npz")["wgan__simgd__params"][0]
+    assert theta == pytest.approx(trajectory[-1, 0], abs=1e-6)  # the last frame: the end
+    bad = runner.invoke(app, ["animate", str(run_dir), "--out", str(tmp_path / "a.avi")])
+    assert bad.exit_code == 2 and "must end in .gif or .mp4" in bad.output

@@ -249,8 +249,10 @@ def _trajectory_program(configuration: Configuration, method: str, steps: int):
 
 @functools.lru_cache(maxsize=256)
 def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
+    from ..plotting._portrait import _oriented
+
     game = configuration.build(weights)
-    return slice_plane(game, coordinates=game.plane())
+    return _oriented(slice_plane(game, coordinates=game.plane()))
 
 
 @functools.lru_cache(maxsize=256)
@@ -288,8 +290,12 @@ def _finite(values) -> list:
 def _axis_labels(game, plane: Plane) -> list[str]:
     roles = {"θ": "θ (generator)", "ψ": "ψ (discriminator)"}
     labels = [roles.get(label, label) for label in plane.labels]
-    if plane.kind not in ("full", "coordinates"):
-        labels[0] = f"{labels[0]}: {plane.kind}"
+    if plane.kind not in ("full", "coordinates"):  # say what each axis is made of
+        from ..plotting._portrait import _components
+
+        names = game.coordinates()
+        labels = [f"{label} = {_components(names, vector)}"
+                  for label, vector in zip(plane.labels, (plane.e1, plane.e2))]
     return labels
 
 

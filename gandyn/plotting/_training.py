@@ -124,7 +124,7 @@ def _sample_legend(fig):
         mpl.lines.Line2D([], [], color=PUSH_COLOUR, marker=r"$\rightarrow$", ms=12, ls="none",
                          label="generator's push −∇ₓL_G (direction)"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3 if fig.get_figwidth() > 8 else 2)
 
 
 @styled
@@ -157,7 +157,7 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
     """An animation of `snapshot` over the log points, written as a GIF to `path`."""
     steps = sorted(checkpoints)
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(5.6, 5.4), layout="constrained")
+        fig = plt.figure(figsize=(5.8, 6.0), layout="constrained")
 
         def frame(i):
             fig.clear()
@@ -165,6 +165,8 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
             snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
                      reference, title=f"step {steps[i]:,} · seed {seed}",
                      outcome=_row_text(_history_row(history, steps[i], seed)))
+            if reference.shape[1] > 1:
+                _sample_legend(fig)
             if suptitle:
                 fit_suptitle(fig, suptitle, fontsize=9)
 

@@ -373,7 +373,7 @@
     if (!busySince) busySince = Date.now();
     $("busy").hidden = false;
     $("busy").textContent = `computing ${busy.join(", ")}… (a method's first run compiles it: `
-      + "up to ~20 s; greyed results are the previous settings')";
+      + "up to ~20 s; greyed results are the previous settings)";
   }
 
   function settingsText() {
@@ -688,7 +688,7 @@ function speedColour(t) {
     ctx.save();
     ctx.fillStyle = "#333";
     ctx.font = "11px system-ui, sans-serif";
-    ctx.translate(x + 5, box.top + box.height / 2);
+    ctx.translate(x + 19, box.top + box.height / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
@@ -855,11 +855,11 @@ function speedColour(t) {
   }
 
   // Growth per step to enough digits to tell it from 1: 1 − 7.0e−9, not "1".
-  function growthText(g) {
+  function growthText(g, digits = 8) {
     if (g === null || !Number.isFinite(g)) return "—";
     const d = g - 1;
     if (d !== 0 && Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
-    return String(Number(g.toPrecision(8)));
+    return String(Number(g.toPrecision(digits)));
   }
 
   function halfLife(g) {
@@ -982,7 +982,7 @@ function speedColour(t) {
       chip.className = "chip";
       chip.style.background = trajectoryColour(k);
       const cells = [String(k + 1), `(${fmt(row.start[0], 3)}, ${fmt(row.start[1], 3)})`, status,
-                     fmt(row.rate, 6)];
+                     growthText(row.rate, 6)];
       cells.forEach((text, c) => {
         const td = document.createElement("td");
         if (c === 2) { td.className = "status"; td.append(chip); }
