@@ -240,3 +240,30 @@ def test_layout_fits_narrow_screens_and_shows_the_verdict_above_the_fold(server,
             settled(browser)
     finally:
         browser.set_window_size(1400, 1000)
+
+
+def test_dirac_data_space_plays_back_trajectory_one(server, browser):
+    """The 1-D Dirac-GAN's data space (real point, generator point, critic line ψx) at a
+    saved step of trajectory 1, stepped one save at a time and played."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,0.5")
+    assert browser.find_element(By.ID, "data-figure").is_displayed()
+    space = browser.find_element(By.ID, "data-space")
+    answer = browser.execute_script(
+        "return fetch('/api/trajectory' + window.location.search).then((r) => r.json());")
+    thetas, psis = answer["trajectories"][0]["path"]
+    assert float(space.get_attribute("data-theta")) == pytest.approx(thetas[0])
+    for _ in range(3):
+        browser.find_element(By.ID, "step-forward").click()
+    assert space.get_attribute("data-index") == "3"
+    assert float(space.get_attribute("data-theta")) == pytest.approx(thetas[3])
+    assert float(space.get_attribute("data-psi")) == pytest.approx(psis[3])
+    browser.find_element(By.ID, "play").click()
+    WebDriverWait(browser, 10).until(lambda d: int(space.get_attribute("data-index")) > 20)
+    browser.find_element(By.ID, "play").click()  # pause
+    index = space.get_attribute("data-index")
+    import time
+
+    time.sleep(0.3)
+    assert space.get_attribute("data-index") == index
+    open_view(browser, server, "game=bilinear&method=simgd&step=0.1&steps=50&point=1,1")
+    assert not browser.find_element(By.ID, "data-figure").is_displayed()

@@ -53,8 +53,8 @@ def data_space(ax: plt.Axes, game, players, *, lim: float) -> None:
         ax.set_ylabel("density · critic C(x)")
     else:
         theta = float(np.ravel(np.asarray(players.generator))[0])
-        ax.bar([c], [2.0], width=0.06 * lim, color=REAL, label=f"real point c = {c:g}")
-        ax.bar([theta], [2.0], width=0.06 * lim, color=FAKE, alpha=0.85,
+        ax.bar([c], [2.0], width=0.1 * lim, color=REAL, label=f"real point c = {c:g}")
+        ax.bar([theta], [2.0], width=0.04 * lim, color=FAKE, ec="black", lw=0.5,
                label=f"generator θ = {theta:.3g}")
         ax.set_ylabel("point mass · critic C(x)")
     ax.plot(x, critic, color=CRITIC, lw=2, label="critic C(x) = " +

@@ -623,6 +623,20 @@ function speedColour(t) {
       ctx.fillStyle = "#111";
       ctx.fillText(String(k + 1), sx + 6, sy - 6);
     });
+    // The point of trajectory 1 the data space shows.
+    if (dataSpaceShown() && rows.length) {
+      const [xs, ys] = rows[0].path;
+      const i = Math.min(playback.index, xs.length - 1);
+      if (xs[i] !== null && ys[i] !== null) {
+        const px = f.px(xs[i]);
+        const py = f.py(ys[i]);
+        ctx.fillStyle = trajectoryColour(0);
+        ctx.strokeStyle = "#000";
+        ctx.beginPath();
+        ctx.moveTo(px, py - 7); ctx.lineTo(px + 7, py); ctx.lineTo(px, py + 7); ctx.lineTo(px - 7, py);
+        ctx.closePath(); ctx.fill(); ctx.stroke();
+      }
+    }
     // The equilibrium.
     if (field.equilibrium) star(ctx, f.px(field.equilibrium[0]), f.py(field.equilibrium[1]), 9);
     ctx.restore();
@@ -1025,8 +1039,110 @@ function speedColour(t) {
     }));
   }
 
+  // ------------------------------------------------------------------------------------
+  // The data space of the 1-D Dirac-GAN, with playback over trajectory 1's saved steps
+
+  const playback = { index: 0, timer: null };
+
+  function dataSpaceShown() {
+    const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
+    return state.game === "dirac" && Number(state.options.dim || 1) === 1 && !state.options.bias
+      && (state.options.critic || "linear") === "linear" && rows.length > 0;
+  }
+
+  function drawDataSpace() {
+    const shown = dataSpaceShown();
+    $("data-figure").hidden = !shown;
+    if (!shown) { stopPlayback(); return; }
+    const row = data.trajectories.trajectories[0];
+    const steps = data.trajectories.steps;
+    const [thetas, psis] = row.path;
+    let last = thetas.length - 1;
+    while (last > 0 && (thetas[last] === null || psis[last] === null)) last--;
+    const slider = $("time");
+    slider.max = String(last);
+    playback.index = Math.min(playback.index, last);
+    slider.value = String(playback.index);
+    const i = playback.index;
+    const theta = thetas[i];
+    const psi = psis[i];
+    const c = Number(state.options["real-point"] || 0);
+    $("time-label").textContent = `step ${steps[i]} · θ = ${fmt(theta, 4)} · ψ = ${fmt(psi, 4)}`;
+    const { ctx, w, h } = canvas2d($("data-space"));
+    const box = { left: 62, top: 10, width: w - 78, height: h - 52 };
+    const half = Math.max(2, 1.2 * Math.max(Math.abs(theta - c), 1));
+    const f = frame(box, c - half, c + half, -2.5, 2.5);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+    ctx.strokeStyle = "#bbb";
+    ctx.beginPath(); ctx.moveTo(box.left, f.py(0)); ctx.lineTo(box.left + box.width, f.py(0)); ctx.stroke();
+    const bar = (x, colour) => {
+      ctx.fillStyle = colour;
+      ctx.fillRect(f.px(x) - 4, f.py(2), 8, f.py(0) - f.py(2));
+    };
+    bar(c, "#0072B2");
+    bar(theta, "#E69F00");
+    ctx.strokeStyle = "#D55E00";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(f.px(c - half), f.py(psi * (c - half)));
+    ctx.lineTo(f.px(c + half), f.py(psi * (c + half)));
+    ctx.stroke();
+    ctx.restore();
+    axes(ctx, f, "x (data space)", "mass · C(x)");
+    ctx.font = "12px system-ui, sans-serif";
+    const key = [["#0072B2", `real point c = ${fmt(c)}`], ["#E69F00", `generator θ = ${fmt(theta, 3)}`],
+                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}`]];
+    key.forEach(([colour, text], k) => {
+      ctx.fillStyle = colour;
+      ctx.fillRect(box.left + 8, box.top + 8 + 16 * k, 10, 10);
+      ctx.fillStyle = "#111";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      ctx.fillText(text, box.left + 24, box.top + 6 + 16 * k);
+    });
+    $("data-space").dataset.theta = String(theta);
+    $("data-space").dataset.psi = String(psi);
+    $("data-space").dataset.index = String(i);
+  }
+
+  function stopPlayback() {
+    clearInterval(playback.timer);
+    playback.timer = null;
+    $("play").textContent = "▶ play";
+  }
+
+  function stepPlayback(delta) {
+    const last = Number($("time").max);
+    playback.index = Math.max(0, Math.min(last, playback.index + delta));
+    drawDataSpace();
+    drawPortrait();
+  }
+
+  function wirePlayback() {
+    $("play").addEventListener("click", () => {
+      if (playback.timer) { stopPlayback(); return; }
+      if (playback.index >= Number($("time").max)) playback.index = 0;
+      $("play").textContent = "❚❚ pause";
+      const stride = Math.max(1, Math.round(Number($("time").max) / 150));
+      playback.timer = setInterval(() => {
+        if (playback.index >= Number($("time").max)) { stopPlayback(); return; }
+        stepPlayback(stride);
+      }, 40);
+    });
+    $("step-back").addEventListener("click", () => { stopPlayback(); stepPlayback(-1); });
+    $("step-forward").addEventListener("click", () => { stopPlayback(); stepPlayback(1); });
+    $("time").addEventListener("input", () => {
+      stopPlayback();
+      playback.index = Number($("time").value);
+      drawDataSpace();
+      drawPortrait();
+    });
+  }
+
   function redraw() {
     if (!OPTIONS) return;
+    drawDataSpace();
     drawPortrait();
     drawSpectrum();
     drawSeries();
@@ -1106,6 +1222,7 @@ function speedColour(t) {
     }
     fromLocation();
     wireControls();
+    wirePlayback();
     syncControls();
     drawLegend();
     redraw();
