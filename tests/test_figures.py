@@ -296,7 +296,8 @@ def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
 
     def spy(ax, game, players, *, lim):
         original(ax, game, players, lim=lim)
-        drawn.append((ax, float(players.generator[0]), float(players.discriminator[0])))
+        drawn.append((ax, float(np.ravel(players.generator)[0]),
+                      float(np.ravel(players.discriminator)[0])))
 
     monkeypatch.setattr(animate, "data_space", spy)
     result = runner.invoke(app, ["animate", str(run_dir), "--frames", "6", "--out",
