@@ -121,6 +121,10 @@ def test_non_gan_game_hides_the_loss(server, browser):
     open_view(browser, server, "game=bilinear&method=simgd&step=0.1&steps=50")
     assert not browser.find_element(By.ID, "loss-row").is_displayed()
     assert not browser.find_element(By.ID, "reg-set").is_displayed()
+    # Matching pennies plays probabilities: drawn on [0, 1]², not [−2, 3]².
+    Select(browser.find_element(By.ID, "game")).select_by_value("matching-pennies")
+    settled(browser)
+    assert float(browser.find_element(By.ID, "lim").get_attribute("value")) == 0.5
 
 
 def test_a_diverged_row_keeps_the_table_inside_the_sidebar(server, browser):

@@ -19,6 +19,9 @@
                    "#999999"];
   const trajectoryColour = (k) => PALETTE[k % PALETTE.length];
   const controllers = {};
+  // Games whose parameters live in a bounded set: the view's default half-width
+  // (matching pennies plays probabilities in [0, 1]², drawn around (½, ½)).
+  const VIEW = { "matching-pennies": 0.5 };
   const shownSettings = {};
   let OPTIONS = null;
   const state = { game: "", options: {}, loss: "", regs: [], method: "", step: 0.1, steps: 1000,
@@ -76,7 +79,7 @@
     state.method = q.get("method") || d.method;
     state.step = Number(q.get("step") || d.step);
     state.steps = Number(q.get("steps") || d.steps);
-    state.lim = Number(q.get("lim") || d.lim);
+    state.lim = Number(q.get("lim") || VIEW[state.game] || d.lim);
     state.points = q.getAll("point").map((p) => p.split(",").map(Number))
       .filter((p) => p.length === 2 && p.every(Number.isFinite)).slice(0, OPTIONS.limits.points);
   }
@@ -221,6 +224,7 @@
       state.game = $("game").value;
       state.options = Object.fromEntries(gameInfo().options.map((o) => [o.name, o.default]));
       state.points = [];
+      state.lim = VIEW[state.game] || OPTIONS.defaults.lim;
       syncControls();
       refresh("field", "spectrum", "trajectories");
     });
