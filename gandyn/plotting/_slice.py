@@ -57,7 +57,7 @@ def slice_portrait(ax: plt.Axes, s: FieldSlice, *, title: str | None = None,
                           cmap="viridis", density=density, linewidth=0.8, arrowsize=0.8)
     if colorbar:
         ax.figure.colorbar(lines.lines, ax=ax, label="projected speed ‖Eᵀv‖", shrink=0.85)
-    ax.plot([x0], [y0], "o", color="red", mec="black", ms=6, zorder=5, label="y₀ (checkpoint)")
+    ax.plot([x0], [y0], "o", color="#D55E00", mec="black", ms=6, zorder=5, label="y₀ (checkpoint)")
     lim = float(s.axis[-1])
     try:
         centre = -np.linalg.solve(s.restricted, s.origin_field)
