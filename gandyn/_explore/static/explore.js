@@ -488,7 +488,10 @@
     for (const t of yt) {
       const y = f.py(t);
       ctx.beginPath(); ctx.moveTo(box.left - 4, y); ctx.lineTo(box.left, y); ctx.stroke();
-      ctx.fillText(f.log ? `1e${Math.round(Math.log10(t))}` : fmt(t, 3), box.left - 6, y);
+      // Never past the canvas's left edge (a long negative label lost its minus there):
+      // the text is squeezed to the margin if it would not fit.
+      ctx.fillText(f.log ? `1e${Math.round(Math.log10(t))}` : fmt(t, 3), box.left - 6, y,
+                   Math.max(10, box.left - 8));
     }
     ctx.font = "12px system-ui, sans-serif";
     ctx.textAlign = "center";
