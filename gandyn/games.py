@@ -28,7 +28,7 @@ from ._registry import Registry
 from .losses import AbstractLoss, wgan
 
 
-__all__ = ["describe", "get", "load", "names", "options", "register", "registry", "resolve",
+__all__ = ["check", "describe", "get", "load", "names", "options", "register", "registry", "resolve",
            "takes_loss"]
 
 registry: Registry[AbstractGame] = Registry("game", AbstractGame)
@@ -70,19 +70,89 @@ def load(spec: str, **given) -> AbstractGame:
     extra = [k for k in given if k not in accepted]
     if extra:
         raise ValueError(f"game {spec!r} takes no option {extra[0]!r}")
-    game = function(**given)
+    try:
+        game = function(**given)
+    except Exception as e:  # noqa: BLE001 - the user's code: any failure is named
+        raise ValueError(f"game {spec!r} failed when built: {_reason(e)}") from None
     if not isinstance(game, AbstractGame):
         raise ValueError(f"{spec!r} returned a {type(game).__name__}, not an AbstractGame")
+    return check(game, spec)
+
+
+def check(game: AbstractGame, name: str) -> AbstractGame:
+    """`game` if its first evaluation works, traced abstractly (`jax.eval_shape`, no
+    computing): `init()` gives `Players` of real floating-point arrays, `losses` two
+    real scalars, `field` a `Players` of the same shapes. A one-line `ValueError`
+    naming the game and what is wrong otherwise (the exception it raised included)."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._games import Players
+
+    def fail(what):
+        raise ValueError(f"game {name!r}: {what}") from None
+
+    try:
+        y = game.init()
+    except Exception as e:  # noqa: BLE001
+        fail(f"init() raised {_reason(e)}")
+    if not isinstance(y, Players):
+        fail(f"init() returned a {type(y).__name__}, not Players(generator, discriminator)")
+    try:
+        leaves = jax.tree_util.tree_leaves(y)
+        shapes = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)), y)
+    except Exception as e:  # noqa: BLE001
+        fail(f"init() returned parameters that are not arrays: {_reason(e)}")
+    for x in jax.tree_util.tree_leaves(shapes):
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            fail(f"init() returned an array of dtype {x.dtype}; parameters must be real floats")
+    if not leaves:
+        fail("init() returned no parameters")
+    try:
+        losses = jax.eval_shape(lambda p: game.losses(p, jax.random.key(0)), shapes)
+    except Exception as e:  # noqa: BLE001
+        fail(f"losses() raised {_reason(e)}")
+    if not isinstance(losses, (tuple, list)) or len(losses) != 2:
+        fail(f"losses() returned {type(losses).__name__}; expected two scalars (L_1, L_2)")
+    for i, loss in enumerate(losses, 1):
+        shape, dtype = getattr(loss, "shape", None), getattr(loss, "dtype", None)
+        if shape != () or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+            fail(f"losses() returned L_{i} of shape {shape} and dtype {dtype}; each loss must be a "
+                 f"real scalar")
+    try:
+        v = jax.eval_shape(lambda p: game.field(p, jax.random.key(0)), shapes)
+    except Exception as e:  # noqa: BLE001
+        fail(f"field() raised {_reason(e)}")
+    same = (jax.tree_util.tree_structure(v) == jax.tree_util.tree_structure(shapes)
+            and all(a.shape == b.shape for a, b in zip(jax.tree_util.tree_leaves(v),
+                                                         jax.tree_util.tree_leaves(shapes))))
+    if not same:
+        fail("field() returned arrays whose structure or shapes differ from the parameters' "
+             f"({[tuple(a.shape) for a in jax.tree_util.tree_leaves(v)][:4]} for "
+             f"{[tuple(a.shape) for a in jax.tree_util.tree_leaves(shapes)][:4]})")
     return game
 
 
+def _reason(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def resolve(spec: str):
-    """The function named by `"module:function"` (importing the module)."""
+    """The function named by `"module:function"` (importing the module). Any failure
+    to import it — the module raising, whatever the exception — is a one-line
+    `ValueError` naming the game."""
     module_name, _, function_name = spec.partition(":")
     try:
         function = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError, ValueError) as e:
-        raise ValueError(f"cannot load game {spec!r}: {e}") from None
+        raise ValueError(f"cannot load game {spec!r}: {_reason(e)}") from None
+    except BaseException as e:  # noqa: BLE001 - the user's module raised on import
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ValueError(f"cannot load game {spec!r}: importing {module_name!r} raised "
+                         f"{_reason(e)}") from None
     if not callable(function):
         raise ValueError(f"game {spec!r} is not a function")
     return function

@@ -122,31 +122,14 @@ def resolve_names(registry, given: list[str] | None, default: list[str]) -> list
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:
-    """That `path` (a folder, existing or not) could be created and written to: its
-    nearest existing ancestor is a writable folder. Creates nothing."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"cannot write to {flag} {str(path)!r}: it is a file, not a folder")
-    ancestor = path
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not _can_create_in(ancestor):
-        raise InputError(f"cannot write to {flag} {str(path)!r}: {str(ancestor)!r} is not a "
-                         f"writable folder")
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether a file can be created in `folder`, by trying (and removing it): `os.access`
-    says yes to root even on a read-only file system."""
-    import tempfile
+    """That `path` (a folder, existing or not) could be created and written to
+    (`_io.check_writable_folder`). Creates nothing."""
+    from .._io import check_writable_folder
 
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gandyn-probe-")
-    except OSError:
-        return False
-    os.close(fd)
-    os.unlink(probe)
-    return True
+        check_writable_folder(path, flag)
+    except ValueError as e:
+        raise InputError(str(e)) from None
 
 
 def run_directory(out: Path, command: str) -> Path:

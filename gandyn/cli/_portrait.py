@@ -63,6 +63,10 @@ def portrait(
             raise InputError(f"--out {str(target)!r} is a folder; give a file name ending in "
                              f".png, .pdf or .svg")
         check_writable(target.parent)
+        if len(target.name.encode()) > 255:
+            from .._io import check_writable_file
+
+            check_writable_file(target)
         if lim is not None and not (math.isfinite(lim) and 0 < lim <= 1e6):
             raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
     except InputError as e:

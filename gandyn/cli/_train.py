@@ -31,6 +31,9 @@ DEFAULTS = {
     "image": {"step": 1e-3, "steps": 5000, "width": 32, "latent": 32, "batch": 64, "log_every": 500},
 }
 _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
+# What `train` keeps per log point, by kind of data (images: 64 samples, no parameters).
+_RUN_OPTIONS = {"toy": {}, "image": {"keep_samples": 64, "keep_checkpoints": False,
+                                     "eval_samples": 2000}}
 
 
 def train(
@@ -98,6 +101,14 @@ def train(
             run_dir = run_directory(out, "train")
         set_precision(settings.float64)
         game, method_obj, target_kind = _build(settings)
+        from .._train import train_memory
+        from .._budget import check_memory
+
+        parts = train_memory(game, method_obj, h=settings.step, steps=settings.steps,
+                             seeds=settings.seeds, log_every=settings.log_every,
+                             **_RUN_OPTIONS[target_kind])
+        check_memory(sum(parts.values()), f"training {settings.seeds} seed(s) for "
+                     f"{settings.steps:,} steps", parts)
     except (InputError, ValueError) as e:
         fail(str(e))
 
@@ -146,8 +157,7 @@ def train(
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
                 metrics = ImageMetrics(game.target, seed=settings.seed)
-            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": False, "eval_samples": 2000,
-                            "eigen_checkpoints": 0}
+            extra_kwargs = {**_RUN_OPTIONS["image"], "eigen_checkpoints": 0}
         if state is not None and state.step >= settings.steps:
             result = TrainResult.from_state(state)
         else:
@@ -303,6 +313,10 @@ def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, 
         raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
                          f"(settings.json and {CHECKPOINT})")
     settings = TrainSettings.from_file(path)
+    from .._io import _can_create_in
+
+    if not _can_create_in(run_dir):  # found now, not after the training
+        raise InputError(f"cannot resume in {str(run_dir)!r}: the run folder is not writable")
     if steps is not None:
         settings = dataclasses.replace(settings, steps=check_positive("--steps", steps))
     return settings, run_dir
