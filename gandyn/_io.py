@@ -181,7 +181,7 @@ def read_npz(path, what: str = "file", *, max_bytes: int,
                 if not info.filename.endswith(".npy") or name in arrays:
                     raise _Refused(f"entry {info.filename!r} is not one .npy array")
                 with archive.open(info) as member:
-                    shape, dtype, header = _npy_header(member)
+                    shape, fortran, dtype, header = _npy_header(member)
                     if dtype.kind not in "biuf" or dtype.hasobject:
                         raise _Refused(f"array {name!r} has dtype {dtype}, not real numbers")
                     nbytes = math.prod(shape) * dtype.itemsize
@@ -191,7 +191,7 @@ def read_npz(path, what: str = "file", *, max_bytes: int,
                     reason = check(name, shape, dtype) if check is not None else None
                     if reason:
                         raise _Refused(f"array {name!r} {reason}")
-                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+                    arrays[name] = _read_exactly(member, nbytes, shape, fortran, dtype, name)
     except _Refused as e:
         raise ValueError(f"{where} is refused: {e}") from None
     except Exception as e:  # noqa: BLE001 - any failure to parse means a bad file
@@ -204,16 +204,29 @@ class _Refused(Exception):
     """An entry of an untrusted file that is well-formed but not admitted."""
 
 
-def _npy_header(member) -> tuple[tuple, np.dtype, int]:
-    """`(shape, dtype, header length)` of an `.npy` stream (numpy caps the header)."""
+def _read_exactly(member, nbytes: int, shape: tuple, fortran: bool, dtype: np.dtype, name: str):
+    """The `nbytes` of data after an `.npy` header, read into one buffer, as an array."""
+    buffer, got = bytearray(nbytes), 0
+    with memoryview(buffer) as view:
+        while got < nbytes:
+            count = member.readinto(view[got : got + 2**24])
+            if not count:
+                raise _Refused(f"array {name!r} is truncated ({got:,} of {nbytes:,} bytes)")
+            got += count
+    return np.frombuffer(buffer, dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _npy_header(member) -> tuple[tuple, bool, np.dtype, int]:
+    """`(shape, fortran order, dtype, header length)` of an `.npy` stream (numpy caps
+    the header's length)."""
     version = np.lib.format.read_magic(member)
     if version not in ((1, 0), (2, 0)):
         raise _Refused(f"an .npy entry has format version {version}")
     if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
     else:
-        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-    return tuple(shape), dtype, member.tell()
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+    return tuple(shape), fortran, dtype, member.tell()
 
 
 def check_writable_folder(path, what: str = "--out") -> Path:

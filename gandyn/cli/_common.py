@@ -5,6 +5,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import typer
@@ -44,9 +45,43 @@ def use_compile_cache(enabled: bool = True) -> Path | None:
     from .._image_metrics import cache_dir
 
     folder = cache_dir() / "xla"
+    if not _clear_special_files(folder):
+        return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    # JAX would point XLA's GPU autotuning cache into the folder and hash that path into
+    # every key: a copied or moved cache would never hit. Keys without it are the same
+    # wherever the folder is.
+    jax.config.update("jax_persistent_cache_enable_xla_caches", "none")
+    # An unreadable or damaged entry only costs compiling again: no warning per entry.
+    warnings.filterwarnings("ignore", message=r"Error (reading|writing) persistent compilation cache")
     return folder
+
+
+def _clear_special_files(folder: Path) -> bool:
+    """Remove what is not a regular file or a folder from the compile cache `folder`
+    (JAX reads an entry with `read_bytes`: a FIFO there would block every run). False,
+    with one line on stderr, when one cannot be removed: the cache is then not used."""
+    import stat
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return True  # none yet, or unreadable: JAX creates it or fails quietly
+    for entry in entries:
+        try:
+            mode = os.stat(entry.path).st_mode
+            special = not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+        except OSError:  # a dangling link or a loop of them
+            special = True
+        if special:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                print(f"gandyn: not using the compile cache {str(folder)!r}: {entry.name!r} in it "
+                      f"is not a regular file and cannot be removed", file=sys.stderr)
+                return False
+    return True
 
 
 def set_precision(float64: bool) -> None:
