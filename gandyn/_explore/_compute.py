@@ -15,10 +15,14 @@ weight slider reuses one compiled program per configuration:
   stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ.
 """
 
+import contextlib
 import functools
 import inspect
+import itertools
+import logging
 import math
 import threading
+import time
 from typing import NamedTuple
 
 import jax
@@ -42,6 +46,10 @@ MAX_POINTS = 16
 MAX_GRID = 81
 MAX_REGULARIZERS = 8
 MAX_LIM = 1e6
+MAX_SECONDS = 30.0
+"""The most time one request's computation may take (a trajectory is stopped past it)."""
+MAX_CONCURRENT = 4
+"""Requests computed at once; more wait their turn (each at most `MAX_SECONDS`)."""
 DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
             "lim": 2.5, "grid": 41}
 # Query parameters, named as the command line's options (without the dashes).
@@ -238,10 +246,10 @@ def _trajectory_program(configuration: Configuration, method: str, steps: int):
     """`(weights, y0, h) ↦ Solution`: `simulate` on a batch of `MAX_POINTS` starts."""
     _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
 
-    def run(weights, points, h):
+    def run(weights, points, h, ticket):
         game = configuration.build(weights)
         solution = simulate(game, method_registry.get(method), jax.vmap(unravel)(points), h=h,
-                            steps=steps)
+                            steps=steps, progress=_check_budget, progress_args=(ticket,))
         return {name: getattr(solution, name) for name in _SERIES}
 
     return jax.jit(run)
@@ -297,12 +305,86 @@ def _axis_labels(game, plane: Plane) -> list[str]:
 # The answers
 
 
-class Explorer:
-    """The server's computations, one at a time (a lock: XLA runs each on all cores,
-    and the caches are shared)."""
+class OverBudget(Exception):
+    """A request whose computation ran past its time budget (answered 503), or whose
+    client went away (`cancelled`: answered nothing)."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
+    def __init__(self, message: str, cancelled: bool = False):
+        super().__init__(message)
+        self.cancelled = cancelled
+
+
+_request = threading.local()  # the ticket of the request this (handler) thread computes
+_budgets: dict[int, "_Budget"] = {}  # every request computing now, by ticket
+_tickets = itertools.count(1)
+
+
+def _not_a_stop(record) -> bool:
+    """Drop JAX's log of a failed callback when the failure is a request's stop."""
+    return not (record.exc_info and isinstance(record.exc_info[1], OverBudget))
+
+
+logging.getLogger("jax._src.debugging").addFilter(_not_a_stop)
+
+
+class _Budget:
+    """A request's time budget, counted from its run's first saved block (compiling
+    is not counted), and optionally a test of whether its client is gone."""
+
+    def __init__(self, seconds: float, gone=None):
+        self.seconds, self.gone, self.deadline = seconds, gone, None
+        self.reason: OverBudget | None = None
+
+
+def _check_budget(steps_done, ticket) -> None:
+    """`simulate`'s progress callback (one function for every program, the request's
+    ticket traced, so it never causes a compile): stop the request's computation, by
+    raising, once it is past its deadline or its client has gone. It may run on any
+    thread: the ticket, not the thread, names the request."""
+    budget = _budgets.get(int(ticket))
+    if budget is None:
+        return
+    now = time.monotonic()
+    if budget.deadline is None:
+        budget.deadline = now + budget.seconds
+    if budget.gone is not None and budget.gone():
+        budget.reason = OverBudget("the client closed the connection", cancelled=True)
+    elif now > budget.deadline:
+        budget.reason = OverBudget(
+            f"the computation took longer than the {budget.seconds:g} s one request may use "
+            f"(stopped after {int(steps_done):,} steps); ask for fewer steps or points, or a "
+            f"cheaper method")
+    if budget.reason is not None:
+        raise budget.reason
+
+
+class Explorer:
+    """The server's computations. Several requests compute at once (`slots`); each is
+    bounded: a trajectory's run is stopped past `seconds` (an `OverBudget` error) or
+    when `gone()` says its client has left, checked after every saved block of steps;
+    a field or a spectrum is one bounded evaluation (at most `MAX_GRID²` points, a
+    game of at most 64-dimensional players). No request holds a lock that others
+    wait on for longer than its own budget."""
+
+    def __init__(self, *, seconds: float = MAX_SECONDS, slots: int = MAX_CONCURRENT):
+        self.seconds = seconds
+        self.lock = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def budget(self, gone=None):
+        """The current thread's request, bounded by `self.seconds` (and `gone`)."""
+        ticket = next(_tickets)
+        budget = _budgets[ticket] = _Budget(self.seconds, gone)
+        _request.ticket = ticket
+        try:
+            yield budget
+        except Exception as e:  # noqa: BLE001 - the callback's stop arrives wrapped by XLA
+            if budget.reason is not None:
+                raise budget.reason from None
+            raise e
+        finally:
+            _request.ticket = 0
+            del _budgets[ticket]
 
     def field(self, request: Request) -> dict:
         """The field on a `grid × grid` lattice of the drawing plane, `±lim` around its
@@ -343,7 +425,8 @@ class Explorer:
         padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
         program = _trajectory_program(configuration, request.method, request.steps)
         solution = program(jnp.asarray(weights, _dtype()), jnp.asarray(padded, _dtype()),
-                           jnp.asarray(request.step, _dtype()))
+                           jnp.asarray(request.step, _dtype()),
+                           jnp.asarray(getattr(_request, "ticket", 0), jnp.int32))
         keep = len(flat)
         solution = {k: v if k in ("ts", "steps") else
                     jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], v)
@@ -408,7 +491,10 @@ class Explorer:
             if game.equilibrium() is None:
                 return {"available": False, "reason": f"{configuration.game} knows no "
                         "equilibrium in closed form: no spectrum to draw"}
-            report = _report(configuration, weights, request.method, request.step)
+            try:
+                report = _report(configuration, weights, request.method, request.step)
+            except ValueError as e:  # a second-order method's solve broke down: said, not a 500
+                return {"available": False, "reason": " ".join(str(e).split())}
             row = report["methods"][request.method]
             eig = np.array([complex(*e) for e in report["eigenvalues"]])
             z = request.step * eig
