@@ -59,14 +59,14 @@ def portrait(
         target = out / "portrait.png" if out.suffix.lower() not in (".png", ".pdf", ".svg") else out
         if out.suffix and out.suffix.lower() not in (".png", ".pdf", ".svg") and not out.is_dir():
             raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg (or be a folder)")
+        if len(target.name.encode()) > 255:  # before `is_dir`, which would raise
+            from .._io import check_writable_file
+
+            check_writable_file(target)
         if target.is_dir():
             raise InputError(f"--out {str(target)!r} is a folder; give a file name ending in "
                              f".png, .pdf or .svg")
         check_writable(target.parent)
-        if len(target.name.encode()) > 255:
-            from .._io import check_writable_file
-
-            check_writable_file(target)
         if lim is not None and not (math.isfinite(lim) and 0 < lim <= 1e6):
             raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
     except InputError as e:
