@@ -535,3 +535,74 @@ def test_a_second_order_methods_breakdown_names_method_and_game(tmp_path):
                           "method 'cgd' cannot be linearised on game GaussianGAN",
                           "breakdown")
     assert not out.exists()
+
+
+# ----------------------------------------------- gandyn's own caches (issue 27)
+
+CACHE_RUNNER = """
+import sys
+from gandyn.cli._common import use_compile_cache
+print(use_compile_cache())
+import jax, jax.numpy as jnp
+print(float(jax.jit(lambda x: jnp.sin(x) * 3 + jnp.cos(x) ** 2)(1.0)))
+"""
+
+
+def _cached_run(cache: Path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GANDYN_CACHE_DIR": str(cache), "GANDYN_COMPILE_CACHE": "1"}
+    result = subprocess.run([sys.executable, "-c", CACHE_RUNNER], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_compile_cache_works_from_a_moved_folder_and_skips_bad_entries(tmp_path):
+    import shutil
+
+    first = tmp_path / "first"
+    _cached_run(first)
+    entries = sorted(p.name for p in (first / "xla").iterdir() if p.is_file())
+    assert entries  # the program was written
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)
+    result = _cached_run(moved)
+    assert sorted(p.name for p in (moved / "xla").iterdir() if p.is_file()) == entries  # every key hit
+    assert result.stderr.strip() == ""
+    # A damaged entry is compiled again in silence; a FIFO in its place (which JAX would
+    # block on forever) is removed first.
+    program = next(name for name in entries if name.endswith("-cache"))
+    (moved / "xla" / program).write_bytes(b"not a program")
+    assert _cached_run(moved).stderr.strip() == ""
+    (moved / "xla" / program).unlink()
+    os.mkfifo(moved / "xla" / program)
+    assert _cached_run(moved).stderr.strip() == ""
+    assert (moved / "xla" / program).is_file()
+
+
+def test_a_special_file_in_place_of_the_cached_classifier_is_not_opened(tmp_path, monkeypatch):
+    import threading
+
+    import jax
+
+    import gandyn.data as data
+    from gandyn import _image_metrics
+
+    images = data.ImageData(np.zeros((20, 1, 8, 8), np.float32), np.arange(20) % 2, name="tiny")
+    trained = []
+    monkeypatch.setattr(_image_metrics, "train_classifier",
+                        lambda d, s: trained.append(1) or (_image_metrics.Classifier(
+                            d.shape, d.classes, s.width, s.features, key=jax.random.key(0)), 0.5))
+    _, info = _image_metrics.cached_classifier(images, directory=tmp_path)
+    weights = Path(info["path"])
+    weights.unlink()
+    os.mkfifo(weights)
+    answer = []
+    thread = threading.Thread(target=lambda: answer.append(
+        _image_metrics.cached_classifier(images, directory=tmp_path)), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert answer, "blocked on a FIFO in the cache"
+    assert answer[0][1]["trained"] and len(trained) == 2 and weights.is_file()
