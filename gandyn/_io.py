@@ -252,7 +252,9 @@ def check_writable_folder(path, what: str = "--out") -> Path:
             if os.path.islink(ancestor):
                 raise ValueError(f"cannot write to {what} {text!r}: {str(ancestor)!r} is a "
                                  f"symbolic link to nothing") from None
-        except OSError as e:  # a loop of links (ELOOP), a file on the way (ENOTDIR), …
+        except NotADirectoryError:  # a file on the way: named below, as the folder it is not
+            pass
+        except OSError as e:  # a loop of links (ELOOP), …
             raise ValueError(f"cannot write to {what} {text!r}: {str(ancestor)!r}: "
                              f"{e.strerror or e}") from None
         if ancestor == ancestor.parent:
