@@ -26,8 +26,8 @@ import numpy as np
 
 
 __all__ = ["atomic_directory", "atomic_figure", "atomic_path", "atomic_write", "check_regular_file",
-           "check_writable_file", "check_writable_folder", "finite_or_none", "jsonable", "make_parents", "read_json",
-           "read_npz", "remove_empty", "write_json"]
+           "check_writable_file", "check_writable_folder", "finite_or_none", "jsonable", "make_parents",
+           "read_json", "read_npz", "remove_empty", "write_json"]
 
 
 def finite_or_none(x) -> float | None:

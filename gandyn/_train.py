@@ -120,12 +120,12 @@ def train(
     if steps < 1 or log_every < 1 or (checkpoint_every is not None and checkpoint_every < 1):
         raise ValueError(f"steps, log_every and checkpoint_every must be positive, got {steps}, "
                          f"{log_every} and {checkpoint_every}")
-    if True:  # before anything is allocated: refuse a run over the memory budget
-        seeds = seeds if resume is None else len(resume.diverged_at)
-        parts = train_memory(game, method, h=h, steps=steps, seeds=seeds, log_every=log_every,
-                             eval_samples=eval_samples, keep_samples=keep_samples,
-                             keep_checkpoints=keep_checkpoints)
-        check_memory(sum(parts.values()), f"training {seeds} seed(s) for {steps:,} steps", parts)
+    # Before anything is allocated: a run over the memory budget is refused.
+    seeds = seeds if resume is None else len(resume.diverged_at)
+    parts = train_memory(game, method, h=h, steps=steps, seeds=seeds, log_every=log_every,
+                         eval_samples=eval_samples, keep_samples=keep_samples,
+                         keep_checkpoints=keep_checkpoints)
+    check_memory(sum(parts.values()), f"training {seeds} seed(s) for {steps:,} steps", parts)
     root = jax.random.key(seed)
     init_key, batch_key, eval_key, _ = jax.random.split(root, 4)
     metrics = toy_metrics(game, seed=seed) if metrics is None else metrics
@@ -256,7 +256,8 @@ def save_checkpoint(directory, state: TrainState) -> None:
     atomic_write(Path(directory) / CHECKPOINT, buffer.getvalue())
 
 
-def _read_checkpoint(path: Path, check=None, max_bytes: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+def _read_checkpoint(path: Path, check=None, max_bytes: int | None = None
+                     ) -> tuple[dict, dict[str, np.ndarray]]:
     """`(meta, arrays)` of a checkpoint file, read as untrusted (`read_npz`: sizes and
     headers checked before anything is inflated, `check(name, shape, dtype)` on each
     entry) and its checksum verified before any of it is used."""
@@ -335,7 +336,7 @@ def _check_meta(meta: dict, arrays: dict, where: str, seeds: int, leaves: int, p
     if not isinstance(history, list) or not all(isinstance(r, dict) and _is_int(r.get("step"))
                                                 and _is_int(r.get("seed"), 0, seeds - 1)
                                                 for r in history):
-        bad(f"has a history that is not a list of logged rows (each with its step and seed)")
+        bad("has a history that is not a list of logged rows (each with its step and seed)")
     eigenvalues = meta.get("eigenvalues")
     if not isinstance(eigenvalues, dict) or not all(
             k.isdigit() and isinstance(v, list) and all(
@@ -389,7 +390,8 @@ def _sample_shape(game: AbstractGame, template) -> tuple:
     """The shape of one generated sample (without building anything)."""
     if not hasattr(game, "generate"):
         return ()
-    generator = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), template[0].generator)
+    generator = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
+                                       template[0].generator)
     out = jax.eval_shape(lambda g: game.generate(g, jax.random.key(0), 1), generator)
     return tuple(out.shape[1:])
 
