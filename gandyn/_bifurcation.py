@@ -538,7 +538,7 @@ def continuation(
                              coordinates, transient, record, perturbation, seed, eig, mult,
                              analysis, dtype)
         grid_margin = _margin_at(values, ps, margin, on_grid)
-        bifurcations = tuple(_criticality(b, result, grid_margin) for b in bifurcations)
+        bifurcations = tuple(_criticality(b, result, grid_margin, tol) for b in bifurcations)
     return Continuation(
         parameter=name, analysis=analysis, grid=values, values=np.asarray(ps, dtype=float),
         points=np.asarray(flats, dtype=float).reshape(len(ps), -1), eigenvalues=eig,
@@ -937,19 +937,22 @@ def _period(features: np.ndarray, tol: float, k_max: int = 64) -> int:
     return 0
 
 
-def _criticality(bifurcation: Bifurcation, attractor: Attractor, grid_margin) -> Bifurcation:
+def _criticality(bifurcation: Bifurcation, attractor: Attractor, grid_margin,
+                 tol: float) -> Bifurcation:
     """Supercritical if, going away from a Neimark–Sacker, flip or Hopf point on its
     unstable side (positive margin), the first settled outcome is a bounded orbit
     (cycle, period-k, chaos); subcritical if it is divergence. Runs still converging
-    or growing slowly near the point are passed over."""
+    or growing slowly near the point, and neutral values (`|margin| ≤ tol`), are passed
+    over."""
     if bifurcation.kind == "fold":
         return bifurcation
     values = attractor.values
     above = [i for i in np.argsort(values) if values[i] > bifurcation.value]
     below = [i for i in np.argsort(values)[::-1] if values[i] < bifurcation.value]
-    side = next((s for s in (above, below) if s and grid_margin[s[0]] > 0), None)
-    if side is None:
-        return bifurcation
+    above = [i for i in above if grid_margin[i] > tol]
+    below = [i for i in below if grid_margin[i] > tol]
+    side = above if above and (not below or values[above[0]] - bifurcation.value
+                               <= bifurcation.value - values[below[0]]) else below
     for i in side:
         status = str(attractor.status[i])
         if status in ("converging", "diverging"):
