@@ -456,6 +456,7 @@ def continuation(
     perturbation: float = 1e-2,
     tol: float | None = None,
     seed: int = 0,
+    require_equilibrium: bool = True,
 ) -> Continuation:
     r"""Follow an equilibrium of `game` along `parameter` over `values`, locate and
     name the bifurcations of `method`'s step map (or of the flow), and measure the
@@ -479,6 +480,9 @@ def continuation(
       number, Lyapunov exponent, the orbit diagram of `coordinate` (an index or a name
       of `game.coordinates()`). All values in one `vmap` where the family's
       structure allows, else one by one.
+    - `require_equilibrium`: where Newton finds no equilibrium at the first value,
+      raise (default) or, if False, measure the attractor alone (from `y0`, around the
+      orbit's mean), with an empty branch.
     - `tol`: the margin below which a point counts as stable (`|margin| ≤ tol`: neutral);
       default 1e-9 in float64, 1e-5 in float32.
 
@@ -522,8 +526,9 @@ def continuation(
     flat0 = ravel_pytree(start)[0]
     coordinates = tuple(first_game.coordinates())
 
-    branch = _follow(family, values, flat0, key, dtype)
+    branch = _follow(family, values, flat0, key, dtype, require_equilibrium)
     ps, flats, on_grid = branch["values"], branch["points"], branch["on_grid"]
+    flats = np.asarray(flats, dtype=float).reshape(len(ps), flat0.size)
     if len(ps):
         eig, mult, margin = _spectra(family, ps, flats, key, analysis)
     else:
@@ -534,14 +539,14 @@ def continuation(
 
     result = None
     if attractor:
-        result = _attractors(family, values, branch, flats, key, coordinate,
+        result = _attractors(family, values, branch, flats, np.asarray(flat0), key, coordinate,
                              coordinates, transient, record, perturbation, seed, eig, mult,
                              analysis, dtype)
         grid_margin = _margin_at(values, ps, margin, on_grid)
         bifurcations = tuple(_criticality(b, result, grid_margin, tol) for b in bifurcations)
     return Continuation(
         parameter=name, analysis=analysis, grid=values, values=np.asarray(ps, dtype=float),
-        points=np.asarray(flats, dtype=float).reshape(len(ps), -1), eigenvalues=eig,
+        points=flats, eigenvalues=eig,
         multipliers=mult, margin=margin, stable=margin < -tol, on_grid=np.asarray(on_grid, bool),
         bifurcations=tuple(bifurcations), attractor=result, coordinates=coordinates,
         lost=np.asarray(branch["lost"], dtype=float),
@@ -571,7 +576,7 @@ def _analysis_kind(method, analysis):
     return analysis
 
 
-def _follow(family, values, flat0, key, dtype) -> dict:
+def _follow(family, values, flat0, key, dtype, require=True) -> dict:
     """The branch over `values`: natural continuation (Newton from a secant predictor)
     while it works, pseudo-arclength round a fold."""
     rtol = atol = 1e-12 if dtype == jnp.float64 else 1e-6
@@ -593,8 +598,12 @@ def _follow(family, values, flat0, key, dtype) -> dict:
             i += 1
             continue
         if not points:
-            raise ValueError(f"no equilibrium found at {p:g} from the given start (Newton did "
-                             "not converge)")
+            if require:
+                raise ValueError(f"no equilibrium found at {p:g} from the given start (Newton "
+                                 "did not converge); require_equilibrium=False measures the "
+                                 "attractor alone")
+            lost.extend(values)
+            break
         # Newton failed (or jumped to another branch): follow the branch by arclength.
         turned = _round_the_fold(family, values, i, ps, points, on_grid, folds, key,
                                  dtype, rtol, atol)
@@ -778,7 +787,9 @@ def _record_scan(game, method, y, state, h, key, start, steps, centre, plane, in
         yv = flat1[:n]
         bad = ~jnp.all(jnp.abs(yv) <= blowup)
         bad_at = jnp.where((bad_at < 0) & bad, n_step + 1, bad_at)
-        log_sum = log_sum + jnp.log(jnp.where(norm > 0, norm, 1.0))
+        # A NaN tangent (a non-differentiable step: √ν at ν = 0 in Adam) makes the
+        # exponent NaN, "undefined", rather than a silent 0.
+        log_sum = log_sum + jnp.log(norm)
         d = yv - centre
         out = (jnp.linalg.norm(d), yv[index], d @ plane)
         return (flat1, u1, log_sum, bad_at), (out, yv)
@@ -814,7 +825,7 @@ def _one_attractor(family, p, y0, centre, plane, known, *, transient, record, in
     return dist, coord, proj, lyap, diverged_at
 
 
-def _attractors(family, values, branch, flats, key, coordinate, coordinates, transient,
+def _attractors(family, values, branch, flats, flat0, key, coordinate, coordinates, transient,
                 record, perturbation, seed, eig, mult, analysis, dtype):
     """Simulate at every grid value from near its equilibrium (the last one found past
     the branch's end) and classify the attractor."""
@@ -836,6 +847,12 @@ def _attractors(family, values, branch, flats, key, coordinate, coordinates, tra
     tangent = rng.normal(size=4 * n + 8)
     starts, centres, planes, known = [], [], [], []
     for p in values:
+        if not len(grid_ps):  # no equilibrium: from the start, around the orbit's mean
+            starts.append(flat0)
+            centres.append(flat0)
+            known.append(False)
+            planes.append(np.linalg.qr(rng.normal(size=(n, 2)))[0])
+            continue
         at = np.flatnonzero(np.isclose(grid_ps, p, rtol=0, atol=1e-14 * max(1.0, abs(p))))
         k = int(at[0]) if at.size else len(grid_ps) - 1
         centre = grid_points[k]
