@@ -200,3 +200,25 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
     assert result.exit_code == 2
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_explorer_answers_the_diagram_against_h():
+    import threading
+    import urllib.request
+
+    from gandyn._explore import make_server
+
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = (f"{server.url.rstrip('/')}/api/bifurcation?game=dirac&loss=wgan&reg=r1%3D0.5"
+               "&method=simgd&step=0.2&steps=300")
+        with urllib.request.urlopen(url, timeout=300) as response:
+            data = json.loads(response.read())
+    finally:
+        server.shutdown()
+        server.server_close()
+    (b,) = data["bifurcations"]  # h from 0.05 to 0.8: WGAN + R1 loses stability at h = γ
+    assert b["kind"] == "neimark-sacker" and abs(b["value"] - 0.5) < 1e-9
+    assert len(data["attractor"]) == 24

@@ -1,6 +1,8 @@
 """Bifurcation diagrams: attractor extent, orbit diagram and multipliers over a
 parameter; two-parameter stability charts."""
 
+import textwrap
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
@@ -60,7 +62,8 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
         ax = axes[0]
         finite = np.isfinite(a.amplitude[:, 2])
         top = float(np.max(a.amplitude[finite, 2])) if finite.any() else 1.0
-        top = top * 1.15 if top > 0 else 1.0
+        # At least the start's offset (1e-2): converged runs then sit visibly at 0.
+        top = max(top * 1.15, 1e-2)
         seen = set()
         for i, v in enumerate(a.values):
             outcome = _outcome(a.status[i])
@@ -77,7 +80,7 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
         handles = [Line2D([], [], color=OUTCOME_COLOURS[o], lw=3,
                           marker="x" if o == "diverged" else "o", ls="none" if o == "diverged"
                           else "-", label=o) for o in OUTCOME_COLOURS if o in seen]
-        ax.legend(handles=handles, fontsize=_FONT, loc="center left", title="outcome",
+        ax.legend(handles=handles, fontsize=_FONT, loc="best", title="outcome",
                   title_fontsize=_FONT, framealpha=0.9)
         _mark_bifurcations(ax, c, True)
 
@@ -96,11 +99,22 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
             if np.any(mask):
                 ax.plot(c.values, shown, style, color="#0072B2", lw=1.5, label=label)
         del grid
+        shown = np.concatenate([a.orbit[np.isfinite(a.orbit)], eq[np.isfinite(eq)]])
+        if shown.size:
+            lo, hi = float(shown.min()), float(shown.max())
+            half = max(0.55 * (hi - lo), 1e-2)
+            ax.set_ylim(0.5 * (lo + hi) - half, 0.5 * (lo + hi) + half)
         ax.set_ylabel(f"{a.coordinate} after transients\n(orbit diagram)", fontsize=_FONT)
-        ax.legend(fontsize=_FONT, loc="upper left", framealpha=0.9)
+        if len(c.values):
+            ax.legend(fontsize=_FONT, loc="upper left", framealpha=0.9)
         _mark_bifurcations(ax, c, False)
     ax = axes[-1]
-    if c.analysis == "map" and c.multipliers is not None:
+    if not len(c.values):
+        ax.text(0.5, 0.5, "no equilibrium found (Newton did not converge from the start):\n"
+                "the attractor alone, measured around the orbit's mean", ha="center",
+                va="center", transform=ax.transAxes, fontsize=_FONT + 1)
+        ax.set_yticks([])
+    elif c.analysis == "map" and c.multipliers is not None:
         moduli = np.abs(c.multipliers)
         ax.axhline(1, color="#D55E00", lw=1, label="|μ| = 1 (stability boundary)")
         for k in range(moduli.shape[1]):
@@ -113,14 +127,19 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
             ax.plot(c.values, c.eigenvalues[:, k].real, ".", color="#0072B2", ms=3,
                     label="Re λ, eigenvalues of J" if k == 0 else None)
         ax.set_ylabel("Re λ (eigenvalues of J)", fontsize=_FONT)
-    ax.legend(fontsize=_FONT, loc="best", framealpha=0.9)
+    if len(c.values):
+        ax.legend(fontsize=_FONT, loc="best", framealpha=0.9)
     _mark_bifurcations(ax, c, a is None)
     ax.set_xlabel(f"parameter {name}", fontsize=_FONT + 1)
     lo, hi = float(np.min(c.grid)), float(np.max(c.grid))
-    pad = 0.02 * (hi - lo)
-    ax.set_xlim(lo - pad, hi + pad)
+    if lo > 0 and hi / lo > 20:  # a geometric grid (step sizes over decades)
+        ax.set_xscale("log")
+        ax.set_xlim(lo / 1.15, hi * 1.15)
+    else:
+        pad = 0.02 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
     if title:
-        fig.suptitle(title, fontsize=_FONT + 1)
+        fig.suptitle(_wrap(title), fontsize=_FONT + 1)
     return fig
 
 
@@ -154,8 +173,12 @@ def stability_chart_figure(chart, *, title: str | None = None, figsize=(7.5, 5.5
     ax.set_ylabel(f"{chart.y_parameter}", fontsize=_FONT + 1)
     fig.legend(handles=handles, fontsize=_FONT, loc="outside right upper", framealpha=0.9)
     if title:
-        ax.set_title(title, fontsize=_FONT + 1)
+        fig.suptitle(_wrap(title), fontsize=_FONT + 1)
     return fig
+
+
+def _wrap(title: str, width: int = 100) -> str:
+    return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
