@@ -110,7 +110,7 @@ def dirac_diagrams(quick, summary, charts_only=False):
         fig = stability_chart_figure(
             chart, title=f"Dirac-GAN · {loss} · simultaneous GD · h × R1 weight γ\ncomputed "
             f"boundary over the simulated outcome ({transient // 2} + {record // 2} steps)",
-            figsize=(8, 5))
+            figsize=(7.5, 6.5))
         path = FIGURES / f"bifurcation_chart_{loss}.png"
         fig.savefig(path, dpi=DPI)
         print(f"wrote {path} ({time.perf_counter() - t:.0f} s)")
@@ -127,7 +127,8 @@ def ring(quick, summary):
         values = np.geomspace(1e-3, 0.3, 5 if quick else 9)
         result = gd.continuation(game, gd.methods.get(name), "h", values, y0=y0,
                                  transient=transient, record=record, require_equilibrium=False)
-        found = "equilibrium by Newton" if len(result.values) else "no equilibrium found: attractor alone"
+        found = ("equilibrium by Newton" if len(result.values)
+                 else "no equilibrium found: attractor alone")
         diagram(f"ring8_{name}", result, f"ring-8 · MLPGAN 2×16, latent 2, batch 128 · nsgan · "
                 f"{label} · h from 1e-3 to 0.3 · {transient} + {record} steps · {found}", summary)
         print(f"ring-8 {name}: {found}; {list(result.attractor.status)} "

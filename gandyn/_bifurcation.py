@@ -39,7 +39,7 @@ from jax.flatten_util import ravel_pytree
 from ._analysis import _step_matrix
 from ._games import AbstractGame, Players
 from ._methods import AbstractMethod, AbstractStepMethod
-from ._simulate import Status, simulate
+from ._simulate import simulate
 
 
 __all__ = ["Attractor", "Bifurcation", "Chart", "Continuation", "continuation",
@@ -658,7 +658,8 @@ def _round_the_fold(family, values, i, ps, points, on_grid, folds, key, dtype, r
             turned = True
         if not turned and (z_new[-1] - values[i]) * direction >= 0:
             # Reached the grid value: correct onto it by Newton from the arclength point.
-            y, ok, _ = _newton(family, jnp.asarray(values[i], dtype), jnp.asarray(z_new[:-1], dtype),
+            y, ok, _ = _newton(family, jnp.asarray(values[i], dtype),
+                               jnp.asarray(z_new[:-1], dtype),
                                key, rtol, atol)
             if bool(ok):
                 ps.append(float(values[i]))
@@ -757,7 +758,6 @@ def _locate(family, ps, flats, on_grid, margin, folds, key, analysis, tol, dtype
 # Attractors
 
 
-_STATUS = ("converged", "converging", "cycle", "period", "chaos", "diverging", "diverged")
 
 
 def _record_scan(game, method, y, state, h, key, start, steps, centre, plane, index, tangent,
@@ -861,7 +861,8 @@ def _attractors(family, values, branch, flats, flat0, key, coordinate, coordinat
         centres.append(centre)
         known.append(bool(at.size))
         planes.append(_critical_plane(family, grid_ps[k], centre, key, analysis, n))
-    args = (jnp.asarray(values, dtype), jax.vmap(family.unravel)(jnp.asarray(np.array(starts), dtype)),
+    starts = jax.vmap(family.unravel)(jnp.asarray(np.array(starts), dtype))
+    args = (jnp.asarray(values, dtype), starts,
             jnp.asarray(np.array(centres), dtype), jnp.asarray(np.array(planes), dtype))
     static = dict(transient=transient, record=record, index=index, key=key,
                   tangent=jnp.asarray(tangent, dtype), blowup=1e6)
@@ -901,7 +902,8 @@ def _critical_plane(family, p, flat, key, analysis, n) -> np.ndarray:
     return q
 
 
-def _classify(values, dist, coord, proj, lyap, diverged_at, coordinate, centre, dtype) -> Attractor:
+def _classify(values, dist, coord, proj, lyap, diverged_at, coordinate, centre,
+              dtype) -> Attractor:
     m = len(values)
     status = np.empty(m, dtype=object)
     amplitude = np.full((m, 3), np.nan)

@@ -26,7 +26,8 @@ SIMGD = gd.methods.get("simgd")
 
 def dirac(loss: str, gamma: float) -> gd.DiracGAN:
     # The weight as an array: games that differ only in it share compiled programs.
-    return gd.games.get("dirac", loss=gd.losses.get(loss), regularizers=(gd.R1(jnp.asarray(gamma)),))
+    return gd.games.get("dirac", loss=gd.losses.get(loss),
+                        regularizers=(gd.R1(jnp.asarray(gamma)),))
 
 
 def flip_step(gamma: float) -> float:
@@ -54,8 +55,8 @@ def test_neimark_sacker_at_four_gamma(nsgan_over_h, gamma):
     assert b.kind == "neimark-sacker"
     assert abs(b.value - 4 * gamma) < 1e-9  # the grid spacing is 0.49
     # The crossing pair is 1 + h*λ, on the unit circle, λ = −γ/2 + i√(1 − γ²)/2.
-    assert b.crossing == pytest.approx(1 + 4 * gamma * complex(-gamma / 2, np.sqrt(1 - gamma**2) / 2),
-                                       abs=1e-6)
+    lam = complex(-gamma / 2, np.sqrt(1 - gamma**2) / 2)
+    assert b.crossing == pytest.approx(1 + 4 * gamma * lam, abs=1e-6)
     # Along the branch: |μ|² = 1 − hγ + h²/4, and stable exactly below h*.
     h = result.values
     np.testing.assert_allclose(np.max(np.abs(result.multipliers), axis=1) ** 2,

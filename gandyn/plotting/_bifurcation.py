@@ -23,18 +23,30 @@ KIND_NAMES = {"neimark-sacker": "Neimark–Sacker", "flip": "flip", "fold": "fol
 _FONT = 9
 
 
+def _axis_label(name: str) -> str:
+    """`h` → "step size h"; a regularizer's name → "its weight"; else the name."""
+    from .. import regularizers
+
+    if name == "h":
+        return "step size h"
+    if name in regularizers.registry:
+        return f"{name} weight"
+    return name
+
+
 def _outcome(status: str) -> str:
     return "period-k" if str(status).startswith("period-") else str(status)
 
 
 def _mark_bifurcations(ax, continuation, label: bool) -> None:
-    for b in continuation.bifurcations:
+    for k, b in enumerate(continuation.bifurcations):
         ax.axvline(b.value, color="#555555", ls="--", lw=1)
         if label:
             text = f"{KIND_NAMES.get(b.kind, b.kind)}\n{continuation.parameter} = {b.value:.6g}"
             if b.criticality:
                 text += f"\n({b.criticality})"
-            ax.annotate(text, (b.value, 1), xycoords=("data", "axes fraction"),
+            # Staggered heights, so that labels of nearby points do not overlap.
+            ax.annotate(text, (b.value, 1 - 0.3 * (k % 2)), xycoords=("data", "axes fraction"),
                         xytext=(3, -3), textcoords="offset points", va="top", ha="left",
                         fontsize=_FONT, color="#333333",
                         bbox={"boxstyle": "round", "fc": "white", "ec": "#999999", "alpha": 0.85})
@@ -130,9 +142,11 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
     if len(c.values):
         ax.legend(fontsize=_FONT, loc="best", framealpha=0.9)
     _mark_bifurcations(ax, c, a is None)
-    ax.set_xlabel(f"parameter {name}", fontsize=_FONT + 1)
+    ax.set_xlabel(_axis_label(name), fontsize=_FONT + 1)
     lo, hi = float(np.min(c.grid)), float(np.max(c.grid))
-    if lo > 0 and hi / lo > 20:  # a geometric grid (step sizes over decades)
+    ratios = np.diff(np.log(np.sort(c.grid))) if lo > 0 else np.zeros(0)
+    if ratios.size > 1 and hi / lo > 20 and np.allclose(ratios, ratios[0], rtol=1e-6):
+        # A geometric grid (step sizes over decades): a log axis.
         ax.set_xscale("log")
         ax.set_xlim(lo / 1.15, hi * 1.15)
     else:
@@ -169,9 +183,9 @@ def stability_chart_figure(chart, *, title: str | None = None, figsize=(7.5, 5.5
                 mec="black", mfc="white", lw=2.5, ms=6, zorder=3)
         handles.append(Line2D([], [], color="black", marker=markers.get(kind, "o"), mfc="white",
                               label=f"computed {KIND_NAMES.get(kind, kind)} boundary"))
-    ax.set_xlabel(f"{chart.x_parameter}", fontsize=_FONT + 1)
-    ax.set_ylabel(f"{chart.y_parameter}", fontsize=_FONT + 1)
-    fig.legend(handles=handles, fontsize=_FONT, loc="outside right upper", framealpha=0.9)
+    ax.set_xlabel(_axis_label(chart.x_parameter), fontsize=_FONT + 1)
+    ax.set_ylabel(_axis_label(chart.y_parameter), fontsize=_FONT + 1)
+    fig.legend(handles=handles, fontsize=_FONT, loc="outside lower center", ncol=3, framealpha=0.9)
     if title:
         fig.suptitle(_wrap(title), fontsize=_FONT + 1)
     return fig
