@@ -465,7 +465,9 @@ def continuation(
     **Arguments:**
     - `parameter`: `"h"`, a regularizer's name (`"r1"`: its weight; added with weight
       p if the game has none), a numeric field of the game or method by name (see
-      `numeric_parameters`), or a callable `p ↦ (game, method)`.
+      `numeric_parameters`), or a callable `p ↦ (game, method)`: for what lives in a
+      closure rather than a field, e.g. Adam's β₁,
+      `lambda b1: (game, gd.Optax(optax.adam(1.0, b1=b1), linear=False))`.
     - `values`: the parameter grid (ascending or descending).
     - `h`: the step size (every parameter but `"h"`).
     - `y0`: where to look for the first equilibrium (default: the game's known
