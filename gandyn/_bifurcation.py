@@ -911,7 +911,7 @@ def _classify(values, dist, coord, proj, lyap, diverged_at, coordinate, centre,
     amplitude = np.full((m, 3), np.nan)
     period = np.full(m, np.nan)
     rotation = np.full(m, np.nan)
-    eps = 1e-9 if dtype == jnp.float64 else 1e-4
+    eps = 1e-9 if dtype == jnp.float64 else 1e-6  # periodicity and convergence: 1e3·eps
     keep = min(dist.shape[1], 400)
     for i in range(m):
         d = dist[i]
@@ -924,7 +924,11 @@ def _classify(values, dist, coord, proj, lyap, diverged_at, coordinate, centre,
         if d.max() <= 1e3 * eps * max(1.0, float(np.max(np.abs(coord[i])))):
             status[i] = "converged"
             continue
-        k = _period(features, 1e3 * eps * max(1.0, float(np.max(np.abs(features)))))
+        # Rounding allows 1e3·eps of the values' size; a small quasi-periodic orbit (a
+        # slow spiral near the point) must not pass, so at most 1e-3 of its spread.
+        spread = float(np.max(np.ptp(features, axis=0)))
+        k = _period(features, min(1e3 * eps * max(1.0, float(np.max(np.abs(features)))),
+                                  1e-3 * spread))
         half = len(d) // 2
         trend = d[half:].max() / max(d[:half].max(), 1e-300)
         if k == 1:
