@@ -171,7 +171,11 @@ def test_parameters_by_field_name_and_by_callable():
 runner = CliRunner()
 
 
-def test_cli_writes_the_diagram_and_json(tmp_path):
+def test_cli_writes_the_diagram_and_json(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from test_figures import all_title_text, capture, check_figure
+
+    made = capture(monkeypatch, "bifurcation_diagram")
     result = runner.invoke(app, ["bifurcation", "--param", "r1", "--from", "0.1", "--to", "1.0",
                                  "--points", "4", "-l", "wgan", "--step", "0.5", "--steps", "800",
                                  "--record", "100", "--float64", "--out", str(tmp_path)])
@@ -187,6 +191,16 @@ def test_cli_writes_the_diagram_and_json(tmp_path):
     assert len(data["branch"][0]["multipliers"]) == 2
     assert [row["status"] for row in data["attractor"]][2:] == ["converged"] * 2
     assert data["attractor"][0]["status"] == "diverged"
+    # The figure: every setting in its title, the house rules (text ≥ 9 pt, labelled axes,
+    # nothing outside the figure), the bifurcation named on it.
+    (fig,) = made
+    title = all_title_text(fig)
+    for setting in ("dirac", "wgan", "simgd", "h = 0.5", "r1 from 0.1 to 1", "4 values",
+                    "800 transient", "float64"):
+        assert setting in title, (setting, title)
+    check_figure(fig)
+    assert any("Neimark–Sacker" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("args, message", [

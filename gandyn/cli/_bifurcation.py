@@ -98,6 +98,7 @@ def bifurcation(
     from .. import continuation
     from .._io import atomic_directory, write_json
     from ..plotting import bifurcation_diagram
+    from ..plotting._style import run_title
 
     label, the_game = games[0]
     the_method = method_registry.get(names[0])
@@ -114,10 +115,13 @@ def bifurcation(
                 "from": start, "to": stop, "points": points, "step": h, "steps": steps,
                 "record": record, **game_options(dim, real_point, bias, critic),
                 "float64": float64}
-    title = (f"{game} · {label if game != label else ''}{' + ' + regs if regs else ''} · "
-             f"{names[0]}{'' if h is None else f' · h = {h:g}'} · {result.parameter} from "
-             f"{start:g} to {stop:g} ({points} values) · {steps} transient + {record} recorded "
-             f"steps · {'float64' if float64 else 'float32'}")
+    title = run_title(
+        game, game_options(dim, real_point, bias, critic),
+        losses=[label] if game != label else (), regularizers=list(reg or []),
+        methods=[names[0]], h=h,
+        extra=(f"{result.parameter} from {start:g} to {stop:g} ({points} values)",
+               f"{steps:,} transient + {record:,} recorded steps",
+               "float64" if float64 else "float32"))
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "bifurcation.json", {"settings": settings, **result.to_json()})
         fig = bifurcation_diagram(result, title=title)

@@ -1,26 +1,26 @@
 """Bifurcation diagrams: attractor extent, orbit diagram and multipliers over a
 parameter; two-parameter stability charts."""
 
-import textwrap
-
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from ._style import MIN_POINTS, OKABE_ITO, fit_suptitle, styled  # noqa: E402
 
-# Okabe–Ito (colour-blind safe), one colour per outcome.
+
+# The house palette (Okabe & Ito, colour-blind safe), one colour per attractor outcome.
 OUTCOME_COLOURS = {
-    "converged": "#0072B2",
-    "converging": "#56B4E9",
-    "cycle": "#009E73",
-    "period-k": "#E69F00",
-    "chaos": "#D55E00",
-    "diverging": "#CC79A7",
-    "diverged": "#000000",
+    "converged": OKABE_ITO["blue"],
+    "converging": OKABE_ITO["sky"],
+    "cycle": OKABE_ITO["green"],
+    "period-k": OKABE_ITO["orange"],
+    "chaos": OKABE_ITO["vermillion"],
+    "diverging": OKABE_ITO["purple"],
+    "diverged": OKABE_ITO["black"],
 }
 KIND_NAMES = {"neimark-sacker": "Neimark–Sacker", "flip": "flip", "fold": "fold", "hopf": "Hopf"}
-_FONT = 9
+_FONT = MIN_POINTS
 
 
 def _axis_label(name: str) -> str:
@@ -52,6 +52,7 @@ def _mark_bifurcations(ax, continuation, label: bool) -> None:
                         bbox={"boxstyle": "round", "fc": "white", "ec": "#999999", "alpha": 0.85})
 
 
+@styled
 def bifurcation_diagram(continuation, *, title: str | None = None,
                         figsize=(8.0, 9.0)) -> plt.Figure:
     """Three panels over the parameter, sharing its axis:
@@ -142,6 +143,9 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
     if len(c.values):
         ax.legend(fontsize=_FONT, loc="best", framealpha=0.9)
     _mark_bifurcations(ax, c, a is None)
+    for upper in axes[:-1]:  # the shared axis is named once, under the last panel
+        upper.set_xlabel(_axis_label(name), fontsize=_FONT + 1)
+        upper.xaxis.label.set_visible(False)
     ax.set_xlabel(_axis_label(name), fontsize=_FONT + 1)
     lo, hi = float(np.min(c.grid)), float(np.max(c.grid))
     ratios = np.diff(np.log(np.sort(c.grid))) if lo > 0 else np.zeros(0)
@@ -153,10 +157,11 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
         pad = 0.02 * (hi - lo)
         ax.set_xlim(lo - pad, hi + pad)
     if title:
-        fig.suptitle(_wrap(title), fontsize=_FONT + 1)
+        fit_suptitle(fig, title, fontsize=_FONT + 1)
     return fig
 
 
+@styled
 def stability_chart_figure(chart, *, title: str | None = None, figsize=(7.5, 5.5)) -> plt.Figure:
     """The simulated outcome over the two-parameter grid (cells coloured by outcome)
     with the computed bifurcation boundary on top (markers by kind)."""
@@ -187,12 +192,8 @@ def stability_chart_figure(chart, *, title: str | None = None, figsize=(7.5, 5.5
     ax.set_ylabel(_axis_label(chart.y_parameter), fontsize=_FONT + 1)
     fig.legend(handles=handles, fontsize=_FONT, loc="outside lower center", ncol=3, framealpha=0.9)
     if title:
-        fig.suptitle(_wrap(title), fontsize=_FONT + 1)
+        fit_suptitle(fig, title, fontsize=_FONT + 1)
     return fig
-
-
-def _wrap(title: str, width: int = 100) -> str:
-    return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
