@@ -72,6 +72,16 @@ def test_flip_beyond_critical_damping(nsgan_over_h, gamma):
     assert b.crossing == pytest.approx(-1, abs=1e-6)
 
 
+def test_stability_chart_boundary_is_the_closed_form(nsgan_over_h):
+    # Rows share the compiled programs of `nsgan_over_h` (same game structure).
+    gammas = np.array([0.3, 0.6, 1.5])
+    chart = gd.stability_chart(dirac("nsgan", 0.1), SIMGD, ("h", np.linspace(0.05, 4.0, 9)),
+                               ("r1", gammas), simulate_grid=False)
+    expected = [4 * 0.3, 4 * 0.6, flip_step(1.5)]
+    np.testing.assert_allclose(chart.boundary, np.c_[expected, gammas], atol=1e-9)
+    assert chart.kinds == ("neimark-sacker", "neimark-sacker", "flip")
+
+
 def test_wgan_r1_neimark_sacker_at_gamma():
     for gamma in (0.3, 1.2):
         result = gd.continuation(dirac("wgan", gamma), SIMGD, "h", np.linspace(0.1, 1.9, 7),
