@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
-from ..cli._common import InputError
+from .._spec import InputError
 from ._compute import Explorer, options, parse
 
 
