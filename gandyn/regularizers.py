@@ -24,11 +24,11 @@ registry: Registry[AbstractRegularizer] = Registry("regularizer", AbstractRegula
 register, names, describe = registry.register, registry.names, registry.describe
 
 for _name, _cls, _description in (
-    ("r1", R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
-    ("r2", R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
+    ("r1", R1, "zero-centered gradient penalty on real data, (γ/2)E‖∇C‖²"),
+    ("r2", R2, "zero-centered gradient penalty on fake data, (γ/2)E‖∇C‖²"),
     ("gp", WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
-    ("gp0", lambda weight: WGANGP(weight, centre=0.0),
-     "zero-centred WGAN-GP, λE‖∇C(x̂)‖² on interpolates (Su 2019)"),
+    ("gp0", lambda weight: WGANGP(weight, center=0.0),
+     "zero-centered WGAN-GP, λE‖∇C(x̂)‖² on interpolates (Su 2019)"),
     ("consensus", Consensus, "consensus optimization, v − γJᵀv"),
     ("sga", SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
     ("noise", InstanceNoise, "instance noise of this standard deviation"),

@@ -245,3 +245,76 @@ def test_the_library_never_imports_its_cli_and_has_no_import_cycle():
     for module in sorted(edges):
         if module not in state:
             visit(module, [module])
+
+
+# -- gandyn rerun --------------------------------------------------------------------
+
+
+def _rerun(run_dir: Path, out: Path) -> Path:
+    result = cli("rerun", str(run_dir), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (again,) = out.iterdir()
+    return again
+
+
+def test_rerun_reproduces_a_simulate_run_exactly(tmp_path):
+    result = cli("simulate", "--game", "gaussian", "--opt", "std=1.5", "-l", "sgan", "-m", "altgd",
+                 "--opt", "discriminator_steps=2", "--random-inits", "3", "--seed", "7", "--steps",
+                 "200", "--step", "0.05", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    again = _rerun(first, tmp_path / "b")
+    assert json.loads((again / "settings.json").read_text()) == json.loads(
+        (first / "settings.json").read_text())
+    with np.load(first / "trajectories.npz") as a, np.load(again / "trajectories.npz") as b:
+        assert sorted(a) == sorted(b)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    assert (json.loads((again / "metrics.json").read_text())["results"]
+            == json.loads((first / "metrics.json").read_text())["results"])
+
+
+def test_rerun_reproduces_a_sweep_exactly(tmp_path):
+    result = cli("sweep", "-l", "wgan", "-l", "sgan", "-r", "none", "-r", "r1=0.5", "-m", "simgd",
+                 "-s", "0.1", "--seeds", "2", "--steps", "100", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    again = _rerun(first, tmp_path / "b")
+    rows = json.loads((first / "results.json").read_text())["rows"]
+    assert len(rows) == 8
+    assert json.loads((again / "results.json").read_text())["rows"] == rows
+
+
+def test_rerun_reproduces_a_training_run_exactly(tmp_path):
+    result = cli("train", "--data", "gaussian", "--steps", "20", "--log-every", "10", "--width", "8",
+                 "--depth", "1", "--batch", "32", "--no-gif", "--opt", "b1=0.3", "--out",
+                 str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    assert json.loads((first / "settings.json").read_text())["options"] == {"b1": 0.3}
+    again = _rerun(first, tmp_path / "b")
+    assert (json.loads((again / "metrics.json").read_text())["history"]
+            == json.loads((first / "metrics.json").read_text())["history"])
+    with np.load(first / "params.npz") as a, np.load(again / "params.npz") as b:
+        np.testing.assert_array_equal(a["flat"], b["flat"])
+
+
+def test_rerun_refuses_a_folder_without_settings(tmp_path):
+    line = one_error_line(cli("rerun", str(tmp_path)))
+    assert line == f"RUN_DIR {str(tmp_path)!r} is not a run folder (no settings.json)"
+    (tmp_path / "settings.json").write_text('{"command": "nope"}')
+    assert "names no command gandyn can rerun" in one_error_line(cli("rerun", str(tmp_path)))
+
+
+def test_competitive_gd_takes_any_lineax_solver_that_fits_or_names_them():
+    import jax.numpy as jnp
+    import lineax as lx
+
+    y0 = gd.Players(jnp.array([1.0]), jnp.array([1.0]))
+    for solver in (lx.LU(), lx.QR()):
+        solution = gd.simulate(gd.games.get("bilinear"), gd.CompetitiveGD(solver), y0, h=0.5,
+                               steps=20)
+        assert float(solution.rate) == pytest.approx(1 / math.sqrt(1 + 0.5**2), rel=1e-6)
+    with pytest.raises(ValueError, match="solver must be one of lineax's GMRES, .*LU, QR, SVD, "
+                                         "got Cholesky"):
+        gd.CompetitiveGD(lx.Cholesky())

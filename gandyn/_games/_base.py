@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optax
 
 from .._custom_types import Key, Params, Samples, Scalar
 
@@ -233,7 +234,7 @@ def _player_names(players: Players, symbols: tuple[str, str]) -> tuple[str, ...]
 
 
 def _negate(tree: Params) -> Params:
-    return jax.tree_util.tree_map(jnp.negative, tree)
+    return optax.tree_utils.tree_scale(-1.0, tree)
 
 
 class CustomGame(AbstractGame):

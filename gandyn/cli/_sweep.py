@@ -48,7 +48,7 @@ def sweep(
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
     from .._runs import write_json
-    from .._sweep import SweepSpec, check_run_folder, ranking, run_sweep
+    from .._sweep import SweepSpec, check_run_folder
 
     created: list[Path] = []  # folders this command made, removed again on an early error
     run_dir = None
@@ -104,6 +104,13 @@ def sweep(
             fail(f"cannot write to {str(run_dir if run_dir is not None else out)!r}: {e.strerror or e}")
         fail(str(e))
     set_precision(float64)
+    run_and_report(spec, run_dir, shard=shard, plot=plot)
+
+
+def run_and_report(spec, run_dir: Path, *, shard: bool = False, plot: bool = False) -> None:
+    """Run (or resume) the sweep `spec` in `run_dir`, write its ranking, print it."""
+    from .._runs import write_json
+    from .._sweep import ranking, run_sweep
 
     try:
         with progress_bar() as bar:
