@@ -1,4 +1,3 @@
-import dataclasses
 import shlex
 from pathlib import Path
 from typing import Annotated
