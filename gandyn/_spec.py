@@ -83,10 +83,9 @@ def parse_regularizers(texts) -> tuple:
     from . import regularizers
 
     try:
-        return tuple(regularizers.parse(t) for t in (texts or []))
+        return tuple(regularizers.parse(t, label="--reg") for t in (texts or []))
     except ValueError as e:
-        raise InputError(str(e).replace("malformed regularizer", "malformed --reg")
-                         .replace("regularizer weight", "--reg weight")) from None
+        raise InputError(str(e)) from None
 
 
 def parse_options(texts) -> dict[str, str]:

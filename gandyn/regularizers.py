@@ -44,21 +44,22 @@ def build(name: str, weight) -> AbstractRegularizer:
     return registry.get(name, weight)
 
 
-def get(name: str, weight: float) -> AbstractRegularizer:
-    """The regularizer called `name` with its weight (or std, or clip bound)."""
+def get(name: str, weight: float, *, label: str = "regularizer") -> AbstractRegularizer:
+    """The regularizer called `name` with its weight (or std, or clip bound); `label`
+    names the setting in messages (the command line's `--reg`)."""
     factory = registry.factory(name)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-        raise ValueError(f"regularizer weight must be a number, got {name}={weight!r}")
+        raise ValueError(f"{label} weight must be a number, got {name}={weight!r}")
     if not (math.isfinite(weight) and 0 <= weight <= 1e6):
-        raise ValueError(f"regularizer weight must be a finite number in [0, 1e6], got "
+        raise ValueError(f"{label} weight must be a finite number in [0, 1e6], got "
                          f"{name}={weight}")
     return factory(weight)
 
 
-def parse(text: str) -> AbstractRegularizer:
+def parse(text: str, *, label: str = "regularizer") -> AbstractRegularizer:
     """`"name=weight"` → a regularizer; a clear `ValueError` for anything else."""
     if not isinstance(text, str):
-        raise ValueError(f"malformed regularizer {text!r}: expected a string NAME=WEIGHT, NAME one "
+        raise ValueError(f"malformed {label} {text!r}: expected a string NAME=WEIGHT, NAME one "
                          f"of: {', '.join(names())}")
     name, sep, value = text.partition("=")
     try:
@@ -67,6 +68,6 @@ def parse(text: str) -> AbstractRegularizer:
         weight = None
     if not sep or not name.strip() or weight is None:
         raise ValueError(
-            f"malformed regularizer {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
+            f"malformed {label} {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
         )
-    return get(name, weight)
+    return get(name, weight, label=label)
