@@ -170,6 +170,18 @@ def build(settings: TrainSettings):
     return game, method_obj, "image"
 
 
+def title(settings: TrainSettings) -> str:
+    """A training run's settings as a figure title."""
+    from .plotting._style import run_title
+
+    return run_title(settings.data, None, losses=[settings.loss],
+                     regularizers=list(settings.regularizers), methods=[settings.method],
+                     h=settings.step, steps=settings.steps,
+                     extra=[f"width {settings.width}, depth {settings.depth}, latent {settings.latent}, "
+                            f"batch {settings.batch}" + (", spectral norm" if settings.spectral_norm
+                                                         else ""), f"base seed {settings.seed}"])
+
+
 def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
     """The run's results, each file written atomically: params.npz, metrics.csv,
     figures, training.gif (unless turned off) and, last, metrics.json."""
@@ -182,7 +194,7 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
 
     from ._io import atomic_path, write_json
     from ._train import summary
-    from .plotting import image_gif, image_grids, metric_curves, save_image_grid, snapshots, training_gif
+    from .plotting import image_gif, image_grids, metric_curves, snapshots, training_gif
 
     def atomic(name, write):
         with atomic_path(run_dir / name) as tmp:
@@ -204,20 +216,28 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
 
     atomic("params.npz", write_params)
     atomic("metrics.csv", write_csv)
-    atomic("curves.png", lambda p: metric_curves(result.history).savefig(p, dpi=100))
+    heading = title(settings)
+    atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
     if kind == "image":
+        from .plotting._images import _row, sample_figure
+
         last = max(result.samples)
-        atomic("samples.png", lambda p: save_image_grid(p, result.samples[last][0][:64]))
-        atomic("progress.png", lambda p: image_grids(result.samples).savefig(p, dpi=100))
+        atomic("samples.png", lambda p: sample_figure(
+            result.samples[last][0][:64], step=last, seed=0,
+            row=_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
+        atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
+                                                     suptitle=heading).savefig(p, dpi=100))
         if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples))
+            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
         atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
-                                                  reference).savefig(p, dpi=100))
+                                                  reference, history=result.history,
+                                                  suptitle=heading).savefig(p, dpi=100))
         if settings.gif:
             atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
-                                                          reference))
+                                                          reference, history=result.history,
+                                                          suptitle=heading))
     # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
         "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,

@@ -8,7 +8,6 @@ from rich.table import Table
 from .._spec import RunSpec, center
 from ._common import (
     InputError,
-    describe_regularizers,
     fail,
     progress_bar,
     run_directory,
@@ -137,15 +136,20 @@ def run_simulation(spec: RunSpec, run_dir: Path) -> None:
     settings = {"game": spec.game, "losses": [label for label, _ in games],
                 "methods": list(methods), "step": step, "steps": steps, "parameters": names,
                 **spec.options, "seed": seed, "regularizers": reg, "float64": spec.float64}
-    suffix = f" · {describe_regularizers(reg)}" if reg else ""
-    panels = [[(g, sol, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, sol in results
-               if l == label] for label, _ in games]
+    from ..plotting._style import run_title
+
+    panels = [[(g, sol, f"{l} · {m}") for l, m, g, sol in results if l == name]
+              for name, _ in games]
+    suptitle = run_title(spec.game, spec.game_options(),
+                         losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
+                         methods=list(methods), h=step, steps=steps,
+                         extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "settings.json", {"command": "simulate", **spec.to_dict()})
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
-        portrait_grid(panels, lim=portrait_extent(points, games[0][1])).savefig(
+        portrait_grid(panels, lim=portrait_extent(points, games[0][1]), suptitle=suptitle).savefig(
             tmp / "portrait.png", dpi=110)
 
     _print_table(records, names, games[0][1])

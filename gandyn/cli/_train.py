@@ -12,6 +12,7 @@ from .._methods import AbstractStepMethod
 from .._train_runs import (  # noqa: F401 - TrainSettings and build: the library's, re-exported
     TrainSettings,
     build as _build,
+    title as _title,
     resumed_settings as _resumed_settings,
     write_run as _write,
 )
@@ -130,8 +131,10 @@ def train(
     try:
         metrics, extra_kwargs = None, {}
         if target_kind == "image":
+            import matplotlib.pyplot as plt
+
             from .._image_metrics import ImageMetrics
-            from ..plotting import save_image_grid
+            from ..plotting._images import sample_figure
 
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
@@ -148,7 +151,12 @@ def train(
                 def on_log(step_done, rows, samples):
                     bar.update(task, completed=step_done, description=_live(rows[0]))
                     if target_kind == "image":
-                        save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
+                        from .._io import atomic_figure
+
+                        figure = sample_figure(samples[0][:64], step=step_done, seed=0,
+                                               row=rows[0], settings=_title(settings))
+                        atomic_figure(run_dir / "samples" / f"step_{step_done:07d}.png", figure)
+                        plt.close(figure)
 
                 result = run_training(
                     game, method_obj, h=settings.step, steps=settings.steps,
