@@ -162,10 +162,11 @@ def split_options(game: str, methods, given: Mapping) -> tuple[dict, dict[str, d
 
 def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAULT_LOSSES):
     """`[(label, game)]`: one per loss for a GAN game (label: the loss), one for any
-    other game (label: its name). A loss or regularizer the game does not take is a
-    one-line `InputError`; `options` are already checked (`split_options`)."""
+    other game (label: its name). An option, loss or regularizer the game does not take
+    (or a value out of an option's bounds) is a one-line `InputError`."""
     from . import games, losses as loss_registry
 
+    options, _ = split_options(game, (), options)  # idempotent on checked options
     try:
         if ":" not in game:
             games.registry.check(game)
