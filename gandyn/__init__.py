@@ -32,6 +32,8 @@ from ._analysis import (
     top_eigenvalues as top_eigenvalues,
     verdict as verdict,
 )
+from ._options import Option as Option
+from ._spec import RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,

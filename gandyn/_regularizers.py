@@ -98,12 +98,12 @@ class R2(AbstractRegularizer):
 
 class WGANGP(AbstractRegularizer):
     r"""Gradient penalty on interpolates (Gulrajani et al. 2017, arXiv 1704.00028),
-    centred at `c` (`centre`, default 1).
+    centered at `c` (`center`, default 1).
 
     Adds `λ·E (‖∇_x C_ψ(x̂)‖ − c)²` to `L_D`, with `x̂ = εx_real + (1 − ε)x_fake`,
     `ε ~ U(0, 1)` per pair. The norm is `√(‖g‖² + 1e-12)`, so that its gradient is
     defined at `g = 0`. The paper's λ is 10 and `c = 1`; `c = 0` is Su Jianlin's
-    zero-centred variant ("GAN的第三个阶段", 2019), which converges on the Dirac-GAN
+    zero-centered variant ("GAN的第三个阶段", 2019), which converges on the Dirac-GAN
     where `c = 1` ends on the circle ‖ψ‖ = 1.
 
     Constants: gandyn's `λ` is Gulrajani et al.'s λ. Mescheder et al.'s code
@@ -113,14 +113,14 @@ class WGANGP(AbstractRegularizer):
     """
 
     weight: float = 10.0
-    centre: float = 1.0
+    center: float = 1.0
 
     def discriminator_penalty(self, game, players, real, fake, key):
         fake = jax.lax.stop_gradient(fake)
         eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
         mixed = eps * real + (1 - eps) * fake
         norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, mixed)) + 1e-12)
-        return self.weight * jnp.mean((norms - self.centre) ** 2)
+        return self.weight * jnp.mean((norms - self.center) ** 2)
 
 
 class L2(AbstractRegularizer):

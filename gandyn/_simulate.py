@@ -9,6 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax import lax
 from jaxtyping import Array, Bool, Float, Int
 
@@ -94,8 +95,8 @@ class Solution(eqx.Module):
 
 
 def _norm(tree) -> Array:
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
+    """‖tree‖₂ over all its leaves (optax's `tree_norm`)."""
+    return optax.tree_utils.tree_norm(tree)
 
 
 def _is_bad(tree, blowup) -> Bool[Array, ""]:

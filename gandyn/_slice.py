@@ -51,11 +51,6 @@ class FieldSlice(eqx.Module):
     step: int | None = eqx.field(static=True, default=None)
 
     @property
-    def projected_speed(self) -> np.ndarray:
-        """`‖f(a, b)‖ = ‖Eᵀv‖` on the grid: the speed of the flow drawn in the plane."""
-        return np.hypot(self.field[..., 0], self.field[..., 1])
-
-    @property
     def curl(self) -> float:
         """`∂f_b/∂a − ∂f_a/∂b = M₂₁ − M₁₂` at `y₀`: twice the rotation rate in the plane."""
         return float(self.restricted[1, 0] - self.restricted[0, 1])

@@ -1,9 +1,11 @@
 """Games by name: what the CLI's `--game` accepts, in one registry.
 
-Each entry is a factory whose keyword arguments are the game's options (`loss`,
-`regularizers`, `dim`, `real_point`, `bias`, `critic`); the CLI passes the options a
-user gave, and refuses one that the game does not take. A game that takes `loss` is a
-GAN: the CLI runs it once per `--loss`. `load("module:function")` builds a user's
+Each entry is a factory whose keyword arguments are the game's options (`dim`,
+`real_point`, `bias`, `critic`, `std`, …, declared once in its signature, see
+`gandyn._options`) besides the structural `loss` and `regularizers`; every front end
+(`--opt NAME=VALUE`, the explorer, a sweep's TOML) passes the options a user gave, and
+refuses one that the game does not take. A game that takes `loss` is a GAN: the CLI
+runs it once per `--loss`. `load("module:function")` builds a user's
 game from their own code (the function returns an `AbstractGame`).
 
 ```python
@@ -15,6 +17,7 @@ def my_game(dim: int = 2):
 
 import importlib
 import inspect
+from typing import Annotated
 
 from ._games import (
     AbstractGame,
@@ -24,12 +27,13 @@ from ._games import (
     MatrixGame,
     Quadratic,
 )
+from ._options import Option
 from ._registry import Registry
 from .losses import AbstractLoss, wgan
 
 
-__all__ = ["check", "describe", "get", "load", "names", "options", "register", "registry", "resolve",
-           "takes_loss"]
+__all__ = ["Option", "check", "describe", "get", "load", "names", "options", "register", "registry",
+           "resolve", "takes_loss"]
 
 registry: Registry[AbstractGame] = Registry("game", AbstractGame)
 register, names, describe = registry.register, registry.names, registry.describe
@@ -158,23 +162,38 @@ def resolve(spec: str):
     return function
 
 
+# The options several games share, with the command line's shortcut flags.
+Dim = Annotated[int, Option(low=1, high=64, flag="--dim",
+                            help="dimension of the game's parameters")]
+RealPoint = Annotated[float, Option(low=-1e4, high=1e4, flag="--real-point",
+                                    help="position c of the real data (its point mass or mean)")]
+Bias = Annotated[bool, Option(flag="--bias", help="give the critic a bias: C(x) = w·x + b")]
+
+
 @register("dirac", "Dirac-GAN: point masses, linear critic (Mescheder 2018); --dim, --real-point, "
           "--bias, --critic")
-def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: int = 1,
-          real_point: float = 0.0, bias: bool = False, critic: str = "linear") -> DiracGAN:
+def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: Dim = 1,
+          real_point: RealPoint = 0.0, bias: Bias = False,
+          critic: Annotated[str, Option(choices=("linear", "normalized"), flag="--critic",
+                                        help="linear (x·ψ) or normalized (x·ψ/‖ψ‖)")] = "linear",
+          ) -> DiracGAN:
     return DiracGAN(loss, real_point=real_point, bias=bias, regularizers=tuple(regularizers),
                     dim=dim, critic=critic)
 
 
-@register("gaussian", "1-D Gaussian data N(c, 1), generator μ + σz, quadratic critic; "
-          "--real-point, --bias")
-def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: float = 0.0,
-             bias: bool = False) -> GaussianGAN:
-    return GaussianGAN(loss, mean=real_point, bias=bias, regularizers=tuple(regularizers))
+@register("gaussian", "1-D Gaussian data N(c, s²), generator μ + σz, quadratic critic; "
+          "--real-point, --bias, --opt std=s")
+def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: RealPoint = 0.0,
+             bias: Bias = False,
+             std: Annotated[float, Option(low=1e-3, high=1e3,
+                                          help="standard deviation s of the real data")] = 1.0,
+             ) -> GaussianGAN:
+    return GaussianGAN(loss, mean=real_point, std=std, bias=bias,
+                       regularizers=tuple(regularizers))
 
 
 @register("bilinear", "L = x·y, zero-sum; --dim d: L = xᵀy in R^d")
-def bilinear(dim: int = 1) -> Bilinear:
+def bilinear(dim: Dim = 1) -> Bilinear:
     import numpy as np
 
     return Bilinear(np.eye(dim))
@@ -185,7 +204,7 @@ register("matching-pennies", "matching pennies over mixed strategies, equilibriu
 
 
 @register("quadratic", "½x² + xy − ½y² scaled by 0.1: strongly monotone, spiral-in; --dim")
-def quadratic(dim: int = 1) -> Quadratic:
+def quadratic(dim: Dim = 1) -> Quadratic:
     import numpy as np
 
     eye = np.eye(dim)

@@ -1,7 +1,7 @@
 r"""What `gandyn explore` answers, from the library's compiled functions.
 
-A request is checked by the command line's own functions (same bounds, same one-line
-messages), then becomes a hashable `Configuration`: the game, its options, loss and
+A request is checked by the run description every front end builds (`RunSpec`: same
+bounds, same one-line messages as the command line), then becomes a hashable `Configuration`: the game, its options, loss and
 regularizer *names*. Regularizer weights are kept apart and passed traced, so a
 weight slider reuses one compiled program per configuration:
 
@@ -19,7 +19,6 @@ weight slider reuses one compiled program per configuration:
 
 import contextlib
 import functools
-import inspect
 import itertools
 import logging
 import math
@@ -38,8 +37,7 @@ from .. import methods as method_registry
 from .. import regularizers as reg_registry
 from .._analysis import Plane, slice_plane, stability_report, step_matrix
 from .._simulate import Status, simulate
-from ..cli._common import InputError, check_int, check_step, parse_regularizers, resolve_names
-from ..cli._games import build_games, game_options
+from .._spec import InputError, RunSpec, check_int, parse_options, resolve_names
 
 
 # Bounds on a web request, beyond the command line's: each answer must come back fast.
@@ -54,10 +52,10 @@ MAX_CONCURRENT = 4
 """Requests computed at once; more wait their turn (each at most `MAX_SECONDS`)."""
 DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
             "lim": 2.5, "grid": 41}
-# Query parameters, named as the command line's options (without the dashes).
-SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid", "dim", "real-point",
-          "bias", "critic")
-REPEATED = ("reg", "point")
+# Query parameters, named as the command line's options (without the dashes); besides
+# these, every option the game or the method declares (`real-point`, `std`, …).
+SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid")
+REPEATED = ("reg", "point", "opt")
 
 
 class Configuration(NamedTuple):
@@ -89,6 +87,10 @@ class Request(NamedTuple):
     points: np.ndarray  # (k, 2), in the drawing plane's coordinates
     lim: float
     grid: int
+    method_options: tuple[tuple[str, object], ...] = ()
+
+    def build_method(self):
+        return method_registry.get(self.method, **dict(self.method_options))
 
 
 # --------------------------------------------------------------------------------------
@@ -112,53 +114,17 @@ def _number(text: str, kind: type):
         return text
 
 
-# The game options the command line has a flag for (`--dim`, …): the page offers these.
-GAME_OPTIONS = ("dim", "real_point", "bias", "critic")
-
-
-def game_option_kinds(game: str) -> dict[str, type]:
-    """The options of a registered game that the command line offers, with the type of
-    each default (`int`, `float`, `bool`, `str`): what the page offers."""
-    parameters = inspect.signature(game_registry.registry.factory(game)).parameters
-    return {n: type(p.default) for n, p in parameters.items()
-            if n in GAME_OPTIONS and p.default is not inspect.Parameter.empty}
-
-
-def _game_options(query, game: str) -> dict:
-    """`dim`, `real-point`, `bias`, `critic` as given, typed by the game's defaults, then
-    checked by the command line's `game_options`."""
-    kinds = game_option_kinds(game) if game in game_registry.registry else {}
-    given = {}
-    for flag in ("dim", "real-point", "bias", "critic"):
-        text = _one(query, flag)
-        if text is None:
-            continue
-        name = flag.replace("-", "_")
-        kind = kinds.get(name, str)
-        if kind is bool:
-            if text.lower() not in ("1", "0", "true", "false", "on", "off", ""):
-                raise InputError(f"--{flag} must be true or false, got {text!r}")
-            value = text.lower() in ("1", "true", "on", "")
-        elif kind in (int, float):
-            value = _number(text, kind)
-            if not isinstance(value, kind) or not math.isfinite(value):
-                what = "an integer from 1 to 64" if flag == "dim" else "a finite number"
-                raise InputError(f"--{flag} must be {what}, got {text!r}")
-        else:
-            value = text
-        given[name] = value
-    return game_options(given.get("dim"), given.get("real_point"), given.get("bias"),
-                        given.get("critic"))
+def _declared(game: str, method: str) -> dict:
+    """The options the game and the method declare, by query name (`real-point`)."""
+    declared = dict(game_registry.registry.options(game))
+    declared.update(method_registry.registry.options(method))
+    return {name.replace("_", "-"): option for name, option in declared.items()}
 
 
 def parse(query: dict[str, list[str]]) -> Request:
     """A checked `Request` from a parsed query string; an `InputError` (one line, the
     command line's message) for anything bad. A `MODULE:FUNCTION` game is refused:
     it would run code named by the request."""
-    unknown = [k for k in query if k not in SINGLE + REPEATED]
-    if unknown:
-        raise InputError(f"unknown parameter {unknown[0]!r}; choose from: "
-                         + ", ".join(SINGLE + REPEATED))
     game = _one(query, "game") or DEFAULTS["game"]
     if ":" in game:
         raise InputError(f"--game {game!r}: a user's MODULE:FUNCTION game runs code, so it is "
@@ -168,29 +134,33 @@ def parse(query: dict[str, list[str]]) -> Request:
         game = game_registry.registry.check(game)
     except ValueError as e:
         raise InputError(str(e)) from None
-    options = _game_options(query, game)
-    gan = game_registry.takes_loss(game)
+    method = resolve_names(method_registry.registry,
+                           [m] if (m := _one(query, "method")) is not None else None,
+                           [DEFAULTS["method"]])[0]
+    declared = _declared(game, method)
+    unknown = [k for k in query if k not in SINGLE + REPEATED and k not in declared]
+    if unknown:
+        raise InputError(f"unknown parameter {unknown[0]!r}; choose from: "
+                         + ", ".join(SINGLE + REPEATED + tuple(declared)))
+    given = {name.replace("-", "_"): _one(query, name) for name in declared if name in query}
+    for name, value in parse_options(query.get("opt", [])).items():
+        if name in given:
+            raise InputError(f"option {name!r} is given twice")
+        given[name] = value
     loss = _one(query, "loss")
     regs = query.get("reg", [])
     if len(regs) > MAX_REGULARIZERS:
         raise InputError(f"at most {MAX_REGULARIZERS} --reg are allowed, got {len(regs)}")
-    # The command line's checks: the loss, the regularizers, the options the game takes.
-    build_games(game, [loss] if loss is not None else None, regs or None, options,
-                default_losses=[DEFAULTS["loss"]])
-    regularizers = parse_regularizers(regs)
-    del regularizers  # checked; rebuilt from names and weights inside the programs
-    loss_name = resolve_names(loss_registry.registry, [loss] if loss else None,
-                              [DEFAULTS["loss"]])[0] if gan else None
+    spec = RunSpec(game=game, options=given, losses=(loss,) if loss is not None else (),
+                   regularizers=tuple(regs), methods=(method,),
+                   step=_number(_one(query, "step") or str(DEFAULTS["step"]), float),
+                   steps=_number(_one(query, "steps") or str(DEFAULTS["steps"]), int),
+                   default_losses=(DEFAULTS["loss"],), default_methods=(DEFAULTS["method"],),
+                   max_steps=MAX_STEPS)
     configuration = Configuration(
-        game, tuple(sorted(options.items())), loss_name,
-        tuple(reg_registry.registry.check(r.partition("=")[0]) for r in regs))
-    weights = tuple(float(r.partition("=")[2]) for r in regs)
-    method = resolve_names(method_registry.registry,
-                           [m] if (m := _one(query, "method")) is not None else None,
-                           [DEFAULTS["method"]])[0]
-    step = check_step(_number(_one(query, "step") or str(DEFAULTS["step"]), float))
-    steps = check_int("--steps", _number(_one(query, "steps") or str(DEFAULTS["steps"]), int),
-                      1, MAX_STEPS)
+        game, tuple(sorted(spec.game_options().items())), spec.losses[0] if spec.losses else None,
+        tuple(reg_registry.registry.check(r.partition("=")[0]) for r in spec.regularizers))
+    weights = tuple(float(r.partition("=")[2]) for r in spec.regularizers)
     lim = _number(_one(query, "lim") or str(DEFAULTS["lim"]), float)
     if not (isinstance(lim, float) and math.isfinite(lim) and 0 < lim <= MAX_LIM):
         raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
@@ -199,9 +169,9 @@ def parse(query: dict[str, list[str]]) -> Request:
     points = query.get("point", [])
     if len(points) > MAX_POINTS:
         raise InputError(f"at most {MAX_POINTS} --point are allowed, got {len(points)}")
-    return Request(configuration, weights, method, step, steps,
+    return Request(configuration, weights, method, spec.step, spec.steps,
                    np.array([_plane_point(p) for p in points], dtype=float).reshape(-1, 2),
-                   lim, grid)
+                   lim, grid, tuple(sorted(spec.method_options(method).items())))
 
 
 def _plane_point(text: str) -> tuple[float, float]:
@@ -244,14 +214,16 @@ _SERIES = ("ts", "steps", "ys", "generator_loss", "discriminator_loss", "speed",
 
 
 @functools.lru_cache(maxsize=64)
-def _trajectory_program(configuration: Configuration, method: str, steps: int):
+def _trajectory_program(configuration: Configuration, method: str, method_options: tuple,
+                        steps: int):
     """`(weights, y0, h) ↦ Solution`: `simulate` on a batch of `MAX_POINTS` starts."""
     _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
 
     def run(weights, points, h, ticket):
         game = configuration.build(weights)
-        solution = simulate(game, method_registry.get(method), jax.vmap(unravel)(points), h=h,
-                            steps=steps, progress=_check_budget, progress_args=(ticket,))
+        solution = simulate(game, method_registry.get(method, **dict(method_options)),
+                            jax.vmap(unravel)(points), h=h, steps=steps,
+                            progress=_check_budget, progress_args=(ticket,))
         return {name: getattr(solution, name) for name in _SERIES}
 
     return jax.jit(run)
@@ -266,9 +238,11 @@ def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
 
 
 @functools.lru_cache(maxsize=256)
-def _report(configuration: Configuration, weights: tuple[float, ...], method: str, step: float):
+def _report(configuration: Configuration, weights: tuple[float, ...], method: str,
+            method_options: tuple, step: float):
     game = configuration.build(weights)
-    return stability_report(game, {method: method_registry.get(method)}, step)
+    return stability_report(game, {method: method_registry.get(method, **dict(method_options))},
+                            step)
 
 
 def _shift(plane: Plane) -> np.ndarray:
@@ -431,7 +405,8 @@ class Explorer:
         plane = _plane(configuration, weights)
         flat = _from_plane(plane, request.points)
         padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
-        program = _trajectory_program(configuration, request.method, request.steps)
+        program = _trajectory_program(configuration, request.method, request.method_options,
+                                      request.steps)
         solution = program(jnp.asarray(weights, _dtype()), jnp.asarray(padded, _dtype()),
                            jnp.asarray(request.step, _dtype()),
                            jnp.asarray(getattr(_request, "ticket", 0), jnp.int32))
@@ -492,7 +467,7 @@ class Explorer:
         with self.lock:
             configuration, weights = request.configuration, request.weights
             game = configuration.build(weights)
-            method = method_registry.get(request.method)
+            method = request.build_method()
             if not method.linear_analysis():
                 return {"available": False, "reason": f"{request.method} has no local linear "
                         "analysis (its update depends on a step counter or a nonlinear state)"}
@@ -500,7 +475,8 @@ class Explorer:
                 return {"available": False, "reason": f"{configuration.game} knows no "
                         "equilibrium in closed form: no spectrum to draw"}
             try:
-                report = _report(configuration, weights, request.method, request.step)
+                report = _report(configuration, weights, request.method, request.method_options,
+                                 request.step)
             except ValueError as e:  # a second-order method's solve broke down: said, not a 500
                 return {"available": False, "reason": " ".join(str(e).split())}
             row = report["methods"][request.method]
@@ -581,17 +557,14 @@ def options() -> dict:
     """Everything the page offers, from the registries: games with their options,
     losses, methods (whether each has a local analysis), regularizers; the bounds and
     defaults; the status codes with the colours the figures use."""
-    from .._games._dirac import CRITICS
+    def described(registry, name):
+        return [{**option.describe(), "name": option.name.replace("_", "-")}
+                for option in registry.options(name).values()]
 
     def game(name):
-        kinds = game_option_kinds(name)
-        defaults = inspect.signature(game_registry.registry.factory(name)).parameters
         return {"name": name, "description": game_registry.describe(name),
                 "gan": game_registry.takes_loss(name),
-                "options": [{"name": o.replace("_", "-"), "type": kinds[o].__name__,
-                             "default": defaults[o].default,
-                             **({"choices": list(CRITICS)} if o == "critic" else {})}
-                            for o in kinds]}
+                "options": described(game_registry.registry, name)}
 
     def entries(registry, describe, **extra):
         return [{"name": n, "description": describe(n), **{k: f(n) for k, f in extra.items()}}
@@ -602,6 +575,7 @@ def options() -> dict:
         "losses": entries(loss_registry.registry, loss_registry.registry.describe),
         "methods": entries(method_registry.registry, method_registry.describe,
                            analysis=lambda n: method_registry.get(n).linear_analysis(),
+                           options=lambda n: described(method_registry.registry, n),
                            group=_method_group),
         "regularizers": entries(reg_registry.registry, reg_registry.describe),
         "statuses": [{"name": s.label, "colour": colour, "dash": _DASHES[s]}

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import equinox as eqx
 
-from ..cli._common import InputError
+from .._spec import InputError
 from ._compute import Explorer, OverBudget, options, parse
 
 

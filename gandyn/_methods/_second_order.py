@@ -17,15 +17,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import optax
 
 from .._games import AbstractGame, Players
 from ._base import AbstractStepMethod
 from ._maps import _axpy
 
 
-def _dot(a, b):
-    return sum(jnp.vdot(x, y).real for x, y in zip(jax.tree_util.tree_leaves(a),
-                                                    jax.tree_util.tree_leaves(b)))
+_dot = optax.tree_utils.tree_vdot  # ⟨a, b⟩ over PyTrees
 
 
 def _scale(a, tree):
@@ -100,6 +99,13 @@ class CompetitiveGD(AbstractStepMethod):
 
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-6, atol=0.0, max_steps=100, restart=2)
 
+    def __check_init__(self):
+        if not isinstance(self.solver, _CGD_SOLVERS):
+            raise ValueError(f"CompetitiveGD's solver must be one of lineax's "
+                             f"{', '.join(c.__name__ for c in _CGD_SOLVERS)}, got "
+                             f"{type(self.solver).__name__} (it needs a structure the reduced "
+                             "operator does not have)")
+
     def evaluations(self):
         """`None`: it varies. A step costs the two players' gradients linearised (≈ 2
         evaluations), 2 Hessian-vector products and 2 per application of the reduced
@@ -126,14 +132,22 @@ class CompetitiveGD(AbstractStepMethod):
         solution = lx.linear_solve(operator, rhs, self.solver, throw=False)
         dy = _axpy(-h, d_yx_l2(solution.value), g2y)
         size = sum(x.size for x in jax.tree_util.tree_leaves(g1x))
-        applied = _applications(self.solver, solution.stats["num_steps"], size)
+        applied = _applications(self.solver, solution.stats.get("num_steps"), size)
         return _descend(y, h, (solution.value, dy)), state + applied.astype(state.dtype)
+
+
+# The reduced operator is square, in general neither symmetric nor definite: iterative
+# Krylov solvers (CG for a zero-sum game, where it is definite) and dense direct ones.
+_CGD_SOLVERS = (lx.GMRES, lx.BiCGStab, lx.CG, lx.Normal, lx.LSMR, lx.LU, lx.QR, lx.SVD)
 
 
 def _applications(solver, num_steps, size: int):
     """Operator applications behind lineax's `num_steps` for a solver: GMRES counts
     restarts of `min(restart, size)` applications, BiCGStab iterations of 2, CG and
-    the others iterations of 1."""
+    the others iterations of 1; a direct solver (no `num_steps`) builds the matrix
+    from `size` applications."""
+    if num_steps is None:
+        return jnp.asarray(size)
     if isinstance(solver, lx.GMRES):
         return num_steps * min(solver.restart, size)
     if isinstance(solver, lx.BiCGStab):

@@ -111,7 +111,7 @@ def _load(run_dir: Path, steps: list[int] | None, seed_index: int):
     from jax.flatten_util import ravel_pytree
 
     from .._train import CHECKPOINT, load_checkpoint
-    from ._train import TrainSettings, _build
+    from .._train_runs import TrainSettings, build as _build
 
     if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
             or not (run_dir / CHECKPOINT).is_file():
