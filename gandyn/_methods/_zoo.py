@@ -7,10 +7,10 @@ import optax
 from jax import lax
 
 from .._custom_types import Key
-from .._games import AbstractGame, Players
+from .._games import AbstractGAN, AbstractGame, Players
 from .._games._base import _negate
 from ._base import AbstractStepMethod, AbstractWrapper
-from ._maps import Optax, _axpy, _state_is_floating, optimistic_stability
+from ._maps import UNIT_SGD, Optax, _axpy, _state_is_floating, optimistic_stability
 
 
 class HamiltonianGD(AbstractStepMethod):
@@ -154,20 +154,30 @@ def OptimisticAdam(b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8) -> Opt
 
 
 class UnrolledGame(AbstractGame):
-    r"""A game seen by a generator that looks `k` discriminator steps ahead (Metz et al.
-    2017, arXiv 1611.02163): player 1's loss is taken after `k` steps of gradient
-    descent of player 2 with rate η, differentiated through them,
+    r"""A game seen by a generator that looks `k` discriminator updates ahead (Metz et
+    al. 2017, arXiv 1611.02163): player 1's loss is taken after `k` steps of player 2's
+    optimizer, differentiated through them,
 
-        L̃_1(x, y) = L_1(x, y_k(x)),    y_{j+1} = y_j − η∇_y L_2(x, y_j),   y_0 = y,
+        L̃_1(x, y) = L_1(x, y_k(x)),
+        (u_j, s_{j+1}) = update(∇_y L_2(x, y_j), s_j),    y_{j+1} = y_j + η·u_j,
 
-    while player 2 keeps its own loss and field. Every unrolled step sees the same
-    minibatch (`key`). The second-order terms come from reverse-mode differentiation
-    through the `k` steps (no Hessian is formed). A field adjustment of the underlying
-    game (consensus, SGA) applies to player 2's field only."""
+    from `(y_0, s_0) = (y, opt_state)`, while player 2 keeps its own loss and field.
+    `update` is the optax `optimizer` with unit rate (default `optax.sgd(1.0)`: plain
+    gradient descent, `y_{j+1} = y_j − η∇_y L_2`); with `optax.adam(1.0)` and the
+    discriminator's own moments as `opt_state` the unrolled steps are exactly the
+    discriminator's next `k` Adam updates, and the generator's gradient flows through
+    the moment estimates too ("In our experiments we unroll Adam", Metz et al. §2.2).
+    Every unrolled step sees the same minibatch (`key`); on a GAN the real and fake
+    samples are drawn once. The second-order terms come from reverse-mode
+    differentiation through the `k` steps (no Hessian is formed). A field adjustment
+    of the underlying game (consensus, SGA) applies to player 2's field only (and
+    to the unrolled steps)."""
 
     game: AbstractGame
     rate: jax.Array
     k: int = eqx.field(static=True, default=5)
+    optimizer: optax.GradientTransformation | None = eqx.field(static=True, default=None)
+    opt_state: optax.OptState | None = None
 
     def init(self, key: Key | None = None) -> Players:
         return self.game.init(key)
@@ -181,17 +191,37 @@ class UnrolledGame(AbstractGame):
     def project(self, players):
         return self.game.project(players)
 
-    def unroll(self, x, y, key=None):
-        """`y_k(x)`: `k` gradient steps of player 2 against a fixed player 1."""
-        def body(_, yj):
-            return _axpy(self.rate, self.game.discriminator_field(Players(x, yj), key), yj)
+    def _samples_once(self) -> bool:
+        return isinstance(self.game, AbstractGAN) and not self.game._adjusts_field()
 
-        return lax.fori_loop(0, self.k, body, y)
+    def _unroll(self, x, y, gradient):
+        optimizer = UNIT_SGD if self.optimizer is None else self.optimizer
+        state = optimizer.init(y) if self.opt_state is None else self.opt_state
+
+        def body(_, carry):
+            yj, sj = carry
+            updates, sj = optimizer.update(gradient(yj), sj, yj)
+            return _axpy(self.rate, updates, yj), sj
+
+        return lax.fori_loop(0, self.k, body, (y, state))[0]
+
+    def unroll(self, x, y, key=None):
+        """`y_k(x)`: `k` updates of player 2 against a fixed player 1."""
+        if self._samples_once():
+            real, fake = self.game.samples(Players(x, y), key)
+            loss = lambda yj: self.game.losses_on(Players(x, yj), real, fake, key)[1]  # noqa: E731
+            return self._unroll(x, y, jax.grad(loss))
+        return self._unroll(x, y, lambda yj: _negate(self.game.discriminator_field(Players(x, yj), key)))
 
     def losses(self, players, key=None):
-        ahead = self.unroll(players.generator, players.discriminator, key)
-        first = self.game.losses(Players(players.generator, ahead), key)[0]
-        return first, self.game.losses(players, key)[1]
+        x, y = players.generator, players.discriminator
+        if self._samples_once():
+            real, fake = self.game.samples(players, key)
+            both = lambda yj: self.game.losses_on(Players(x, yj), real, fake, key)  # noqa: E731
+            ahead = self._unroll(x, y, jax.grad(lambda yj: both(yj)[1]))
+            return both(ahead)[0], both(y)[1]
+        ahead = self.unroll(x, y, key)
+        return self.game.losses(Players(x, ahead), key)[0], self.game.losses(players, key)[1]
 
     def generator_field(self, players, key=None):
         return self._gradient_field(players, key, "generator")
@@ -204,21 +234,47 @@ class UnrolledGame(AbstractGame):
                        self.discriminator_field(players, key))
 
 
+_UNROLL_THROUGH = ("optimizer", "gd")
+
+
 class Unrolled(AbstractWrapper):
     r"""Any step method run on the `UnrolledGame` view of the game (Metz et al. 2017,
     arXiv 1611.02163): the generator's gradient is taken through `k` unrolled
-    discriminator steps of rate `rate` (default: the step h), the discriminator's is
-    unchanged. Metz et al. unroll 5 steps to keep a GAN from collapsing onto a few
-    modes of a mixture. Cost: `k + 1` discriminator gradients and a pass back through
-    them per generator gradient."""
+    discriminator updates, the discriminator's is unchanged and it takes its own one
+    step. What is unrolled (`through`):
+
+    - `"optimizer"` (the default when `method` is an `Optax`): the discriminator's own
+      optimizer with its state — moments and step count as they stand — and its own
+      rate `h·discriminator_scale`, as Metz et al. unroll Adam;
+    - `"gd"` (the default for any other method): plain gradient descent at `rate`
+      (default: the step h), `y_{j+1} = y_j − η∇_y L_2`.
+
+    Every unrolled step sees the step's minibatch. Metz et al. unroll 5 steps to keep
+    a GAN from collapsing onto a few modes of a mixture. Cost: `k + 1` discriminator
+    gradients and a pass back through them per generator gradient."""
 
     method: AbstractStepMethod
     k: int = eqx.field(static=True, default=5)
     rate: float | None = None
+    through: str | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 0:
             raise ValueError(f"k must be a non-negative integer, got {self.k!r}")
+        if self.through is not None and self.through not in _UNROLL_THROUGH:
+            raise ValueError(f"through must be one of {', '.join(_UNROLL_THROUGH)}, got {self.through!r}")
+        if self._through() == "optimizer":
+            if not isinstance(self.method, Optax):
+                raise ValueError(f"through='optimizer' unrolls an Optax method's discriminator "
+                                 f"optimizer, got a {type(self.method).__name__}; use through='gd'")
+            if self.rate is not None:
+                raise ValueError("rate applies to through='gd'; through='optimizer' unrolls at the "
+                                 "discriminator's own rate h·discriminator_scale")
+
+    def _through(self) -> str:
+        if self.through is not None:
+            return self.through
+        return "optimizer" if isinstance(self.method, Optax) else "gd"
 
     def evaluations(self):
         inner = self.method.evaluations()
@@ -227,7 +283,13 @@ class Unrolled(AbstractWrapper):
     def linear_analysis(self) -> bool:
         return self.method.linear_analysis()
 
-    def view(self, game: AbstractGame, h) -> UnrolledGame:
+    def view(self, game: AbstractGame, h, state=None) -> UnrolledGame:
+        """The game the wrapped method sees at a step from `state` (the method's)."""
+        if self._through() == "optimizer":
+            method = self.method
+            rate = h * method.discriminator_scale
+            d_state = None if state is None else state[1]
+            return UnrolledGame(game, rate, self.k, method._discriminator, d_state)
         rate = h if self.rate is None else jnp.asarray(self.rate, dtype=jnp.result_type(h))
         return UnrolledGame(game, rate, self.k)
 
@@ -235,7 +297,7 @@ class Unrolled(AbstractWrapper):
         return self.method.init(self.view(game, h), y0, h, key)
 
     def step(self, game, y, state, t, h, key):
-        return self.method.step(self.view(game, h), y, state, t, h, key)
+        return self.method.step(self.view(game, h, state), y, state, t, h, key)
 
 
 __all__ = ["ExtraOptax", "ExtrapolationFromThePast", "HamiltonianGD", "Lookahead",
