@@ -31,7 +31,8 @@ PacGAN count (≥ 1 sample within 3σ) is kept beside it.
 
 Each (target, k) variant is run with all its seeds in one vmapped program and written to
 `out/unrolled_gan/<target>_k<k>.json` (atomically, after every log point); a training
-checkpoint every 2,500 steps lets a stopped run resume. `--report` draws the figures and
+checkpoint every 500 steps lets a stopped run resume; `--chunk N` runs the variants
+round robin, N steps at a time, so that they stay at equal progress. `--report` draws the figures and
 the table from whatever has finished.
 
     python experiments/unrolled_gan.py --target notebook7 --unroll 0 5 --seeds 3
@@ -131,11 +132,14 @@ def metrics_for(target):
     return metrics
 
 
-def run_variant(target: str, k: int, seeds: int, steps: int, out: Path) -> None:
+def run_variant(target: str, k: int, seeds: int, steps: int, out: Path, until: int | None = None) -> None:
+    """Train the variant to step `until` (default `steps`) of a `steps`-step run,
+    resuming from its checkpoint."""
+    until = steps if until is None else until
     name = f"{target}_k{k}"
     result_path, ckpt_dir = out / f"{name}.json", out / f"{name}_checkpoint"
-    if result_path.exists() and json.loads(result_path.read_text()).get("complete"):
-        print(f"{name}: already complete, skipped", flush=True)
+    if result_path.exists() and json.loads(result_path.read_text()).get("steps_done", 0) >= until:
+        print(f"{name}: step {until} done, skipped", flush=True)
         return
     game, method = make_game(target), make_method(k)
     # train() initialises with game.init; the orthogonal initialisation goes through a
@@ -164,7 +168,7 @@ def run_variant(target: str, k: int, seeds: int, steps: int, out: Path) -> None:
 
     def on_log(step, rows, samples):
         history.extend(rows)
-        save(history, diverged, step, complete=False)
+        save(history, diverged, step, complete=step >= steps)
         if step in FIGURE_STEPS:
             samples_kept[step] = np.asarray(samples)[:, :EVAL_SAMPLES]
             save_samples(samples_kept)
@@ -185,7 +189,7 @@ def run_variant(target: str, k: int, seeds: int, steps: int, out: Path) -> None:
 
     def on_checkpoint(state):
         gd.save_checkpoint(ckpt_dir, state)
-        save(state.history, state.diverged_at, state.step, complete=False)
+        save(state.history, state.diverged_at, state.step, complete=state.step >= steps)
 
     def save(history, diverged_at, done, complete):
         write_json(result_path, {
@@ -194,14 +198,14 @@ def run_variant(target: str, k: int, seeds: int, steps: int, out: Path) -> None:
             "seconds": time.perf_counter() - tic, "load": list(np.round(_load(), 2)),
         })
 
-    result = gd.train(game, method, h=H, steps=steps, seeds=seeds, log_every=LOG_EVERY,
+    result = gd.train(game, method, h=H, steps=until, seeds=seeds, log_every=LOG_EVERY,
                       eval_samples=EVAL_SAMPLES, eigen_checkpoints=0,
                       metrics=metrics_for(TARGETS[target]), keep_samples=EVAL_SAMPLES,
-                      keep_checkpoints=False, resume=resume, checkpoint_every=2_500,
+                      keep_checkpoints=False, resume=resume, checkpoint_every=LOG_EVERY,
                       on_checkpoint=on_checkpoint, on_log=on_log)
     save_samples({s: result.samples[s] for s in FIGURE_STEPS if s in result.samples})
     save(result.history, result.diverged_at, result.steps_done,
-         complete=result.steps_done >= steps and not result.interrupted)
+         complete=result.steps_done >= steps)
     print(f"{name}: done in {time.perf_counter() - tic:.0f} s", flush=True)
 
 
@@ -324,6 +328,9 @@ def main():
     parser.add_argument("--unroll", type=int, nargs="+", default=[0, 5])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--chunk", type=int, default=0, metavar="STEPS",
+                        help="round robin: every variant to STEPS, then to 2·STEPS, … (equal "
+                             "progress when time is short)")
     parser.add_argument("--cost", type=int, default=0, metavar="STEPS",
                         help="only measure seconds per step over this many steps")
     parser.add_argument("--report", action="store_true", help="figures and table from finished runs")
@@ -337,8 +344,10 @@ def main():
     elif args.cost:
         per_step_cost(args.target, args.unroll, args.seeds, args.cost)
     else:
-        for k in args.unroll:
-            run_variant(args.target, k, args.seeds, args.steps, out)
+        chunk = args.chunk or args.steps
+        for until in range(chunk, args.steps + chunk, chunk):
+            for k in args.unroll:
+                run_variant(args.target, k, args.seeds, args.steps, out, min(until, args.steps))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Game optimisers from the literature on differentiable games, on any `AbstractGame`."""
 
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -45,21 +47,48 @@ class ExtrapolationFromThePast(AbstractStepMethod):
 
     On a linear field it is optimistic GD's recursion (`y_{n+1} = y_n + 2hv(y_n) −
     hv(y_{n−1})`, shifted by its first step): growth per step is the larger root of
-    `ξ² − (1 + 2z)ξ + z`."""
+    `ξ² − (1 + 2z)ξ + z`.
+
+    With an optax `optimizer` (unit rate, e.g. `optax.adam(1.0)`) it is Gidel et al.'s
+    `PastExtraAdam` (train_pastextraadam.py with `ExtraAdam`'s `extrapolation`/`step`):
+    both half-steps are optimizer updates from `y_n` that advance its state, the
+    extrapolation's with the stored gradient of the previous look-ahead,
+
+        ỹ_n = y_n − h·u(∇(ỹ_{n−1})),      y_{n+1} = y_n − h·u(∇(ỹ_n)),
+
+    and, as in that code, the first step has no past gradient and does not
+    extrapolate (`ỹ_0 = y_0`, the optimizer's state advanced once)."""
+
+    optimizer: optax.GradientTransformation | None = eqx.field(static=True, default=None)
 
     def evaluations(self):
         return 1
 
     def stability_function(self):
-        return optimistic_stability
+        return optimistic_stability if self.optimizer is None else None
+
+    def linear_analysis(self) -> bool:
+        return self.optimizer is None or _state_is_floating(self.optimizer)
 
     def init(self, game, y0, h, key):
-        return game.field(y0, key)
+        if self.optimizer is None:
+            return game.field(y0, key)
+        gradient = jax.tree_util.tree_map(jnp.zeros_like, y0)
+        return self.optimizer.init(y0), gradient, jnp.zeros((), bool)
 
     def step(self, game, y, previous, t, h, key):
-        look_ahead = _axpy(h, previous, y)
-        v = game.field(look_ahead, key)
-        return _axpy(h, v, y), v
+        if self.optimizer is None:
+            look_ahead = _axpy(h, previous, y)
+            v = game.field(look_ahead, key)
+            return _axpy(h, v, y), v
+        state, past, started = previous
+        updates, advanced = self.optimizer.update(past, state, y)
+        pick = lambda a, b: jax.tree_util.tree_map(lambda u, w: jnp.where(started, u, w), a, b)  # noqa: E731
+        look_ahead = pick(_axpy(h, updates, y), y)
+        state = pick(advanced, state)
+        gradient = _negate(game.field(look_ahead, key))
+        updates, state = self.optimizer.update(gradient, state, y)
+        return _axpy(h, updates, y), (state, gradient, jnp.ones((), bool))
 
 
 class Lookahead(AbstractWrapper):
@@ -141,16 +170,51 @@ class ExtraOptax(AbstractStepMethod):
         return move(look_ahead, state)
 
 
-def OptimisticAdam(b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8) -> Optax:
-    r"""Optimistic Adam (Daskalakis et al. 2018, arXiv 1711.00141, Algorithm 1), as
-    optax's `optimistic_adam_v2` with unit rate, `α = β = 1` and plain (not Nesterov)
-    moments: with `u_n = m̂_n/(√v̂_n + ε)`,
+class _OptimismState(NamedTuple):
+    previous: optax.Updates
 
-        y_{n+1} = y_n − 2h·u_n + h·u_{n−1},
 
-    each player on its own loss, simultaneously. `β₁ = ½` as gandyn's `adam`."""
-    return Optax(optax.optimistic_adam_v2(1.0, alpha=1.0, beta=1.0, b1=b1, b2=b2, eps=eps,
-                                          nesterov=False), linear=False)
+def _optimism() -> optax.GradientTransformation:
+    """`u ↦ 2u − u_prev` with `u_prev = 0` before the first update."""
+    def init(params):
+        return _OptimismState(jax.tree_util.tree_map(jnp.zeros_like, params))
+
+    def update(updates, state, params=None):
+        out = jax.tree_util.tree_map(lambda u, p: 2 * u - p, updates, state.previous)
+        return out, _OptimismState(updates)
+
+    return optax.GradientTransformation(init, update)
+
+
+_FIRST_STEPS = ("optax", "zero-previous")
+
+
+def OptimisticAdam(b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8,
+                   first_step: str = "optax") -> Optax:
+    r"""Optimistic Adam (Daskalakis et al. 2018, arXiv 1711.00141, Algorithm 1), each
+    player on its own loss, simultaneously: with `u_n = m̂_n/(√v̂_n + ε)`,
+
+        y_{n+1} = y_n − 2h·u_n + h·u_{n−1}     (n ≥ 1).
+
+    The two conventions differ on the first step only:
+
+    - `first_step="optax"` (default): optax's `optimistic_adam_v2` with unit rate,
+      `α = β = 1` and plain (not Nesterov) moments, whose first step is `y_1 = y_0 −
+      h·u_0`;
+    - `first_step="zero-previous"`: the papers' codes (Daskalakis et al.'s
+      `optimistic_adam`, Gidel et al.'s `OptimisticAdam` in optim/omd.py) start from a
+      zero previous update, `y_1 = y_0 − 2h·u_0`.
+
+    (Gidel et al.'s code adds ε to `√v` before the bias correction, `u = m̂/(√v̂ +
+    ε/√(1 − β₂ⁿ))`; at ε = 1e-8 the difference is below float32's.) `β₁ = ½` as
+    gandyn's `adam`."""
+    if first_step not in _FIRST_STEPS:
+        raise ValueError(f"first_step must be one of {', '.join(_FIRST_STEPS)}, got {first_step!r}")
+    if first_step == "optax":
+        return Optax(optax.optimistic_adam_v2(1.0, alpha=1.0, beta=1.0, b1=b1, b2=b2, eps=eps,
+                                              nesterov=False), linear=False)
+    return Optax(optax.chain(optax.scale_by_adam(b1=b1, b2=b2, eps=eps), _optimism(),
+                             optax.scale(-1.0)), linear=False)
 
 
 class UnrolledGame(AbstractGame):
