@@ -5,6 +5,7 @@ two-rate CGD (devzhk/cgds-package), LSS and consensus optimisation
 optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN and
 LeCam (ChristophReich1996/Dirac-GAN)."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
@@ -24,9 +25,10 @@ def run(game, method, y, h, steps, key=None):
     """The iterates `y_1 … y_steps` of `method.step`, flattened."""
     key = jax.random.key(0) if key is None else key
     state = method.init(game, y, h, key)
+    step = eqx.filter_jit(lambda y, state: method.step(game, y, state, 0.0, h, key))
     out = []
     for _ in range(steps):
-        y, state = method.step(game, y, state, 0.0, h, key)
+        y, state = step(y, state)
         out.append(flat(y))
     return np.array(out)
 
