@@ -231,92 +231,118 @@ def per_step_cost(target: str, ks, seeds: int, steps: int) -> None:
               f"({seconds * STEPS / 60:.1f} min per 25,000 steps), load {_load()}", flush=True)
 
 
+LOOSE = 0.1  # a looser radius than 3σ = 0.03: within 0.1 of a centre (10σ)
+
+
+def _coverage(x, target, radius):
+    """`(modes, share)`: gandyn's `mode_coverage` with the given radius."""
+    return gd.metrics.mode_coverage(x, target.centres, radius / 3.0)
+
+
+def _variant_samples(out: Path, data) -> dict[int, np.ndarray]:
+    """Every logged step's samples `(seeds, n, 2)`: from the training checkpoint
+    (which keeps all log points), else the figure steps' file."""
+    name = f"{data['target']}_k{data['unroll']}"
+    ckpt = out / f"{name}_checkpoint"
+    if (ckpt / "checkpoint.npz").exists():
+        state = gd.load_checkpoint(ckpt, make_game(data["target"]), make_method(data["unroll"]),
+                                   h=H, seeds=data["seeds"])
+        return {int(k): np.asarray(v) for k, v in state.samples.items()}
+    path = out / f"{name}_samples.npz"
+    if path.exists():
+        arrays = np.load(path)
+        return {int(k.split("_")[1]): arrays[k] for k in arrays.files}
+    return {}
+
+
 def report(out: Path) -> None:
     import matplotlib.pyplot as plt
 
-    rows = []
-    for path in sorted(out.glob("*_k*.json")):
-        data = json.loads(path.read_text())
-        rows.append(data)
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*_k*.json"))]
     if not rows:
         print("nothing finished yet")
         return
-    summary = {}
+    summary, curves, figure_samples = {}, {}, {}
     for data in rows:
         name = f"{data['target']}_k{data['unroll']}"
-        history = data["history"]
-        last_step = max(r["step"] for r in history)
-        final = sorted((r for r in history if r["step"] == last_step), key=lambda r: r["seed"])
+        target = TARGETS[data["target"]]
+        samples = _variant_samples(out, data)
+        steps = sorted(samples)
+        per_step = {}
+        for step in steps:
+            x = samples[step]
+            per_step[step] = {
+                "modes_3sigma": [_coverage(xs, target, 3 * target.std)[0] for xs in x],
+                "high_quality_3sigma": [_coverage(xs, target, 3 * target.std)[1] for xs in x],
+                "modes_0.1": [_coverage(xs, target, LOOSE)[0] for xs in x],
+                "share_0.1": [_coverage(xs, target, LOOSE)[1] for xs in x],
+            }
+        curves[name] = (data, per_step)
+        figure_samples[name] = (data, {s: samples[s] for s in FIGURE_STEPS if s in samples})
+        last = steps[-1] if steps else 0
         summary[name] = {
-            "target": data["target"], "unroll": data["unroll"], "complete": data["complete"],
-            "steps_done": last_step, "modes": [r.get("modes") for r in final],
-            "modes_any": [r.get("modes_any") for r in final],
-            "high_quality": [r.get("high_quality") for r in final],
-            "modes_total": final[0].get("modes_total"), "diverged_at": data["diverged_at"],
+            "target": data["target"], "unroll": data["unroll"], "seeds": data["seeds"],
+            "complete": data["complete"], "steps_done": data["steps_done"],
+            "modes_total": len(target.centres), "diverged_at": data["diverged_at"],
             "seconds": data["seconds"], "load": data.get("load"),
-            # over the last 5,000 steps: the mean of modes per seed (a collapsed GAN
-            # that rotates through the modes covers few at any one time)
-            "modes_last_5k": [float(np.mean([r.get("modes") or 0 for r in history
-                                             if r["seed"] == s and r["step"] > last_step - 5_000]))
-                              for s in range(data["seeds"])],
+            "at_figure_steps": {s: per_step[s] for s in FIGURE_STEPS if s in per_step},
+            "last_step": last, "last": per_step.get(last), "per_step": per_step,
         }
-        print(name, summary[name]["modes"], summary[name]["high_quality"])
+        print(name, "steps", last, per_step.get(last))
     write_json(out / "summary.json", summary)
 
-    # Modes and high-quality share over training, one panel per target.
+    # Modes and shares over training, one column per target.
     targets = sorted({d["target"] for d in rows})
-    fig, axes = plt.subplots(2, len(targets), figsize=(6 * len(targets), 6.5), squeeze=False,
+    fig, axes = plt.subplots(2, len(targets), figsize=(6.5 * len(targets), 7), squeeze=False,
                              layout="constrained")
     colours = {0: "tab:red", 1: "tab:orange", 5: "tab:blue", 10: "tab:green"}
     for j, target in enumerate(targets):
-        for data in sorted((d for d in rows if d["target"] == target), key=lambda d: d["unroll"]):
-            k = data["unroll"]
-            for s in range(data["seeds"]):
-                hist = sorted((r for r in data["history"] if r["seed"] == s), key=lambda r: r["step"])
-                steps = [r["step"] for r in hist]
-                kw = dict(color=colours.get(k, "k"), alpha=0.8, lw=1,
-                          label=f"unroll {k}" if s == 0 else None, ls=("-", "--", ":")[s % 3])
-                axes[0, j].plot(steps, [r.get("modes") or 0 for r in hist], **kw)
-                axes[1, j].plot(steps, [r.get("high_quality") or 0 for r in hist], **kw)
         total = len(TARGETS[target].centres)
-        axes[0, j].set(title=f"{target}: modes covered (of {total}); line style = seed",
-                       xlabel="step", ylabel="modes (≥ 10 % of a uniform share within 3σ)",
+        for name, (data, per_step) in sorted(curves.items(), key=lambda c: c[1][0]["unroll"]):
+            if data["target"] != target:
+                continue
+            k, steps = data["unroll"], sorted(per_step)
+            for s in range(data["seeds"]):
+                kw = dict(color=colours.get(k, "k"), lw=1.2, ls=("-", "--", ":")[s % 3],
+                          label=f"unroll {k}, seed {s}")
+                axes[0, j].plot(steps, [per_step[t]["modes_0.1"][s] for t in steps], **kw)
+                axes[1, j].plot(steps, [per_step[t]["share_0.1"][s] for t in steps], **kw)
+        axes[0, j].set(title=f"{target}: modes covered (of {total})", xlabel="training step",
+                       ylabel=f"modes with ≥ 10 % of a uniform share\nwithin {LOOSE} of the centre",
                        ylim=(-0.3, total + 0.3))
-        axes[1, j].set(title=f"{target}: high-quality share", xlabel="step",
-                       ylabel="share of samples within 3σ of a mode", ylim=(0, 1))
-        axes[0, j].legend(fontsize=8)
+        axes[1, j].set(title=f"{target}: share of samples near a mode", xlabel="training step",
+                       ylabel=f"share within {LOOSE} (10σ) of a mode", ylim=(0, 1))
+        axes[0, j].legend(fontsize=7)
+    fig.suptitle("Unrolled GAN in the poolio/unrolled_gan notebook's setting (σ = 0.01)", fontsize=11)
     atomic_figure(out / "unrolled_gan_modes.png", fig)
     plt.close(fig)
 
-    # Samples at 0/5k/…/25k, one row per (target, unroll, seed 0), as the notebook shows.
-    sample_rows = []
-    for data in sorted(rows, key=lambda d: (d["target"], d["unroll"])):
-        path = out / f"{data['target']}_k{data['unroll']}_samples.npz"
-        if path.exists():
-            sample_rows.append((data, np.load(path)))
-    if sample_rows:
-        fig, axes = plt.subplots(len(sample_rows), len(FIGURE_STEPS),
-                                 figsize=(1.9 * len(FIGURE_STEPS), 2.0 * len(sample_rows)),
+    # Samples at 0/5k/…/25k, one row per (target, unroll, seed), as the notebook shows.
+    panels = [(name, data, s) for name, (data, kept) in sorted(figure_samples.items(),
+                                                                 key=lambda c: (c[1][0]["target"], c[1][0]["unroll"]))
+              for s in range(data["seeds"])]
+    if panels:
+        fig, axes = plt.subplots(len(panels), len(FIGURE_STEPS),
+                                 figsize=(1.9 * len(FIGURE_STEPS), 1.95 * len(panels)),
                                  squeeze=False, layout="constrained")
-        for i, (data, arrays) in enumerate(sample_rows):
+        for i, (name, data, seed) in enumerate(panels):
+            kept = figure_samples[name][1]
             centres = TARGETS[data["target"]].centres
             for j, step in enumerate(FIGURE_STEPS):
                 ax = axes[i, j]
-                ax.set_xlim(-1.5, 1.5)
-                ax.set_ylim(-1.5, 1.5)
-                ax.set_aspect("equal")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if f"step_{step}" in arrays:
-                    x = arrays[f"step_{step}"][0]
+                ax.set(xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), xticks=[], yticks=[], aspect="equal")
+                if step in kept:
+                    x = kept[step][seed]
                     ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3, color="tab:blue", lw=0)
-                ax.scatter(centres[:, 0], centres[:, 1], s=12, marker="x", color="tab:green", lw=1)
+                else:
+                    ax.text(0, 0, "not run", ha="center", va="center", fontsize=8, color="0.5")
+                ax.scatter(centres[:, 0], centres[:, 1], s=14, marker="x", color="tab:green", lw=1)
                 if i == 0:
                     ax.set_title(f"step {step:,}", fontsize=9)
                 if j == 0:
-                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed 0", fontsize=8)
-        fig.suptitle("Generator samples (blue, 2,560) and data modes (green ×); "
-                     "axes: x₁, x₂ ∈ [−1.5, 1.5]", fontsize=10)
+                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed {seed}", fontsize=8)
+        fig.suptitle("Generator samples (blue, 2,560 per panel) and the mixture's modes (green ×); "
+                     "both axes x ∈ [−1.5, 1.5]", fontsize=9)
         atomic_figure(out / "unrolled_gan_samples.png", fig)
         plt.close(fig)
     print(f"wrote {out}/summary.json and figures")
