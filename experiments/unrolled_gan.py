@@ -335,7 +335,7 @@ def report(out: Path) -> None:
                     x = kept[step][seed]
                     ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3, color="tab:blue", lw=0)
                 else:
-                    ax.text(0, 0, "not run", ha="center", va="center", fontsize=8, color="0.5")
+                    ax.text(0, 0, "not reached", ha="center", va="center", fontsize=8, color="0.5")
                 ax.scatter(centres[:, 0], centres[:, 1], s=14, marker="x", color="tab:green", lw=1)
                 if i == 0:
                     ax.set_title(f"step {step:,}", fontsize=9)
