@@ -52,11 +52,32 @@ def jsonable(data: Any) -> Any:
     raise TypeError(f"cannot write {type(data).__name__} as JSON")
 
 
+def umask() -> int:
+    """The process's file-mode creation mask (read from /proc where it can be, so no
+    other thread sees it changed; else set and restored at once)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path, folder: bool = False) -> None:
+    """Give `path` the mode an ordinary `open`/`mkdir` would (0666 / 0777 less the
+    umask): `mkstemp` and `mkdtemp` make 0600 / 0700, unreadable to colleagues
+    sharing a results folder."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
+
+
 @contextlib.contextmanager
 def _temporary_beside(path: Path, mode: str) -> Iterator[IO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _usual_mode(tmp)
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -77,6 +98,7 @@ def atomic_path(path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
     os.close(fd)
     try:
+        _usual_mode(tmp)
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -156,6 +178,7 @@ def atomic_directory(final: Path) -> Iterator[Path]:
     created = make_parents(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
+        _usual_mode(tmp, folder=True)
         yield tmp
         os.replace(tmp, final)
     except BaseException:

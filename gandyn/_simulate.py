@@ -154,6 +154,18 @@ def _rate(progress, saved_steps, diverged_at):
     return jnp.where((diverged_at >= 0) | (last == 0), growth, bounded)
 
 
+def _rate_to_floor(progress, saved_steps):
+    """Contraction per step from the first save to the first one within 2× of the
+    run's final level (the floor a converged run stalls at): the geometric mean
+    `(p_k / p_0)^{1/(n_k − n_0)}`."""
+    tiny = jnp.finfo(progress.dtype).tiny
+    level = 2 * jnp.maximum(progress[-1], tiny)
+    k = jnp.argmax(progress <= level)
+    elapsed = jnp.asarray(saved_steps)[k] - saved_steps[0]
+    ratio = jnp.maximum(progress[k], tiny) / jnp.maximum(progress[0], tiny)
+    return jnp.where(elapsed > 0, ratio ** (1.0 / jnp.maximum(elapsed, 1)), 1.0)
+
+
 def _classify(progress_final, speed_final, rate, span, diverged_at, tol, cycle_tol, stall_tol):
     change = rate**span  # envelope ratio, last third over middle third
     status = jnp.where(
@@ -330,6 +342,10 @@ def _simulate(
         stall_tol,
     )
     status = jnp.where(unfinished, Status.MAX_STEPS, status)
+    # A run that reached the floor: its envelope is flat there (rate 1); report the
+    # contraction on the way down instead.
+    floor_rate = jax.vmap(lambda p: _rate_to_floor(p, saved))(progress_measure)
+    rate = jnp.where((status == Status.CONVERGED) & (rate >= 1 - 1e-6), floor_rate, rate)
     return Solution(
         ts=(start + jnp.asarray(saved)).astype(h.dtype) * h,
         steps=start + jnp.asarray(saved),

@@ -675,7 +675,9 @@ def read_rows(path: Path, spec: SweepSpec | None = None) -> list[dict]:
 
 def ranking(rows: list[dict]) -> list[dict]:
     """Per loss × regularizer × method: the share of runs that converged (or are
-    converging), the largest step size at which every seed did, and the median rate
+    converging), the largest step size at which every seed did, the largest step up
+    to which every seed did at every grid step (`stable_up_to`; equal to
+    `grid_largest_step` when the grid never found the limit), and the median rate
     over those runs; best first."""
     table = {}
     for row in rows:
@@ -687,11 +689,17 @@ def ranking(rows: list[dict]) -> list[dict]:
         for r in group:
             by_step.setdefault(r["step"], []).append(r["status"] in ("converged", "converging"))
         stable_steps = [h for h, ok in by_step.items() if all(ok)]
+        up_to = None  # every seed converged at this step and at every smaller one
+        for h in sorted(by_step):
+            if not all(by_step[h]):
+                break
+            up_to = h
         rates = [r["rate"] for r in good if r["rate"] is not None]
         ranked.append({
             "loss": loss, "regularizer": reg, "method": method,
             "converged_share": len(good) / len(group),
             "largest_converging_step": max(stable_steps) if stable_steps else None,
+            "stable_up_to": up_to, "grid_largest_step": max(by_step),
             "median_rate": float(np.median(rates)) if rates else None,
         })
     ranked.sort(key=lambda r: (-r["converged_share"], r["median_rate"] if r["median_rate"] is not None else 2.0))

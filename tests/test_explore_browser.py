@@ -7,6 +7,7 @@ extragradient spirals in (|1 + ih − h²| = 0.995 per step)."""
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
 from gandyn._explore import make_server
@@ -103,3 +104,182 @@ def test_click_a_trajectory_then_change_the_method(server, browser, tmp_path):
     path = tmp_path / "explore.png"
     assert browser.save_screenshot(str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+
+
+# ---------------------------------------------------------------------------------------
+# One test per defect of issue 28, each opening a view by its link (the whole state is
+# in the URL) and asserting the fixed behaviour.
+
+def open_view(browser, server, query, timeout=120):
+    browser.get(f"{server.url}?{query}")
+    WebDriverWait(browser, 60).until(
+        lambda d: len(Select(d.find_element(By.ID, "method")).options) > 0)
+    settled(browser, timeout)
+
+
+def test_non_gan_game_hides_the_loss(server, browser):
+    open_view(browser, server, "game=bilinear&method=simgd&step=0.1&steps=50")
+    assert not browser.find_element(By.ID, "loss-row").is_displayed()
+    assert not browser.find_element(By.ID, "reg-set").is_displayed()
+    # Matching pennies plays probabilities: drawn on [0, 1]², not [−2, 3]².
+    Select(browser.find_element(By.ID, "game")).select_by_value("matching-pennies")
+    settled(browser)
+    assert float(browser.find_element(By.ID, "lim").get_attribute("value")) == 0.5
+
+
+def test_a_diverged_row_keeps_the_table_inside_the_sidebar(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=1&steps=300&point=1,1"
+                               "&point=-0.7,0.4")
+    assert "diverged at step" in browser.find_element(By.ID, "trajectories").text
+    controls = browser.find_element(By.ID, "controls").rect
+    for button in browser.find_elements(By.CSS_SELECTOR, "#trajectories td button"):
+        assert button.rect["x"] + button.rect["width"] <= controls["x"] + controls["width"] + 0.5
+    width = browser.execute_script("return document.getElementById('trajectories').scrollWidth")
+    assert width <= controls["width"]
+
+
+def test_verdict_is_the_linearisation_beside_the_trajectories(server, browser):
+    """WGAN + RK4 at h = 0.1: growth 1 − 7·10⁻⁹ per step (it read "1"), the trajectory
+    cycles; both are shown, the verdict labelled as the linearisation, with a half-life."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=rk4&step=0.1&steps=300&point=1,1")
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert "linearisation at the equilibrium" in verdict
+    assert "1 − 6.9" in verdict or "1 − 7" in verdict, verdict
+    assert "half-life" in verdict
+    assert "1 cycling" in browser.find_element(By.ID, "nonlinear").text
+
+
+def test_stale_results_are_greyed_and_the_latest_request_wins(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,1")
+    browser.execute_script("""
+        // Every answer arrives 300 ms late (as on a loaded server), so a drag always
+        // has a request in flight when the next one starts.
+        window.__aborted = 0;
+        const original = window.fetch;
+        window.fetch = (url, options) => new Promise((resolve, reject) => {
+          const signal = options && options.signal;
+          if (signal) signal.addEventListener('abort', () => {
+            window.__aborted++;
+            reject(new DOMException('aborted', 'AbortError'));
+          });
+          original(url, options).then((r) => setTimeout(() => resolve(r), 300), reject);
+        });
+        window.__sawStale = false;
+        window.__sawBusy = false;
+        new MutationObserver(() => {
+          if (document.body.className.includes('stale-spectrum')) window.__sawStale = true;
+          if (!document.getElementById('busy').hidden) window.__sawBusy = true;
+        }).observe(document.body, {attributes: true, subtree: true,
+                                   attributeFilter: ['class', 'hidden']});""")
+    slider = browser.find_element(By.ID, "step-slider")
+    for k in range(8):  # a drag: one input event every 80 ms
+        browser.execute_script("arguments[0].value = arguments[1];"
+                               "arguments[0].dispatchEvent(new Event('input'));"
+                               "return new Promise((r) => setTimeout(r, 80));",
+                               slider, -2 + 0.1 * k)
+    settled(browser)
+    # While an answer was awaited the old spectrum was marked stale, under the note.
+    assert browser.execute_script("return window.__sawStale && window.__sawBusy")
+    assert browser.execute_script("return window.__aborted") >= 12  # 7 stale × (spectrum, trajectories)
+    body = browser.find_element(By.TAG_NAME, "body").get_attribute("class")
+    assert "stale-" not in body and not browser.find_element(By.ID, "busy").is_displayed()
+    step = float(browser.find_element(By.ID, "step").get_attribute("value"))
+    assert step == pytest.approx(10 ** -1.3, rel=2e-3)
+    assert f"h = {step:g}:" in browser.find_element(By.ID, "verdict").text
+
+
+def test_a_bad_link_keeps_its_error_and_marks_the_verdict_stale(server, browser):
+    browser.get(f"{server.url}?game=dirac&loss=wgan&method=simgd&step=-1")
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "error").is_displayed())
+    WebDriverWait(browser, 60).until(
+        lambda d: "busy-" not in (d.find_element(By.TAG_NAME, "body").get_attribute("class") or ""))
+    import time
+
+    time.sleep(1.0)
+    assert browser.find_element(By.ID, "error").is_displayed()
+    assert "step" in browser.find_element(By.ID, "error").text
+    assert browser.find_element(By.ID, "verdict").get_attribute("data-stale") == "true"
+
+
+def test_log_step_slider_with_typed_entry_and_spectrum_zoom(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.001&steps=100")
+    slider = browser.find_element(By.ID, "step-slider")
+    assert slider.rect["width"] >= 200  # four decades and more over it
+    # At h = 0.001 the spectrum hλ = ±0.001i: the view zooms to it (the region is ±3.5).
+    extent = float(browser.find_element(By.ID, "spectrum").get_attribute("data-extent"))
+    assert extent < 0.01
+    box = browser.find_element(By.ID, "step")
+    box.clear()
+    box.send_keys("0.0123\n")
+    settled(browser)
+    assert "step=0.0123" in browser.current_url
+    assert float(slider.get_attribute("value")) == pytest.approx(np.log10(0.0123), abs=0.002)
+
+
+def test_trajectories_have_their_own_colours_and_a_hover_readout(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&method=extragradient&step=0.2&steps=200"
+                               "&point=1,1&point=-1,0.5&point=0.5,-1")
+    chips = [c.value_of_css_property("background-color")
+             for c in browser.find_elements(By.CSS_SELECTOR, "#trajectories .chip")]
+    assert len(chips) == 3 and len(set(chips)) == 3
+    legend = [s.get_attribute("data-status") for s in browser.find_elements(By.CSS_SELECTOR, "#legend span")]
+    assert set(legend) == set(statuses(browser))  # only the outcomes that occur
+    canvas = browser.find_element(By.ID, "portrait")
+    ActionChains(browser).move_to_element_with_offset(canvas, 40, -40).perform()
+    readout = browser.find_element(By.ID, "readout").text
+    assert "θ = " in readout and "‖v‖ ≈" in readout
+
+
+def test_methods_grouped_and_exports_named_by_settings(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&reg=r1=0.3&method=rk4&step=0.1&steps=100&point=1,1")
+    groups = [g.get_attribute("label") for g in browser.find_elements(By.CSS_SELECTOR, "#method optgroup")]
+    assert groups == ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order"]
+    name = browser.find_element(By.ID, "export-csv").get_attribute("download")
+    assert name == "gandyn-dirac-wgan-r1=0.3-rk4-h0.1-100steps.csv"
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1024, 768)])
+def test_layout_fits_narrow_screens_and_shows_the_verdict_above_the_fold(server, browser, size):
+    browser.set_window_size(*size)
+    try:
+        open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=100&point=1,1")
+        inner = browser.execute_script("return [window.innerWidth, document.documentElement.scrollWidth]")
+        assert inner[1] <= inner[0], inner  # no sideways scroll
+        if size[0] >= 1024:
+            verdict = browser.find_element(By.ID, "verdict").rect
+            assert verdict["y"] + 40 < browser.execute_script("return window.innerHeight")
+        else:  # a click on the shrunk canvas still lands where it points
+            canvas = browser.find_element(By.ID, "portrait")
+            assert canvas.rect["width"] < 390
+            ActionChains(browser).move_to_element_with_offset(canvas, 0, 0).click().perform()
+            WebDriverWait(browser, 120).until(lambda d: len(statuses(d)) == 2)
+            settled(browser)
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
+def test_dirac_data_space_plays_back_trajectory_one(server, browser):
+    """The 1-D Dirac-GAN's data space (real point, generator point, critic line ψx) at a
+    saved step of trajectory 1, stepped one save at a time and played."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,0.5")
+    assert browser.find_element(By.ID, "data-figure").is_displayed()
+    space = browser.find_element(By.ID, "data-space")
+    answer = browser.execute_script(
+        "return fetch('/api/trajectory' + window.location.search).then((r) => r.json());")
+    thetas, psis = answer["trajectories"][0]["path"]
+    assert float(space.get_attribute("data-theta")) == pytest.approx(thetas[0])
+    for _ in range(3):
+        browser.find_element(By.ID, "step-forward").click()
+    assert space.get_attribute("data-index") == "3"
+    assert float(space.get_attribute("data-theta")) == pytest.approx(thetas[3])
+    assert float(space.get_attribute("data-psi")) == pytest.approx(psis[3])
+    browser.find_element(By.ID, "play").click()
+    WebDriverWait(browser, 10).until(lambda d: int(space.get_attribute("data-index")) > 20)
+    browser.find_element(By.ID, "play").click()  # pause
+    index = space.get_attribute("data-index")
+    import time
+
+    time.sleep(0.3)
+    assert space.get_attribute("data-index") == index
+    open_view(browser, server, "game=bilinear&method=simgd&step=0.1&steps=50&point=1,1")
+    assert not browser.find_element(By.ID, "data-figure").is_displayed()

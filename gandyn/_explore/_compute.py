@@ -249,8 +249,10 @@ def _trajectory_program(configuration: Configuration, method: str, steps: int):
 
 @functools.lru_cache(maxsize=256)
 def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
+    from ..plotting._portrait import _oriented
+
     game = configuration.build(weights)
-    return slice_plane(game, coordinates=game.plane())
+    return _oriented(slice_plane(game, coordinates=game.plane()))
 
 
 @functools.lru_cache(maxsize=256)
@@ -288,8 +290,12 @@ def _finite(values) -> list:
 def _axis_labels(game, plane: Plane) -> list[str]:
     roles = {"θ": "θ (generator)", "ψ": "ψ (discriminator)"}
     labels = [roles.get(label, label) for label in plane.labels]
-    if plane.kind not in ("full", "coordinates"):
-        labels[0] = f"{labels[0]}: {plane.kind}"
+    if plane.kind not in ("full", "coordinates"):  # say what each axis is made of
+        from ..plotting._portrait import _components
+
+        names = game.coordinates()
+        labels = [f"{label} = {_components(names, vector)}"
+                  for label, vector in zip(plane.labels, (plane.e1, plane.e2))]
     return labels
 
 
@@ -424,6 +430,13 @@ class Explorer:
                 answer.update(kind="region", extent=extent, n=n,
                               region="".join("1" if x else "0" for x in inside.ravel()),
                               growth=_finite(rho(z)))
+                reach = float(np.max(np.abs(z), initial=0))
+                if 0 < reach and 1.5 * reach < extent / 4:  # the spectrum's crosses overlap: a zoom
+                    zoom = 1.5 * reach
+                    axis = np.linspace(-zoom, zoom, n)
+                    zr, zi = np.meshgrid(axis, axis)
+                    answer.update(zoom_extent=zoom, zoom_region="".join(
+                        "1" if x else "0" for x in (rho(zr + 1j * zi) < 1).ravel()))
             else:
                 dtype = _dtype()
                 y = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), game.equilibrium())
@@ -481,9 +494,11 @@ def options() -> dict:
         "games": [game(n) for n in game_registry.names()],
         "losses": entries(loss_registry.registry, loss_registry.registry.describe),
         "methods": entries(method_registry.registry, method_registry.describe,
-                           analysis=lambda n: method_registry.get(n).linear_analysis()),
+                           analysis=lambda n: method_registry.get(n).linear_analysis(),
+                           group=_method_group),
         "regularizers": entries(reg_registry.registry, reg_registry.describe),
-        "statuses": [{"name": s.label, "colour": colour} for s, colour in _colours().items()],
+        "statuses": [{"name": s.label, "colour": colour, "dash": _DASHES[s]}
+                     for s, colour in _colours().items()],
         "defaults": DEFAULTS,
         "limits": {"steps": MAX_STEPS, "points": MAX_POINTS, "grid": MAX_GRID,
                    "regularizers": MAX_REGULARIZERS, "lim": MAX_LIM},
@@ -495,6 +510,31 @@ def _colours() -> dict[Status, str]:
     """Each status in the colour `portrait` draws it in."""
     from matplotlib.colors import to_hex
 
-    from ..plotting._portrait import _STATUS_COLOURS
+    from ..plotting._style import STATUS_STYLE
 
-    return {s: to_hex(c) for s, c in _STATUS_COLOURS.items()}
+    return {s: to_hex(c) for s, (c, _, _) in STATUS_STYLE.items()}
+
+
+# Each status's line on the page's canvases (`setLineDash`, px), as `portrait` draws it.
+_DASHES = {Status.CONVERGED: [], Status.CONVERGING: [7, 2], Status.CYCLING: [5, 2, 1, 2],
+           Status.DIVERGING: [5, 4], Status.DIVERGED: [1.5, 3], Status.STALLED: [1.5, 1.5],
+           Status.MAX_STEPS: [6, 2, 1, 2, 1, 2]}
+
+
+def _method_group(name: str) -> str:
+    """The page's grouping of methods: ODE flows (solvers of dy/dt = v), first-order
+    maps (gradient steps and their extrapolations), optimizer-based (optax
+    optimizers and wrappers of them), second-order (using derivatives of the field)."""
+    from .._methods import AdaptiveFlow
+
+    method = method_registry.get(name)
+    kind = type(method).__name__
+    if name in ("simgd", "altgd", "extragradient", "optimistic", "eg-past", "altgd-avg",
+                "altgd-ema", "sgd"):
+        return "first-order maps"
+    if isinstance(method, AdaptiveFlow) or "Flow" in kind or name.endswith("-colab"):
+        return "flows (ODE solvers)"
+    if kind in ("CompetitiveGD", "LOLA", "SOS", "LookAheadOpponent", "SymplecticGradientAdjustment",
+                "HamiltonianGD", "Unrolled"):
+        return "second-order"
+    return "optimizer-based"

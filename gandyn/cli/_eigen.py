@@ -81,7 +81,7 @@ def eigen(
         eig = np.array([complex(*e) for e in report["eigenvalues"]])
         console.print(f"[bold]{label}[/bold]{' + ' + ' + '.join(reg) if reg else ''}: "
                       "eigenvalues of J at " + ("the equilibrium" if point is None else at)
-                      + ": " + ", ".join(f"{e.real:+.4g}{e.imag:+.4g}i" for e in eig))
+                      + ": " + ", ".join(_complex(e, eig) for e in eig))
         table = Table("method", f"growth/step at h={step:g}", "verdict", "largest stable h",
                       box=None)
         for name, row in report["methods"].items():
@@ -89,7 +89,9 @@ def eigen(
                        "none" if not row["largest_stable_step"] else f"{row['largest_stable_step']:.6g}")
             table.add_row(name, f"{row['growth_per_step']:.6f}", row["verdict"], largest)
         console.print(table)
-        panels.append([_panel(g, m, name, y, step, eig, label) for name, m in objects.items()])
+        shown = label + (" + " + " + ".join(reg) if reg else "")
+        panels.append([_panel(g, m, name, y, step, eig, shown, report["methods"][name])
+                       for name, m in objects.items()])
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "eigen.json", {"settings": {
             "game": game, "losses": [label for label, _ in games], "methods": methods,
@@ -98,7 +100,14 @@ def eigen(
             "parameters": list(games[0][1].coordinates())}, "results": reports})
         scaled = [np.abs(p[1]) for row in panels for p in row if p[0] is not None]
         extent = max([3.5] + [1.2 * float(np.max(z)) for z in scaled if z.size])
-        stability_grid(panels, extent=extent).savefig(tmp / "stability.png", dpi=110)
+        from ..plotting._style import run_title
+
+        title = run_title(game, game_options(dim, real_point, bias, critic),
+                          losses=[label for label, g in games if hasattr(g, "loss")],
+                          regularizers=reg, methods=methods, h=step,
+                          extra=["at the equilibrium" if point is None else f"at ({at})"])
+        stability_grid(panels, extent=extent, suptitle=title).savefig(tmp / "stability.png",
+                                                                      dpi=110)
     typer.echo(f"wrote {run_dir}")
 
 
@@ -108,16 +117,33 @@ def _unbatch(tree):
     return jax.tree_util.tree_map(lambda x: x[0], tree)
 
 
-def _panel(game, method, name, y, step, eig, label):
+def _complex(z: complex, spectrum, digits: int = 4) -> str:
+    """`z` to `digits` significant figures, a part below the spectrum's rounding
+    noise (1e-12 of its largest modulus) shown as 0 (a zero eigenvalue computed as
+    4.4e-16 prints as +0)."""
+    import numpy as np
+
+    noise = 1e-12 * max(1.0, float(np.max(np.abs(spectrum))))
+    re = 0.0 if abs(z.real) < noise else z.real
+    im = 0.0 if abs(z.imag) < noise else z.imag
+    return f"{re:+.{digits}g}{im:+.{digits}g}i"
+
+
+def _panel(game, method, name, y, step, eig, label, row):
     """A method's stability region with `hλ`, or, for a method without a scalar
-    stability function, its step matrix's eigenvalues against the unit circle."""
+    stability function, its step matrix's eigenvalues against the unit circle; with
+    the verdict, growth per step and largest stable step to write in the corner."""
     import numpy as np
 
     from .. import step_matrix
 
-    title = f"{label} · {name} · h={step:g}"
+    largest = ("any h" if row["unconditionally_stable"] else
+               "none" if not row["largest_stable_step"] else f"{row['largest_stable_step']:.4g}")
+    outcome = (f"{row['verdict']} at h = {step:g}\ngrowth {row['growth_per_step']:.6g}/step\n"
+               f"largest stable h: {largest}")
+    title = f"{label} · {name}"
     if method.stability_function() is not None:
-        return (method, step * eig, title)
+        return (method, step * eig, title + " (hλ plane)", outcome)
     at_point = game.equilibrium() if y is None else y
     multipliers = np.linalg.eigvals(np.asarray(step_matrix(game, method, at_point, step)))
-    return (None, multipliers, title + " (step map)")
+    return (None, multipliers, title + " (step map μ)", outcome)

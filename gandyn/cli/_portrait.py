@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import InputError, check_writable, describe_regularizers, fail, progress_bar, set_precision
+from ._common import InputError, check_writable, fail, progress_bar, set_precision
 from ._options import (
     BiasOption,
     CriticOption,
@@ -21,6 +21,7 @@ from ._options import (
     StepOption,
     StepsOption,
 )
+from ._games import game_options
 from ._simulate import portrait_extent, prepare
 
 
@@ -77,13 +78,18 @@ def portrait(
         task = bar.add_task("simulating", total=len(games) * len(methods))
         results = game_grid(games, methods, points, h=step, steps=steps, seed=seed,
                             on_done=lambda: bar.advance(task))
-    suffix = f" · {describe_regularizers(reg)}" if reg else ""
-    panels = [[(g, s, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, s in results if l == name]
+    from ..plotting._style import run_title
+
+    panels = [[(g, s, f"{l} · {m}") for l, m, g, s in results if l == name]
               for name, _ in games]
+    suptitle = run_title(game, game_options(dim, real_point, bias, critic),
+                         losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
+                         methods=methods, h=step, steps=steps,
+                         extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
     chosen = None if coordinates is None else slice_plane(games[0][1], coordinates=coordinates)
     extent = portrait_extent(points, games[0][1]) if lim is None else lim
-    figure = portrait_grid(panels, lim=extent, plane=chosen)
-    figure.set_dpi(120)
+    figure = portrait_grid(panels, lim=extent, plane=chosen, suptitle=suptitle)
+    figure.set_dpi(110)
     try:
         make_parents(target)
         atomic_figure(target, figure)

@@ -10,7 +10,6 @@ from ._common import (
     check_int,
     check_positive,
     check_seed,
-    describe_regularizers,
     check_step,
     fail,
     progress_bar,
@@ -136,14 +135,19 @@ def simulate(
                 "step": step, "steps": steps, "parameters": names,
                 **game_options(dim, real_point, bias, critic), "seed": seed,
                 "regularizers": list(reg or []), "float64": float64}
-    suffix = f" · {describe_regularizers(reg)}" if reg else ""
-    panels = [[(g, sol, f"{l} · {m} · h={step:g}{suffix}") for l, m, g, sol in results
-               if l == label] for label, _ in games]
+    from ..plotting._style import run_title
+
+    panels = [[(g, sol, f"{l} · {m}") for l, m, g, sol in results if l == name]
+              for name, _ in games]
+    suptitle = run_title(game, game_options(dim, real_point, bias, critic),
+                         losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
+                         methods=methods, h=step, steps=steps,
+                         extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
     with atomic_directory(run_dir) as tmp:
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
-        portrait_grid(panels, lim=portrait_extent(points, games[0][1])).savefig(
+        portrait_grid(panels, lim=portrait_extent(points, games[0][1]), suptitle=suptitle).savefig(
             tmp / "portrait.png", dpi=110)
 
     _print_table(records, names, games[0][1])

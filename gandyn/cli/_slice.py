@@ -67,23 +67,30 @@ def slice(  # noqa: A001 - the command's name
                                       resolution=resolution, krylov=krylov, step=n,
                                       key=jax.random.fold_in(key, n)))
             bar.update(task, completed=k + 1)
-    name = Path(run_dir).resolve().name
+    from ..plotting._style import STYLE, fit_suptitle
+    from ._train import TrainSettings, _title
+
+    name = _title(TrainSettings.from_file(Path(run_dir) / "settings.json"))
     out.mkdir(parents=True, exist_ok=True)
     for s in slices:
-        fig, ax = plt.subplots(figsize=(5.6, 5.2), layout="constrained")
-        slice_portrait(ax, s, title=f"{name}: step {s.step}, seed {seed_index}")
+        with plt.rc_context(STYLE):
+            fig, ax = plt.subplots(figsize=(6.4, 7.4), layout="constrained")
+            slice_portrait(ax, s, title=f"step {s.step:,} · seed index {seed_index}")
+            fit_suptitle(fig, name, fontsize=9)
         atomic_figure(out / f"step_{s.step:07d}.png", fig)
         plt.close(fig)
     chosen = [slices[i] for i in sorted({0, len(slices) // 2, len(slices) - 1})]
-    fig = slice_figure(chosen, [f"step {s.step}" for s in chosen],
-                       suptitle=f"{name}: the training field near seed {seed_index}'s parameters")
+    with plt.rc_context(STYLE):
+        fig = slice_figure(chosen, [f"step {s.step:,}" for s in chosen],
+                           suptitle=f"{name}\nthe training field near seed index {seed_index}'s "
+                                    f"parameters")
     atomic_figure(out / "slices.png", fig)
     plt.close(fig)
     if gif and len(slices) > 1:
         from .._io import atomic_path
 
         with atomic_path(out / "slices.gif") as tmp:
-            slice_gif(tmp, slices, [f"{name}: step {s.step}" for s in slices])
+            slice_gif(tmp, slices, [f"step {s.step:,} · seed index {seed_index}" for s in slices])
     write_json(out / "slices.json", {"run": str(run_dir), "seed": seed_index,
                                      "directions": directions.value,
                                      "slices": [s.summary() for s in slices]})

@@ -21,7 +21,7 @@ def _missing_folders(folder: Path) -> list[Path]:
 
 def sweep(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a "
-                                                "[sweep] table; command-line options override it.")] = None,
+                                                "\\[sweep] table; command-line options override it.")] = None,
     game: Annotated[str | None, typer.Option("--game", "-g", help="GAN game (default: dirac; any "
                                              "registered game that takes a loss).")] = None,
     dim: Annotated[int | None, typer.Option("--dim", help="The game's dimension (default: 1).")] = None,
@@ -108,11 +108,14 @@ def sweep(
     except OSError as e:
         fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
              f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
-    table = Table("loss", "regularizer", "method", "converged", "largest h", "median rate",
-                  box=None, title="ranking (share of runs converged or converging)")
+    table = Table("loss", "regularizer", "method", "converged", "stable up to h", "median rate",
+                  box=None, title="ranking (share of runs converged or converging; stable up to "
+                  "h: every seed converged at every grid step ≤ h)")
     for r in ranked[:20]:
+        up_to = r["stable_up_to"]
         table.add_row(r["loss"], r["regularizer"], r["method"], f"{r['converged_share']:.0%}",
-                      "—" if r["largest_converging_step"] is None else f"{r['largest_converging_step']:.3g}",
+                      "none" if up_to is None else f"≥ {up_to:.3g} (grid max)"
+                      if up_to == r["grid_largest_step"] else f"{up_to:.3g}",
                       "—" if r["median_rate"] is None else f"{r['median_rate']:.4f}")
     Console(width=110).print(table)
     if plot:
@@ -120,7 +123,15 @@ def sweep(
         from ..plotting import atlas
 
         try:
-            figure = atlas(rows)
+            from ..plotting._style import run_title
+
+            figure = atlas(rows, title=run_title(
+                spec.game, {"dim": spec.dim if spec.dim != 1 else None,
+                            "real_point": spec.real_point or None},
+                losses=list(spec.losses), regularizers=None, methods=list(spec.methods),
+                steps=spec.steps, extra=["regularizers (rows) " + ", ".join(spec.regularizers),
+                                         f"{len(spec.seeds)} seeds from radius "
+                                         f"{spec.init_radius:g} each"]))
             figure.set_dpi(110)
             atomic_figure(run_dir / "atlas.png", figure)
         except OSError as e:

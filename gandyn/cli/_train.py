@@ -140,8 +140,10 @@ def train(
     try:
         metrics, extra_kwargs = None, {}
         if target_kind == "image":
+            import matplotlib.pyplot as plt
+
             from .._image_metrics import ImageMetrics
-            from ..plotting import save_image_grid
+            from ..plotting._images import sample_figure
 
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
@@ -158,7 +160,12 @@ def train(
                 def on_log(step_done, rows, samples):
                     bar.update(task, completed=step_done, description=_live(rows[0]))
                     if target_kind == "image":
-                        save_image_grid(run_dir / "samples" / f"step_{step_done:07d}.png", samples[0][:64])
+                        from .._io import atomic_figure
+
+                        figure = sample_figure(samples[0][:64], step=step_done, seed=0,
+                                               row=rows[0], settings=_title(settings))
+                        atomic_figure(run_dir / "samples" / f"step_{step_done:07d}.png", figure)
+                        plt.close(figure)
 
                 result = run_training(
                     game, method_obj, h=settings.step, steps=settings.steps,
@@ -335,6 +342,18 @@ def _build(settings: TrainSettings):
     return game, method_obj, "image"
 
 
+def _title(settings: "TrainSettings") -> str:
+    """A training run's settings as a figure title."""
+    from ..plotting._style import run_title
+
+    return run_title(settings.data, None, losses=[settings.loss],
+                     regularizers=list(settings.regularizers), methods=[settings.method],
+                     h=settings.step, steps=settings.steps,
+                     extra=[f"width {settings.width}, depth {settings.depth}, latent {settings.latent}, "
+                            f"batch {settings.batch}" + (", spectral norm" if settings.spectral_norm
+                                                         else ""), f"base seed {settings.seed}"])
+
+
 def _write(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
     """The run's results, each file written atomically: params.npz, metrics.csv,
     figures, training.gif (unless turned off) and, last, metrics.json."""
@@ -347,7 +366,7 @@ def _write(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> N
 
     from .._io import atomic_path, write_json
     from .._train import summary
-    from ..plotting import image_gif, image_grids, metric_curves, save_image_grid, snapshots, training_gif
+    from ..plotting import image_gif, image_grids, metric_curves, snapshots, training_gif
 
     def atomic(name, write):
         with atomic_path(run_dir / name) as tmp:
@@ -369,20 +388,28 @@ def _write(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> N
 
     atomic("params.npz", write_params)
     atomic("metrics.csv", write_csv)
-    atomic("curves.png", lambda p: metric_curves(result.history).savefig(p, dpi=100))
+    title = _title(settings)
+    atomic("curves.png", lambda p: metric_curves(result.history, suptitle=title).savefig(p, dpi=100))
     if kind == "image":
+        from ..plotting._images import _row, sample_figure
+
         last = max(result.samples)
-        atomic("samples.png", lambda p: save_image_grid(p, result.samples[last][0][:64]))
-        atomic("progress.png", lambda p: image_grids(result.samples).savefig(p, dpi=100))
+        atomic("samples.png", lambda p: sample_figure(
+            result.samples[last][0][:64], step=last, seed=0,
+            row=_row(result.history, last, 0), settings=title).savefig(p, dpi=100))
+        atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
+                                                     suptitle=title).savefig(p, dpi=100))
         if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples))
+            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
         atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
-                                                  reference).savefig(p, dpi=100))
+                                                  reference, history=result.history,
+                                                  suptitle=title).savefig(p, dpi=100))
         if settings.gif:
             atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
-                                                          reference))
+                                                          reference, history=result.history,
+                                                          suptitle=title))
     # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
         "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,

@@ -1,12 +1,16 @@
-"""Figures: phase portraits, stability regions, eigenvalue paths (matplotlib).
+"""Figures: phase portraits, stability regions, eigenvalue paths, training snapshots and
+playback (matplotlib); one house style (`_style`): settings in titles, ≥ 9 pt text, a
+colour-blind-safe palette.
 
 `import gandyn` does not import this subpackage.
 """
 
+from ._animate import data_space as data_space, dirac_animation as dirac_animation
 from ._atlas import atlas as atlas
 from ._images import (
     image_gif as image_gif,
     image_grids as image_grids,
+    sample_figure as sample_figure,
     save_image_grid as save_image_grid,
     tile as tile,
 )

@@ -1,49 +1,91 @@
 """The stability atlas: heat maps of a sweep's outcome over step size × regularizer."""
 
+import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ._style import fit_suptitle, readable_on, styled  # noqa: E402
 
-def atlas(rows: list[dict], *, panel_size: float = 3.0) -> plt.Figure:
+VMIN, VMAX = -8.0, 3.0
+
+
+@styled
+def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None) -> plt.Figure:
     """One panel per loss (rows) × method (columns): the median over seeds of
-    log₁₀(final distance to equilibrium), over step size (x) × regularizer (y).
-    Diverged runs count as +∞ (darkest); each cell is annotated with how many seeds
-    converged or are converging."""
+    log₁₀(final distance to equilibrium), over step size (x) × regularizer (y), in
+    cividis (readable under every colour vision deficiency); a cell where the median
+    run diverged is hatched white. Each cell reads `k/n`: k of its n seeds converged
+    or are converging, in black or white, whichever contrasts with the cell. Each
+    panel's corner gives the largest step at which every seed converged at that step
+    and every smaller one (per regularizer, the best)."""
     losses = list(dict.fromkeys(r["loss"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     regs = list(dict.fromkeys(r["regularizer"] for r in rows))
     steps = sorted({r["step"] for r in rows})
+    height = max(2.2, 0.45 * len(regs) + 1.4)
     fig, axes = plt.subplots(len(losses), len(methods), squeeze=False, layout="constrained",
-                             figsize=(panel_size * len(methods) + 1, 0.5 * panel_size * len(losses) + 0.3 * len(regs) * len(losses)))
-    cmap = plt.get_cmap("RdYlGn_r").with_extremes(over="black")
-    vmin, vmax = -8.0, 3.0
+                             figsize=(max(panel_size * len(methods) + 1.2, 6.5),
+                                      height * len(losses) + 1.2))
+    cmap = mpl.colormaps["cividis"].with_extremes(over="white")
+    norm = mpl.colors.Normalize(VMIN, VMAX)
     image = None
     for i, loss in enumerate(losses):
         for j, method in enumerate(methods):
             grid = np.full((len(regs), len(steps)), np.nan)
             good = np.zeros_like(grid, dtype=int)
-            for a, reg in enumerate(regs):
-                for b, h in enumerate(steps):
-                    cell = [r for r in rows if (r["loss"], r["method"], r["regularizer"], r["step"]) == (loss, method, reg, h)]
-                    if not cell:
-                        continue
-                    values = [np.inf if r["status"] == "diverged" or r["final_distance"] is None
-                              else np.log10(max(r["final_distance"], 1e-30)) for r in cell]
-                    grid[a, b] = np.median(values)
-                    good[a, b] = sum(r["status"] in ("converged", "converging") for r in cell)
+            total = np.zeros_like(good)
+            cells = {}
+            for r in rows:
+                if (r["loss"], r["method"]) == (loss, method):
+                    cells.setdefault((regs.index(r["regularizer"]), steps.index(r["step"])), []).append(r)
+            for (a, b), cell in cells.items():
+                values = [np.inf if r["status"] == "diverged" or r["final_distance"] is None
+                          else np.log10(max(r["final_distance"], 1e-30)) for r in cell]
+                grid[a, b] = np.median(values)
+                good[a, b] = sum(r["status"] in ("converged", "converging") for r in cell)
+                total[a, b] = len(cell)
             ax = axes[i, j]
-            image = ax.imshow(np.clip(grid, vmin, vmax + 1), cmap=cmap, vmin=vmin, vmax=vmax,
-                              aspect="auto", origin="lower")
+            shown = np.where(np.isinf(grid), VMAX + 1, np.clip(grid, VMIN, VMAX))
+            image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", origin="lower",
+                              interpolation="nearest")
             for a in range(len(regs)):
                 for b in range(len(steps)):
-                    if not np.isnan(grid[a, b]):
-                        ax.text(b, a, str(good[a, b]), ha="center", va="center", fontsize=6,
-                                color="white" if grid[a, b] > vmax - 1 else "black")
-            ax.set_xticks(range(len(steps)), [f"{h:.2g}" for h in steps], fontsize=6, rotation=45)
-            ax.set_yticks(range(len(regs)), regs if j == 0 else [""] * len(regs), fontsize=7)
-            ax.set_title(f"{loss} · {method}", fontsize=8)
-            if i == len(losses) - 1:
-                ax.set_xlabel("step h", fontsize=7)
-    fig.colorbar(image, ax=axes, extend="max", shrink=0.6,
-                 label="median log₁₀ distance to equilibrium (black: diverged)")
+                    if np.isnan(grid[a, b]):
+                        continue
+                    if np.isinf(grid[a, b]):
+                        ax.add_patch(mpl.patches.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False,
+                                                           hatch="///", ec="0.55", lw=0))
+                    colour = readable_on(cmap(norm(shown[a, b])) if np.isfinite(grid[a, b])
+                                         else "white")
+                    ax.text(b, a, f"{good[a, b]}/{total[a, b]}", ha="center", va="center",
+                            fontsize=9, color=colour)
+            ax.set_xticks(range(len(steps)), [f"{h:.2g}" for h in steps], rotation=45)
+            ax.set_yticks(range(len(regs)), regs if j == 0 else [""] * len(regs))
+            ax.set_title(f"{loss} · {method}\nstable up to h = {_stable_up_to(cells, steps)}")
+            ax.set_xlabel("step size h")
+            ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
+    bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
+                       label="median final log₁₀ ‖y − y*‖")
+    bar.ax.tick_params(labelsize=9)
+    note = ("cell text k/n: k of n seeds converged or converging · colour: median final "
+            "log₁₀ distance to the equilibrium · white, hatched: diverged")
+    fit_suptitle(fig, (title + "\n" if title else "") + note)
     return fig
+
+
+def _stable_up_to(cells: dict, steps: list[float]) -> str:
+    """The largest grid step `h` such that, for some regularizer, every seed converged
+    at every grid step up to `h`; `none` if not even the smallest; `≥ h_max` if all."""
+    best = -1
+    regs = {a for a, _ in cells}
+    for a in regs:
+        k = -1
+        for b in range(len(steps)):
+            cell = cells.get((a, b), [])
+            if not cell or not all(r["status"] in ("converged", "converging") for r in cell):
+                break
+            k = b
+        best = max(best, k)
+    if best < 0:
+        return "none"
+    return f"≥ {steps[-1]:.2g} (grid max)" if best == len(steps) - 1 else f"{steps[best]:.2g}"

@@ -5,6 +5,7 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._io import atomic_path  # noqa: E402
+from ._style import STYLE, fit_suptitle, styled  # noqa: E402
 
 
 def tile(images, columns: int = 8, gap: int = 1) -> np.ndarray:
@@ -29,32 +30,74 @@ def save_image_grid(path, images, columns: int = 8, scale: int = 4) -> None:
         plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, format="png")
 
 
-def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int = 5,
-                per_step: int = 16) -> plt.Figure:
-    """Sample grids of one seed at (up to `columns`) evenly spaced log points."""
-    steps = sorted(samples)
-    chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
-    fig, axes = plt.subplots(1, len(chosen), figsize=(2.4 * len(chosen), 2.6), squeeze=False,
-                             layout="constrained")
-    for ax, step in zip(axes[0], chosen):
-        grid = tile(samples[step][seed][:per_step], columns=int(np.sqrt(per_step)))
-        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
-        ax.set_title(f"step {step}", fontsize=8)
-        ax.axis("off")
+def _fd_text(row) -> str:
+    if not row:
+        return ""
+    parts = []
+    if row.get("fd") is not None:
+        parts.append(f"Fréchet {row['fd']:.4g}")
+    if row.get("classes_covered") is not None:
+        parts.append(f"classes {row['classes_covered']}/{row.get('classes_total', '?')}")
+    return " · ".join(parts)
+
+
+def _row(history, step, seed):
+    for row in history or []:
+        if row.get("step") == step and row.get("seed") == seed:
+            return row
+    return None
+
+
+@styled
+def sample_figure(images, *, step: int, seed: int = 0, row: dict | None = None,
+                  settings: str | None = None, columns: int = 8) -> plt.Figure:
+    """A grid of samples `(n, C, H, W)` in a figure titled with the step, the seed, the
+    logged Fréchet distance (and classes covered) and the run's settings."""
+    grid = tile(images, columns)
+    fig = plt.figure(figsize=(5.2, 5.9), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(" · ".join(p for p in (f"step {step:,}", f"seed {seed}", _fd_text(row)) if p))
+    if settings:
+        fit_suptitle(fig, settings, fontsize=9)
     return fig
 
 
-def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int = 4) -> None:
+@styled
+def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int = 5,
+                per_step: int = 16, history=None, suptitle: str | None = None) -> plt.Figure:
+    """Sample grids of one seed at (up to `columns`) evenly spaced log points, each
+    titled with its step and logged Fréchet distance."""
+    steps = sorted(samples)
+    chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
+    fig, axes = plt.subplots(1, len(chosen), figsize=(max(2.6 * len(chosen), 6.5), 3.6),
+                             squeeze=False, layout="constrained")
+    for ax, step in zip(axes[0], chosen):
+        grid = tile(samples[step][seed][:per_step], columns=int(np.sqrt(per_step)))
+        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+        fd = _fd_text(_row(history, step, seed))
+        ax.set_title(f"step {step:,}" + (f"\n{fd}" if fd else ""))
+        ax.axis("off")
+    if suptitle:
+        fit_suptitle(fig, f"{suptitle} · seed {seed}")
+    return fig
+
+
+def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int = 4,
+              history=None) -> None:
     """An animation of one seed's sample grid over the log points, as a GIF."""
     steps = sorted(samples)
-    fig, ax = plt.subplots(figsize=(3.2, 3.4))
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(3.6, 4.0), layout="constrained")
 
-    def frame(i):
-        ax.clear()
-        grid = tile(samples[steps[i]][seed])
-        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
-        ax.set_title(f"step {steps[i]}", fontsize=8)
-        ax.axis("off")
+        def frame(i):
+            ax.clear()
+            grid = tile(samples[steps[i]][seed])
+            ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+            fd = _fd_text(_row(history, steps[i], seed))
+            ax.set_title(f"step {steps[i]:,} · seed {seed}" + (f"\n{fd}" if fd else ""))
+            ax.axis("off")
 
-    FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
+        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
     plt.close(fig)

@@ -16,15 +16,7 @@ from .._games import AbstractGame, Players  # noqa: E402
 from .._simulate import Solution, Status  # noqa: E402
 
 
-_STATUS_COLOURS = {
-    Status.CONVERGED: "tab:green",
-    Status.CONVERGING: "tab:green",
-    Status.CYCLING: "tab:blue",
-    Status.DIVERGING: "tab:orange",
-    Status.DIVERGED: "tab:red",
-    Status.STALLED: "tab:purple",
-    Status.MAX_STEPS: "tab:gray",
-}
+from ._style import OKABE_ITO, STATUS_STYLE, fit_suptitle, outcome_text, status_handles, styled  # noqa: E402
 
 
 def dirac_coordinates(players: Players) -> tuple[np.ndarray, np.ndarray]:
@@ -72,42 +64,104 @@ def portrait(
     title: str | None = None,
     density: float = 1.0,
     plane: Plane | None = None,
+    colorbar: bool = True,
 ) -> plt.Axes:
     """Draw the field of `game` in `plane` (default: `slice_plane(game)`, the two
     parameters of a 2-parameter game, else the leading eigenplane at the equilibrium)
-    as streamlines coloured by speed `‖v‖`, the equilibrium as a star, and the
-    trajectories of `solution` (batched or not) projected into the plane, each coloured
-    by its status, starting at a dot. Axes are offsets from the plane's origin, plus
-    the origin's own coordinates for a coordinate plane."""
-    plane = slice_plane(game, coordinates=game.plane()) if plane is None else plane
-    axis, u, w = _field_on_plane(game, plane, lim, 41)
+    as streamlines coloured by speed `‖v‖` (with a colour bar), the equilibrium as a
+    star, and the trajectories of `solution` (batched or not) projected into the
+    plane, each drawn in its status's colour, line style and marker (a filled marker
+    at the start, a hollow one at the end, an arrow for the direction); the outcome
+    is written in the corner. The view widens (up to 3×) to keep every trajectory's
+    finite part inside. Axes are offsets from the plane's origin, plus the origin's
+    own coordinates for a coordinate plane."""
+    plane = _oriented(slice_plane(game, coordinates=game.plane()) if plane is None else plane)
     shift = _axis_shift(plane)
-    speed = np.hypot(u, w)
-    ax.streamplot(
-        axis + shift[0], axis + shift[1], u, w, color=speed, cmap="Greys", density=density,
-        linewidth=0.6, arrowsize=0.7,
-    )
+    paths = []
     if solution is not None:
         status = np.atleast_1d(np.asarray(solution.status))
         batch_ndim = np.ndim(solution.status) + 1
         flat = flatten_states(solution.ys, batch_ndim).reshape(len(status), -1, plane.origin.size)
-        for path, code in zip(flat, status):
-            a, b = plane.project(path)
-            colour = _STATUS_COLOURS[Status(int(code))]
-            ax.plot(a + shift[0], b + shift[1], color=colour, lw=1.2)
-            ax.plot(a[0] + shift[0], b[0] + shift[1], "o", color=colour, ms=4)
+        paths = [(plane.project(path), Status(int(code))) for path, code in zip(flat, status)]
+        reach = [np.nanmax(np.abs(np.concatenate([a, b]))) for (a, b), _ in paths
+                 if np.any(np.isfinite(a))]
+        if reach:
+            lim = float(min(3 * lim, max(lim, 1.05 * max(reach))))
+    axis, u, w = _field_on_plane(game, plane, lim, 41)
+    speed = np.hypot(u, w)
+    stream = ax.streamplot(
+        axis + shift[0], axis + shift[1], u, w, color=speed, cmap="Greys", density=density,
+        linewidth=0.6, arrowsize=0.7, norm=matplotlib.colors.Normalize(0, max(float(speed.max()), 1e-12) * 1.15),
+    )
+    if colorbar:
+        ax.figure.colorbar(stream.lines, ax=ax, shrink=0.8, pad=0.02, label="speed ‖v‖")
+    alpha = 1.0 if len(paths) <= 3 else 0.8
+    width = 1.4 if len(paths) <= 3 else 0.9
+    for (a, b), code in paths:
+        colour, style, marker = STATUS_STYLE[code]
+        a, b = a + shift[0], b + shift[1]
+        ax.plot(a, b, color=colour, ls=style, lw=width, alpha=alpha, zorder=3)
+        ax.plot(a[0], b[0], marker, color=colour, mec="black", mew=0.5, ms=6, zorder=4)
+        finite = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
+        if finite.size > 1:
+            last = finite[-1]
+            ax.plot(a[last], b[last], marker, mfc="white", mec=colour, mew=1.2, ms=6, zorder=4)
+            k = max(1, min(finite.size // 8, finite.size - 1))
+            ax.annotate("", xy=(a[finite[k]], b[finite[k]]), xytext=(a[finite[k - 1]], b[finite[k - 1]]),
+                        arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2,
+                                    "mutation_scale": 14}, zorder=4)
+    if paths:
+        counts = {}
+        for _, code in paths:
+            counts[code.label] = counts.get(code.label, 0) + 1
+        outcome_text(ax, ", ".join(f"{n} {label}" if len(paths) > 1 else label
+                                   for label, n in counts.items()))
     equilibrium = game.equilibrium()
     if equilibrium is not None:
         a, b = plane.project(np.asarray(ravel_pytree(equilibrium)[0], dtype=float))
-        ax.plot([a + shift[0]], [b + shift[1]], marker="*", color="gold", mec="black", ms=12, zorder=5)
+        ax.plot([a + shift[0]], [b + shift[1]], marker="*", color=OKABE_ITO["yellow"], mec="black",
+                ms=13, zorder=5, ls="none")
     ax.set_xlim(shift[0] - lim, shift[0] + lim)
     ax.set_ylim(shift[1] - lim, shift[1] + lim)
     ax.set_xlabel(_axis_label(game, plane, 0))
     ax.set_ylabel(_axis_label(game, plane, 1))
     ax.set_aspect("equal")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
     return ax
+
+
+def _oriented(plane: Plane) -> Plane:
+    """An eigenplane's axes with a fixed sign (each axis's largest component
+    positive), so that the same start reads the same in every panel."""
+    if plane.kind in ("full", "coordinates"):
+        return plane
+    e1, e2 = (v * (1.0 if v[np.argmax(np.abs(v))] >= 0 else -1.0) for v in (plane.e1, plane.e2))
+    return eqx.tree_at(lambda p: (p.e1, p.e2), plane, (e1, e2))
+
+
+def shared_plane(games: Sequence[AbstractGame]) -> Plane | None:
+    """One plane for panels of games with the same parameters and equilibrium, when the
+    first game's eigenplane is invariant under each game's Jacobian there (so a start
+    reads the same in every panel); None otherwise (each panel its own plane)."""
+    from .._analysis import jacobian
+
+    first = games[0]
+    if len(first.coordinates()) <= 2 or first.equilibrium() is None:
+        return None
+    plane = _oriented(slice_plane(first, coordinates=first.plane()))
+    basis = np.stack([plane.e1, plane.e2], axis=1)
+    for game in games[1:]:
+        eq = game.equilibrium()
+        if eq is None or game.coordinates() != first.coordinates():
+            return None
+        if not np.allclose(np.asarray(ravel_pytree(eq)[0], float), plane.origin, atol=1e-9):
+            return None
+        image = np.asarray(jacobian(game, eq), dtype=float) @ basis
+        residual = image - basis @ (basis.T @ image)
+        if np.linalg.norm(residual) > 1e-6 * max(np.linalg.norm(image), 1e-12):
+            return None
+    return plane
 
 
 def _axis_shift(plane: Plane) -> tuple[float, float]:
@@ -127,16 +181,31 @@ def _axis_label(game: AbstractGame, plane: Plane, which: int) -> str:
     if role:
         return f"{label} ({role})"
     if plane.kind not in ("full", "coordinates"):
-        return f"{label}: {plane.kind}" if which == 0 else label
+        vector = plane.e1 if which == 0 else plane.e2
+        return f"{label} = {_components(game.coordinates(), vector)}"
     return label
 
 
-def panel_grid(panels, draw, *, panel_size: float) -> plt.Figure:
+def _components(names, vector, count: int = 3) -> str:
+    """The largest components of a unit vector by parameter, `0.71 θ1 − 0.71 ψ1 + …`."""
+    order = np.argsort(-np.abs(vector), kind="stable")
+    shown = [k for k in order[:count] if abs(vector[k]) > 1e-3]
+    text = ""
+    for i, k in enumerate(shown):
+        sign = "−" if vector[k] < 0 else ("" if i == 0 else "+")
+        text += f"{' ' if i else ''}{sign}{' ' if i and sign else ''}{abs(vector[k]):.2f}·{names[k]}"
+    return text + (" + …" if np.sum(np.abs(vector) > 1e-3) > len(shown) else "")
+
+
+def panel_grid(panels, draw, *, panel_size: float, min_width: float = 6.0,
+               extra_height: float = 0.0) -> plt.Figure:
     """A figure with one axes per entry of the ragged list of rows `panels`, each drawn
-    by `draw(ax, *entry)`; unused cells are hidden."""
+    by `draw(ax, *entry)`; unused cells are hidden. At least `min_width` inches wide,
+    so that a title and a legend fit above and below a single column."""
     rows, cols = len(panels), max(len(r) for r in panels)
+    width = max(panel_size * cols, min_width)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(panel_size * cols, panel_size * rows), squeeze=False,
+        rows, cols, figsize=(width, panel_size * rows + extra_height), squeeze=False,
         layout="constrained",
     )
     for i, row in enumerate(panels):
@@ -148,27 +217,39 @@ def panel_grid(panels, draw, *, panel_size: float) -> plt.Figure:
     return fig
 
 
+@styled
 def portrait_grid(
     panels: Sequence[Sequence[tuple[AbstractGame, Solution | None, str]]],
     *,
     lim: float = 2.5,
-    panel_size: float = 3.2,
+    panel_size: float = 3.6,
     plane: Plane | None = None,
+    suptitle: str | None = None,
 ) -> plt.Figure:
     """A grid of portraits: `panels[row][col] = (game, solution, title)`, each in
-    `plane` (default: each game's own, see `portrait`)."""
+    `plane` (default: one plane shared by all panels where it can be, see
+    `shared_plane`, else each game's own), under `suptitle` (the run's settings), with
+    a legend of the outcomes that occur."""
+    if plane is None:
+        plane = shared_plane([entry[0] for row in panels for entry in row])
     fig = panel_grid(
         panels,
         lambda ax, game, solution, title: portrait(ax, game, solution, lim=lim, title=title,
                                                    plane=plane),
-        panel_size=panel_size,
+        panel_size=panel_size, extra_height=0.8,
     )
-    handles = [
-        matplotlib.lines.Line2D([], [], color=c, label=s.label)
-        for s, c in _STATUS_COLOURS.items() if s != Status.CONVERGING
-    ]
-    handles[0].set_label("converged / converging")
-    columns = max(len(row) for row in panels)
-    fig.legend(handles=handles, loc="outside lower center", fontsize=8,
-               ncols=len(handles) if columns >= 3 else 3)
+    statuses = [np.asarray(entry[1].status).ravel() for row in panels for entry in row
+                if entry[1] is not None]
+    handles = status_handles(np.concatenate(statuses)) if statuses else []
+    star = matplotlib.lines.Line2D([], [], marker="*", color=OKABE_ITO["yellow"], mec="black",
+                                   ms=12, ls="none", label="equilibrium")
+    handles = handles + [star] if any(e[0].equilibrium() is not None for r in panels for e in r) \
+        else handles
+    if handles:
+        width = fig.get_figwidth()
+        fig.legend(handles=handles, loc="outside lower center",
+                   ncols=max(1, min(len(handles), int(width // 1.9))),
+                   title="outcome (● start, ○ end)" if statuses else None)
+    if suptitle:
+        fit_suptitle(fig, suptitle)
     return fig

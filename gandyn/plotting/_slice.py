@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._slice import FieldSlice  # noqa: E402
+from ._style import fit_suptitle  # noqa: E402
 
 _ROLES = {"v_G": "generator", "v_D": "discriminator", "θ": "generator", "ψ": "discriminator"}
 
@@ -23,7 +24,7 @@ def _caption(s: FieldSlice) -> str:
     """Two lines: the plane, and its character in numbers (rotation share of
     `M = EᵀJE`, curl `M₂₁ − M₁₂`, divergence `tr M`)."""
     kind = "the full plane of both parameters" if s.plane.kind == "full" else s.plane.kind
-    return (f"{kind}\nrotation {s.rotation:.0%} of M = EᵀJE · curl {s.curl:.3g} · "
+    return (f"{kind}\nrotation {s.rotation:.0%} of M = EᵀJE\ncurl {s.curl:.3g} · "
             f"div {s.divergence:.3g}")
 
 
@@ -56,7 +57,7 @@ def slice_portrait(ax: plt.Axes, s: FieldSlice, *, title: str | None = None,
                           cmap="viridis", density=density, linewidth=0.8, arrowsize=0.8)
     if colorbar:
         ax.figure.colorbar(lines.lines, ax=ax, label="projected speed ‖Eᵀv‖", shrink=0.85)
-    ax.plot([x0], [y0], "o", color="red", mec="black", ms=6, zorder=5, label="y₀ (checkpoint)")
+    ax.plot([x0], [y0], "o", color="#D55E00", mec="black", ms=6, zorder=5, label="y₀ (checkpoint)")
     lim = float(s.axis[-1])
     try:
         centre = -np.linalg.solve(s.restricted, s.origin_field)
@@ -72,19 +73,19 @@ def slice_portrait(ax: plt.Axes, s: FieldSlice, *, title: str | None = None,
         label = s.plane.labels[which]
         role = f" ({_ROLES[label]})" if label in _ROLES else ""
         if s.plane.kind in ("full", "coordinates"):
-            setter(f"{label}{role}", fontsize=8)
+            setter(f"{label}{role}", fontsize=9)
         else:
-            setter(f"{'ab'[which]}: offset along {label}{role} from y₀", fontsize=8)
-    ax.tick_params(labelsize=7)
+            setter(f"{'ab'[which]}: offset along {label}{role} from y₀", fontsize=9)
+    ax.tick_params(labelsize=9)
     ax.locator_params(nbins=5)
     heading = title if title is not None else ("" if s.step is None else f"step {s.step}")
-    ax.set_title((heading + "\n" if heading else "") + _caption(s), fontsize=8)
+    ax.set_title((heading + "\n" if heading else "") + _caption(s), fontsize=9)
     text = _leading_text(s)
     if text:
-        ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=6.5, va="bottom",
+        ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=9, va="bottom",
                 bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8, "lw": 0.3})
     # Below the axes: inside, the legend would hide part of the field (or the ×).
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, fontsize=6.5,
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2, fontsize=9,
               frameon=False)
     return ax
 
@@ -107,7 +108,7 @@ def slice_figure(slices: Sequence[FieldSlice], titles: Sequence[str] | None = No
         else:
             ax.axis("off")
     if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
+        fit_suptitle(fig, suptitle, fontsize=10)
     return fig
 
 

@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 
 from .._analysis import stability_function  # noqa: E402
 from ._portrait import panel_grid  # noqa: E402
+from ._style import REGION_EDGE, REGION_FILL, VERDICT_STYLE, fit_suptitle, outcome_text, styled  # noqa: E402
 
 
 def stability_region(
@@ -28,8 +29,8 @@ def stability_region(
     y = np.linspace(-extent, extent, 401)
     zr, zi = np.meshgrid(x, y)
     growth = rho(zr + 1j * zi)
-    ax.contourf(zr, zi, growth, levels=[0, 1], colors=["#cfe8cf"])
-    ax.contour(zr, zi, growth, levels=[1], colors="darkgreen", linewidths=1)
+    ax.contourf(zr, zi, growth, levels=[0, 1], colors=[REGION_FILL])
+    ax.contour(zr, zi, growth, levels=[1], colors=REGION_EDGE, linewidths=1.2)
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     if scaled_eigenvalues is not None:
@@ -39,15 +40,17 @@ def stability_region(
 
 
 def _mark(ax: plt.Axes, points: np.ndarray, growth: np.ndarray, tol: float = 1e-6) -> None:
-    """Each point coloured by its growth per step: green contracts (< 1), blue is
-    neutral (= 1, cycles), red grows (> 1)."""
-    for mask, colour, label in ((growth < 1 - tol, "tab:green", "contracts"),
-                                (np.abs(growth - 1) <= tol, "tab:blue", "neutral (cycles)"),
-                                (growth > 1 + tol, "tab:red", "grows")):
+    """Each point by its growth per step, in colour and marker: blue circle contracts
+    (< 1), purple square is neutral (= 1, cycles), vermillion triangle grows (> 1).
+    The legend lists only the kinds that occur."""
+    for mask, label in ((growth < 1 - tol, "contracts"),
+                        (np.abs(growth - 1) <= tol, "neutral (cycles)"),
+                        (growth > 1 + tol, "grows")):
+        colour, marker = VERDICT_STYLE[label]
         if np.any(mask):
-            ax.scatter(points.real[mask], points.imag[mask], c=colour, edgecolors="k", zorder=3,
-                       s=30, label=label)
-    ax.legend(fontsize=6, loc="lower left")
+            ax.scatter(points.real[mask], points.imag[mask], c=colour, marker=marker,
+                       edgecolors="k", zorder=3, s=36, label=label)
+    ax.legend(loc="lower left", framealpha=0.9)
 
 
 def _label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> plt.Axes:
@@ -55,14 +58,14 @@ def _label(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> plt.Axe
     ax.set_ylabel(ylabel)
     ax.set_aspect("equal")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
     return ax
 
 
 def _multipliers(ax: plt.Axes, mu: np.ndarray, title: str | None) -> plt.Axes:
     angle = np.linspace(0, 2 * np.pi, 400)
-    ax.fill(np.cos(angle), np.sin(angle), color="#cfe8cf")
-    ax.plot(np.cos(angle), np.sin(angle), color="darkgreen", lw=1)
+    ax.fill(np.cos(angle), np.sin(angle), color=REGION_FILL)
+    ax.plot(np.cos(angle), np.sin(angle), color=REGION_EDGE, lw=1.2)
     _mark(ax, mu, np.abs(mu))
     lim = max(1.3, 1.1 * float(np.max(np.abs(mu), initial=0)))
     ax.set_xlim(-lim, lim)
@@ -72,16 +75,26 @@ def _multipliers(ax: plt.Axes, mu: np.ndarray, title: str | None) -> plt.Axes:
     return _label(ax, "Re μ (step-matrix eigenvalue)", "Im μ", title)
 
 
+@styled
 def stability_grid(
-    panels: Sequence[Sequence[tuple[object, np.ndarray, str]]], *, extent: float = 3.5,
-    panel_size: float = 3.0,
+    panels: Sequence[Sequence[tuple]], *, extent: float = 3.5, panel_size: float = 3.2,
+    columns: int = 4, suptitle: str | None = None,
 ) -> plt.Figure:
-    """A grid of `stability_region` panels: `panels[row][col] = (method, hλ, title)`."""
-    return panel_grid(
-        panels,
-        lambda ax, method, z, title: stability_region(ax, method, z, extent=extent, title=title),
-        panel_size=panel_size,
-    )
+    """A grid of `stability_region` panels: `panels[row] = [(method, hλ, title[,
+    outcome]), …]`, one row per game, wrapped after `columns` panels (so seven
+    methods make two rows of four, not a strip); `outcome` (e.g. the verdict and the
+    largest stable step) is written in the panel's corner."""
+    wrapped = [list(row[i:i + columns]) for row in panels for i in range(0, len(row), columns)]
+
+    def draw(ax, method, z, title, outcome=None):
+        stability_region(ax, method, z, extent=extent, title=title)
+        if outcome:
+            outcome_text(ax, outcome)
+
+    fig = panel_grid(wrapped, draw, panel_size=panel_size, extra_height=0.6)
+    if suptitle:
+        fit_suptitle(fig, suptitle)
+    return fig
 
 
 def eigenvalue_paths(
@@ -101,5 +114,5 @@ def eigenvalue_paths(
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
     return ax

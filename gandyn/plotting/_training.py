@@ -2,11 +2,13 @@
 
 import jax
 import jax.numpy as jnp
+import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._games import Players  # noqa: E402
+from ._style import OKABE_ITO, STYLE, fit_suptitle, outcome_text, styled  # noqa: E402
 
 
 def _bounds(game, reference):
@@ -15,32 +17,72 @@ def _bounds(game, reference):
     return lo - pad, hi + pad
 
 
+REAL_COLOUR = OKABE_ITO["blue"]
+FAKE_COLOUR = OKABE_ITO["black"]
+PUSH_COLOUR = OKABE_ITO["vermillion"]
+# D(x): purple–orange (readable under every colour vision deficiency), lightened
+# towards white so that the samples on top stay visible.
+D_CMAP = mpl.colors.ListedColormap(0.5 * mpl.colormaps["PuOr"](np.linspace(0, 1, 256))[:, :3] + 0.5,
+                                   name="PuOr_light")
+
+
+def _row_text(row: dict | None) -> str:
+    """A logged row's metrics in one line: modes, high-quality share, KL, Fréchet."""
+    if not row:
+        return ""
+    parts = []
+    if row.get("modes") is not None:
+        parts.append(f"modes {row['modes']}/{row.get('modes_total', '?')}")
+    if row.get("high_quality") is not None:
+        parts.append(f"HQ {row['high_quality']:.0%}")
+    if row.get("kl") is not None:
+        parts.append(f"KL {row['kl']:.3g} bits")
+    if row.get("fd") is not None:
+        parts.append(f"Fréchet {row['fd']:.4g}")
+    if row.get("classes_covered") is not None:
+        parts.append(f"classes {row['classes_covered']}/{row.get('classes_total', '?')}")
+    return " · ".join(parts)
+
+
 def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndarray, *,
-             title: str = "", arrows: int = 120):
-    """One seed's state: in 2-D, the discriminator's D(x) = σ(C(x)) as a heat map, the
-    target's samples (grey), generated samples (black) and, as arrows on some of them,
-    the direction each generated sample is pushed, `−∇_x L_G` (GAN Lab's view). In 1-D,
-    histograms of both and the D(x) curve."""
+             title: str = "", arrows: int = 120, colorbar: bool = True, outcome: str = "",
+             legend: bool = True):
+    """One seed's state: in 2-D, the discriminator's D(x) = σ(C(x)) as a smooth heat
+    map (with a colour bar), the target's samples (blue), generated samples (black)
+    and, as arrows on some of them, the direction each generated sample is pushed,
+    `−∇_x L_G` (GAN Lab's view). In 1-D, histograms of both and the D(x) curve."""
     lo, hi = _bounds(game, reference)
     if reference.shape[1] == 1:
         grid = np.linspace(lo[0], hi[0], 300)
         d = jax.nn.sigmoid(game.discriminate(players.discriminator, jnp.asarray(grid[:, None])))
-        ax.hist(reference[:, 0], bins=80, range=(lo[0], hi[0]), density=True, color="0.8", label="target")
+        ax.hist(reference[:, 0], bins=80, range=(lo[0], hi[0]), density=True, color="0.8",
+                label="real (target)")
         ax.hist(samples[:, 0], bins=80, range=(lo[0], hi[0]), density=True, histtype="step",
-                color="k", label="generator")
+                color=FAKE_COLOUR, label="generated")
         twin = ax.twinx()
-        twin.plot(grid, np.asarray(d), color="tab:red", lw=1)
+        twin.plot(grid, np.asarray(d), color=PUSH_COLOUR, lw=1.2, label="D(x)")
         twin.set_ylim(0, 1)
-        twin.set_ylabel("D(x)", color="tab:red", fontsize=7)
-        ax.set_title(title, fontsize=8)
+        twin.set_ylabel("D(x) = σ(C(x))", color=PUSH_COLOUR)
+        ax.set_xlabel("x")
+        ax.set_ylabel("density")
+        if legend:
+            ax.legend(handles=ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0],
+                      loc="upper left")
+        if outcome:
+            outcome_text(ax, outcome, loc="upper right")
+        ax.set_title(title)
         return ax
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 80), np.linspace(lo[1], hi[1], 80))
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
     points = jnp.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1))
     d = np.asarray(jax.nn.sigmoid(game.discriminate(players.discriminator, points))).reshape(gx.shape)
-    ax.imshow(d, extent=(lo[0], hi[0], lo[1], hi[1]), origin="lower", cmap="PiYG", vmin=0, vmax=1,
-              alpha=0.6, aspect="auto")
-    ax.scatter(reference[:1000, 0], reference[:1000, 1], s=2, c="0.45")
-    ax.scatter(samples[:, 0], samples[:, 1], s=2, c="k")
+    heat = ax.imshow(d, extent=(lo[0], hi[0], lo[1], hi[1]), origin="lower", cmap=D_CMAP, vmin=0,
+                     vmax=1, aspect="auto", interpolation="bicubic")
+    if colorbar:
+        ax.figure.colorbar(heat, ax=ax, shrink=0.85, pad=0.02, label="D(x) = σ(C(x))")
+    ax.scatter(samples[:, 0], samples[:, 1], s=3, c=FAKE_COLOUR, label="generated", zorder=2,
+               linewidths=0)
+    ax.scatter(reference[:1000, 0], reference[:1000, 1], s=5, c=REAL_COLOUR, label="real (target)",
+               zorder=3, linewidths=0, alpha=0.8)
     fake = jnp.asarray(samples[:arrows])
     real_logits = game.discriminate(players.discriminator, jnp.asarray(reference[: len(fake)]))  # noqa: E501
     real = jnp.asarray(reference[: len(fake)])
@@ -52,13 +94,15 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
     push = -jax.grad(generator_loss)(fake)
     push = np.asarray(push)
     norm = np.linalg.norm(push, axis=1, keepdims=True) + 1e-12
-    ax.quiver(samples[:arrows, 0], samples[:arrows, 1], *(push / norm).T, color="tab:blue",
-              scale=30, width=0.004)
+    ax.quiver(samples[:arrows, 0], samples[:arrows, 1], *(push / norm).T, color=PUSH_COLOUR,
+              scale=30, width=0.004, zorder=4, label="generator's push −∇ₓL_G")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-    ax.set_title(title, fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(title)
+    if outcome:
+        outcome_text(ax, outcome)
     return ax
 
 
@@ -66,56 +110,122 @@ def _players_at(params, seed):
     return jax.tree_util.tree_map(lambda x: x[seed], params)
 
 
+def _history_row(history, step, seed):
+    for row in history or []:
+        if row.get("step") == step and row.get("seed") == seed:
+            return row
+    return None
+
+
+def _sample_legend(fig):
+    handles = [
+        mpl.lines.Line2D([], [], ls="none", marker="o", ms=5, color=REAL_COLOUR, label="real (target)"),
+        mpl.lines.Line2D([], [], ls="none", marker="o", ms=4, color=FAKE_COLOUR, label="generated"),
+        mpl.lines.Line2D([], [], color=PUSH_COLOUR, marker=r"$\rightarrow$", ms=12, ls="none",
+                         label="generator's push −∇ₓL_G (direction)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3 if fig.get_figwidth() > 8 else 2)
+
+
+@styled
 def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarray],
-              reference: np.ndarray, *, seed: int = 0, columns: int = 5) -> plt.Figure:
-    """Snapshots of one seed at (up to `columns`) evenly spaced log points."""
+              reference: np.ndarray, *, seed: int = 0, columns: int = 5, history=None,
+              suptitle: str | None = None) -> plt.Figure:
+    """Snapshots of one seed at (up to `columns`) evenly spaced log points, each with
+    its logged metrics (from `history`) in the corner, one D(x) colour bar, a legend
+    and the run's settings as the title."""
     steps = sorted(checkpoints)
     chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
-    fig, axes = plt.subplots(1, len(chosen), figsize=(3 * len(chosen), 3), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(chosen), figsize=(max(3.3 * len(chosen) + 0.8, 6.5), 4.4),
+                             squeeze=False, layout="constrained")
     for ax, step in zip(axes[0], chosen):
         snapshot(ax, game, _players_at(checkpoints[step], seed), samples[step][seed], reference,
-                 title=f"step {step}")
+                 title=f"step {step:,}", colorbar=False, outcome=_row_text(_history_row(history, step, seed)),
+                 legend=False)
+    if reference.shape[1] > 1:
+        mappable = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), D_CMAP)
+        fig.colorbar(mappable, ax=axes, shrink=0.85, label="D(x) = σ(C(x))")
+        _sample_legend(fig)
+    if suptitle:
+        fit_suptitle(fig, f"{suptitle} · seed {seed}")
     return fig
 
 
 def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int, np.ndarray],
-                 reference: np.ndarray, *, seed: int = 0, fps: int = 4) -> None:
+                 reference: np.ndarray, *, seed: int = 0, fps: int = 4, history=None,
+                 suptitle: str | None = None) -> None:
     """An animation of `snapshot` over the log points, written as a GIF to `path`."""
     steps = sorted(checkpoints)
-    fig, ax = plt.subplots(figsize=(4, 4))
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(5.8, 6.0), layout="constrained")
 
-    def frame(i):
-        ax.clear()
-        snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
-                 reference, title=f"step {steps[i]}")
+        def frame(i):
+            fig.clear()
+            ax = fig.add_subplot()
+            snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
+                     reference, title=f"step {steps[i]:,} · seed {seed}",
+                     outcome=_row_text(_history_row(history, steps[i], seed)))
+            if reference.shape[1] > 1:
+                _sample_legend(fig)
+            if suptitle:
+                fit_suptitle(fig, suptitle, fontsize=9)
 
-    FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
+        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
     plt.close(fig)
 
 
-def metric_curves(history: list[dict]) -> plt.Figure:
-    """Losses, ‖v‖ and every logged metric against the step, one line per seed."""
-    keys = [k for k in ("generator_loss", "discriminator_loss", "speed", "modes", "high_quality",
-                        "kl", "js", "energy", "mean", "std", "fd", "fd_pixels", "classes_covered",
-                        "class_kl", "mode_kl", "confidence") if any(k in r for r in history)]
+# metric key → (title, y label, scale applied, log y)
+METRICS = {
+    "generator_loss": ("generator loss", "L_G", 1, False),
+    "discriminator_loss": ("discriminator loss", "L_D", 1, False),
+    "speed": ("field speed", "‖v‖", 1, True),
+    "modes": ("modes covered", "modes", 1, False),
+    "high_quality": ("high-quality samples", "% within 3σ of a mode", 100, False),
+    "kl": ("KL(target ‖ generated)", "KL (bits)", 1, True),
+    "js": ("Jensen–Shannon divergence", "JS (bits)", 1, False),
+    "energy": ("energy distance", "energy distance", 1, True),
+    "mean": ("sample mean", "mean", 1, False),
+    "std": ("sample std", "std", 1, False),
+    "fd": ("Fréchet distance (classifier features)", "Fréchet distance", 1, True),
+    "fd_pixels": ("Fréchet distance (pixels)", "Fréchet distance", 1, True),
+    "classes_covered": ("classes covered", "classes", 1, False),
+    "class_kl": ("class KL", "KL (nats)", 1, False),
+    "mode_kl": ("mode KL", "KL (nats)", 1, False),
+    "confidence": ("classifier confidence", "mean max p", 1, False),
+}
+
+
+@styled
+def metric_curves(history: list[dict], *, suptitle: str | None = None) -> plt.Figure:
+    """Losses, ‖v‖ and every logged metric against the step, one line per seed, each
+    panel titled in words with its quantity and unit on the y axis (the share of
+    high-quality samples in %, as the console prints it)."""
+    keys = [k for k in METRICS if any(k in r for r in history)]
     cols = min(4, len(keys))
     rows = -(-len(keys) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows + 0.6), squeeze=False,
                              layout="constrained")
     seeds = sorted({r["seed"] for r in history})
     for ax, key in zip(axes.ravel(), keys):
+        title, ylabel, scale, log = METRICS[key]
         for s in seeds:
-            pts = [(r["step"], np.nan if r[key] is None else r[key])  # None: not finite
+            pts = [(r["step"], np.nan if r[key] is None else scale * r[key])  # None: not finite
                    for r in history if r["seed"] == s and key in r]
             if pts:
-                ax.plot(*zip(*pts), lw=1, label=f"seed {s}")
-        ax.set_title(key, fontsize=8)
-        ax.set_xlabel("step", fontsize=7)
-        if key in ("speed", "kl", "energy", "fd", "fd_pixels"):
+                ax.plot(*zip(*pts), lw=1.2, label=f"seed {s}")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        if log and any(r.get(key) for r in history):
             ax.set_yscale("log")
+        total = {"modes": "modes_total", "classes_covered": "classes_total"}.get(key)
+        if total and any(r.get(total) for r in history):
+            ax.set_ylim(-0.3, max(r.get(total) or 0 for r in history) + 0.3)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
     for ax in axes.ravel()[len(keys):]:
         ax.axis("off")
     if len(seeds) > 1:
-        axes.ravel()[0].legend(fontsize=6)
+        axes.ravel()[0].legend()
+    if suptitle:
+        fit_suptitle(fig, suptitle)
     return fig

@@ -12,6 +12,17 @@
     ["discriminator_loss", "discriminator loss L_D", false],
     ["speed", "speed ‖v‖", true],
   ];
+  const PLAYER_TITLES = { generator_loss: "player 1's loss f₁", discriminator_loss: "player 2's loss f₂" };
+  // One colour per trajectory (Okabe & Ito: distinct under colour vision deficiencies),
+  // shared by the plane, the series and the table; the status is the line's dash.
+  const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
+                   "#999999"];
+  const trajectoryColour = (k) => PALETTE[k % PALETTE.length];
+  const controllers = {};
+  // Games whose parameters live in a bounded set: the view's default half-width
+  // (matching pennies plays probabilities in [0, 1]², drawn around (½, ½)).
+  const VIEW = { "matching-pennies": 0.5 };
+  const shownSettings = {};
   let OPTIONS = null;
   const state = { game: "", options: {}, loss: "", regs: [], method: "", step: 0.1, steps: 1000,
                   lim: 2.5, points: [] };
@@ -68,7 +79,7 @@
     state.method = q.get("method") || d.method;
     state.step = Number(q.get("step") || d.step);
     state.steps = Number(q.get("steps") || d.steps);
-    state.lim = Number(q.get("lim") || d.lim);
+    state.lim = Number(q.get("lim") || VIEW[state.game] || d.lim);
     state.points = q.getAll("point").map((p) => p.split(",").map(Number))
       .filter((p) => p.length === 2 && p.every(Number.isFinite)).slice(0, OPTIONS.limits.points);
   }
@@ -93,6 +104,26 @@
       o.title = e.description || "";
       return o;
     }));
+    select.value = chosen;
+  }
+
+  function groupedMethods(select, methods, chosen) {
+    const order = ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order"];
+    const groups = [...new Set([...order, ...methods.map((m) => m.group || "other")])];
+    select.replaceChildren(...groups.map((g) => {
+      const members = methods.filter((m) => (m.group || "other") === g);
+      if (!members.length) return null;
+      const box = document.createElement("optgroup");
+      box.label = g;
+      box.append(...members.map((e) => {
+        const o = document.createElement("option");
+        o.value = e.name;
+        o.textContent = e.name;
+        o.title = e.description || "";
+        return o;
+      }));
+      return box;
+    }).filter(Boolean));
     select.value = chosen;
   }
 
@@ -186,13 +217,14 @@
   function wireControls() {
     option($("game"), OPTIONS.games, state.game);
     option($("loss"), OPTIONS.losses, state.loss);
-    option($("method"), OPTIONS.methods, state.method);
+    groupedMethods($("method"), OPTIONS.methods, state.method);
     $("max-points").textContent = OPTIONS.limits.points;
     $("steps").max = OPTIONS.limits.steps;
     $("game").addEventListener("change", () => {
       state.game = $("game").value;
       state.options = Object.fromEntries(gameInfo().options.map((o) => [o.name, o.default]));
       state.points = [];
+      state.lim = VIEW[state.game] || OPTIONS.defaults.lim;
       syncControls();
       refresh("field", "spectrum", "trajectories");
     });
@@ -206,10 +238,12 @@
       refresh("spectrum", "trajectories");
     });
     $("step-slider").addEventListener("input", () => {
-      state.step = Number((10 ** Number($("step-slider").value)).toPrecision(3));
+      state.step = Number((10 ** Number($("step-slider").value)).toPrecision(4));
       $("step").value = state.step;
       refreshSoon("spectrum", "trajectories");
     });
+    $("zoom").addEventListener("change", redraw);
+    $("portrait").addEventListener("mousemove", readout);
     $("step").addEventListener("change", () => {
       state.step = Number($("step").value);
       $("step-slider").value = Math.log10(state.step);
@@ -265,8 +299,8 @@
   // ------------------------------------------------------------------------------------
   // Requests: the latest answer of each kind wins
 
-  async function get(path, params) {
-    const response = await fetch(`${path}?${params.toString()}`);
+  async function get(path, params, signal) {
+    const response = await fetch(`${path}?${params.toString()}`, { signal });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
     return body;
@@ -287,29 +321,71 @@
     }, 60);
   }
 
+  // Latest wins: a newer request of a kind aborts the one in flight (its answer would
+  // be stale); until an answer comes the shown result is greyed as stale, and a note
+  // says a computation (or a first compile) is under way.
   function refresh(...kinds) {
     writeLocation();
     for (const kind of kinds) {
       const n = ++sequence[kind];
+      if (controllers[kind]) controllers[kind].abort();
       if (kind === "trajectories" && state.points.length === 0) {
         data.trajectories = null;
         clearError(kind);
+        setStale(kind, false);
+        document.body.classList.remove(`busy-${kind}`);
         redraw();
         continue;
       }
+      const controller = new AbortController();
+      controllers[kind] = controller;
+      const settings = settingsText();
       document.body.classList.add(`busy-${kind}`);
-      get(ENDPOINTS[kind], query(kind === "trajectories")).then((body) => {
+      setStale(kind, true);
+      updateBusy();
+      get(ENDPOINTS[kind], query(kind === "trajectories"), controller.signal).then((body) => {
         if (n !== sequence[kind]) return;
         data[kind] = body;
+        shownSettings[kind] = settings;
         clearError(kind);
+        setStale(kind, false);
         redraw();
       }, (error) => {
-        if (n !== sequence[kind]) return;
+        if (n !== sequence[kind] || error.name === "AbortError") return;
+        data[kind] = data[kind] || { failed: error.message };
         showError(kind, error.message);
+        redraw();
       }).finally(() => {
-        if (n === sequence[kind]) document.body.classList.remove(`busy-${kind}`);
+        if (n === sequence[kind]) {
+          document.body.classList.remove(`busy-${kind}`);
+          updateBusy();
+        }
       });
     }
+  }
+
+  function setStale(kind, stale) {
+    document.body.classList.toggle(`stale-${kind}`, stale);
+    if (kind === "spectrum") $("verdict").dataset.stale = stale ? "true" : "false";
+  }
+
+  let busySince = 0;
+  function updateBusy() {
+    const busy = [...document.body.classList].filter((c) => c.startsWith("busy-"))
+      .map((c) => c.slice(5));
+    if (!busy.length) { $("busy").hidden = true; busySince = 0; return; }
+    if (!busySince) busySince = Date.now();
+    $("busy").hidden = false;
+    $("busy").textContent = `computing ${busy.join(", ")}… (a method's first run compiles it: `
+      + "up to ~20 s; greyed results are the previous settings)";
+  }
+
+  function settingsText() {
+    const given = gameInfo().options.filter((o) => state.options[o.name] !== o.default)
+      .map((o) => `${o.name}=${state.options[o.name]}`);
+    return `${state.game}${given.length ? ` (${given.join(", ")})` : ""}`
+      + `${gameInfo().gan ? ` · ${state.loss}` : ""}`
+      + `${regText()} · ${state.method} · h = ${fmt(state.step, 6)} · ${state.steps} steps`;
   }
 
   function showError(kind, message) {
@@ -344,7 +420,6 @@
       canvas.width = Math.round(w * ratio);
       canvas.height = Math.round(h * ratio);
       canvas.style.width = `${w}px`;
-      canvas.style.height = `${h}px`;
     }
     const ctx = canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -413,7 +488,10 @@
     for (const t of yt) {
       const y = f.py(t);
       ctx.beginPath(); ctx.moveTo(box.left - 4, y); ctx.lineTo(box.left, y); ctx.stroke();
-      ctx.fillText(f.log ? `1e${Math.round(Math.log10(t))}` : fmt(t, 3), box.left - 6, y);
+      // Never past the canvas's left edge (a long negative label lost its minus there):
+      // the text is squeezed to the margin if it would not fit.
+      ctx.fillText(f.log ? `1e${Math.round(Math.log10(t))}` : fmt(t, 3), box.left - 6, y,
+                   Math.max(10, box.left - 8));
     }
     ctx.font = "12px system-ui, sans-serif";
     ctx.textAlign = "center";
@@ -473,13 +551,13 @@ function speedColour(t) {
   function drawPortrait() {
     const { ctx, w, h } = canvas2d($("portrait"));
     const field = data.field;
-    if (!field) {
+    if (!field || field.failed) {
       ctx.fillStyle = "#666";
-      ctx.fillText("computing the field…", 20, 30);
+      wrap(ctx, field ? `no field: ${field.failed}` : "computing the field…", 20, 30, w - 40);
       return;
     }
     const n = field.n;
-    const box = { left: 60, top: 12, width: w - 76, height: h - 62 };
+    const box = { left: 62, top: 12, width: w - 92, height: h - 62 };
     const f = frame(box, field.x[0], field.x[n - 1], field.y[0], field.y[n - 1]);
     portraitFrame = f;
     // Speed as a background image, one pixel per lattice point, smoothed.
@@ -514,10 +592,11 @@ function speedColour(t) {
     // Trajectories, each coloured by its status.
     const rows = data.trajectories ? data.trajectories.trajectories : [];
     rows.forEach((row, k) => {
-      const colour = statusColour(row.status);
+      const colour = trajectoryColour(k);
       ctx.strokeStyle = colour;
       ctx.fillStyle = colour;
-      ctx.lineWidth = 1.6;
+      ctx.lineWidth = 1.8;
+      ctx.setLineDash(statusDash(row.status));
       ctx.beginPath();
       let pen = false;
       const [xs, ys] = row.path;
@@ -533,12 +612,38 @@ function speedColour(t) {
         pen = true;
       }
       ctx.stroke();
+      ctx.setLineDash([]);
+      // Direction: arrow heads a quarter and half of the way along the path.
+      for (const share of [0.08, 0.3]) {
+        const t = Math.max(1, Math.floor(share * xs.length));
+        if (t < xs.length && [xs[t], ys[t], xs[t - 1], ys[t - 1]].every((v) => v !== null)) {
+          const [ax, ay, bx, by] = [f.px(xs[t - 1]), f.py(ys[t - 1]), f.px(xs[t]), f.py(ys[t])];
+          if (Math.hypot(bx - ax, by - ay) > 0.5 && Math.abs(bx) < 1e5 && Math.abs(by) < 1e5) {
+            head(ctx, ax, ay, bx, by, colour);
+          }
+        }
+      }
       const sx = f.px(row.start[0]);
       const sy = f.py(row.start[1]);
-      ctx.beginPath(); ctx.arc(sx, sy, 4, 0, 2 * Math.PI); ctx.fill();
+      ctx.beginPath(); ctx.arc(sx, sy, 4.5, 0, 2 * Math.PI); ctx.fill();
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 0.8; ctx.stroke();
       ctx.fillStyle = "#111";
       ctx.fillText(String(k + 1), sx + 6, sy - 6);
     });
+    // The point of trajectory 1 the data space shows.
+    if (dataSpaceShown() && rows.length) {
+      const [xs, ys] = rows[0].path;
+      const i = Math.min(playback.index, xs.length - 1);
+      if (xs[i] !== null && ys[i] !== null) {
+        const px = f.px(xs[i]);
+        const py = f.py(ys[i]);
+        ctx.fillStyle = trajectoryColour(0);
+        ctx.strokeStyle = "#000";
+        ctx.beginPath();
+        ctx.moveTo(px, py - 7); ctx.lineTo(px + 7, py); ctx.lineTo(px, py + 7); ctx.lineTo(px - 7, py);
+        ctx.closePath(); ctx.fill(); ctx.stroke();
+      }
+    }
     // The equilibrium.
     if (field.equilibrium) star(ctx, f.px(field.equilibrium[0]), f.py(field.equilibrium[1]), 9);
     ctx.restore();
@@ -549,12 +654,12 @@ function speedColour(t) {
       ctx.fillText("click anywhere to start a trajectory", box.left + box.width / 2, box.top + 18);
       ctx.textAlign = "left";
     }
-    const given = gameInfo().options.filter((o) => state.options[o.name] !== o.default)
-      .map((o) => `${o.name}=${state.options[o.name]}`);
-    $("portrait-caption").textContent = `${state.game}${given.length ? ` (${given.join(", ")})` : ""}`
-      + `${gameInfo().gan ? ` · ${state.loss}` : ""}`
-      + `${regText()} · ${state.method} · h = ${fmt(state.step)} · ${state.steps} steps — `
-      + "field coloured by speed ‖v‖ (light: slow), ★ the equilibrium, trajectories by status";
+    // The caption names the settings of what is drawn (not of a request in flight).
+    const drawn = (rows.length && shownSettings.trajectories) || shownSettings.field || settingsText();
+    $("portrait-caption").textContent = `${drawn} — field coloured by speed ‖v‖ (light: slow, `
+      + `up to ${fmt(hi, 3)} at the darkest), ★ the equilibrium; trajectories: one colour each, `
+      + "dash by outcome, arrows for the direction";
+    drawSpeedBar(ctx, box, hi);
   }
 
   function regText() {
@@ -571,6 +676,80 @@ function speedColour(t) {
     ctx.moveTo(x1, y1);
     ctx.lineTo(x1 - head * Math.cos(angle + 0.45), y1 - head * Math.sin(angle + 0.45));
     ctx.stroke();
+  }
+
+  function head(ctx, x0, y0, x1, y1, colour) {
+    const angle = Math.atan2(y1 - y0, x1 - x0);
+    ctx.save();
+    ctx.fillStyle = colour;
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - 9 * Math.cos(angle - 0.4), y1 - 9 * Math.sin(angle - 0.4));
+    ctx.lineTo(x1 - 9 * Math.cos(angle + 0.4), y1 - 9 * Math.sin(angle + 0.4));
+    ctx.closePath();
+    ctx.fill();
+    ctx.restore();
+  }
+
+  function statusDash(status) {
+    const s = OPTIONS.statuses.find((x) => x.name === status);
+    return s && s.dash ? s.dash : [];
+  }
+
+  // The speed colour bar: a strip along the portrait's right edge, 0 … max ‖v‖.
+  function drawSpeedBar(ctx, box, hi) {
+    const x = box.left + box.width + 3;
+    for (let k = 0; k < box.height; k++) {
+      const [r, g, b] = speedColour(1 - k / box.height);
+      ctx.fillStyle = `rgb(${r},${g},${b})`;
+      ctx.fillRect(x, box.top + k, 10, 1);
+    }
+    ctx.strokeStyle = "#333";
+    ctx.strokeRect(x, box.top, 10, box.height);
+    ctx.save();
+    ctx.fillStyle = "#333";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.translate(x + 19, box.top + box.height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(`speed ‖v‖: 0 … ${fmt(hi, 3)}`, 0, 0);
+    ctx.restore();
+  }
+
+  function readout(event) {
+    const field = data.field;
+    if (!portraitFrame || !field || field.failed) return;
+    const canvas = $("portrait");
+    const rect = canvas.getBoundingClientRect();
+    const scale = Number(canvas.dataset.width) / rect.width;
+    const x = (event.clientX - rect.left) * scale;
+    const y = (event.clientY - rect.top) * scale;
+    const { box } = portraitFrame;
+    if (x < box.left || x > box.left + box.width || y < box.top || y > box.top + box.height) return;
+    const a = portraitFrame.x(x);
+    const b = portraitFrame.y(y);
+    const n = field.n;
+    const i = Math.round(((a - field.x[0]) / (field.x[n - 1] - field.x[0])) * (n - 1));
+    const j = Math.round(((b - field.y[0]) / (field.y[n - 1] - field.y[0])) * (n - 1));
+    const speed = field.speed[j * n + i];
+    let text = `${field.labels[0].split(" ")[0]} = ${fmt(a, 4)}, ${field.labels[1].split(" ")[0]} = `
+      + `${fmt(b, 4)} · ‖v‖ ≈ ${fmt(speed, 3)}`;
+    const rows = data.trajectories ? data.trajectories.trajectories : [];
+    let best = null;
+    rows.forEach((row, k) => {
+      const [xs, ys] = row.path;
+      for (let t = 0; t < xs.length; t++) {
+        if (xs[t] === null || ys[t] === null) continue;
+        const d = Math.hypot(portraitFrame.px(xs[t]) - x, portraitFrame.py(ys[t]) - y);
+        if (d < 8 && (!best || d < best.d)) best = { d, k, t };
+      }
+    });
+    if (best) {
+      text += ` · trajectory ${best.k + 1} at step ${data.trajectories.steps[best.t]} `
+        + `(${rows[best.k].status})`;
+    }
+    $("readout").textContent = text;
   }
 
   function star(ctx, x, y, r) {
@@ -592,8 +771,9 @@ function speedColour(t) {
   function portraitPoint(event) {
     if (!portraitFrame) return null;
     const rect = $("portrait").getBoundingClientRect();
-    const x = event.clientX - rect.left;
-    const y = event.clientY - rect.top;
+    const scale = Number($("portrait").dataset.width) / rect.width;  // a narrow screen shrinks it
+    const x = (event.clientX - rect.left) * scale;
+    const y = (event.clientY - rect.top) * scale;
     const { box } = portraitFrame;
     if (x < box.left || x > box.left + box.width || y < box.top || y > box.top + box.height) return null;
     return [round(portraitFrame.x(x)), round(portraitFrame.y(y))];
@@ -614,22 +794,28 @@ function speedColour(t) {
       $("spectrum-caption").textContent = "";
       return;
     }
-    const box = { left: 60, top: 12, width: w - 76, height: h - 62 };
+    const box = { left: 62, top: 12, width: w - 78, height: h - 62 };
     const region = s.kind === "region";
     const points = region ? s.scaled : s.multipliers;
-    const extent = region ? s.extent
+    const zoomed = region && s.zoom_extent && $("zoom").checked;
+    const extent = zoomed ? s.zoom_extent : region ? s.extent
       : Math.max(1.5, 1.15 * Math.max(...points.map(([a, b]) => Math.hypot(a, b))));
+    const lattice = zoomed ? s.zoom_region : s.region;
+    $("spectrum").dataset.extent = String(extent);
+    $("zoom").parentElement.hidden = !(region && s.zoom_extent);
     const f = frame(box, -extent, extent, -extent, extent);
     ctx.save();
     ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
     if (region) {
-      drawLattice(ctx, box, s.n, (k) => (s.region[k] === "1" ? [199, 233, 192] : [255, 255, 255]));
+      drawLattice(ctx, box, s.n, (k) => (lattice[k] === "1" ? [216, 230, 243] : [255, 255, 255]));
+      boundary(ctx, f, s.n, extent, lattice);
     } else {
-      ctx.fillStyle = "rgb(199, 233, 192)";
+      ctx.fillStyle = "rgb(216, 230, 243)";
       ctx.beginPath();
       ctx.ellipse(f.px(0), f.py(0), f.px(1) - f.px(0), f.py(0) - f.py(1), 0, 0, 2 * Math.PI);
       ctx.fill();
-      ctx.strokeStyle = "#2a7a2a";
+      ctx.strokeStyle = "#0072B2";
+      ctx.lineWidth = 1.5;
       ctx.stroke();
     }
     ctx.strokeStyle = "#bbb";
@@ -639,7 +825,7 @@ function speedColour(t) {
     ctx.stroke();
     points.forEach(([a, b], k) => {
       const g = s.growth[k];
-      ctx.strokeStyle = g === null || g > 1 + 1e-9 ? "#d62728" : g < 1 - 1e-9 ? "#2ca02c" : "#1f77b4";
+      ctx.strokeStyle = g === null || g > 1 + 1e-9 ? "#D55E00" : g < 1 - 1e-9 ? "#0072B2" : "#CC79A7";
       ctx.lineWidth = 2;
       const x = f.px(a);
       const y = f.py(b);
@@ -651,8 +837,9 @@ function speedColour(t) {
     ctx.restore();
     axes(ctx, f, region ? "Re(hλ)" : "Re μ", region ? "Im(hλ)" : "Im μ");
     $("spectrum-caption").textContent = region
-      ? `${state.method}: shaded, the stability region |R(z)| < 1; × the scaled spectrum hλ of J `
-        + "at the equilibrium (red: outside, green: inside, blue: on the boundary)"
+      ? `${state.method}: shaded, the stability region |R(z)| < 1 (its boundary drawn); × the `
+        + "scaled spectrum hλ of J at the equilibrium (vermillion: outside, blue: inside, purple: "
+        + `on the boundary)${zoomed ? ` — zoomed to ±${fmt(extent, 3)}` : ""}`
       : `${state.method}: eigenvalues μ of the step map at the equilibrium (×) and the unit `
         + "disc |μ| < 1 (shaded)";
     const largest = s.unconditionally_stable ? "any h (unconditionally stable)"
@@ -668,10 +855,74 @@ function speedColour(t) {
       if (cls) p.className = cls;
       verdict.append(p);
     };
-    line("verdict at h = " + fmt(state.step) + ":", `${s.verdict} (growth per step ${fmt(s.growth_per_step, 6)})`,
-         `verdict-${s.verdict}`);
+    const g = s.growth_per_step;
+    line("linearisation at the equilibrium, h = " + fmt(state.step, 6) + ":",
+         `${s.verdict} — growth per step ${growthText(g)}${halfLife(g)}`, `verdict-${s.verdict}`);
+    const outcome = nonlinearOutcome();
+    const p = document.createElement("p");
+    p.id = "nonlinear";
+    const strong = document.createElement("strong");
+    strong.textContent = "trajectories (the nonlinear game):";
+    p.append(strong, ` ${outcome}`);
+    verdict.append(p);
     line("largest stable step:", largest);
     line("eigenvalues of J:", eig);
+    const note = document.createElement("p");
+    note.className = "note";
+    note.textContent = "The verdict is the linear analysis at the equilibrium (|growth| of the "
+      + "step map's modes there); trajectories started far from it follow the nonlinear field "
+      + "and may settle elsewhere, e.g. on a limit cycle.";
+    verdict.append(note);
+  }
+
+  // Growth per step to enough digits to tell it from 1: 1 − 7.0e−9, not "1".
+  function growthText(g, digits = 8) {
+    if (g === null || !Number.isFinite(g)) return "—";
+    const d = g - 1;
+    if (d !== 0 && Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
+    return String(Number(g.toPrecision(digits)));
+  }
+
+  function halfLife(g) {
+    if (g === null || !Number.isFinite(g) || g <= 0 || g === 1) return "";
+    const steps = Math.log(2) / Math.abs(Math.log(g));
+    const what = g < 1 ? "half-life" : "doubling time";
+    return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * state.step, 3)} time units)`;
+  }
+
+  function nonlinearOutcome() {
+    const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
+    if (!rows.length) return "none yet: click the plane to start one";
+    const counts = {};
+    for (const row of rows) counts[row.status] = (counts[row.status] || 0) + 1;
+    return Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
+  }
+
+  // The region's boundary |R(z)| = 1, by marching squares on the lattice (each cell's
+  // crossing edges joined at their midpoints), so the edge is a line, not pixels.
+  function boundary(ctx, f, n, extent, lattice) {
+    const at = (i, j) => lattice[j * n + i] === "1";
+    const coord = (i) => -extent + (2 * extent * i) / (n - 1);
+    ctx.save();
+    ctx.strokeStyle = "#0072B2";
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    for (let j = 0; j < n - 1; j++) {
+      for (let i = 0; i < n - 1; i++) {
+        const c = [at(i, j), at(i + 1, j), at(i + 1, j + 1), at(i, j + 1)];
+        if (c.every((v) => v === c[0])) continue;
+        const mids = [];
+        const edges = [[0, 1, (i + 0.5), j], [1, 2, i + 1, j + 0.5], [2, 3, i + 0.5, j + 1],
+                       [3, 0, i, j + 0.5]];
+        for (const [p, q, x, y] of edges) if (c[p] !== c[q]) mids.push([x, y]);
+        for (let m = 0; m + 1 < mids.length; m += 2) {
+          ctx.moveTo(f.px(coord(mids[m][0])), f.py(coord(mids[m][1])));
+          ctx.lineTo(f.px(coord(mids[m + 1][0])), f.py(coord(mids[m + 1][1])));
+        }
+      }
+    }
+    ctx.stroke();
+    ctx.restore();
   }
 
   function complexText(a, b) {
@@ -705,7 +956,7 @@ function speedColour(t) {
       const { ctx, w, h } = canvas2d($(`series-${key}`));
       ctx.fillStyle = "#222";
       ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText(title, 52, 13);
+      ctx.fillText(gameInfo().gan ? title : PLAYER_TITLES[key] || title, 56, 13);
       const values = rows.flatMap((r) => r[key]).filter((v) => v !== null && (!log || v > 0));
       if (!rows.length || !values.length) {
         ctx.fillStyle = "#888";
@@ -716,13 +967,14 @@ function speedColour(t) {
       let hi = Math.max(...values);
       if (log) { lo = 10 ** Math.floor(Math.log10(lo)); hi = 10 ** Math.ceil(Math.log10(hi)); }
       if (hi === lo) { hi += log ? hi * 9 : 1; lo -= log ? 0 : 1; }
-      const box = { left: 52, top: 22, width: w - 68, height: h - 62 };
+      const box = { left: 56, top: 22, width: w - 68, height: h - 62 };
       const f = frame(box, steps[0], steps[steps.length - 1] || 1, lo, hi, log);
       ctx.save();
       ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
-      for (const row of rows) {
-        ctx.strokeStyle = statusColour(row.status);
-        ctx.lineWidth = 1.3;
+      for (const [k, row] of rows.entries()) {
+        ctx.strokeStyle = trajectoryColour(k);
+        ctx.setLineDash(statusDash(row.status));
+        ctx.lineWidth = 1.5;
         ctx.beginPath();
         let pen = false;
         row[key].forEach((v, t) => {
@@ -733,6 +985,7 @@ function speedColour(t) {
           pen = true;
         });
         ctx.stroke();
+        ctx.setLineDash([]);
       }
       ctx.restore();
       axes(ctx, f, "step", "");
@@ -748,9 +1001,9 @@ function speedColour(t) {
       const status = row.status + (row.diverged_at !== null ? ` at step ${row.diverged_at}` : "");
       const chip = document.createElement("span");
       chip.className = "chip";
-      chip.style.background = statusColour(row.status);
+      chip.style.background = trajectoryColour(k);
       const cells = [String(k + 1), `(${fmt(row.start[0], 3)}, ${fmt(row.start[1], 3)})`, status,
-                     fmt(row.rate, 6)];
+                     growthText(row.rate, 6)];
       cells.forEach((text, c) => {
         const td = document.createElement("td");
         if (c === 2) { td.className = "status"; td.append(chip); }
@@ -771,29 +1024,147 @@ function speedColour(t) {
     $("trajectories").dataset.count = rows.length;
   }
 
+  // The line styles of the outcomes that occur (each trajectory has its own colour).
   function drawLegend() {
-    const seen = new Set();
-    $("legend").replaceChildren(...OPTIONS.statuses.filter((s) => {
-      const fresh = !seen.has(s.colour);
-      seen.add(s.colour);
-      return fresh;
-    }).map((s) => {
+    const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
+    const occurring = new Set(rows.map((r) => r.status));
+    const NS = "http://www.w3.org/2000/svg";
+    $("legend").replaceChildren(...OPTIONS.statuses.filter((s) => occurring.has(s.name)).map((s) => {
       const span = document.createElement("span");
-      const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.style.background = s.colour;
-      const same = OPTIONS.statuses.filter((t) => t.colour === s.colour).map((t) => t.name);
-      span.append(chip, same.join(" / "));
+      span.dataset.status = s.name;
+      const svg = document.createElementNS(NS, "svg");
+      svg.setAttribute("class", "legend-line");
+      svg.setAttribute("viewBox", "0 0 30 8");
+      svg.setAttribute("height", "8");
+      const line = document.createElementNS(NS, "line");
+      Object.entries({ x1: 0, y1: 4, x2: 30, y2: 4, stroke: "#333", "stroke-width": 2,
+                       "stroke-dasharray": (s.dash || []).join(" ") })
+        .forEach(([k, v]) => line.setAttribute(k, String(v)));
+      svg.append(line);
+      span.append(svg, ` ${s.name}`);
       return span;
     }));
   }
 
+  // ------------------------------------------------------------------------------------
+  // The data space of the 1-D Dirac-GAN, with playback over trajectory 1's saved steps
+
+  const playback = { index: 0, timer: null };
+
+  function dataSpaceShown() {
+    const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
+    return state.game === "dirac" && Number(state.options.dim || 1) === 1 && !state.options.bias
+      && (state.options.critic || "linear") === "linear" && rows.length > 0;
+  }
+
+  function drawDataSpace() {
+    const shown = dataSpaceShown();
+    $("data-figure").hidden = !shown;
+    if (!shown) { stopPlayback(); return; }
+    const row = data.trajectories.trajectories[0];
+    const steps = data.trajectories.steps;
+    const [thetas, psis] = row.path;
+    let last = thetas.length - 1;
+    while (last > 0 && (thetas[last] === null || psis[last] === null)) last--;
+    const slider = $("time");
+    slider.max = String(last);
+    playback.index = Math.min(playback.index, last);
+    slider.value = String(playback.index);
+    const i = playback.index;
+    const theta = thetas[i];
+    const psi = psis[i];
+    const c = Number(state.options["real-point"] || 0);
+    $("time-label").textContent = `step ${steps[i]} · θ = ${fmt(theta, 4)} · ψ = ${fmt(psi, 4)}`;
+    const { ctx, w, h } = canvas2d($("data-space"));
+    const box = { left: 62, top: 10, width: w - 78, height: h - 52 };
+    const half = Math.max(2, 1.2 * Math.max(Math.abs(theta - c), 1));
+    const f = frame(box, c - half, c + half, -2.5, 2.5);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+    ctx.strokeStyle = "#bbb";
+    ctx.beginPath(); ctx.moveTo(box.left, f.py(0)); ctx.lineTo(box.left + box.width, f.py(0)); ctx.stroke();
+    const bar = (x, colour) => {
+      ctx.fillStyle = colour;
+      ctx.fillRect(f.px(x) - 4, f.py(2), 8, f.py(0) - f.py(2));
+    };
+    bar(c, "#0072B2");
+    bar(theta, "#E69F00");
+    ctx.strokeStyle = "#D55E00";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(f.px(c - half), f.py(psi * (c - half)));
+    ctx.lineTo(f.px(c + half), f.py(psi * (c + half)));
+    ctx.stroke();
+    ctx.restore();
+    axes(ctx, f, "x (data space)", "mass · C(x)");
+    ctx.font = "12px system-ui, sans-serif";
+    const key = [["#0072B2", `real point c = ${fmt(c)}`], ["#E69F00", `generator θ = ${fmt(theta, 3)}`],
+                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}`]];
+    key.forEach(([colour, text], k) => {
+      ctx.fillStyle = colour;
+      ctx.fillRect(box.left + 8, box.top + 8 + 16 * k, 10, 10);
+      ctx.fillStyle = "#111";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      ctx.fillText(text, box.left + 24, box.top + 6 + 16 * k);
+    });
+    $("data-space").dataset.theta = String(theta);
+    $("data-space").dataset.psi = String(psi);
+    $("data-space").dataset.index = String(i);
+  }
+
+  function stopPlayback() {
+    clearInterval(playback.timer);
+    playback.timer = null;
+    $("play").textContent = "▶ play";
+  }
+
+  function stepPlayback(delta) {
+    const last = Number($("time").max);
+    playback.index = Math.max(0, Math.min(last, playback.index + delta));
+    drawDataSpace();
+    drawPortrait();
+  }
+
+  function wirePlayback() {
+    $("play").addEventListener("click", () => {
+      if (playback.timer) { stopPlayback(); return; }
+      if (playback.index >= Number($("time").max)) playback.index = 0;
+      $("play").textContent = "❚❚ pause";
+      const stride = Math.max(1, Math.round(Number($("time").max) / 150));
+      playback.timer = setInterval(() => {
+        if (playback.index >= Number($("time").max)) { stopPlayback(); return; }
+        stepPlayback(stride);
+      }, 40);
+    });
+    $("step-back").addEventListener("click", () => { stopPlayback(); stepPlayback(-1); });
+    $("step-forward").addEventListener("click", () => { stopPlayback(); stepPlayback(1); });
+    $("time").addEventListener("input", () => {
+      stopPlayback();
+      playback.index = Number($("time").value);
+      drawDataSpace();
+      drawPortrait();
+    });
+  }
+
   function redraw() {
     if (!OPTIONS) return;
+    drawDataSpace();
     drawPortrait();
     drawSpectrum();
     drawSeries();
     drawTable();
+    drawLegend();
+    const name = exportName();
+    $("export-csv").download = `${name}.csv`;
+  }
+
+  // File names that say what they hold: gandyn-dirac-wgan-r1=0.3-rk4-h0.1.
+  function exportName() {
+    const parts = ["gandyn", state.game, gameInfo().gan ? state.loss : "",
+                   ...(gameInfo().gan ? state.regs.map(([n, w]) => `${n}=${w}`) : []),
+                   state.method, `h${state.step}`, `${state.steps}steps`];
+    return parts.filter(Boolean).join("-").replace(/[^A-Za-z0-9=.+_-]/g, "_");
   }
 
   // ------------------------------------------------------------------------------------
@@ -806,7 +1177,8 @@ function speedColour(t) {
     const width = Math.max(top.reduce((s, c) => s + c.width, 0), bottom.reduce((s, c) => s + c.width, 0));
     const title = 30 * ratio;
     const height = title + Math.max(...top.map((c) => c.height)) + Math.max(...bottom.map((c) => c.height))
-      + 60 * ratio;
+      + 60 * ratio + 15 * ratio * ((data.trajectories && data.trajectories.trajectories
+        ? data.trajectories.trajectories.length : 0) + 1);
     const out = document.createElement("canvas");
     out.width = width; out.height = height;
     const ctx = out.getContext("2d");
@@ -814,7 +1186,7 @@ function speedColour(t) {
     ctx.fillRect(0, 0, width, height);
     ctx.fillStyle = "#111";
     ctx.font = `${14 * ratio}px system-ui, sans-serif`;
-    ctx.fillText(`gandyn explore · ${$("portrait-caption").textContent.split(" — ")[0]}`, 10 * ratio, 20 * ratio);
+    ctx.fillText(`gandyn explore · ${settingsText()}`, 10 * ratio, 20 * ratio);
     let x = 0;
     for (const c of top) { ctx.drawImage(c, x, title); x += c.width; }
     const verdict = $("verdict").innerText.split("\n").filter(Boolean).join("   ");
@@ -823,10 +1195,22 @@ function speedColour(t) {
     ctx.fillText(verdict, 10 * ratio, y + 18 * ratio);
     x = 0;
     for (const c of bottom) { ctx.drawImage(c, x, y + 30 * ratio); x += c.width; }
+    // The table and the legend, as text under the series.
+    let ty = y + 30 * ratio + Math.max(...bottom.map((c) => c.height)) + 14 * ratio;
+    const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
+    rows.forEach((row, k) => {
+      ctx.fillStyle = trajectoryColour(k);
+      ctx.fillRect(10 * ratio, ty - 9 * ratio, 10 * ratio, 10 * ratio);
+      ctx.fillStyle = "#111";
+      ctx.fillText(`${k + 1}: start (${fmt(row.start[0], 4)}, ${fmt(row.start[1], 4)}) · ${row.status}`
+        + `${row.diverged_at !== null ? ` at step ${row.diverged_at}` : ""} · rate/step ${fmt(row.rate, 6)}`,
+        26 * ratio, ty);
+      ty += 15 * ratio;
+    });
     out.toBlob((blob) => {
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = "gandyn-explore.png";
+      a.download = `${exportName()}.png`;
       document.body.append(a);
       a.click();
       a.remove();
@@ -845,6 +1229,7 @@ function speedColour(t) {
     }
     fromLocation();
     wireControls();
+    wirePlayback();
     syncControls();
     drawLegend();
     redraw();

@@ -1,0 +1,136 @@
+"""One look for every figure: text of at least 9 pt, a colour-blind-safe palette
+(Okabe & Ito, no red–green pair), outcome by colour *and* line style *and* marker,
+and titles that carry the run's settings."""
+
+import functools
+import textwrap
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .._simulate import Status
+
+
+# Okabe & Ito (2008), "Color universal design": distinct under every common colour
+# vision deficiency.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+             "grey": "#999999"}
+CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky", "vermillion",
+                                "black", "yellow")]
+
+MIN_POINTS = 9.0  # no text smaller than this, at the saved size
+
+STYLE = {
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
+    "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
+    "figure.titlesize": 11, "axes.prop_cycle": mpl.cycler(color=CYCLE),
+    "image.cmap": "cividis", "savefig.dpi": 110, "figure.dpi": 110,
+}
+
+
+def styled(function):
+    """Run a figure-making function under `STYLE` (font sizes are fixed when each
+    text artist is made, so the context only has to cover the drawing)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+# Outcome → (colour, line style, start/end marker). Converged and converging share
+# the colour (a run still on its way in); the line style tells them apart.
+STATUS_STYLE = {
+    Status.CONVERGED: (OKABE_ITO["blue"], "-", "o"),
+    Status.CONVERGING: (OKABE_ITO["blue"], (0, (5, 1.5)), "o"),
+    Status.CYCLING: (OKABE_ITO["purple"], (0, (3, 1, 1, 1)), "s"),
+    Status.DIVERGING: (OKABE_ITO["orange"], "--", "^"),
+    Status.DIVERGED: (OKABE_ITO["vermillion"], ":", "X"),
+    Status.STALLED: (OKABE_ITO["sky"], (0, (1, 1)), "D"),
+    Status.MAX_STEPS: (OKABE_ITO["grey"], "-.", "v"),
+}
+
+# Linear verdicts of a point hλ (or μ): contracts / neutral / grows.
+VERDICT_STYLE = {"contracts": (OKABE_ITO["blue"], "o"), "neutral (cycles)": (OKABE_ITO["purple"], "s"),
+                 "grows": (OKABE_ITO["vermillion"], "^")}
+REGION_FILL = "#d8e6f3"  # the stability region: a pale blue
+REGION_EDGE = OKABE_ITO["blue"]
+
+
+def status_handles(statuses) -> list:
+    """Legend handles for the statuses that occur (in `Status` order), each with its
+    colour, line style and marker."""
+    occurring = {Status(int(s)) for s in np.atleast_1d(np.asarray(statuses)).ravel()}
+    return [mpl.lines.Line2D([], [], color=c, ls=ls, marker=m, ms=6, lw=1.6, label=s.label)
+            for s, (c, ls, m) in STATUS_STYLE.items() if s in occurring]
+
+
+def settings_title(*parts, width: int = 110) -> str:
+    """A title from the run's settings, `·`-separated, wrapped at `width` characters;
+    empty parts are left out."""
+    text = " · ".join(str(p) for p in parts if p not in (None, "", []))
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) if text else ""
+
+
+def describe_game(game: str, **options) -> str:
+    """`dirac (dim 2, real point 1, bias)` from a game's name and its options (those
+    that are None or False left out)."""
+    shown = []
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        name = key.replace("_", " ")
+        shown.append(name if value is True else f"{name} {value:g}" if isinstance(value, float)
+                     else f"{name} {value}")
+    return f"{game} ({', '.join(shown)})" if shown else str(game)
+
+
+def describe_regs(regs) -> str:
+    """Regularizers with their weights, `r1=0.5 + gp=1`, or `no regularizer`."""
+    regs = [r for r in (regs or []) if r and r != "none"]
+    return " + ".join(regs) if regs else "no regularizer"
+
+
+def outcome_text(ax: plt.Axes, text: str, *, loc: str = "upper left") -> None:
+    """The panel's outcome, written in a corner on a white box."""
+    x, ha = (0.02, "left") if "left" in loc else (0.98, "right")
+    y, va = (0.98, "top") if "upper" in loc else (0.02, "bottom")
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=MIN_POINTS, zorder=10,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "0.6", "alpha": 0.9, "lw": 0.5})
+
+
+def readable_on(rgba) -> str:
+    """Black or white, whichever reads better on the colour `rgba` (WCAG relative
+    luminance)."""
+    rgb = np.asarray(mpl.colors.to_rgb(rgba))
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = float(linear @ [0.2126, 0.7152, 0.0722])
+    return "black" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "white"
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """`x` to `digits` significant figures, a zero of rounding noise shown as 0."""
+    return f"{x:.{digits}g}"
+
+
+def run_title(game: str, options: dict | None = None, *, losses=(), regularizers=(), methods=(),
+              h: float | None = None, steps: int | None = None, extra=(), width: int = 10_000) -> str:
+    """The settings of a run as a figure's title: game and its options, losses,
+    regularizers with weights, methods, step size, number of steps, anything `extra`."""
+    return settings_title(
+        describe_game(game, **(options or {})),
+        ("loss " if len(losses) == 1 else "losses ") + ", ".join(losses) if losses else None,
+        None if regularizers is None else describe_regs(regularizers),
+        ("method " if len(methods) == 1 else "methods ") + ", ".join(methods) if methods else None,
+        None if h is None else f"h = {h:g}", None if steps is None else f"{steps:,} steps",
+        *extra, width=width)
+
+
+def fit_suptitle(fig: plt.Figure, text: str, fontsize: float = 11) -> None:
+    """`fig.suptitle(text)` wrapped to the figure's width (about 0.55 em a character)."""
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    lines = [textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n")]
+    fig.suptitle("\n".join(lines), fontsize=fontsize)
