@@ -95,6 +95,15 @@ from ._regularizers import (
     WeightClipping as WeightClipping,
     WGANGP as WGANGP,
 )
+from ._bifurcation import (
+    Attractor as Attractor,
+    Bifurcation as Bifurcation,
+    Chart as Chart,
+    Continuation as Continuation,
+    continuation as continuation,
+    numeric_parameters as numeric_parameters,
+    stability_chart as stability_chart,
+)
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate

@@ -12,7 +12,9 @@ weight slider reuses one compiled program per configuration:
   batch so that adding a trajectory does not recompile;
 - `spectrum`: `stability_report` (the eigenvalues λ of `J = ∂v/∂y` at the
   equilibrium, the verdict at `h` and the largest stable step) and the method's
-  stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ.
+  stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ;
+- `bifurcation`: `continuation` of the current setting against h (the diagram of
+  `gandyn bifurcation --param h`).
 """
 
 import functools
@@ -446,6 +448,25 @@ class Explorer:
                               multipliers=[[float(m.real), float(m.imag)] for m in mu],
                               growth=_finite(np.abs(mu)))
             return answer
+
+
+    def bifurcation(self, request: Request) -> dict:
+        """The current setting against the step size: `continuation` over
+        `BIFURCATION_POINTS` values of h from h/4 to 4h, the attractor simulated for
+        `min(steps, 2000)` steps and recorded for 200: `bifurcation.json`'s content."""
+        from .._bifurcation import continuation
+        from .._io import jsonable
+
+        with self.lock:
+            game = request.configuration.build(request.weights)
+            method = method_registry.get(request.method)
+            values = np.linspace(request.step / 4, 4 * request.step, BIFURCATION_POINTS)
+            result = continuation(game, method, "h", values, transient=min(request.steps, 2000),
+                                  record=200, require_equilibrium=False)
+            return jsonable(result.to_json())
+
+
+BIFURCATION_POINTS = 24
 
 
 class _Trajectories(NamedTuple):

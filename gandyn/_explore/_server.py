@@ -8,6 +8,7 @@
 | `/api/trajectory` | trajectories from `point=a,b` starts (`Explorer.trajectories`) |
 | `/api/trajectory.csv` | the same as CSV, for download |
 | `/api/spectrum` | `hλ` over the method's stability region (`Explorer.spectrum`) |
+| `/api/bifurcation` | the current setting against h (`Explorer.bifurcation`) |
 
 Query parameters are named as the command line's options (`game`, `loss`, `method`,
 `reg=NAME=WEIGHT`, `step`, `steps`, `dim`, `real-point`, `bias`, `critic`) plus
@@ -56,7 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
             name = path[len("/static/"):]
             return self._send(200, _static(name), STATIC[name])
         routes = {"/api/options": None, "/api/field": "field", "/api/trajectory": "trajectories",
-                  "/api/trajectory.csv": "csv", "/api/spectrum": "spectrum"}
+                  "/api/trajectory.csv": "csv", "/api/spectrum": "spectrum",
+                  "/api/bifurcation": "bifurcation"}
         if path not in routes:
             return self._send(404, {"error": f"no such page {path!r}; the API: "
                                              + ", ".join(routes)})

@@ -16,6 +16,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from . import _common, _eigen, _losses, _portrait, _simulate, _sweep, _train  # noqa: E402
 from . import _explore  # noqa: E402
 from . import _slice  # noqa: E402
+from . import _bifurcation  # noqa: E402
 from . import _animate  # noqa: E402
 
 
@@ -101,6 +102,7 @@ app.command("train")(_train.train)
 app.command("losses")(_losses.losses)
 app.command("explore")(_explore.explore)
 app.command("slice")(_slice.slice)
+app.command("bifurcation")(_bifurcation.bifurcation)
 app.command("animate")(_animate.animate)
 
 
