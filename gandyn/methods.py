@@ -19,7 +19,10 @@ import diffrax
 import optax
 
 from ._methods import (
+    ACGD,
     AbstractMethod,
+    ConsensusOptimization,
+    LocalSymplecticSurgery,
     AdaptiveFlow,
     LOLA,
     SOS,
@@ -66,6 +69,7 @@ _MOMENTUM = optax.sgd(1.0, momentum=0.9)
 _RMSPROP = optax.rmsprop(1.0)
 _ADAM = _adam(0.5, 0.999)
 _OPTIMISTIC_ADAM = OptimisticAdam()
+_OPTIMISTIC_ADAM_PAPERS = OptimisticAdam(first_step="zero-previous")
 
 Beta1 = Annotated[float, Option(low=0.0, high=0.999, help="Adam's β₁ (first-moment decay)")]
 Beta2 = Annotated[float, Option(low=0.0, high=0.99999, help="Adam's β₂ (second-moment decay)")]
@@ -129,7 +133,16 @@ for _name, _factory, _description in (
     ("sos", SOS, "stable opponent shaping, a = ½, b = 0.1 (Letcher 2019)"),
     ("sga", SymplecticGradientAdjustment, "symplectic gradient adjustment, aligned λ = 1 (Balduzzi 2018)"),
     ("unrolled", lambda: Unrolled(Optax(_ADAM, alternating=True, linear=False), k=5),
-     "Adam (β₁=0.5), alternating, generator through 5 unrolled D steps (Metz 2017)"),
+     "Adam (β₁=0.5), alternating, generator through 5 unrolled D Adam steps with D's moments (Metz 2017)"),
+    ("unrolled-gd", lambda: Unrolled(Optax(_ADAM, alternating=True, linear=False), k=5, through="gd"),
+     "Adam (β₁=0.5), alternating, generator through 5 unrolled plain GD steps of D at rate h"),
+    ("optimistic-adam-papers", lambda: _OPTIMISTIC_ADAM_PAPERS,
+     "optimistic Adam, β₁=0.5, first step 2h·u₀ from a zero previous update (Daskalakis/Gidel code)"),
+    ("eg-past-adam", lambda: ExtrapolationFromThePast(_ADAM),
+     "extrapolation from the past with Adam (β₁=0.5) in both half-steps (Gidel 2019, PastExtraAdam)"),
+    ("acgd", ACGD, "adaptive competitive GD: RMSProp per-coordinate rates, β = 0.99 (Schäfer 2020, CGDs)"),
+    ("co", ConsensusOptimization, "consensus optimization as a method: y + h(v − γJᵀv), γ = 1 (Mescheder 2017)"),
+    ("lss", LocalSymplecticSurgery, "local symplectic surgery: y − (h/2)(ξ + HᵀH⁻¹ξ) (Mazumdar 2019)"),
 ):
     register(_name, _description, _factory, options=_DECLARED.get(_name, ()))
 

@@ -197,9 +197,21 @@ class AbstractGAN(AbstractGame):
     def losses(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:
         """`(L_G, L_D)` with every regularizer's penalties; each is minimized by its
         player."""
-        generator_loss, discriminator_loss = self.loss_terms(players, key)
+        real, fake = self.samples(players, key)
+        return self.losses_on(players, real, fake, key)
+
+    def losses_on(self, players: Players, real: Samples, fake: Samples,
+                  key: Key | None = None) -> tuple[Scalar, Scalar]:
+        """`(L_G, L_D)` with every regularizer's penalties on given samples `(x_real,
+        G_θ(z))` (as `samples(players, key)` draws them): `losses` is
+        `losses_on(players, *samples(players, key), key)`. Lets a method that evaluates
+        many discriminators against one generator (unrolling) draw the samples once."""
+        disc = players.discriminator
+        real_logits, fake_logits = self.discriminate(disc, real), self.discriminate(disc, fake)
+        extra = {"real": real, "fake": fake} if getattr(self.loss, "uses_samples", False) else {}
+        generator_loss = self.loss.generator(real_logits, fake_logits, **extra)
+        discriminator_loss = self.loss.discriminator(real_logits, fake_logits, **extra)
         if self.regularizers:
-            real, fake = self.samples(players, key)
             penalty_key = jax.random.fold_in(jax.random.key(0) if key is None else key, 1)
             for i, regularizer in enumerate(self.regularizers):
                 k = jax.random.fold_in(penalty_key, i)
