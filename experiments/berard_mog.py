@@ -1,4 +1,4 @@
-"""(13) Berard et al. 2020, "A Closer Look at the Optimization Landscapes of GANs"
+"""(15) Berard et al. 2020, "A Closer Look at the Optimization Landscapes of GANs"
 (ICLR 2020, arXiv 1906.04848), Section 5.1: the mixture-of-Gaussians GAN, from their
 code (facebookresearch/GAN-optimization-landscape, `train_mixture_gan.py` run with
 `--deterministic --save-stats`, and `plot_path_tools.py`):

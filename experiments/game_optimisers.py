@@ -123,7 +123,7 @@ RING_METHODS = {
     "extra-Adam": gd.methods.get("extra-adam"),
     "optimistic Adam": gd.methods.get("optimistic-adam"),
     "Adam, alternating": gd.methods.get("adam-alt"),
-    "unrolled Adam, alternating (k = 5)": gd.methods.get("unrolled"),
+    "unrolled Adam, alternating (k = 5)": gd.methods.get("unrolled-gd"),
 }
 
 

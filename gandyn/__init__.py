@@ -32,6 +32,8 @@ from ._analysis import (
     top_eigenvalues as top_eigenvalues,
     verdict as verdict,
 )
+from ._options import Option as Option
+from ._spec import RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,
@@ -49,10 +51,12 @@ from ._methods import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,
     AbstractWrapper as AbstractWrapper,
+    ACGD as ACGD,
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
     Averaged as Averaged,
     CompetitiveGD as CompetitiveGD,
+    ConsensusOptimization as ConsensusOptimization,
     Extragradient as Extragradient,
     ExtraOptax as ExtraOptax,
     ExtrapolationFromThePast as ExtrapolationFromThePast,
@@ -60,6 +64,7 @@ from ._methods import (
     Frozen as Frozen,
     HamiltonianGD as HamiltonianGD,
     LOLA as LOLA,
+    LocalSymplecticSurgery as LocalSymplecticSurgery,
     Lookahead as Lookahead,
     LookAheadOpponent as LookAheadOpponent,
     NegativeMomentum as NegativeMomentum,
@@ -81,14 +86,25 @@ from ._methods._colab import (
 from ._regularizers import (
     AbstractRegularizer as AbstractRegularizer,
     Consensus as Consensus,
+    DRAGAN as DRAGAN,
     GeneratorGradientPenalty as GeneratorGradientPenalty,
     InstanceNoise as InstanceNoise,
     L2 as L2,
+    LeCam as LeCam,
     R1 as R1,
     R2 as R2,
     SGA as SGA,
     WeightClipping as WeightClipping,
     WGANGP as WGANGP,
+)
+from ._bifurcation import (
+    Attractor as Attractor,
+    Bifurcation as Bifurcation,
+    Chart as Chart,
+    Continuation as Continuation,
+    continuation as continuation,
+    numeric_parameters as numeric_parameters,
+    stability_chart as stability_chart,
 )
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._landscape import (

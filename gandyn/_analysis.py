@@ -198,7 +198,38 @@ def step_matrix(
     if not method.linear_analysis():
         raise ValueError(f"{type(method).__name__} has no local linear analysis (its update "
                          "depends on a step counter or a nonlinear state)")
-    return _step_matrix(game, method, y, jnp.asarray(h, dtype=ravel_pytree(y)[0].dtype), key)
+    with _breakdown_named(type(method).__name__, game):
+        return _step_matrix(game, method, y, jnp.asarray(h, dtype=ravel_pytree(y)[0].dtype), key)
+
+
+class _breakdown_named:
+    """Turns a runtime error raised inside a compiled step (a second-order method's
+    linear solve breaking down on a singular game, `eqx.error_if`) into a one-line
+    `ValueError` naming the method and the game."""
+
+    def __init__(self, method: str, game: AbstractGame):
+        self.method, self.game = method, game
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is not None and issubclass(kind, _Breakdown):  # named again, by the outer name
+            reason = error.reason
+        elif kind is not None and issubclass(kind, eqx.EquinoxRuntimeError):
+            marker = "EquinoxRuntimeError: "
+            lines = [line.split(marker, 1)[1] for line in str(error).splitlines() if marker in line]
+            reason = (lines[-1] if lines else str(error).strip().splitlines()[-1]).strip()[:200]
+        else:
+            return False
+        raise _Breakdown(f"method {self.method!r} cannot be linearised on game "
+                         f"{type(self.game).__name__} at this point: {reason}", reason) from None
+
+
+class _Breakdown(ValueError):
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 @eqx.filter_jit
@@ -254,7 +285,8 @@ def amplifications(
 
 @eqx.filter_jit
 def _step_matrices(game, method, y, hs, key):
-    return jax.vmap(lambda h: _step_matrix(game, method, y, h, key))(hs)
+    with _breakdown_named(type(method).__name__, game):
+        return jax.vmap(lambda h: _step_matrix(game, method, y, h, key))(hs)
 
 
 def largest_stable_step(
@@ -332,15 +364,16 @@ def stability_report(
             rows[name] = {"growth_per_step": None, "verdict": "no linear analysis",
                           "largest_stable_step": None, "unconditionally_stable": None}
             continue
-        growth = amplification(game, method, y, h, key)
-        try:
-            largest = stable_step_for_spectrum(method, eig)
-        except ValueError:
-            scale = float(np.max(np.abs(eig))) or 1.0
-            largest = largest_stable_step(
-                lambda hs: amplifications(game, method, y, hs, key), h_min=1e-2 / scale,
-                h_max=1e3 / scale, batched=True,
-            )
+        with _breakdown_named(name, game):
+            growth = amplification(game, method, y, h, key)
+            try:
+                largest = stable_step_for_spectrum(method, eig)
+            except ValueError:
+                scale = float(np.max(np.abs(eig))) or 1.0
+                largest = largest_stable_step(
+                    lambda hs: amplifications(game, method, y, hs, key), h_min=1e-2 / scale,
+                    h_max=1e3 / scale, batched=True,
+                )
         rows[name] = {
             "growth_per_step": growth,
             "verdict": verdict(growth),

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._io import atomic_write
+from ._io import atomic_write, check_regular_file
 from ._nn import Conv
 from .data._images import AbstractImageData, ImageData, StackedImages, fingerprint
 
@@ -124,6 +124,9 @@ def train_classifier(data: ImageData, settings: ClassifierSettings = ClassifierS
     return model, accuracy
 
 
+_MAX_CACHED_BYTES = 256 * 2**20  # a cached classifier is a few MiB; a larger file is not one
+
+
 def cached_classifier(data: ImageData, settings: ClassifierSettings = ClassifierSettings(), *,
                       directory: Path | None = None):
     """The classifier for `data`, from the cache if one was trained on the same images,
@@ -138,8 +141,13 @@ def cached_classifier(data: ImageData, settings: ClassifierSettings = Classifier
                           key=jax.random.key(0))
     if weights.exists() and meta.exists():
         try:
+            # Checked before opening: a FIFO or a device in the cache would block or never end.
+            check_regular_file(weights, "cached classifier", max_bytes=_MAX_CACHED_BYTES)
+            check_regular_file(meta, "cached classifier", max_bytes=2**20)
             model = eqx.tree_deserialise_leaves(weights, template)
             info = json.loads(meta.read_text())
+            if not isinstance(info, dict):
+                raise ValueError("not a JSON object")
             return model, {**info, "path": str(weights), "trained": False}
         except Exception:  # noqa: BLE001 - a corrupt cache entry is retrained
             pass

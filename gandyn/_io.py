@@ -17,13 +17,17 @@ import os
 import shutil
 import stat
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 
 __all__ = ["atomic_directory", "atomic_figure", "atomic_path", "atomic_write", "check_regular_file",
-           "finite_or_none", "jsonable", "make_parents", "read_json", "remove_empty", "write_json"]
+           "check_writable_file", "check_writable_folder", "finite_or_none", "jsonable", "make_parents",
+           "read_json", "read_npz", "remove_empty", "write_json"]
 
 
 def finite_or_none(x) -> float | None:
@@ -165,6 +169,148 @@ def check_regular_file(path, what: str = "file", *, max_bytes: int | None = None
         raise ValueError(f"{what} {str(path)!r} has {info.st_size:,} bytes, more than the "
                          f"{max_bytes:,} allowed")
     return path
+
+
+_NPY_HEADER = 65_536  # the most bytes an .npy header (magic, length, dict, padding) may take
+
+
+def read_npz(path, what: str = "file", *, max_bytes: int,
+             check: Callable[[str, tuple, np.dtype], str | None] | None = None,
+             ) -> dict[str, np.ndarray]:
+    """The arrays of an `.npz`, read as untrusted input: `path` must be a regular file
+    (`check_regular_file`); before anything is inflated, every entry's size as the
+    archive declares it (`ZipInfo.file_size`) and their total must be at most
+    `max_bytes`, and every entry must be an `.npy` whose header (read, bounded, by
+    numpy) declares a plain real dtype (booleans, integers, floats: no objects, no
+    complex numbers) and a data size that matches the entry's size; `check(name,
+    shape, dtype)` may refuse an entry by returning the reason. Reading stops at the
+    declared size (zipfile checks each entry's CRC). A `ValueError` naming the file
+    and the entry otherwise."""
+    path = check_regular_file(path, what)
+    where = f"{what} {str(path)!r}"
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            total = sum(info.file_size for info in entries)
+            if total > max_bytes:
+                from ._budget import format_bytes
+
+                raise _Refused(f"its entries inflate to {format_bytes(total)}, more than the "
+                               f"{format_bytes(max_bytes)} it may hold")
+            for info in entries:
+                name = info.filename.removesuffix(".npy")
+                if not info.filename.endswith(".npy") or name in arrays:
+                    raise _Refused(f"entry {info.filename!r} is not one .npy array")
+                with archive.open(info) as member:
+                    shape, fortran, dtype, header = _npy_header(member)
+                    if dtype.kind not in "biuf" or dtype.hasobject:
+                        raise _Refused(f"array {name!r} has dtype {dtype}, not real numbers")
+                    nbytes = math.prod(shape) * dtype.itemsize
+                    if not nbytes <= info.file_size - header <= nbytes + _NPY_HEADER:
+                        raise _Refused(f"array {name!r} declares {nbytes:,} bytes of shape {shape} "
+                                       f"but its entry holds {info.file_size - header:,}")
+                    reason = check(name, shape, dtype) if check is not None else None
+                    if reason:
+                        raise _Refused(f"array {name!r} {reason}")
+                    arrays[name] = _read_exactly(member, nbytes, shape, fortran, dtype, name)
+    except _Refused as e:
+        raise ValueError(f"{where} is refused: {e}") from None
+    except Exception as e:  # noqa: BLE001 - any failure to parse means a bad file
+        raise ValueError(f"{where} is damaged or incomplete ({type(e).__name__}: "
+                         f"{_short(e)})") from None
+    return arrays
+
+
+class _Refused(Exception):
+    """An entry of an untrusted file that is well-formed but not admitted."""
+
+
+def _read_exactly(member, nbytes: int, shape: tuple, fortran: bool, dtype: np.dtype, name: str):
+    """The `nbytes` of data after an `.npy` header, read into one buffer, as an array."""
+    buffer, got = bytearray(nbytes), 0
+    with memoryview(buffer) as view:
+        while got < nbytes:
+            count = member.readinto(view[got : got + 2**24])
+            if not count:
+                raise _Refused(f"array {name!r} is truncated ({got:,} of {nbytes:,} bytes)")
+            got += count
+    return np.frombuffer(buffer, dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _npy_header(member) -> tuple[tuple, bool, np.dtype, int]:
+    """`(shape, fortran order, dtype, header length)` of an `.npy` stream (numpy caps
+    the header's length)."""
+    version = np.lib.format.read_magic(member)
+    if version not in ((1, 0), (2, 0)):
+        raise _Refused(f"an .npy entry has format version {version}")
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+    return tuple(shape), fortran, dtype, member.tell()
+
+
+def check_writable_folder(path, what: str = "--out") -> Path:
+    """`path` if it names a folder (existing or not) that could be created and written
+    to, checked before any work and creating nothing; a one-line `ValueError` naming
+    it otherwise: a file in the way, a name longer than the file system allows, a
+    dangling symbolic link or a loop of them, or no writable folder to create it in."""
+    path = Path(path)
+    text = str(path)
+    if "\0" in text:
+        raise ValueError(f"cannot write to {what} {text!r}: it contains a NUL byte")
+    for part in path.parts:
+        if len(os.fsencode(part)) > 255:
+            raise ValueError(f"cannot write to {what} {text[:80]!r}…: a name in it has "
+                             f"{len(os.fsencode(part))} bytes, more than the 255 a file system "
+                             f"allows")
+    ancestor = path
+    while True:
+        try:
+            info = os.stat(ancestor)
+            break
+        except FileNotFoundError:
+            if os.path.islink(ancestor):
+                raise ValueError(f"cannot write to {what} {text!r}: {str(ancestor)!r} is a "
+                                 f"symbolic link to nothing") from None
+        except NotADirectoryError:  # a file on the way: named below, as the folder it is not
+            pass
+        except OSError as e:  # a loop of links (ELOOP), …
+            raise ValueError(f"cannot write to {what} {text!r}: {str(ancestor)!r}: "
+                             f"{e.strerror or e}") from None
+        if ancestor == ancestor.parent:
+            raise ValueError(f"cannot write to {what} {text!r}: no existing folder above it")
+        ancestor = ancestor.parent
+    if ancestor == path and not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"cannot write to {what} {text!r}: it is a file, not a folder")
+    if not stat.S_ISDIR(info.st_mode) or not _can_create_in(ancestor):
+        raise ValueError(f"cannot write to {what} {text!r}: {str(ancestor)!r} is not a "
+                         f"writable folder")
+    return path
+
+
+def check_writable_file(path, what: str = "--out") -> Path:
+    """`path` if a file could be written there (`check_writable_folder` of its folder,
+    and a name the file system allows); a one-line `ValueError` otherwise."""
+    path = Path(path)
+    if len(os.fsencode(path.name)) > 255:
+        raise ValueError(f"cannot write to {what} {str(path)[:80]!r}…: its name has "
+                         f"{len(os.fsencode(path.name))} bytes, more than the 255 a file system allows")
+    check_writable_folder(path.parent, what)
+    return path
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in `folder`, by trying (and removing it): `os.access`
+    says yes to root even on a read-only file system."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gandyn-probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
 
 
 @contextlib.contextmanager

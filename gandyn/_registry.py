@@ -14,10 +14,17 @@ def my_method():
 
 gd.methods.get("my-method")     # a fresh MyMethod()
 ```
+
+A factory's keyword arguments of a plain type are its *options* (see
+`gandyn._options`): `registry.options(name)` lists them, and `--opt NAME=VALUE`, the
+explorer's form and a sweep's TOML reach them. `register(..., options=[Option(...)])`
+declares them for a factory whose signature cannot (a lambda, a class).
 """
 
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
+
+from ._options import Option, infer
 
 
 T = TypeVar("T")
@@ -33,11 +40,13 @@ class Registry(Generic[T]):
         self.kind = kind
         self.base = base
         self._entries: dict[str, tuple[Callable[..., T], str]] = {}
+        self._options: dict[str, tuple[Option, ...]] = {}
 
     def register(self, name: str, description: str, factory: Callable[..., T] | None = None,
-                 *, replace: bool = False):
+                 *, options: tuple[Option, ...] = (), replace: bool = False):
         """Register `factory` under `name` (lower case); usable as a decorator when
-        `factory` is omitted. Registering a taken name raises unless `replace`."""
+        `factory` is omitted. `options`: declarations over those read from the
+        factory's signature. Registering a taken name raises unless `replace`."""
         key = self._normalise(name)
         if not key or any(c.isspace() for c in key) or "=" in key or "," in key:
             raise ValueError(f"{self.kind} name {name!r} must be one word without '=' or ','")
@@ -46,12 +55,20 @@ class Registry(Generic[T]):
             if key in self._entries and not replace:
                 raise ValueError(f"a {self.kind} called {key!r} is already registered")
             self._entries[key] = (factory, description)
+            self._options[key] = tuple(options)
             return factory
 
         return add if factory is None else add(factory)
 
     def unregister(self, name: str) -> None:
-        self._entries.pop(self.check(name))
+        key = self.check(name)
+        self._entries.pop(key)
+        self._options.pop(key, None)
+
+    def options(self, name: str) -> dict[str, Option]:
+        """The options `name`'s factory takes, declared once (`gandyn._options.infer`)."""
+        key = self.check(name)
+        return infer(self._entries[key][0], self._options.get(key, ()))
 
     def names(self) -> tuple[str, ...]:
         """The registered names, in order."""

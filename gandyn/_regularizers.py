@@ -25,9 +25,11 @@ from ._custom_types import Key, Samples, Scalar
 __all__ = [
     "AbstractRegularizer",
     "Consensus",
+    "DRAGAN",
     "GeneratorGradientPenalty",
     "InstanceNoise",
     "L2",
+    "LeCam",
     "R1",
     "R2",
     "SGA",
@@ -98,12 +100,12 @@ class R2(AbstractRegularizer):
 
 class WGANGP(AbstractRegularizer):
     r"""Gradient penalty on interpolates (Gulrajani et al. 2017, arXiv 1704.00028),
-    centred at `c` (`centre`, default 1).
+    centered at `c` (`center`, default 1).
 
     Adds `λ·E (‖∇_x C_ψ(x̂)‖ − c)²` to `L_D`, with `x̂ = εx_real + (1 − ε)x_fake`,
     `ε ~ U(0, 1)` per pair. The norm is `√(‖g‖² + 1e-12)`, so that its gradient is
     defined at `g = 0`. The paper's λ is 10 and `c = 1`; `c = 0` is Su Jianlin's
-    zero-centred variant ("GAN的第三个阶段", 2019), which converges on the Dirac-GAN
+    zero-centered variant ("GAN的第三个阶段", 2019), which converges on the Dirac-GAN
     where `c = 1` ends on the circle ‖ψ‖ = 1.
 
     Constants: gandyn's `λ` is Gulrajani et al.'s λ. Mescheder et al.'s code
@@ -113,14 +115,61 @@ class WGANGP(AbstractRegularizer):
     """
 
     weight: float = 10.0
-    centre: float = 1.0
+    center: float = 1.0
 
     def discriminator_penalty(self, game, players, real, fake, key):
         fake = jax.lax.stop_gradient(fake)
         eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
         mixed = eps * real + (1 - eps) * fake
         norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, mixed)) + 1e-12)
+        return self.weight * jnp.mean((norms - self.center) ** 2)
+
+
+class DRAGAN(AbstractRegularizer):
+    r"""DRAGAN's gradient penalty around the data (Kodali et al. 2017, arXiv
+    1705.07215): adds
+
+        λ·E_{x, δ} (‖∇_x C_ψ(x + δ)‖ − k)²,      δ ~ N(0, σ²I),
+
+    to `L_D`, on the real minibatch perturbed by Gaussian noise of standard deviation
+    `std` (σ), `k = centre` (1). The norm is `√(‖g‖² + 1e-12)`, as in `WGANGP`. The
+    constants follow ChristophReich1996/Dirac-GAN (`dra_w = 0.1`, σ = 0.1; the paper
+    uses λ ≈ 10 and a noise scale c ≈ 10 on its data): that code adds the per-sample
+    penalty to the loss without averaging; here it is the mean over the minibatch.
+    On the Dirac-GAN (`C(x) = ψx`) the penalty is `λ(|ψ| − k)²` for any noise: the
+    field gains `−2λ(|ψ| − k) sign ψ`."""
+
+    weight: float = 10.0
+    std: float = 0.1
+    centre: float = 1.0
+
+    def discriminator_penalty(self, game, players, real, fake, key):
+        noisy = real + self.std * jax.random.normal(key, real.shape, real.dtype)
+        norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, noisy)) + 1e-12)
         return self.weight * jnp.mean((norms - self.centre) ** 2)
+
+
+class LeCam(AbstractRegularizer):
+    r"""LeCam regularization (RLC; Tseng et al. 2021, arXiv 2104.03310): adds
+
+        λ·(E (C_ψ(x) − α_F)² + E (C_ψ(G(z)) − α_R)²)
+
+    to `L_D`: real logits are pulled towards the anchor `α_F` and fake logits towards
+    `α_R`, which bounds the discriminator's outputs. The paper's anchors are moving
+    averages of the fake and real logits; gandyn's regularizers are stateless, so the
+    anchors are constants, as in ChristophReich1996/Dirac-GAN (`rlc_af = rlc_ar = 1`,
+    `rlc_w = 0.15`, the defaults here). On the Dirac-GAN (real point mass at 0,
+    `C(x) = ψx`) it is `λ(α_F² + (ψθ − α_R)²)`: the field gains `−2λθ(ψθ − α_R)` in ψ."""
+
+    weight: float = 0.15
+    real_anchor: float = 1.0
+    fake_anchor: float = 1.0
+
+    def discriminator_penalty(self, game, players, real, fake, key):
+        real_logits = game.discriminate(players.discriminator, real)
+        fake_logits = game.discriminate(players.discriminator, fake)
+        return self.weight * (jnp.mean((real_logits - self.real_anchor) ** 2)
+                              + jnp.mean((fake_logits - self.fake_anchor) ** 2))
 
 
 class L2(AbstractRegularizer):

@@ -41,21 +41,24 @@ def initial_states(game, points: np.ndarray):
     return jax.vmap(unravel)(jnp.asarray(points, dtype=flat.dtype))
 
 
-def game_grid(games, methods: list[str], points: np.ndarray, *, h: float, steps: int,
+def game_grid(games, methods, points: np.ndarray, *, h: float, steps: int,
               seed: int = 0, on_done=None) -> list[tuple[str, str, object, Solution]]:
-    """Simulate every `(label, game)` of `games` under every method from the rows of
-    `points` (flattened parameters), all rows at once under `vmap`. `on_done()` is
-    called after each configuration. Returns `(label, method, game, solution)` rows."""
+    """Simulate every `(label, game)` of `games` under every method (names, or a
+    `{name: method}` dict) from the rows of `points` (flattened parameters), all rows
+    at once under `vmap`. `on_done()` is called after each configuration. Returns
+    `(label, method, game, solution)` rows."""
     import jax
 
     from . import methods as method_registry
     from ._simulate import simulate
 
+    if not isinstance(methods, dict):
+        methods = {name: method_registry.get(name) for name in methods}
     results = []
     for label, game in games:
         y0 = initial_states(game, points)
-        for method_name in methods:
-            solution = simulate(game, method_registry.get(method_name), y0, h=h, steps=steps,
+        for method_name, method in methods.items():
+            solution = simulate(game, method, y0, h=h, steps=steps,
                                 save_every=max(1, steps // 10_000), key=jax.random.key(seed))
             results.append((label, method_name, game, solution))
             if on_done is not None:

@@ -9,6 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax import lax
 from jaxtyping import Array, Bool, Float, Int
 
@@ -94,8 +95,8 @@ class Solution(eqx.Module):
 
 
 def _norm(tree) -> Array:
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
+    """‖tree‖₂ over all its leaves (optax's `tree_norm`)."""
+    return optax.tree_utils.tree_norm(tree)
 
 
 def _is_bad(tree, blowup) -> Bool[Array, ""]:
@@ -218,6 +219,7 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     method_state=None,
     start_step: int = 0,
+    progress_args: tuple = (),
 ) -> Solution:
     r"""Run `method` on `game` from `y0` for `steps` steps of size `h`.
 
@@ -238,7 +240,9 @@ def simulate(
       last third of the run below which it counts as cycling; `stall_tol`: the ratio
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
-    - `progress`: called with the number of steps done after each saved block.
+    - `progress`: called with the number of steps done after each saved block (and
+      the arrays `progress_args`, traced: one compiled program serves every value);
+      an exception it raises stops the run and reaches the caller (wrapped by XLA).
     - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
       `method_state`, and the number of steps it had taken (which numbers the steps,
       and so draws the same minibatches as one uninterrupted run would).
@@ -286,6 +290,7 @@ def simulate(
         stall_tol=stall_tol,
         blowup=blowup,
         progress=progress,
+        progress_args=tuple(jnp.asarray(a) for a in progress_args),
         method_state=method_state,
     )
     if batch is None:
@@ -312,7 +317,7 @@ def simulate(
 @eqx.filter_jit
 def _simulate(
     game, method, y0, h, key, start, *, saved_steps, tol, cycle_tol, stall_tol, blowup,
-    progress, method_state,
+    progress, method_state, progress_args=(),
 ):
     saved = np.asarray(saved_steps)  # relative to `start`
     equilibrium = game.equilibrium()
@@ -321,7 +326,7 @@ def _simulate(
         final_state = None
     elif isinstance(method, AbstractStepMethod):
         ys, final, diverged_at, final_state = _run_steps(
-            game, method, y0, saved, h, key, blowup, progress, method_state, start
+            game, method, y0, saved, h, key, blowup, progress, method_state, start, progress_args
         )
         unfinished = jnp.zeros_like(diverged_at, dtype=bool)
     else:
@@ -373,7 +378,7 @@ def _mask_after_divergence(ys, diverged_at, saved):
     return jax.tree_util.tree_map(mask, ys)
 
 
-def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start):
+def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start, progress_args=()):
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
     # A batch of one runs without vmap: a vmapped matmul with a batch axis of size 1
     # is a batched dot_general, markedly slower on CPU than a plain one.
@@ -410,7 +415,7 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start)
 
         carry, _ = lax.scan(body, carry, start + jnp.arange(length, dtype=jnp.int32))
         if progress is not None:
-            jax.debug.callback(progress, start + length, ordered=True)
+            jax.debug.callback(progress, start + length, *progress_args, ordered=True)
         return carry
 
     # Saves come every `save_every` steps, with a shorter last block if need be.

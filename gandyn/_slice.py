@@ -51,11 +51,6 @@ class FieldSlice(eqx.Module):
     step: int | None = eqx.field(static=True, default=None)
 
     @property
-    def projected_speed(self) -> np.ndarray:
-        """`‖f(a, b)‖ = ‖Eᵀv‖` on the grid: the speed of the flow drawn in the plane."""
-        return np.hypot(self.field[..., 0], self.field[..., 1])
-
-    @property
     def curl(self) -> float:
         """`∂f_b/∂a − ∂f_a/∂b = M₂₁ − M₁₂` at `y₀`: twice the rotation rate in the plane."""
         return float(self.restricted[1, 0] - self.restricted[0, 1])
@@ -94,6 +89,11 @@ class FieldSlice(eqx.Module):
                 "projected_field_at_origin": [float(x) for x in self.origin_field]}
 
 
+MAX_LIM = 1e6
+"""The widest slice window: beyond ±1e6 a run counts as diverged (`simulate`), and the
+grid's offsets must stay distinct numbers in float32."""
+
+
 def field_slice(
     game: AbstractGame, y0: Players, plane: Plane | None = None, *, directions="eigen",
     lim: float | None = None, resolution: int = 21, key: Key | None = None,
@@ -128,6 +128,10 @@ def field_slice(
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
+    if lim is not None and not (isinstance(lim, (int, float, np.floating)) and np.isfinite(lim)
+                                and 0 < lim <= MAX_LIM):
+        raise ValueError(f"lim must be a positive finite number, got {lim!r}; at most {MAX_LIM:g} "
+                         f"(parameter units)")
     flat = ravel_pytree(y0)[0]
     values = linear = None
     if plane is None:

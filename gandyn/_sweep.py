@@ -50,6 +50,7 @@ from . import (
 from ._io import atomic_path, check_regular_file
 from ._runs import initial_states
 from ._runs import summarize, write_json
+from ._spec import split_options
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
 
@@ -169,6 +170,7 @@ class SweepSpec:
     init_radius: float = 1.5
     game: str = "dirac"
     dim: int = 1
+    options: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.game, str) or ":" in self.game:
@@ -194,6 +196,16 @@ class SweepSpec:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         set_("losses", _canonical_names("losses", "loss", self.losses, loss_registry))
         set_("methods", _canonical_names("methods", "method", self.methods, method_registry))
+        if not isinstance(self.options, dict):
+            raise ValueError(f"options must be a table of NAME = VALUE, got {_show(self.options)}")
+        clash = sorted(set(self.options) & {"dim", "real_point"})
+        if clash:
+            raise ValueError(f"give {clash[0]} as its own key, not in options")
+        game_opts, method_opts = split_options(self.game, self.methods, self.options)
+        merged = dict(game_opts)
+        for taken in method_opts.values():
+            merged.update(taken)
+        set_("options", merged)
 
         regs = {}
         for text in self.regularizers:
@@ -258,11 +270,22 @@ class SweepSpec:
         if not isinstance(data, dict):
             raise ValueError(f"{source}: expected a table of sweep settings, got a "
                              f"{type(data).__name__}")
-        unknown = sorted(str(k) for k in set(data) - set(fields))
+        # A key that the game or a method declares as an option is one (`std = 2`).
+        declared = _declared_options(data)
+        unknown = sorted(str(k) for k in set(data) - set(fields) - set(declared))
         if unknown:
-            raise ValueError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(fields)}")
-        # `game` and `dim` came later: a spec saved before them is a Dirac-GAN sweep.
-        missing = [k for k in fields if k not in data and k not in ("game", "dim")]
+            valid = fields + sorted(set(declared) - set(fields))
+            raise ValueError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+        if any(k in declared and k not in fields for k in data):
+            data = dict(data)
+            options = dict(data.get("options") or {}) if isinstance(data.get("options"), dict) \
+                else data.get("options", {})
+            for key in [k for k in data if k in declared and k not in fields]:
+                if isinstance(options, dict):
+                    options[key] = data.pop(key)
+            data["options"] = options
+        # `game`, `dim` and `options` came later: a spec saved before them is a Dirac-GAN sweep.
+        missing = [k for k in fields if k not in data and k not in ("game", "dim", "options")]
         if complete and missing:
             raise ValueError(f"{source}: missing key {missing[0]!r}; a sweep spec has: {', '.join(fields)}")
         values = {}
@@ -312,6 +335,21 @@ class SweepSpec:
         return cls.from_dict(data, source=what, complete=True)
 
 
+def _declared_options(data: dict) -> set[str]:
+    """The option names that the game and the methods of a sweep table declare (none if
+    they are not valid names: construction then names the problem)."""
+    game = data.get("game", "dirac")
+    methods = data.get("methods", SweepSpec.methods)
+    declared: set[str] = set()
+    if isinstance(game, str) and game in game_registry.registry:
+        declared |= set(game_registry.registry.options(game))
+    if isinstance(methods, (list, tuple)):
+        for m in methods:
+            if isinstance(m, str) and m in method_registry.registry:
+                declared |= set(method_registry.registry.options(m))
+    return declared
+
+
 def _check_runs(runs: int, what: str) -> None:
     if runs > MAX_RUNS:
         raise ValueError(f"{what} has {runs:,} runs, more than the {MAX_RUNS:,} one sweep may hold "
@@ -357,9 +395,14 @@ def _regularizer_parts(text: str) -> tuple[str | None, float]:
 
 
 def _game_options(spec: SweepSpec) -> dict:
-    accepted = game_registry.options(spec.game)
-    options = {"real_point": spec.real_point, "dim": spec.dim}
+    accepted = game_registry.registry.options(spec.game)
+    options = {"real_point": spec.real_point, "dim": spec.dim, **spec.options}
     return {k: v for k, v in options.items() if k in accepted}
+
+
+def _method_options(spec: SweepSpec, method: str) -> tuple:
+    accepted = method_registry.registry.options(method)
+    return tuple(sorted((k, v) for k, v in spec.options.items() if k in accepted))
 
 
 def _template(spec: SweepSpec):
@@ -409,12 +452,12 @@ def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=32)
-def _group_program(game_name, options, loss_names, reg_name, method_name, steps):
+def _group_program(game_name, options, loss_names, reg_name, method_name, method_options, steps):
     """The compiled program of one (loss family, regularizer kind, method): vmapped
     over (loss, weight, h) triples, each over every seed's initial point. Cached, so
     that a resumed group of the same shape does not compile again."""
     losses = tuple(loss_registry.get(n) for n in loss_names)
-    method = method_registry.get(method_name)
+    method = method_registry.get(method_name, **dict(method_options))
 
     def one(which, weight, h, points):
         loss = losses[0] if len(losses) == 1 else _LossSwitch(losses, which)
@@ -432,7 +475,7 @@ def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits
     each over every seed's initial point."""
     options = tuple(sorted(_game_options(spec).items()))
     program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
-                             spec.steps)
+                             _method_options(spec, method_name), spec.steps)
     which = jnp.asarray(which, dtype=jnp.int32)
     weights = jnp.asarray(weights, dtype=float)
     steps_h = jnp.asarray(steps_h, dtype=float)

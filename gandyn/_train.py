@@ -14,9 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._analysis import top_eigenvalues
+from ._budget import check_memory
 from ._games import AbstractGame, Players
+from ._io import atomic_write, jsonable, read_npz
 from ._landscape import rotation_shares
-from ._io import atomic_write, check_regular_file, jsonable
 from ._methods import AbstractStepMethod
 from ._metrics import sample_metrics
 from ._simulate import _observe as observe, simulate
@@ -130,6 +131,12 @@ def train(
     if steps < 1 or log_every < 1 or (checkpoint_every is not None and checkpoint_every < 1):
         raise ValueError(f"steps, log_every and checkpoint_every must be positive, got {steps}, "
                          f"{log_every} and {checkpoint_every}")
+    # Before anything is allocated: a run over the memory budget is refused.
+    seeds = seeds if resume is None else len(resume.diverged_at)
+    parts = train_memory(game, method, h=h, steps=steps, seeds=seeds, log_every=log_every,
+                         eval_samples=eval_samples, keep_samples=keep_samples,
+                         keep_checkpoints=keep_checkpoints)
+    check_memory(sum(parts.values()), f"training {seeds} seed(s) for {steps:,} steps", parts)
     root = jax.random.key(seed)
     init_key, batch_key, eval_key, _ = jax.random.split(root, 4)
     metrics = toy_metrics(game, seed=seed) if metrics is None else metrics
@@ -269,12 +276,17 @@ def save_checkpoint(directory, state: TrainState) -> None:
     atomic_write(Path(directory) / CHECKPOINT, buffer.getvalue())
 
 
-def _read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    check_regular_file(path, "checkpoint")
+def _read_checkpoint(path: Path, check=None, max_bytes: int | None = None
+                     ) -> tuple[dict, dict[str, np.ndarray]]:
+    """`(meta, arrays)` of a checkpoint file, read as untrusted (`read_npz`: sizes and
+    headers checked before anything is inflated, `check(name, shape, dtype)` on each
+    entry) and its checksum verified before any of it is used."""
+    from ._budget import memory_limit
+
     damaged = f"checkpoint {str(path)!r} is damaged or incomplete"
+    arrays = read_npz(path, "checkpoint", max_bytes=memory_limit() if max_bytes is None else max_bytes,
+                      check=check)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {name: f[name] for name in f.files}
         record = json.loads(arrays.pop("_record").tobytes().decode())
         meta_text, expected = record["meta"], record["sha256"]
         meta = json.loads(meta_text)
@@ -283,37 +295,150 @@ def _read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError(f"{damaged}: not a gandyn checkpoint")
     if meta.get("version") != _VERSION:
-        raise ValueError(f"checkpoint {str(path)!r} has format version {meta.get('version')}; "
+        raise ValueError(f"checkpoint {str(path)!r} has format version {meta.get('version')!r}; "
                          f"this gandyn reads version {_VERSION}")
-    if _digest(arrays, meta_text) != expected:
+    if not isinstance(expected, str) or _digest(arrays, meta_text) != expected:
         raise ValueError(f"{damaged}: its contents do not match their checksum")
     return meta, arrays
+
+
+def _is_int(x, low: int = 0, high: int = 2**62) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and low <= x <= high
+
+
+def _entry_check(template, sample_shape: tuple, seeds: int):
+    """`check(name, shape, dtype)` for `read_npz`: what each entry of this run's
+    checkpoint must be, from the run's own shapes (known before reading anything)."""
+    leaves = jax.tree_util.tree_leaves(template)
+    param_leaves = jax.tree_util.tree_leaves(template[0])
+
+    def check(name, shape, dtype):
+        parts = name.split("_")
+        if name == "_record":
+            return None if len(shape) == 1 and dtype == np.uint8 else "is not the checkpoint's record"
+        if parts[0] == "leaf" and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) < len(leaves):
+            want = leaves[int(parts[1])]
+        elif parts[0] == "params" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit() \
+                and int(parts[2]) < len(param_leaves):
+            want = param_leaves[int(parts[2])]
+        elif parts[0] == "samples" and len(parts) == 2 and parts[1].isdigit():
+            if len(shape) != 2 + len(sample_shape) or shape[0] != seeds or tuple(shape[2:]) != sample_shape:
+                return (f"has shape {shape}; the run's samples are ({seeds}, n, "
+                        f"{', '.join(map(str, sample_shape))})")
+            return None if dtype.kind == "f" else f"has dtype {dtype}; samples are floats"
+        else:
+            return "is not an array of this run's checkpoint"
+        if tuple(shape) != tuple(want.shape):
+            return f"has shape {shape}; the run's game, method and seeds give {tuple(want.shape)}"
+        if np.dtype(dtype).kind != np.dtype(want.dtype).kind:
+            return f"has dtype {dtype}; the run's is {np.dtype(want.dtype)}"
+        return None
+
+    return check
+
+
+def _check_meta(meta: dict, arrays: dict, where: str, seeds: int, leaves: int, param_leaves: int) -> None:
+    """The log of a checkpoint (its checksum verified) against its arrays and the run:
+    a one-line `ValueError` naming the file and the first thing wrong."""
+    def bad(what):
+        raise ValueError(f"checkpoint {where} {what}")
+
+    if not _is_int(meta.get("step"), 0, 10**12):
+        bad(f"has step {meta.get('step')!r}; expected a whole number of steps")
+    if meta.get("leaves") != leaves:
+        bad(f"has {meta.get('leaves')!r} arrays of parameters and state; the run's game, method "
+            f"and seeds have {leaves}")
+    diverged = meta.get("diverged_at")
+    if not isinstance(diverged, list) or len(diverged) != seeds \
+            or not all(d is None or _is_int(d) for d in diverged):
+        bad(f"has diverged_at {str(diverged)[:80]}; expected a list of {seeds} steps or nulls")
+    history = meta.get("history")
+    if not isinstance(history, list) or not all(isinstance(r, dict) and _is_int(r.get("step"))
+                                                and _is_int(r.get("seed"), 0, seeds - 1)
+                                                for r in history):
+        bad("has a history that is not a list of logged rows (each with its step and seed)")
+    eigenvalues = meta.get("eigenvalues")
+    if not isinstance(eigenvalues, dict) or not all(
+            k.isdigit() and isinstance(v, list) and all(
+                isinstance(e, list) and len(e) == 2 and all(isinstance(x, (int, float)) for x in e)
+                for e in v) for k, v in eigenvalues.items()):
+        bad("has eigenvalues that are not lists of (real, imaginary) pairs by step")
+    for key in ("sample_steps", "param_steps"):
+        listed = meta.get(key)
+        if not isinstance(listed, list) or not all(_is_int(s) for s in listed):
+            bad(f"has {key} {str(listed)[:80]}; expected a list of steps")
+    if meta["param_steps"] and meta.get("param_leaves") != param_leaves:
+        bad(f"has param_leaves {meta.get('param_leaves')!r}; the run's parameters have {param_leaves}")
+    expected = {f"leaf_{i}" for i in range(leaves)}
+    expected |= {f"samples_{s}" for s in meta["sample_steps"]}
+    expected |= {f"params_{s}_{i}" for s in meta["param_steps"] for i in range(param_leaves)}
+    missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
+    if missing:
+        bad(f"lists array {missing[0]!r} but does not hold it")
+    if extra:
+        bad(f"holds array {extra[0]!r} that its log does not list")
 
 
 def load_checkpoint(directory, game: AbstractGame, method: AbstractStepMethod, *, h: float,
                     seeds: int) -> TrainState:
     """The `TrainState` that `save_checkpoint` wrote for this game, method and seeds.
-    Raises `ValueError` for a missing, damaged, foreign or mismatched checkpoint."""
+    The file is untrusted: every entry's size, dtype and shape is checked against the
+    run's own before it is read, the checksum before anything is used, then the log
+    against the arrays. Raises a one-line `ValueError` naming the file for a missing,
+    damaged, foreign or mismatched checkpoint."""
     path = Path(directory) / CHECKPOINT
-    meta, arrays = _read_checkpoint(path)
+    where = repr(str(path))
     template = _template(game, method, h, seeds)
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    stored = [arrays.get(f"leaf_{i}") for i in range(len(leaves))]
-    if meta["leaves"] != len(leaves) or any(a is None or a.shape != t.shape
-                                            for a, t in zip(stored, leaves)):
-        raise ValueError(f"checkpoint in {str(directory)!r} does not match the run's game, method "
-                         f"and seeds")
-    params, method_state = jax.tree_util.tree_unflatten(
-        treedef, [jnp.asarray(a, t.dtype) for a, t in zip(stored, leaves)])
     param_def = jax.tree_util.tree_structure(template[0])
+    param_count = param_def.num_leaves
+    meta, arrays = _read_checkpoint(path, _entry_check(template, _sample_shape(game, template), seeds))
+    _check_meta(meta, arrays, where, seeds, len(leaves), param_count)
+    params, method_state = jax.tree_util.tree_unflatten(
+        treedef, [jnp.asarray(arrays[f"leaf_{i}"], t.dtype) for i, t in enumerate(leaves)])
     checkpoints = {
-        int(step): jax.tree_util.tree_unflatten(
-            param_def, [arrays[f"params_{step}_{i}"] for i in range(meta["param_leaves"])])
+        step: jax.tree_util.tree_unflatten(param_def, [arrays[f"params_{step}_{i}"]
+                                                       for i in range(param_count)])
         for step in meta["param_steps"]
     }
-    return TrainState(params, method_state, int(meta["step"]), list(meta["diverged_at"]),
+    return TrainState(params, method_state, meta["step"], list(meta["diverged_at"]),
                       list(meta["history"]), {int(k): v for k, v in meta["eigenvalues"].items()},
-                      {int(s): arrays[f"samples_{s}"] for s in meta["sample_steps"]}, checkpoints)
+                      {s: arrays[f"samples_{s}"] for s in meta["sample_steps"]}, checkpoints)
+
+
+def _sample_shape(game: AbstractGame, template) -> tuple:
+    """The shape of one generated sample (without building anything)."""
+    if not hasattr(game, "generate"):
+        return ()
+    generator = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype),
+                                       template[0].generator)
+    out = jax.eval_shape(lambda g: game.generate(g, jax.random.key(0), 1), generator)
+    return tuple(out.shape[1:])
+
+
+def _nbytes(tree) -> int:
+    return sum(math.prod(x.shape) * np.dtype(x.dtype).itemsize for x in jax.tree_util.tree_leaves(tree))
+
+
+def train_memory(game: AbstractGame, method: AbstractStepMethod, *, h: float, steps: int,
+                 seeds: int = 1, log_every: int = 500, eval_samples: int = 2000,
+                 keep_samples: int | None = None, keep_checkpoints: bool | int = True) -> dict[str, int]:
+    """An estimate, in bytes, of what `train` with these arguments holds at once, by
+    part, from the shapes alone (nothing is allocated): the parameters of every seed and
+    a working copy for their gradients and update (×3), the method's state (optimizer
+    moments), a minibatch's intermediate values (`game.working_bytes()` per seed), the
+    evaluation samples, and per log point the kept samples and parameters."""
+    template = _template(game, method, h, seeds)
+    params, state = _nbytes(template[0]), _nbytes(template[1])
+    logs = min(steps, 10**9) // log_every + 2
+    sample = math.prod(_sample_shape(game, template)) * 4
+    kept = eval_samples if keep_samples is None else min(keep_samples, eval_samples)
+    working = getattr(game, "working_bytes", lambda: 0)()
+    return {"parameters": 3 * params, "optimizer state": state,
+            "minibatches": seeds * working, "evaluation samples": 2 * seeds * eval_samples * sample,
+            "kept samples": logs * seeds * kept * sample,
+            "kept parameters": (logs if keep_checkpoints is True else min(logs, keep_checkpoints))
+                               * params if keep_checkpoints else 0}
 
 
 def outcome(row: dict, diverged_at: int | None = None) -> str:

@@ -1,9 +1,11 @@
 """Games by name: what the CLI's `--game` accepts, in one registry.
 
-Each entry is a factory whose keyword arguments are the game's options (`loss`,
-`regularizers`, `dim`, `real_point`, `bias`, `critic`); the CLI passes the options a
-user gave, and refuses one that the game does not take. A game that takes `loss` is a
-GAN: the CLI runs it once per `--loss`. `load("module:function")` builds a user's
+Each entry is a factory whose keyword arguments are the game's options (`dim`,
+`real_point`, `bias`, `critic`, `std`, …, declared once in its signature, see
+`gandyn._options`) besides the structural `loss` and `regularizers`; every front end
+(`--opt NAME=VALUE`, the explorer, a sweep's TOML) passes the options a user gave, and
+refuses one that the game does not take. A game that takes `loss` is a GAN: the CLI
+runs it once per `--loss`. `load("module:function")` builds a user's
 game from their own code (the function returns an `AbstractGame`).
 
 ```python
@@ -15,6 +17,7 @@ def my_game(dim: int = 2):
 
 import importlib
 import inspect
+from typing import Annotated
 
 from ._games import (
     AbstractGame,
@@ -24,12 +27,13 @@ from ._games import (
     MatrixGame,
     Quadratic,
 )
+from ._options import Option
 from ._registry import Registry
 from .losses import AbstractLoss, wgan
 
 
-__all__ = ["describe", "get", "load", "names", "options", "register", "registry", "resolve",
-           "takes_loss"]
+__all__ = ["Option", "check", "describe", "get", "load", "names", "options", "register", "registry",
+           "resolve", "takes_loss"]
 
 registry: Registry[AbstractGame] = Registry("game", AbstractGame)
 register, names, describe = registry.register, registry.names, registry.describe
@@ -70,41 +74,126 @@ def load(spec: str, **given) -> AbstractGame:
     extra = [k for k in given if k not in accepted]
     if extra:
         raise ValueError(f"game {spec!r} takes no option {extra[0]!r}")
-    game = function(**given)
+    try:
+        game = function(**given)
+    except Exception as e:  # noqa: BLE001 - the user's code: any failure is named
+        raise ValueError(f"game {spec!r} failed when built: {_reason(e)}") from None
     if not isinstance(game, AbstractGame):
         raise ValueError(f"{spec!r} returned a {type(game).__name__}, not an AbstractGame")
+    return check(game, spec)
+
+
+def check(game: AbstractGame, name: str) -> AbstractGame:
+    """`game` if its first evaluation works, traced abstractly (`jax.eval_shape`, no
+    computing): `init()` gives `Players` of real floating-point arrays, `losses` two
+    real scalars, `field` a `Players` of the same shapes. A one-line `ValueError`
+    naming the game and what is wrong otherwise (the exception it raised included)."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._games import Players
+
+    def fail(what):
+        raise ValueError(f"game {name!r}: {what}") from None
+
+    try:
+        y = game.init()
+    except Exception as e:  # noqa: BLE001
+        fail(f"init() raised {_reason(e)}")
+    if not isinstance(y, Players):
+        fail(f"init() returned a {type(y).__name__}, not Players(generator, discriminator)")
+    try:
+        leaves = jax.tree_util.tree_leaves(y)
+        shapes = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)), y)
+    except Exception as e:  # noqa: BLE001
+        fail(f"init() returned parameters that are not arrays: {_reason(e)}")
+    for x in jax.tree_util.tree_leaves(shapes):
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            fail(f"init() returned an array of dtype {x.dtype}; parameters must be real floats")
+    if not leaves:
+        fail("init() returned no parameters")
+    try:
+        losses = jax.eval_shape(lambda p: game.losses(p, jax.random.key(0)), shapes)
+    except Exception as e:  # noqa: BLE001
+        fail(f"losses() raised {_reason(e)}")
+    if not isinstance(losses, (tuple, list)) or len(losses) != 2:
+        fail(f"losses() returned {type(losses).__name__}; expected two scalars (L_1, L_2)")
+    for i, loss in enumerate(losses, 1):
+        shape, dtype = getattr(loss, "shape", None), getattr(loss, "dtype", None)
+        if shape != () or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+            fail(f"losses() returned L_{i} of shape {shape} and dtype {dtype}; each loss must be a "
+                 f"real scalar")
+    try:
+        v = jax.eval_shape(lambda p: game.field(p, jax.random.key(0)), shapes)
+    except Exception as e:  # noqa: BLE001
+        fail(f"field() raised {_reason(e)}")
+    same = (jax.tree_util.tree_structure(v) == jax.tree_util.tree_structure(shapes)
+            and all(a.shape == b.shape for a, b in zip(jax.tree_util.tree_leaves(v),
+                                                         jax.tree_util.tree_leaves(shapes))))
+    if not same:
+        fail("field() returned arrays whose structure or shapes differ from the parameters' "
+             f"({[tuple(a.shape) for a in jax.tree_util.tree_leaves(v)][:4]} for "
+             f"{[tuple(a.shape) for a in jax.tree_util.tree_leaves(shapes)][:4]})")
     return game
 
 
+def _reason(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def resolve(spec: str):
-    """The function named by `"module:function"` (importing the module)."""
+    """The function named by `"module:function"` (importing the module). Any failure
+    to import it — the module raising, whatever the exception — is a one-line
+    `ValueError` naming the game."""
     module_name, _, function_name = spec.partition(":")
     try:
         function = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError, ValueError) as e:
-        raise ValueError(f"cannot load game {spec!r}: {e}") from None
+        raise ValueError(f"cannot load game {spec!r}: {_reason(e)}") from None
+    except BaseException as e:  # noqa: BLE001 - the user's module raised on import
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ValueError(f"cannot load game {spec!r}: importing {module_name!r} raised "
+                         f"{_reason(e)}") from None
     if not callable(function):
         raise ValueError(f"game {spec!r} is not a function")
     return function
 
 
+# The options several games share, with the command line's shortcut flags.
+Dim = Annotated[int, Option(low=1, high=64, flag="--dim",
+                            help="dimension of the game's parameters")]
+RealPoint = Annotated[float, Option(low=-1e4, high=1e4, flag="--real-point",
+                                    help="position c of the real data (its point mass or mean)")]
+Bias = Annotated[bool, Option(flag="--bias", help="give the critic a bias: C(x) = w·x + b")]
+
+
 @register("dirac", "Dirac-GAN: point masses, linear critic (Mescheder 2018); --dim, --real-point, "
           "--bias, --critic")
-def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: int = 1,
-          real_point: float = 0.0, bias: bool = False, critic: str = "linear") -> DiracGAN:
+def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: Dim = 1,
+          real_point: RealPoint = 0.0, bias: Bias = False,
+          critic: Annotated[str, Option(choices=("linear", "normalized"), flag="--critic",
+                                        help="linear (x·ψ) or normalized (x·ψ/‖ψ‖)")] = "linear",
+          ) -> DiracGAN:
     return DiracGAN(loss, real_point=real_point, bias=bias, regularizers=tuple(regularizers),
                     dim=dim, critic=critic)
 
 
-@register("gaussian", "1-D Gaussian data N(c, 1), generator μ + σz, quadratic critic; "
-          "--real-point, --bias")
-def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: float = 0.0,
-             bias: bool = False) -> GaussianGAN:
-    return GaussianGAN(loss, mean=real_point, bias=bias, regularizers=tuple(regularizers))
+@register("gaussian", "1-D Gaussian data N(c, s²), generator μ + σz, quadratic critic; "
+          "--real-point, --bias, --opt std=s")
+def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: RealPoint = 0.0,
+             bias: Bias = False,
+             std: Annotated[float, Option(low=1e-3, high=1e3,
+                                          help="standard deviation s of the real data")] = 1.0,
+             ) -> GaussianGAN:
+    return GaussianGAN(loss, mean=real_point, std=std, bias=bias,
+                       regularizers=tuple(regularizers))
 
 
 @register("bilinear", "L = x·y, zero-sum; --dim d: L = xᵀy in R^d")
-def bilinear(dim: int = 1) -> Bilinear:
+def bilinear(dim: Dim = 1) -> Bilinear:
     import numpy as np
 
     return Bilinear(np.eye(dim))
@@ -115,7 +204,7 @@ register("matching-pennies", "matching pennies over mixed strategies, equilibriu
 
 
 @register("quadratic", "½x² + xy − ½y² scaled by 0.1: strongly monotone, spiral-in; --dim")
-def quadratic(dim: int = 1) -> Quadratic:
+def quadratic(dim: Dim = 1) -> Quadratic:
     import numpy as np
 
     eye = np.eye(dim)

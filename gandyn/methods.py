@@ -1,7 +1,9 @@
 """Methods by name: what the CLI's `--method` accepts, in one registry.
 
-`get(name)` returns a fresh method object; `names()` lists the choices and
-`describe(name)` gives a one-line description. A new method is one `register` call:
+`get(name, **options)` returns a fresh method object; `names()` lists the choices and
+`describe(name)` gives a one-line description; `registry.options(name)` the settings it
+declares (its factory's keyword arguments, e.g. `altgd`'s `discriminator_steps`,
+`adam`'s `b1`, `b2`), which `--opt NAME=VALUE` reaches. A new method is one `register` call:
 
 ```python
 @gd.methods.register("my-method", "one line for the CLI's help")
@@ -10,11 +12,17 @@ def _():
 ```
 """
 
+import functools
+from typing import Annotated
+
 import diffrax
 import optax
 
 from ._methods import (
+    ACGD,
     AbstractMethod,
+    ConsensusOptimization,
+    LocalSymplecticSurgery,
     AdaptiveFlow,
     LOLA,
     SOS,
@@ -40,6 +48,7 @@ from ._methods import (
 )
 from ._methods._colab import ColabEulerHeun, ExplicitPenalties
 from ._methods._maps import UNIT_SGD
+from ._options import Option
 from ._registry import Registry
 
 
@@ -48,11 +57,45 @@ __all__ = ["describe", "get", "names", "register", "registry"]
 registry: Registry[AbstractMethod] = Registry("method", AbstractMethod)
 register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
 
+
+@functools.cache
+def _adam(b1: float, b2: float):
+    """Unit-rate Adam, built once per (β₁, β₂) so that equal methods share a jit cache entry."""
+    return optax.adam(1.0, b1=b1, b2=b2)
+
+
 # Unit-rate optimizers, built once so that equal methods hit the same jit cache entry.
 _MOMENTUM = optax.sgd(1.0, momentum=0.9)
 _RMSPROP = optax.rmsprop(1.0)
-_ADAM = optax.adam(1.0, b1=0.5, b2=0.999)
+_ADAM = _adam(0.5, 0.999)
 _OPTIMISTIC_ADAM = OptimisticAdam()
+_OPTIMISTIC_ADAM_PAPERS = OptimisticAdam(first_step="zero-previous")
+
+Beta1 = Annotated[float, Option(low=0.0, high=0.999, help="Adam's β₁ (first-moment decay)")]
+Beta2 = Annotated[float, Option(low=0.0, high=0.99999, help="Adam's β₂ (second-moment decay)")]
+
+
+def _adam_method(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
+    return Optax(_adam(b1, b2), linear=False)
+
+
+def _adam_alternating(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
+    return Optax(_adam(b1, b2), alternating=True, linear=False)
+
+
+# Bounds and help for settings the factories' signatures carry without them.
+_DECLARED = {
+    "altgd": (Option("discriminator_steps", low=1, high=100,
+                     help="discriminator updates per generator update"),
+              Option("generator_first", help="update the generator first")),
+    "negative-momentum": (Option("beta", low=-1.0, high=1.0, help="momentum β (negative: Gidel 2019)"),
+                          Option("discriminator_steps", low=1, high=100,
+                                 help="discriminator updates per generator update")),
+    "sos": (Option("a", low=0.0, high=10.0, help="SOS's a"), Option("b", low=0.0, high=10.0,
+                                                                    help="SOS's b")),
+    "sga": (Option("lam", low=0.0, high=1e3, help="adjustment weight λ"),
+            Option("epsilon", low=0.0, high=10.0, help="alignment threshold ε")),
+}
 
 for _name, _factory, _description in (
     ("simgd", SimultaneousGD, "simultaneous gradient descent (= explicit Euler)"),
@@ -72,9 +115,8 @@ for _name, _factory, _description in (
     ("sgd", lambda: Optax(UNIT_SGD, linear=True), "optax SGD, simultaneous"),
     ("momentum", lambda: Optax(_MOMENTUM, linear=True), "optax SGD with momentum 0.9"),
     ("rmsprop", lambda: Optax(_RMSPROP, linear=False), "optax RMSProp, simultaneous"),
-    ("adam", lambda: Optax(_ADAM, linear=False), "optax Adam (β₁=0.5), simultaneous"),
-    ("adam-alt", lambda: Optax(_ADAM, alternating=True, linear=False),
-     "optax Adam (β₁=0.5), alternating"),
+    ("adam", _adam_method, "optax Adam (β₁=0.5), simultaneous"),
+    ("adam-alt", _adam_alternating, "optax Adam (β₁=0.5), alternating"),
     ("hamiltonian", HamiltonianGD, "Hamiltonian GD: descent on ½‖v‖² (Loizou 2020)"),
     ("eg-past", ExtrapolationFromThePast, "extrapolation from the past (Gidel 2019)"),
     ("negative-momentum", NegativeMomentum, "alternating GD, momentum −0.5 (Gidel 2019)"),
@@ -91,9 +133,18 @@ for _name, _factory, _description in (
     ("sos", SOS, "stable opponent shaping, a = ½, b = 0.1 (Letcher 2019)"),
     ("sga", SymplecticGradientAdjustment, "symplectic gradient adjustment, aligned λ = 1 (Balduzzi 2018)"),
     ("unrolled", lambda: Unrolled(Optax(_ADAM, alternating=True, linear=False), k=5),
-     "Adam (β₁=0.5), alternating, generator through 5 unrolled D steps (Metz 2017)"),
+     "Adam (β₁=0.5), alternating, generator through 5 unrolled D Adam steps with D's moments (Metz 2017)"),
+    ("unrolled-gd", lambda: Unrolled(Optax(_ADAM, alternating=True, linear=False), k=5, through="gd"),
+     "Adam (β₁=0.5), alternating, generator through 5 unrolled plain GD steps of D at rate h"),
+    ("optimistic-adam-papers", lambda: _OPTIMISTIC_ADAM_PAPERS,
+     "optimistic Adam, β₁=0.5, first step 2h·u₀ from a zero previous update (Daskalakis/Gidel code)"),
+    ("eg-past-adam", lambda: ExtrapolationFromThePast(_ADAM),
+     "extrapolation from the past with Adam (β₁=0.5) in both half-steps (Gidel 2019, PastExtraAdam)"),
+    ("acgd", ACGD, "adaptive competitive GD: RMSProp per-coordinate rates, β = 0.99 (Schäfer 2020, CGDs)"),
+    ("co", ConsensusOptimization, "consensus optimization as a method: y + h(v − γJᵀv), γ = 1 (Mescheder 2017)"),
+    ("lss", LocalSymplecticSurgery, "local symplectic surgery: y − (h/2)(ξ + HᵀH⁻¹ξ) (Mazumdar 2019)"),
 ):
-    register(_name, _description, _factory)
+    register(_name, _description, _factory, options=_DECLARED.get(_name, ()))
 
 # ODE-GAN's colab (deepmind-research/ode_gan/odegan_mog16.ipynb): each player stepped with
 # the other frozen, the regularizers' penalties added once per step at its start.

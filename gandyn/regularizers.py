@@ -9,9 +9,11 @@ from ._registry import Registry
 from ._regularizers import (
     AbstractRegularizer,
     Consensus,
+    DRAGAN,
     GeneratorGradientPenalty,
     InstanceNoise,
     L2,
+    LeCam,
     R1,
     R2,
     SGA,
@@ -24,17 +26,19 @@ registry: Registry[AbstractRegularizer] = Registry("regularizer", AbstractRegula
 register, names, describe = registry.register, registry.names, registry.describe
 
 for _name, _cls, _description in (
-    ("r1", R1, "zero-centred gradient penalty on real data, (γ/2)E‖∇C‖²"),
-    ("r2", R2, "zero-centred gradient penalty on fake data, (γ/2)E‖∇C‖²"),
+    ("r1", R1, "zero-centered gradient penalty on real data, (γ/2)E‖∇C‖²"),
+    ("r2", R2, "zero-centered gradient penalty on fake data, (γ/2)E‖∇C‖²"),
     ("gp", WGANGP, "WGAN-GP, λE(‖∇C(x̂)‖ − 1)² on interpolates"),
-    ("gp0", lambda weight: WGANGP(weight, centre=0.0),
-     "zero-centred WGAN-GP, λE‖∇C(x̂)‖² on interpolates (Su 2019)"),
+    ("gp0", lambda weight: WGANGP(weight, center=0.0),
+     "zero-centered WGAN-GP, λE‖∇C(x̂)‖² on interpolates (Su 2019)"),
     ("consensus", Consensus, "consensus optimization, v − γJᵀv"),
     ("sga", SGA, "symplectic gradient adjustment, v − (λ/2)(Jᵀ − J)v"),
     ("noise", InstanceNoise, "instance noise of this standard deviation"),
     ("clip", WeightClipping, "clip discriminator weights to [−c, c]"),
     ("l2", L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
     ("odegan", GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
+    ("dragan", DRAGAN, "DRAGAN, λE(‖∇C(x + δ)‖ − 1)² around real data, δ ~ N(0, 0.1²) (Kodali 2017)"),
+    ("lecam", LeCam, "LeCam (RLC), λ(E(C(x) − 1)² + E(C(G(z)) − 1)²), constant anchors (Tseng 2021)"),
 ):
     register(_name, _description, _cls)
 
@@ -44,21 +48,22 @@ def build(name: str, weight) -> AbstractRegularizer:
     return registry.get(name, weight)
 
 
-def get(name: str, weight: float) -> AbstractRegularizer:
-    """The regularizer called `name` with its weight (or std, or clip bound)."""
+def get(name: str, weight: float, *, label: str = "regularizer") -> AbstractRegularizer:
+    """The regularizer called `name` with its weight (or std, or clip bound); `label`
+    names the setting in messages (the command line's `--reg`)."""
     factory = registry.factory(name)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-        raise ValueError(f"regularizer weight must be a number, got {name}={weight!r}")
+        raise ValueError(f"{label} weight must be a number, got {name}={weight!r}")
     if not (math.isfinite(weight) and 0 <= weight <= 1e6):
-        raise ValueError(f"regularizer weight must be a finite number in [0, 1e6], got "
+        raise ValueError(f"{label} weight must be a finite number in [0, 1e6], got "
                          f"{name}={weight}")
     return factory(weight)
 
 
-def parse(text: str) -> AbstractRegularizer:
+def parse(text: str, *, label: str = "regularizer") -> AbstractRegularizer:
     """`"name=weight"` → a regularizer; a clear `ValueError` for anything else."""
     if not isinstance(text, str):
-        raise ValueError(f"malformed regularizer {text!r}: expected a string NAME=WEIGHT, NAME one "
+        raise ValueError(f"malformed {label} {text!r}: expected a string NAME=WEIGHT, NAME one "
                          f"of: {', '.join(names())}")
     name, sep, value = text.partition("=")
     try:
@@ -67,6 +72,6 @@ def parse(text: str) -> AbstractRegularizer:
         weight = None
     if not sep or not name.strip() or weight is None:
         raise ValueError(
-            f"malformed regularizer {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
+            f"malformed {label} {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
         )
-    return get(name, weight)
+    return get(name, weight, label=label)

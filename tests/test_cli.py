@@ -20,7 +20,7 @@ def test_simulate_writes_metrics_trajectories_and_portrait(tmp_path):
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.iterdir()
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "metrics.json", "portrait.png", "trajectories.npz"
+        "metrics.json", "portrait.png", "settings.json", "trajectories.npz"
     ]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     rows = {(r["loss"], r["method"], tuple(r["init"])): r for r in metrics["results"]}

@@ -143,7 +143,9 @@ def test_ctrl_c_before_the_first_checkpoint_keeps_nothing_and_says_so(env, tmp_p
 
 def test_ctrl_c_after_a_checkpoint_exits_130_with_the_resume_command(env, reference, tmp_path):
     _, duration = reference
-    process = gandyn(*ARGS, "--steps", "2000", "--out", str(tmp_path), env=env)
+    args = list(ARGS)
+    args[args.index("--steps") + 1] = "2000"  # a single-valued option is given once
+    process = gandyn(*args, "--out", str(tmp_path), env=env)
     process.stderr.readline()
     run_dir = None
     deadline = time.monotonic() + 120

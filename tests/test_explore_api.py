@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -352,3 +353,75 @@ def test_a_bad_port_is_one_line(port):
     result = CliRunner().invoke(app, ["explore", "--port", port])
     assert result.exit_code == 2
     assert "Error: --port must be an integer ≥ 0 of at most 65,535" in result.output
+
+
+# ------------------------------------------------------------- issue 27: bounded, exact
+
+def _raw(server, request: bytes) -> tuple[int, dict]:
+    """Send `request` as is; `(status, JSON body)`."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=60) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body) if body else {}
+
+
+@pytest.mark.parametrize("request_text, fragment", [
+    ("GET /api/options HTTP/1.1\r\nHost: 127.0.0.1:80@evil.com\r\n", "addressed to 127.0.0.1"),
+    ("GET /api/options HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.com\r\n", "one Host header, not 2"),
+    ("GET http://evil.com/api/options HTTP/1.1\r\nHost: 127.0.0.1\r\n", "request target must be a path"),
+    ("GET /api/options HTTP/1.1\r\nHost: localhost.evil.com\r\n", "addressed to 127.0.0.1"),
+])
+def test_the_host_and_request_target_checks_are_exact(server, request_text, fragment):
+    code, body = _raw(server, (request_text + "Connection: close\r\n\r\n").encode())
+    assert code == 403 and fragment in body["error"] and "\n" not in body["error"]
+
+
+def test_an_absolute_target_naming_this_server_is_served(server):
+    port = server.server_address[1]
+    code, body = _raw(server, f"GET http://127.0.0.1:{port}/api/field?grid=3 HTTP/1.1\r\n"
+                              f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+    assert code == 200 and body["n"] == 3
+
+
+def test_a_request_at_its_limits_is_stopped_and_never_blocks_a_field():
+    """`implicit-euler` on a 64-dimensional Dirac-GAN, 100,000 steps from 16 points (12
+    minutes of work when it ran to the end, holding the one lock there was): stopped
+    past its budget with a 503, and a field asked for meanwhile comes back within a
+    second."""
+    server = make_server(0, seconds=2)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        field = {"game": "dirac", "dim": 64, "grid": 21}
+        assert get(server, "/api/field", field)[0] == 200  # compiled before the clock starts
+        points = [f"{i / 8},1" for i in range(16)]
+        heavy = {"game": "dirac", "dim": 64, "method": "implicit-euler", "steps": 100_000,
+                 "point": points}
+        answers = {}
+        worker = threading.Thread(target=lambda: answers.update(heavy=get(server, "/api/trajectory", heavy)))
+        worker.start()
+        started = time.monotonic()
+        while worker.is_alive() and time.monotonic() - started < 5:
+            time.sleep(0.5)
+            before = time.monotonic()
+            code, body = get(server, "/api/field", field)
+            assert code == 200 and body["n"] == 21
+            assert time.monotonic() - before < 1.0
+        worker.join(300)
+        code, body = answers["heavy"]
+        assert code == 503 and "longer than the 2 s one request may use" in body["error"]
+        assert "\n" not in body["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_second_order_breakdown_is_a_result_in_the_spectrum(server):
+    code, body = get(server, "/api/spectrum", {"game": "gaussian", "method": "cgd"})
+    assert code == 200 and body["available"] is False
+    assert "method 'cgd' cannot be linearised on game GaussianGAN" in body["reason"]

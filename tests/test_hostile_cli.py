@@ -5,6 +5,7 @@ status with its step. (Sweep files: test_hostile_sweep.py; data files:
 test_hostile_data.py; kills and Ctrl-C: test_crash.py.)"""
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -242,3 +243,366 @@ def test_no_error_leaves_temporary_files(tmp_path):
     invoke(["simulate", "--real-point", "nan"], tmp_path / "runs")
     invoke(["portrait", "--real-point", "nan"], tmp_path / "p.png")
     assert not [p for p in tmp_path.rglob("*")], os.listdir(tmp_path)
+
+
+# ------------------------------------------- second round: files gandyn reads back (issue 27)
+
+def resign(source: Path, run_dir: Path, edit) -> Path:
+    """A copy of the run in `source` whose checkpoint's arrays and log were edited by
+    `edit(arrays, meta) -> (arrays, meta_text)` and signed again (a valid SHA-256): what
+    the checksum cannot catch, the checks of shapes, dtypes and the log must."""
+    import io
+
+    from gandyn._train import _digest
+
+    run_dir.mkdir()
+    (run_dir / "settings.json").write_bytes((source / "settings.json").read_bytes())
+    with np.load(source / "checkpoint.npz") as f:
+        arrays = {name: f[name] for name in f.files}
+    record = json.loads(arrays.pop("_record").tobytes())
+    arrays, meta_text = edit(arrays, json.loads(record["meta"]))
+    signed = json.dumps({"meta": meta_text, "sha256": _digest(arrays, meta_text)})
+    buffer = io.BytesIO()
+    np.savez(buffer, _record=np.frombuffer(signed.encode(), np.uint8), **arrays)
+    (run_dir / "checkpoint.npz").write_bytes(buffer.getvalue())
+    return run_dir
+
+
+def _meta(change):
+    def edit(arrays, meta):
+        return arrays, change(meta)
+    return edit
+
+
+def _arrays(change):
+    def edit(arrays, meta):
+        change(arrays)
+        return arrays, json.dumps(meta)
+    return edit
+
+
+RESIGNED = [
+    ("wrong-shape snapshot", _arrays(lambda a: a.update(params_10_0=np.zeros((1, 9, 2), np.float32))),
+     ["array 'params_10_0' has shape (1, 9, 2)", "(1, 8, 2)"]),
+    ("step listed without arrays", _meta(lambda m: json.dumps({**m, "param_steps": m["param_steps"] + [99]})),
+     ["lists array 'params_99_0' but does not hold it"]),
+    ("step 1e400", _meta(lambda m: json.dumps(m).replace(f'"step": {m["step"]}', '"step": 1e400')),
+     ["has step inf; expected a whole number of steps"]),
+    ("history not a list", _meta(lambda m: json.dumps({**m, "history": {"rows": 1}})),
+     ["history that is not a list of logged rows"]),
+    ("samples listed but absent", _arrays(lambda a: a.pop("samples_10")),
+     ["lists array 'samples_10' but does not hold it"]),
+    ("complex array", _arrays(lambda a: a.update(leaf_0=a["leaf_0"].astype(np.complex64))),
+     ["array 'leaf_0' has dtype complex64, not real numbers"]),
+    ("foreign array", _arrays(lambda a: a.update(extra=np.zeros(3, np.float32))),
+     ["array 'extra' is not an array of this run's checkpoint"]),
+    ("wrong seed count", _meta(lambda m: json.dumps({**m, "diverged_at": [None, None]})),
+     ["diverged_at [None, None]", "a list of 1 steps"]),
+]
+
+
+@pytest.mark.parametrize("edit, fragments", [c[1:] for c in RESIGNED], ids=[c[0] for c in RESIGNED])
+@pytest.mark.parametrize("command", ["resume", "slice"])
+def test_a_resigned_checkpoint_is_refused_naming_the_file(finished_run, tmp_path, edit, fragments,
+                                                          command):
+    run_dir = resign(finished_run, tmp_path / "run", edit)
+    before = sorted(p.name for p in run_dir.iterdir())
+    args = (["train", "--resume", str(run_dir), "--steps", "40"] if command == "resume"
+            else ["slice", str(run_dir), "--no-gif", "--resolution", "3"])
+    result = runner.invoke(app, args)
+    assert_one_line_error(result, str(run_dir / "checkpoint.npz"), *fragments)
+    assert sorted(p.name for p in run_dir.iterdir()) == before  # nothing written
+
+
+def _sparse_npz(path: Path, name: str, header: bytes, size: int) -> None:
+    """An .npz (stored, not compressed) whose one entry `name` is `size` bytes: an
+    `.npy` header then zeros, written sparse (a hole on disk), with a CRC of 0 (never
+    read: the size must be refused first)."""
+    import struct
+
+    encoded = name.encode()
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, size, size, len(encoded), 0)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, size, size,
+                          len(encoded), 0, 0, 0, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(local + encoded + header)
+        f.seek(len(local) + len(encoded) + size)
+        start = f.tell()
+        f.write(central + encoded)
+        f.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central) + len(encoded),
+                            start, 0))
+
+
+def _npy_header(shape, dtype="<f4") -> bytes:
+    text = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+
+
+BOMB_RUNNER = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+from gandyn.cli import main
+sys.argv = ["gandyn", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("limit, shape, fragment", [
+    ("1G", (1, 7 * 2**27, 1), "its entries inflate to 3.5 GiB, more than the 1 GiB it may hold"),
+    ("64G", (1, 2**28, 3), "array 'samples_10' has shape (1, 268435456, 3); the run's samples are "
+                           "(1, n, 1)"),
+], ids=["over-the-budget", "not-the-run's-shape"])
+def test_a_decompression_bomb_is_refused_before_inflating(finished_run, tmp_path, limit, shape, fragment):
+    """A 3–3.5 GiB entry in a checkpoint file of a few KiB: refused from the size its
+    archive declares, or from its header's shape, before anything is inflated — in a
+    process limited to 3 GiB of address space, where inflating it would fail."""
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "settings.json").write_bytes((finished_run / "settings.json").read_bytes())
+    header = _npy_header(shape)
+    _sparse_npz(run_dir / "checkpoint.npz", "samples_10.npy", header, len(header) + 4 * math.prod(shape))
+    assert (run_dir / "checkpoint.npz").stat().st_blocks * 512 < 2**20  # a hole, not 3 GiB on disk
+    env = {**os.environ, "GANDYN_COMPILE_CACHE": "0", "GANDYN_MEMORY_LIMIT": limit}
+    result = subprocess.run([sys.executable, "-c", BOMB_RUNNER, "train", "--resume", str(run_dir),
+                             "--steps", "40"], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert str(run_dir / "checkpoint.npz") in line and fragment in line, line
+
+
+# --------------------------------------------- outputs checked before the work (issue 27)
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, monkeypatch):
+    import gandyn._runs
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed before checking its output")
+
+    monkeypatch.setattr(gandyn._runs, "game_grid", never)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "deeper")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    cases = [(tmp_path / ("x" * 300), "more than the 255 a file system allows"),
+             (tmp_path / "dangling", "is a symbolic link to nothing"),
+             (tmp_path / "dangling" / "runs", "is a symbolic link to nothing"),
+             (tmp_path / "loop" / "runs", "Too many levels of symbolic links")]
+    for out, fragment in cases:
+        for args in (["simulate", "--steps", "10"], ["eigen"]):
+            assert_one_line_error(invoke(args, out), fragment, "--out")
+    assert_one_line_error(invoke(["portrait", "--steps", "10"], tmp_path / ("p" * 300 + ".png")),
+                          "more than the 255 a file system allows")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "loop"]
+
+
+def test_resume_of_a_read_only_run_is_refused_before_training(finished_run, tmp_path, monkeypatch):
+    import gandyn._io
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("checkpoint.npz", "settings.json"):
+        (run_dir / name).write_bytes((finished_run / name).read_bytes())
+    if os.geteuid() == 0:  # root writes into a read-only folder: as on a read-only file system
+        probe = gandyn._io._can_create_in
+        monkeypatch.setattr(gandyn._io, "_can_create_in", lambda f: Path(f) != run_dir and probe(f))
+    run_dir.chmod(0o555)
+    try:
+        result = runner.invoke(app, ["train", "--resume", str(run_dir), "--steps", "40"])
+    finally:
+        run_dir.chmod(0o755)
+    assert_one_line_error(result, "the run folder is not writable", str(run_dir))
+    assert "resuming" not in result.output
+
+
+# ------------------------------------------------- options and messages (issue 27)
+
+@pytest.mark.parametrize("args, fragment", [
+    (["simulate", "--step", "0.1", "--step", "0.5"], "option --step is given twice"),
+    (["eigen", "-s", "0.1", "--step=0.5"], "option -s is given twice (--step again)"),
+    (["train", "--gif", "--no-gif"], "option --gif is given twice (--no-gif again)"),
+    (["--memory-limit", "8G", "portrait", "--steps", "5", "--steps", "6"], "option --steps is given twice"),
+    (["slice", "run", "--lim", "1e308"], "--lim must be a positive finite number of at most 1e6"),
+    (["--memory-limit", "lots", "simulate"], "--memory-limit must be a size such as 8G"),
+])
+def test_repeated_options_and_unusable_numbers_are_one_line(tmp_path, args, fragment):
+    result = runner.invoke(app, args)
+    assert_one_line_error(result, fragment)
+
+
+def test_slice_refuses_a_window_beyond_the_bound():
+    import gandyn as gd
+    from gandyn._slice import field_slice
+
+    game = gd.games.get("dirac")
+    with pytest.raises(ValueError, match=r"lim must be a positive finite number, got 1e\+308; at most 1e\+06"):
+        field_slice(game, game.init(), lim=1e308)
+
+
+def test_a_run_over_the_memory_budget_is_refused_before_allocating(tmp_path, monkeypatch):
+    """`--width 4096 --depth 64`: about 8 GiB of parameters per copy; refused from the
+    shapes alone, in a few seconds, with what it needs, and nothing left behind."""
+    monkeypatch.setenv("GANDYN_MEMORY_LIMIT", "4G")
+    out = tmp_path / "runs"
+    result = invoke(["train", "--data", "ring8", "--width", "4096", "--depth", "64", "--steps", "1"], out)
+    assert_one_line_error(result, "training 1 seed(s) for 1 steps needs about", "GiB of memory",
+                          "parameters", "more than the 4 GiB allowed", "--memory-limit")
+    assert "training:" not in result.output and not out.exists()
+    result = runner.invoke(app, ["--memory-limit", "1T", "train", "--data", "ring8", "--steps", "0"])
+    assert_one_line_error(result, "--steps")  # the option raised the limit; the next check speaks
+
+
+USER_GAMES = '''
+import jax.numpy as jnp
+from gandyn._games import AbstractGame, Players
+
+
+class Vector(AbstractGame):
+    def init(self, key=None):
+        return Players(jnp.ones(2), jnp.ones(2))
+
+    def losses(self, p, key=None):
+        return p.generator * p.discriminator, -p.generator * p.discriminator
+
+
+class WrongField(Vector):
+    def losses(self, p, key=None):
+        return jnp.sum(p.generator * p.discriminator), -jnp.sum(p.generator * p.discriminator)
+
+    def field(self, p, key=None):
+        return Players(jnp.ones(3), jnp.ones(2))
+
+
+class Integers(WrongField):
+    def init(self, key=None):
+        return Players(jnp.ones(2, int), jnp.ones(2, int))
+
+
+class Raising(WrongField):
+    def losses(self, p, key=None):
+        raise KeyError("no such thing")
+
+
+def vector():
+    return Vector()
+
+
+def wrong_field():
+    return WrongField()
+
+
+def integers():
+    return Integers()
+
+
+def raising():
+    return Raising()
+
+
+def broken():
+    raise RuntimeError("cannot build")
+'''
+
+
+@pytest.mark.parametrize("function, fragments", [
+    ("broken", ["failed when built: RuntimeError: cannot build"]),
+    ("vector", ["losses() returned L_1 of shape (2,)", "each loss must be a real scalar"]),
+    ("wrong_field", ["field() returned arrays whose structure or shapes differ", "[(3,), (2,)]"]),
+    ("integers", ["init() returned an array of dtype int", "parameters must be real floats"]),
+    ("raising", ["losses() raised KeyError: 'no such thing'"]),
+    ("missing", ["cannot load game", "AttributeError"]),
+])
+@pytest.mark.parametrize("command", ["simulate", "eigen", "portrait"])
+def test_a_users_game_that_fails_is_one_line_naming_it(tmp_path, monkeypatch, function, fragments,
+                                                        command):
+    (tmp_path / "hostile_user_games.py").write_text(USER_GAMES)
+    (tmp_path / "hostile_import.py").write_text("raise ZeroDivisionError('on import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / ("p.png" if command == "portrait" else "runs")
+    args = [command, "--game", f"hostile_user_games:{function}"] + (["--at", "1,1,1,1"] if command == "eigen" else [])
+    assert_one_line_error(invoke(args, out), f"hostile_user_games:{function}", *fragments)
+    assert_one_line_error(invoke([command, "--game", "hostile_import:game"], out),
+                          "cannot load game 'hostile_import:game'", "ZeroDivisionError: on import")
+    assert not out.exists()
+
+
+def test_a_second_order_methods_breakdown_names_method_and_game(tmp_path):
+    """CGD's linear solve breaks down on the Gaussian GAN at its equilibrium (its
+    reduced operator is singular there): one line naming both, exit 2."""
+    out = tmp_path / "runs"
+    assert_one_line_error(invoke(["eigen", "--game", "gaussian", "-m", "cgd"], out),
+                          "method 'cgd' cannot be linearised on game GaussianGAN",
+                          "breakdown")
+    assert not out.exists()
+
+
+# ----------------------------------------------- gandyn's own caches (issue 27)
+
+CACHE_RUNNER = """
+import sys
+from gandyn.cli._common import use_compile_cache
+print(use_compile_cache())
+import jax, jax.numpy as jnp
+print(float(jax.jit(lambda x: jnp.sin(x) * 3 + jnp.cos(x) ** 2)(1.0)))
+"""
+
+
+def _cached_run(cache: Path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GANDYN_CACHE_DIR": str(cache), "GANDYN_COMPILE_CACHE": "1"}
+    result = subprocess.run([sys.executable, "-c", CACHE_RUNNER], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_compile_cache_works_from_a_moved_folder_and_skips_bad_entries(tmp_path):
+    import shutil
+
+    first = tmp_path / "first"
+    _cached_run(first)
+    entries = sorted(p.name for p in (first / "xla").iterdir() if p.is_file())
+    assert entries  # the program was written
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)
+    result = _cached_run(moved)
+    assert sorted(p.name for p in (moved / "xla").iterdir() if p.is_file()) == entries  # every key hit
+    assert result.stderr.strip() == ""
+    # A damaged entry is compiled again in silence; a FIFO in its place (which JAX would
+    # block on forever) is removed first.
+    program = next(name for name in entries if name.endswith("-cache"))
+    (moved / "xla" / program).write_bytes(b"not a program")
+    assert _cached_run(moved).stderr.strip() == ""
+    (moved / "xla" / program).unlink()
+    os.mkfifo(moved / "xla" / program)
+    assert _cached_run(moved).stderr.strip() == ""
+    assert (moved / "xla" / program).is_file()
+
+
+def test_a_special_file_in_place_of_the_cached_classifier_is_not_opened(tmp_path, monkeypatch):
+    import threading
+
+    import jax
+
+    import gandyn.data as data
+    from gandyn import _image_metrics
+
+    images = data.ImageData(np.zeros((20, 1, 8, 8), np.float32), np.arange(20) % 2, name="tiny")
+    trained = []
+    monkeypatch.setattr(_image_metrics, "train_classifier",
+                        lambda d, s: trained.append(1) or (_image_metrics.Classifier(
+                            d.shape, d.classes, s.width, s.features, key=jax.random.key(0)), 0.5))
+    _, info = _image_metrics.cached_classifier(images, directory=tmp_path)
+    weights = Path(info["path"])
+    weights.unlink()
+    os.mkfifo(weights)
+    answer = []
+    thread = threading.Thread(target=lambda: answer.append(
+        _image_metrics.cached_classifier(images, directory=tmp_path)), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert answer, "blocked on a FIFO in the cache"
+    assert answer[0][1]["trained"] and len(trained) == 2 and weights.is_file()

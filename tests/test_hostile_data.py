@@ -364,6 +364,25 @@ def test_npz_arrays_are_checked_from_their_headers(tmp_path, monkeypatch):
         gd.data.load_npz(tmp_path / "big.npz")
 
 
+def test_images_over_the_memory_budget_are_refused_from_their_header(tmp_path, monkeypatch):
+    """1.98 GB of uint8 images (under the 2 GiB cap per file) become 7.9 GB of float32
+    images: refused from the header alone, before a byte of pixels is read, with
+    what they need."""
+    monkeypatch.setenv("GANDYN_MEMORY_LIMIT", "4G")
+    declared = {"descr": "|u1", "fortran_order": False, "shape": (71_600, 3, 96, 96)}  # 1.98 GB
+    write_npz_member(tmp_path / "big.npz", "images.npy", declared, b"\x00" * 1000)
+    assert (tmp_path / "big.npz").stat().st_size < 2**12
+    for path in (tmp_path / "big.npz", str(tmp_path / "big.npz")):
+        with pytest.raises(DataError, match=r"big.npz': 'images' \(shape \(71600, 3, 96, 96\)\) needs "
+                                            r"about 9.22 GiB of memory \(float32 images 7.37 GiB, pixels "
+                                            r"read 1.84 GiB\), more than the 4 GiB allowed") as info:
+            (gd.data.load_npz if isinstance(path, os.PathLike) else gd.data.load)(path)
+        one_line(info)
+    monkeypatch.setenv("GANDYN_MEMORY_LIMIT", "64G")  # within the budget: then read, and short
+    with pytest.raises(DataError, match="big.npz' is not an .npz"):
+        gd.data.load_npz(tmp_path / "big.npz")
+
+
 def _npy(array) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)

@@ -241,6 +241,87 @@ def test_unrolling_stabilises_the_bilinear_game_for_gd():
     assert float(unrolled.rate[0]) == pytest.approx(radius, rel=1e-3)
 
 
+def _small_gan():
+    target = gd.data.Ring(modes=8, radius=1.0, std=0.01)
+    return gd.MLPGAN(gd.losses.sgan, target, width=5, depth=1, latent_size=3, batch_size=12,
+                     activation="tanh")
+
+
+def _adam_by_hand(psi, grad, mu, nu, count, rate, b1, b2, eps):
+    """One Adam step written out (Kingma & Ba, Algorithm 1), on flat arrays."""
+    count = count + 1
+    mu = b1 * mu + (1 - b1) * grad
+    nu = b2 * nu + (1 - b2) * grad * grad
+    step = (mu / (1 - b1**count)) / (jnp.sqrt(nu / (1 - b2**count)) + eps)
+    return psi - rate * step, mu, nu, count
+
+
+def test_unrolled_adam_generator_gradient_equals_finite_differences_through_k_adam_steps():
+    """Metz et al. 2017 unroll the discriminator's Adam with its state: the generator's
+    gradient of L_G(θ, ψ_k(θ)), ψ_k after k Adam steps from the discriminator's current
+    moments and step count, on one minibatch. Checked against central differences of
+    that function computed with Adam written by hand (float64), along random
+    directions; and it is not plain-GD unrolling nor the un-unrolled gradient."""
+    b1, b2, eps, h, scale, k = 0.5, 0.999, 1e-8, 0.05, 0.4, 3
+    adam = optax.adam(1.0, b1=b1, b2=b2, eps=eps)
+    game = _small_gan()
+    y = game.init(jax.random.key(1))
+    key = jax.random.key(2)
+    base = gd.Optax(adam, discriminator_scale=scale, linear=False)
+    method = gd.Unrolled(base, k=k)
+    state = method.init(game, y, h, key)
+    for i in range(2):  # give the discriminator's Adam non-trivial moments and count
+        _, state = base.step(game, y, state, 0.0, h, jax.random.key(10 + i))
+    adam_state = state[1][0]
+    psi0, unravel = jax.flatten_util.ravel_pytree(y.discriminator)
+    theta0, unravel_theta = jax.flatten_util.ravel_pytree(y.generator)
+
+    def unrolled_loss(theta):
+        x = unravel_theta(theta)
+        d_loss = lambda p: game.losses(gd.Players(x, unravel(p)), key)[1]  # noqa: E731
+        psi = psi0
+        mu = jax.flatten_util.ravel_pytree(adam_state.mu)[0]
+        nu = jax.flatten_util.ravel_pytree(adam_state.nu)[0]
+        count = adam_state.count
+        for _ in range(k):
+            psi, mu, nu, count = _adam_by_hand(psi, jax.grad(d_loss)(psi), mu, nu, count,
+                                               h * scale, b1, b2, eps)
+        return game.losses(gd.Players(x, unravel(psi)), key)[0]
+
+    gradient = -flat(method.view(game, h, state).generator_field(y, key))
+    plain = -flat(game.generator_field(y, key))
+    gd_unrolled = -flat(gd.UnrolledGame(game, jnp.asarray(h * scale), k).generator_field(y, key))
+    rng = np.random.default_rng(0)
+    f = jax.jit(unrolled_loss)
+    for _ in range(3):
+        d = rng.normal(size=theta0.shape)
+        d /= np.linalg.norm(d)
+        fd = (f(theta0 + 1e-5 * d) - f(theta0 - 1e-5 * d)) / 2e-5
+        assert gradient @ d == pytest.approx(float(fd), rel=1e-6, abs=1e-10)
+    # The moments matter: plain GD unrolling and no unrolling give other gradients.
+    assert np.linalg.norm(gradient - gd_unrolled) > 0.1 * np.linalg.norm(gradient)
+    assert np.linalg.norm(gradient - plain) > 0.1 * np.linalg.norm(gradient)
+
+
+def test_unrolled_adam_discriminator_takes_its_own_single_step():
+    """Unrolling changes the generator's update only: the discriminator's parameters
+    and Adam state after a step are those of the plain method, and k = 0 is it."""
+    game = _small_gan()
+    adam = optax.adam(1.0, b1=0.5)
+    base = gd.Optax(adam, discriminator_scale=0.1, linear=False)
+    y, key, h = game.init(jax.random.key(3)), jax.random.key(4), 0.01
+    state = base.init(game, y, h, key)
+    plain, plain_state = base.step(game, y, state, 0.0, h, key)
+    unrolled, unrolled_state = gd.Unrolled(base, k=4).step(game, y, state, 0.0, h, key)
+    np.testing.assert_allclose(flat(unrolled.discriminator), flat(plain.discriminator), rtol=1e-12)
+    np.testing.assert_allclose(flat(unrolled_state[1]), flat(plain_state[1]), rtol=1e-12)
+    assert np.linalg.norm(flat(unrolled.generator) - flat(plain.generator)) > 1e-6
+    zero, _ = gd.Unrolled(base, k=0).step(game, y, state, 0.0, h, key)
+    np.testing.assert_allclose(flat(zero), flat(plain), rtol=1e-12)
+    with pytest.raises(ValueError, match="through='gd'"):
+        gd.Unrolled(gd.SimultaneousGD(), k=2, through="optimizer")
+
+
 # --- game-level analysis -------------------------------------------------------------
 
 

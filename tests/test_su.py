@@ -45,14 +45,14 @@ def test_ganqp_critic_optimum_on_a_pair_is_lambda_times_the_distance():
 
 
 def test_gp_centre_one_ends_on_the_unit_circle_and_centre_zero_converges():
-    circle = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, centre=1.0),)))
+    circle = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, center=1.0),)))
     theta, psi = np.asarray(circle.final.first[0]), np.asarray(circle.final.second[0])
     assert np.linalg.norm(psi) == pytest.approx(1.0, abs=1e-4)
     assert np.linalg.norm(theta) == pytest.approx(1.0, abs=1e-3)  # θ keeps circling at ‖θ‖ = 1
     assert circle.labels()[0] == "cycling"
-    zero = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, centre=0.0),)))
+    zero = solve(gd.DiracGAN(losses.wgan, dim=2, regularizers=(gd.WGANGP(1.0, center=0.0),)))
     assert zero.labels()[0] == "converged"
-    assert gd.regularizers.parse("gp0=1") == gd.WGANGP(1.0, centre=0.0)
+    assert gd.regularizers.parse("gp0=1") == gd.WGANGP(1.0, center=0.0)
 
 
 def test_gp_constant_against_mescheders_code():
@@ -60,7 +60,7 @@ def test_gp_constant_against_mescheders_code():
     gp = λ reproduces it with reg = 2λ (1-D, |∇_x C| = |ψ|, real and fake points equal
     weight in the interpolates)."""
     lam, target = 0.3, 1.0
-    game = gd.DiracGAN(losses.wgan, regularizers=(gd.WGANGP(lam, centre=target),))
+    game = gd.DiracGAN(losses.wgan, regularizers=(gd.WGANGP(lam, center=target),))
     for psi in (0.4, -1.7, 2.5):
         v = game.field(game.state(0.7, psi))
         unregularized = gd.DiracGAN(losses.wgan).field(game.state(0.7, psi))

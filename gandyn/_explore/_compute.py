@@ -1,7 +1,7 @@
 r"""What `gandyn explore` answers, from the library's compiled functions.
 
-A request is checked by the command line's own functions (same bounds, same one-line
-messages), then becomes a hashable `Configuration`: the game, its options, loss and
+A request is checked by the run description every front end builds (`RunSpec`: same
+bounds, same one-line messages as the command line), then becomes a hashable `Configuration`: the game, its options, loss and
 regularizer *names*. Regularizer weights are kept apart and passed traced, so a
 weight slider reuses one compiled program per configuration:
 
@@ -12,13 +12,18 @@ weight slider reuses one compiled program per configuration:
   batch so that adding a trajectory does not recompile;
 - `spectrum`: `stability_report` (the eigenvalues λ of `J = ∂v/∂y` at the
   equilibrium, the verdict at `h` and the largest stable step) and the method's
-  stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ.
+  stability region `ρ(z) < 1` around `hλ`, or its step-matrix multipliers μ;
+- `bifurcation`: `continuation` of the current setting against h (the diagram of
+  `gandyn bifurcation --param h`).
 """
 
+import contextlib
 import functools
-import inspect
+import itertools
+import logging
 import math
 import threading
+import time
 from typing import NamedTuple
 
 import jax
@@ -32,8 +37,7 @@ from .. import methods as method_registry
 from .. import regularizers as reg_registry
 from .._analysis import Plane, slice_plane, stability_report, step_matrix
 from .._simulate import Status, simulate
-from ..cli._common import InputError, check_int, check_step, parse_regularizers, resolve_names
-from ..cli._games import build_games, game_options
+from .._spec import InputError, RunSpec, check_int, parse_options, resolve_names
 
 
 # Bounds on a web request, beyond the command line's: each answer must come back fast.
@@ -42,12 +46,16 @@ MAX_POINTS = 16
 MAX_GRID = 81
 MAX_REGULARIZERS = 8
 MAX_LIM = 1e6
+MAX_SECONDS = 30.0
+"""The most time one request's computation may take (a trajectory is stopped past it)."""
+MAX_CONCURRENT = 4
+"""Requests computed at once; more wait their turn (each at most `MAX_SECONDS`)."""
 DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
             "lim": 2.5, "grid": 41}
-# Query parameters, named as the command line's options (without the dashes).
-SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid", "dim", "real-point",
-          "bias", "critic")
-REPEATED = ("reg", "point")
+# Query parameters, named as the command line's options (without the dashes); besides
+# these, every option the game or the method declares (`real-point`, `std`, …).
+SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid")
+REPEATED = ("reg", "point", "opt")
 
 
 class Configuration(NamedTuple):
@@ -79,6 +87,10 @@ class Request(NamedTuple):
     points: np.ndarray  # (k, 2), in the drawing plane's coordinates
     lim: float
     grid: int
+    method_options: tuple[tuple[str, object], ...] = ()
+
+    def build_method(self):
+        return method_registry.get(self.method, **dict(self.method_options))
 
 
 # --------------------------------------------------------------------------------------
@@ -102,53 +114,17 @@ def _number(text: str, kind: type):
         return text
 
 
-# The game options the command line has a flag for (`--dim`, …): the page offers these.
-GAME_OPTIONS = ("dim", "real_point", "bias", "critic")
-
-
-def game_option_kinds(game: str) -> dict[str, type]:
-    """The options of a registered game that the command line offers, with the type of
-    each default (`int`, `float`, `bool`, `str`): what the page offers."""
-    parameters = inspect.signature(game_registry.registry.factory(game)).parameters
-    return {n: type(p.default) for n, p in parameters.items()
-            if n in GAME_OPTIONS and p.default is not inspect.Parameter.empty}
-
-
-def _game_options(query, game: str) -> dict:
-    """`dim`, `real-point`, `bias`, `critic` as given, typed by the game's defaults, then
-    checked by the command line's `game_options`."""
-    kinds = game_option_kinds(game) if game in game_registry.registry else {}
-    given = {}
-    for flag in ("dim", "real-point", "bias", "critic"):
-        text = _one(query, flag)
-        if text is None:
-            continue
-        name = flag.replace("-", "_")
-        kind = kinds.get(name, str)
-        if kind is bool:
-            if text.lower() not in ("1", "0", "true", "false", "on", "off", ""):
-                raise InputError(f"--{flag} must be true or false, got {text!r}")
-            value = text.lower() in ("1", "true", "on", "")
-        elif kind in (int, float):
-            value = _number(text, kind)
-            if not isinstance(value, kind) or not math.isfinite(value):
-                what = "an integer from 1 to 64" if flag == "dim" else "a finite number"
-                raise InputError(f"--{flag} must be {what}, got {text!r}")
-        else:
-            value = text
-        given[name] = value
-    return game_options(given.get("dim"), given.get("real_point"), given.get("bias"),
-                        given.get("critic"))
+def _declared(game: str, method: str) -> dict:
+    """The options the game and the method declare, by query name (`real-point`)."""
+    declared = dict(game_registry.registry.options(game))
+    declared.update(method_registry.registry.options(method))
+    return {name.replace("_", "-"): option for name, option in declared.items()}
 
 
 def parse(query: dict[str, list[str]]) -> Request:
     """A checked `Request` from a parsed query string; an `InputError` (one line, the
     command line's message) for anything bad. A `MODULE:FUNCTION` game is refused:
     it would run code named by the request."""
-    unknown = [k for k in query if k not in SINGLE + REPEATED]
-    if unknown:
-        raise InputError(f"unknown parameter {unknown[0]!r}; choose from: "
-                         + ", ".join(SINGLE + REPEATED))
     game = _one(query, "game") or DEFAULTS["game"]
     if ":" in game:
         raise InputError(f"--game {game!r}: a user's MODULE:FUNCTION game runs code, so it is "
@@ -158,29 +134,33 @@ def parse(query: dict[str, list[str]]) -> Request:
         game = game_registry.registry.check(game)
     except ValueError as e:
         raise InputError(str(e)) from None
-    options = _game_options(query, game)
-    gan = game_registry.takes_loss(game)
+    method = resolve_names(method_registry.registry,
+                           [m] if (m := _one(query, "method")) is not None else None,
+                           [DEFAULTS["method"]])[0]
+    declared = _declared(game, method)
+    unknown = [k for k in query if k not in SINGLE + REPEATED and k not in declared]
+    if unknown:
+        raise InputError(f"unknown parameter {unknown[0]!r}; choose from: "
+                         + ", ".join(SINGLE + REPEATED + tuple(declared)))
+    given = {name.replace("-", "_"): _one(query, name) for name in declared if name in query}
+    for name, value in parse_options(query.get("opt", [])).items():
+        if name in given:
+            raise InputError(f"option {name!r} is given twice")
+        given[name] = value
     loss = _one(query, "loss")
     regs = query.get("reg", [])
     if len(regs) > MAX_REGULARIZERS:
         raise InputError(f"at most {MAX_REGULARIZERS} --reg are allowed, got {len(regs)}")
-    # The command line's checks: the loss, the regularizers, the options the game takes.
-    build_games(game, [loss] if loss is not None else None, regs or None, options,
-                default_losses=[DEFAULTS["loss"]])
-    regularizers = parse_regularizers(regs)
-    del regularizers  # checked; rebuilt from names and weights inside the programs
-    loss_name = resolve_names(loss_registry.registry, [loss] if loss else None,
-                              [DEFAULTS["loss"]])[0] if gan else None
+    spec = RunSpec(game=game, options=given, losses=(loss,) if loss is not None else (),
+                   regularizers=tuple(regs), methods=(method,),
+                   step=_number(_one(query, "step") or str(DEFAULTS["step"]), float),
+                   steps=_number(_one(query, "steps") or str(DEFAULTS["steps"]), int),
+                   default_losses=(DEFAULTS["loss"],), default_methods=(DEFAULTS["method"],),
+                   max_steps=MAX_STEPS)
     configuration = Configuration(
-        game, tuple(sorted(options.items())), loss_name,
-        tuple(reg_registry.registry.check(r.partition("=")[0]) for r in regs))
-    weights = tuple(float(r.partition("=")[2]) for r in regs)
-    method = resolve_names(method_registry.registry,
-                           [m] if (m := _one(query, "method")) is not None else None,
-                           [DEFAULTS["method"]])[0]
-    step = check_step(_number(_one(query, "step") or str(DEFAULTS["step"]), float))
-    steps = check_int("--steps", _number(_one(query, "steps") or str(DEFAULTS["steps"]), int),
-                      1, MAX_STEPS)
+        game, tuple(sorted(spec.game_options().items())), spec.losses[0] if spec.losses else None,
+        tuple(reg_registry.registry.check(r.partition("=")[0]) for r in spec.regularizers))
+    weights = tuple(float(r.partition("=")[2]) for r in spec.regularizers)
     lim = _number(_one(query, "lim") or str(DEFAULTS["lim"]), float)
     if not (isinstance(lim, float) and math.isfinite(lim) and 0 < lim <= MAX_LIM):
         raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
@@ -189,9 +169,9 @@ def parse(query: dict[str, list[str]]) -> Request:
     points = query.get("point", [])
     if len(points) > MAX_POINTS:
         raise InputError(f"at most {MAX_POINTS} --point are allowed, got {len(points)}")
-    return Request(configuration, weights, method, step, steps,
+    return Request(configuration, weights, method, spec.step, spec.steps,
                    np.array([_plane_point(p) for p in points], dtype=float).reshape(-1, 2),
-                   lim, grid)
+                   lim, grid, tuple(sorted(spec.method_options(method).items())))
 
 
 def _plane_point(text: str) -> tuple[float, float]:
@@ -234,14 +214,16 @@ _SERIES = ("ts", "steps", "ys", "generator_loss", "discriminator_loss", "speed",
 
 
 @functools.lru_cache(maxsize=64)
-def _trajectory_program(configuration: Configuration, method: str, steps: int):
+def _trajectory_program(configuration: Configuration, method: str, method_options: tuple,
+                        steps: int):
     """`(weights, y0, h) ↦ Solution`: `simulate` on a batch of `MAX_POINTS` starts."""
     _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
 
-    def run(weights, points, h):
+    def run(weights, points, h, ticket):
         game = configuration.build(weights)
-        solution = simulate(game, method_registry.get(method), jax.vmap(unravel)(points), h=h,
-                            steps=steps)
+        solution = simulate(game, method_registry.get(method, **dict(method_options)),
+                            jax.vmap(unravel)(points), h=h, steps=steps,
+                            progress=_check_budget, progress_args=(ticket,))
         return {name: getattr(solution, name) for name in _SERIES}
 
     return jax.jit(run)
@@ -256,9 +238,11 @@ def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
 
 
 @functools.lru_cache(maxsize=256)
-def _report(configuration: Configuration, weights: tuple[float, ...], method: str, step: float):
+def _report(configuration: Configuration, weights: tuple[float, ...], method: str,
+            method_options: tuple, step: float):
     game = configuration.build(weights)
-    return stability_report(game, {method: method_registry.get(method)}, step)
+    return stability_report(game, {method: method_registry.get(method, **dict(method_options))},
+                            step)
 
 
 def _shift(plane: Plane) -> np.ndarray:
@@ -303,12 +287,86 @@ def _axis_labels(game, plane: Plane) -> list[str]:
 # The answers
 
 
-class Explorer:
-    """The server's computations, one at a time (a lock: XLA runs each on all cores,
-    and the caches are shared)."""
+class OverBudget(Exception):
+    """A request whose computation ran past its time budget (answered 503), or whose
+    client went away (`cancelled`: answered nothing)."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
+    def __init__(self, message: str, cancelled: bool = False):
+        super().__init__(message)
+        self.cancelled = cancelled
+
+
+_request = threading.local()  # the ticket of the request this (handler) thread computes
+_budgets: dict[int, "_Budget"] = {}  # every request computing now, by ticket
+_tickets = itertools.count(1)
+
+
+def _not_a_stop(record) -> bool:
+    """Drop JAX's log of a failed callback when the failure is a request's stop."""
+    return not (record.exc_info and isinstance(record.exc_info[1], OverBudget))
+
+
+logging.getLogger("jax._src.debugging").addFilter(_not_a_stop)
+
+
+class _Budget:
+    """A request's time budget, counted from its run's first saved block (compiling
+    is not counted), and optionally a test of whether its client is gone."""
+
+    def __init__(self, seconds: float, gone=None):
+        self.seconds, self.gone, self.deadline = seconds, gone, None
+        self.reason: OverBudget | None = None
+
+
+def _check_budget(steps_done, ticket) -> None:
+    """`simulate`'s progress callback (one function for every program, the request's
+    ticket traced, so it never causes a compile): stop the request's computation, by
+    raising, once it is past its deadline or its client has gone. It may run on any
+    thread: the ticket, not the thread, names the request."""
+    budget = _budgets.get(int(ticket))
+    if budget is None:
+        return
+    now = time.monotonic()
+    if budget.deadline is None:
+        budget.deadline = now + budget.seconds
+    if budget.gone is not None and budget.gone():
+        budget.reason = OverBudget("the client closed the connection", cancelled=True)
+    elif now > budget.deadline:
+        budget.reason = OverBudget(
+            f"the computation took longer than the {budget.seconds:g} s one request may use "
+            f"(stopped after {int(steps_done):,} steps); ask for fewer steps or points, or a "
+            f"cheaper method")
+    if budget.reason is not None:
+        raise budget.reason
+
+
+class Explorer:
+    """The server's computations. Several requests compute at once (`slots`); each is
+    bounded: a trajectory's run is stopped past `seconds` (an `OverBudget` error) or
+    when `gone()` says its client has left, checked after every saved block of steps;
+    a field or a spectrum is one bounded evaluation (at most `MAX_GRID²` points, a
+    game of at most 64-dimensional players). No request holds a lock that others
+    wait on for longer than its own budget."""
+
+    def __init__(self, *, seconds: float = MAX_SECONDS, slots: int = MAX_CONCURRENT):
+        self.seconds = seconds
+        self.lock = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def budget(self, gone=None):
+        """The current thread's request, bounded by `self.seconds` (and `gone`)."""
+        ticket = next(_tickets)
+        budget = _budgets[ticket] = _Budget(self.seconds, gone)
+        _request.ticket = ticket
+        try:
+            yield budget
+        except Exception as e:  # noqa: BLE001 - the callback's stop arrives wrapped by XLA
+            if budget.reason is not None:
+                raise budget.reason from None
+            raise e
+        finally:
+            _request.ticket = 0
+            del _budgets[ticket]
 
     def field(self, request: Request) -> dict:
         """The field on a `grid × grid` lattice of the drawing plane, `±lim` around its
@@ -347,9 +405,11 @@ class Explorer:
         plane = _plane(configuration, weights)
         flat = _from_plane(plane, request.points)
         padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
-        program = _trajectory_program(configuration, request.method, request.steps)
+        program = _trajectory_program(configuration, request.method, request.method_options,
+                                      request.steps)
         solution = program(jnp.asarray(weights, _dtype()), jnp.asarray(padded, _dtype()),
-                           jnp.asarray(request.step, _dtype()))
+                           jnp.asarray(request.step, _dtype()),
+                           jnp.asarray(getattr(_request, "ticket", 0), jnp.int32))
         keep = len(flat)
         solution = {k: v if k in ("ts", "steps") else
                     jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], v)
@@ -407,14 +467,18 @@ class Explorer:
         with self.lock:
             configuration, weights = request.configuration, request.weights
             game = configuration.build(weights)
-            method = method_registry.get(request.method)
+            method = request.build_method()
             if not method.linear_analysis():
                 return {"available": False, "reason": f"{request.method} has no local linear "
                         "analysis (its update depends on a step counter or a nonlinear state)"}
             if game.equilibrium() is None:
                 return {"available": False, "reason": f"{configuration.game} knows no "
                         "equilibrium in closed form: no spectrum to draw"}
-            report = _report(configuration, weights, request.method, request.step)
+            try:
+                report = _report(configuration, weights, request.method, request.method_options,
+                                 request.step)
+            except ValueError as e:  # a second-order method's solve broke down: said, not a 500
+                return {"available": False, "reason": " ".join(str(e).split())}
             row = report["methods"][request.method]
             eig = np.array([complex(*e) for e in report["eigenvalues"]])
             z = request.step * eig
@@ -448,6 +512,25 @@ class Explorer:
             return answer
 
 
+    def bifurcation(self, request: Request) -> dict:
+        """The current setting against the step size: `continuation` over
+        `BIFURCATION_POINTS` values of h from h/4 to 4h, the attractor simulated for
+        `min(steps, 2000)` steps and recorded for 200: `bifurcation.json`'s content."""
+        from .._bifurcation import continuation
+        from .._io import jsonable
+
+        with self.lock:
+            game = request.configuration.build(request.weights)
+            method = method_registry.get(request.method)
+            values = np.linspace(request.step / 4, 4 * request.step, BIFURCATION_POINTS)
+            result = continuation(game, method, "h", values, transient=min(request.steps, 2000),
+                                  record=200, require_equilibrium=False)
+            return jsonable(result.to_json())
+
+
+BIFURCATION_POINTS = 24
+
+
 class _Trajectories(NamedTuple):
     """What the page is sent of a `Solution`, the padding dropped."""
 
@@ -474,17 +557,14 @@ def options() -> dict:
     """Everything the page offers, from the registries: games with their options,
     losses, methods (whether each has a local analysis), regularizers; the bounds and
     defaults; the status codes with the colours the figures use."""
-    from .._games._dirac import CRITICS
+    def described(registry, name):
+        return [{**option.describe(), "name": option.name.replace("_", "-")}
+                for option in registry.options(name).values()]
 
     def game(name):
-        kinds = game_option_kinds(name)
-        defaults = inspect.signature(game_registry.registry.factory(name)).parameters
         return {"name": name, "description": game_registry.describe(name),
                 "gan": game_registry.takes_loss(name),
-                "options": [{"name": o.replace("_", "-"), "type": kinds[o].__name__,
-                             "default": defaults[o].default,
-                             **({"choices": list(CRITICS)} if o == "critic" else {})}
-                            for o in kinds]}
+                "options": described(game_registry.registry, name)}
 
     def entries(registry, describe, **extra):
         return [{"name": n, "description": describe(n), **{k: f(n) for k, f in extra.items()}}
@@ -495,6 +575,7 @@ def options() -> dict:
         "losses": entries(loss_registry.registry, loss_registry.registry.describe),
         "methods": entries(method_registry.registry, method_registry.describe,
                            analysis=lambda n: method_registry.get(n).linear_analysis(),
+                           options=lambda n: described(method_registry.registry, n),
                            group=_method_group),
         "regularizers": entries(reg_registry.registry, reg_registry.describe),
         "statuses": [{"name": s.label, "colour": colour, "dash": _DASHES[s]}

@@ -8,27 +8,56 @@
 | `/api/trajectory` | trajectories from `point=a,b` starts (`Explorer.trajectories`) |
 | `/api/trajectory.csv` | the same as CSV, for download |
 | `/api/spectrum` | `hλ` over the method's stability region (`Explorer.spectrum`) |
+| `/api/bifurcation` | the current setting against h (`Explorer.bifurcation`) |
 
 Query parameters are named as the command line's options (`game`, `loss`, `method`,
 `reg=NAME=WEIGHT`, `step`, `steps`, `dim`, `real-point`, `bias`, `critic`) plus
 `point`, `lim` and `grid`. Bad input is a 400 with the command line's one-line message,
-as JSON `{"error": …}`; nothing a request carries is run as code.
+as JSON `{"error": …}`; nothing a request carries is run as code. A computation past
+its time budget is stopped and answered 503; one whose client left (a page that
+aborted a stale fetch) is stopped and answered nothing; a request addressed to another
+host (Host header, absolute request target) is a 403.
 """
 
 import json
+import os
+import re
+import select
+import socket
 import sys
+import tempfile
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
-from ..cli._common import InputError
-from ._compute import Explorer, options, parse
+import equinox as eqx
+
+from .._spec import InputError
+from ._compute import Explorer, OverBudget, options, parse
 
 
 STATIC = {"index.html": "text/html; charset=utf-8", "explore.js": "text/javascript; charset=utf-8",
           "explore.css": "text/css; charset=utf-8"}
 MAX_QUERY = 8192
+
+
+_LOCAL = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
+
+
+def _one_line(error: Exception, marker: str | None = None) -> str:
+    """An error's message on one line (after `marker`, where it occurs)."""
+    text = str(error)
+    if marker and marker in text:
+        text = text.rsplit(marker, 1)[1]
+    return " ".join(text.split())[:500] or type(error).__name__
+
+
+def _save_traceback() -> str:
+    fd, path = tempfile.mkstemp(prefix="gandyn-explore-error-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        traceback.print_exc(file=f)
+    return path
 
 
 def _static(name: str) -> bytes:
@@ -40,10 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):  # noqa: N802 - http.server's name
+        refused = self._foreign()
+        if refused:
+            return self._send(403, {"error": refused})
         url = urlsplit(self.path)
-        if not self._local_host():
-            return self._send(403, {"error": "requests must be addressed to 127.0.0.1 or "
-                                             "localhost"})
         if len(url.query) > MAX_QUERY:
             return self._send(400, {"error": f"query of {len(url.query):,} characters is longer "
                                              f"than the {MAX_QUERY:,} allowed"})
@@ -56,7 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
             name = path[len("/static/"):]
             return self._send(200, _static(name), STATIC[name])
         routes = {"/api/options": None, "/api/field": "field", "/api/trajectory": "trajectories",
-                  "/api/trajectory.csv": "csv", "/api/spectrum": "spectrum"}
+                  "/api/trajectory.csv": "csv", "/api/spectrum": "spectrum",
+                  "/api/bifurcation": "bifurcation"}
         if path not in routes:
             return self._send(404, {"error": f"no such page {path!r}; the API: "
                                              + ", ".join(routes)})
@@ -64,13 +94,25 @@ class _Handler(BaseHTTPRequestHandler):
             query = parse_qs(url.query, keep_blank_values=True, max_num_fields=64)
             if routes[path] is None:
                 return self._send(200, options())
-            answer = getattr(self.server.explorer, routes[path])(parse(query))
+            explorer = self.server.explorer
+            with explorer.budget(gone=self._client_gone):
+                answer = getattr(explorer, routes[path])(parse(query))
+        except OverBudget as e:
+            if e.cancelled:  # a newer request replaced it (the page aborted this one)
+                self.close_connection = True
+                return None
+            return self._send(503, {"error": _one_line(e)}, headers={"Retry-After": "1"})
         except (InputError, ValueError) as e:  # bad input, named by the checks
-            return self._send(400, {"error": " ".join(str(e).split())})
-        except Exception as e:  # noqa: BLE001 - a bug: answered, logged, serving on
-            traceback.print_exc(file=sys.stderr)
+            return self._send(400, {"error": _one_line(e)})
+        except eqx.EquinoxRuntimeError as e:  # a runtime check of the computation failed
+            return self._send(422, {"error": "the computation failed a runtime check: "
+                                             + _one_line(e, marker="EquinoxRuntimeError: ")})
+        except Exception as e:  # noqa: BLE001 - a bug: one line, the traceback in a file
+            where = _save_traceback()
+            print(f"gandyn explore: internal error ({type(e).__name__}); traceback in {where}",
+                  file=sys.stderr)
             return self._send(500, {"error": f"internal error ({type(e).__name__}: "
-                                             f"{' '.join(str(e).split())[:300]})"})
+                                             f"{_one_line(e)[:300]}); traceback in {where}"})
         if routes[path] == "csv":
             return self._send(200, answer.encode(), "text/csv; charset=utf-8",
                               {"Content-Disposition": 'attachment; filename="trajectories.csv"'})
@@ -81,10 +123,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = do_POST
 
-    def _local_host(self) -> bool:
-        """The Host header names this machine (refuses DNS-rebinding pages)."""
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        return host in ("127.0.0.1", "localhost", "")
+    def _foreign(self) -> str | None:
+        """Why the request is not addressed to this machine, or None: exactly one Host
+        header, naming 127.0.0.1, localhost or [::1] with an optional port and nothing
+        else (refuses DNS-rebinding pages), and a request target that is a path, or an
+        absolute URL naming the same local host."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return f"a request must have one Host header, not {len(hosts)}"
+        host = hosts[0].strip() if hosts else ""
+        if host and not _LOCAL.fullmatch(host):
+            return "requests must be addressed to 127.0.0.1 or localhost"
+        if self.path.startswith("//") or not self.path.startswith("/"):
+            target = urlsplit(self.path)
+            if target.scheme != "http" or not _LOCAL.fullmatch(target.netloc) \
+                    or (host and target.netloc.lower() != host.lower()):
+                return "the request target must be a path on 127.0.0.1 or localhost"
+        return None
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its connection (a page that aborted its fetch for a
+        newer one): readable with nothing to read."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _send(self, code: int, body, content_type="application/json", headers=None):
         if not isinstance(body, bytes):
@@ -104,14 +168,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ExploreServer(ThreadingHTTPServer):
-    """`ThreadingHTTPServer` on 127.0.0.1 with an `Explorer` (which serialises the
-    computations)."""
+    """`ThreadingHTTPServer` on 127.0.0.1 with an `Explorer` (which bounds each
+    request's computation)."""
 
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, port: int = 0, *, verbose: bool = False):
-        self.explorer = Explorer()
+    def __init__(self, port: int = 0, *, verbose: bool = False, seconds: float | None = None):
+        self.explorer = Explorer() if seconds is None else Explorer(seconds=seconds)
         self.verbose = verbose
         super().__init__(("127.0.0.1", port), _Handler)
 
@@ -126,7 +190,8 @@ class ExploreServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
 
-def make_server(port: int = 0, *, verbose: bool = False) -> ExploreServer:
+def make_server(port: int = 0, *, verbose: bool = False, seconds: float | None = None) -> ExploreServer:
     """An `ExploreServer` bound to 127.0.0.1 (`port=0`: a free port); call
-    `serve_forever()` on it (or in a thread) and `shutdown()` to stop."""
-    return ExploreServer(port, verbose=verbose)
+    `serve_forever()` on it (or in a thread) and `shutdown()` to stop. `seconds`: the
+    most time one request may compute (default `MAX_SECONDS`)."""
+    return ExploreServer(port, verbose=verbose, seconds=seconds)

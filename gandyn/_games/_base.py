@@ -1,11 +1,13 @@
 """Two-player differentiable games and their joint vector field; GANs as the main case."""
 
 import abc
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optax
 
 from .._custom_types import Key, Params, Samples, Scalar
 
@@ -81,8 +83,6 @@ class AbstractGame(eqx.Module):
     def from_losses(first_loss, second_loss, x0, y0, equilibrium=None) -> "AbstractGame":
         """Any two-player game from its two loss functions `L_1(x, y)`, `L_2(x, y)` and
         initial parameters: a `CustomGame`."""
-        from ._classic import CustomGame
-
         return CustomGame(first_loss, second_loss, x0, y0, equilibrium)
 
     def project(self, players: Players) -> Players:
@@ -197,9 +197,21 @@ class AbstractGAN(AbstractGame):
     def losses(self, players: Players, key: Key | None = None) -> tuple[Scalar, Scalar]:
         """`(L_G, L_D)` with every regularizer's penalties; each is minimized by its
         player."""
-        generator_loss, discriminator_loss = self.loss_terms(players, key)
+        real, fake = self.samples(players, key)
+        return self.losses_on(players, real, fake, key)
+
+    def losses_on(self, players: Players, real: Samples, fake: Samples,
+                  key: Key | None = None) -> tuple[Scalar, Scalar]:
+        """`(L_G, L_D)` with every regularizer's penalties on given samples `(x_real,
+        G_θ(z))` (as `samples(players, key)` draws them): `losses` is
+        `losses_on(players, *samples(players, key), key)`. Lets a method that evaluates
+        many discriminators against one generator (unrolling) draw the samples once."""
+        disc = players.discriminator
+        real_logits, fake_logits = self.discriminate(disc, real), self.discriminate(disc, fake)
+        extra = {"real": real, "fake": fake} if getattr(self.loss, "uses_samples", False) else {}
+        generator_loss = self.loss.generator(real_logits, fake_logits, **extra)
+        discriminator_loss = self.loss.discriminator(real_logits, fake_logits, **extra)
         if self.regularizers:
-            real, fake = self.samples(players, key)
             penalty_key = jax.random.fold_in(jax.random.key(0) if key is None else key, 1)
             for i, regularizer in enumerate(self.regularizers):
                 k = jax.random.fold_in(penalty_key, i)
@@ -234,4 +246,43 @@ def _player_names(players: Players, symbols: tuple[str, str]) -> tuple[str, ...]
 
 
 def _negate(tree: Params) -> Params:
-    return jax.tree_util.tree_map(jnp.negative, tree)
+    return optax.tree_utils.tree_scale(-1.0, tree)
+
+
+class CustomGame(AbstractGame):
+    r"""A game from a user's two functions: `L_1(x, y)` and `L_2(x, y)` (each returning
+    the scalar its player minimizes), the initial parameters `x0`, `y0` (any PyTrees
+    of arrays) and, optionally, a known equilibrium. Build it with `Game.from_losses`
+    (or `CustomGame(l1, l2, x0, y0)`):
+
+    ```python
+    game = gd.CustomGame(lambda x, y: x * y, lambda x, y: -x * y, 1.0, 1.0)
+    ```
+    """
+
+    first_loss: Callable = eqx.field(static=True)
+    second_loss: Callable = eqx.field(static=True)
+    x0: object
+    y0: object
+    known_equilibrium: Players | None = None
+
+    def __init__(self, first_loss, second_loss, x0, y0, equilibrium=None):
+        if not (callable(first_loss) and callable(second_loss)):
+            raise ValueError("CustomGame needs two callables L_1(x, y) and L_2(x, y)")
+        self.first_loss, self.second_loss = first_loss, second_loss
+        as_array = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=float), tree)  # noqa: E731
+        self.x0, self.y0 = as_array(x0), as_array(y0)
+        self.known_equilibrium = None if equilibrium is None else Players(
+            *as_array(tuple(equilibrium)))
+
+    def init(self, key: Key | None = None) -> Players:
+        del key
+        return Players(self.x0, self.y0)
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        return jnp.asarray(self.first_loss(x, y)), jnp.asarray(self.second_loss(x, y))
+
+    def equilibrium(self) -> Players | None:
+        return self.known_equilibrium
+

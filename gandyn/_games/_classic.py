@@ -1,13 +1,12 @@
 """The classic games of the literature on differentiable games, and a user's own."""
 
-from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._custom_types import Key
-from ._base import AbstractGame, Players
+from ._base import AbstractGame, CustomGame as CustomGame, Players
 
 
 def _matrix(a, name: str) -> jax.Array:
@@ -201,42 +200,3 @@ class MatrixGame(AbstractGame):
 
     def equilibrium(self) -> Players | None:
         return self.known_equilibrium
-
-
-class CustomGame(AbstractGame):
-    r"""A game from a user's two functions: `L_1(x, y)` and `L_2(x, y)` (each returning
-    the scalar its player minimizes), the initial parameters `x0`, `y0` (any PyTrees
-    of arrays) and, optionally, a known equilibrium. Build it with `Game.from_losses`
-    (or `CustomGame(l1, l2, x0, y0)`):
-
-    ```python
-    game = gd.CustomGame(lambda x, y: x * y, lambda x, y: -x * y, 1.0, 1.0)
-    ```
-    """
-
-    first_loss: Callable = eqx.field(static=True)
-    second_loss: Callable = eqx.field(static=True)
-    x0: object
-    y0: object
-    known_equilibrium: Players | None = None
-
-    def __init__(self, first_loss, second_loss, x0, y0, equilibrium=None):
-        if not (callable(first_loss) and callable(second_loss)):
-            raise ValueError("CustomGame needs two callables L_1(x, y) and L_2(x, y)")
-        self.first_loss, self.second_loss = first_loss, second_loss
-        as_array = lambda tree: jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=float), tree)  # noqa: E731
-        self.x0, self.y0 = as_array(x0), as_array(y0)
-        self.known_equilibrium = None if equilibrium is None else Players(
-            *as_array(tuple(equilibrium)))
-
-    def init(self, key: Key | None = None) -> Players:
-        del key
-        return Players(self.x0, self.y0)
-
-    def losses(self, players, key=None):
-        x, y = players.generator, players.discriminator
-        return jnp.asarray(self.first_loss(x, y)), jnp.asarray(self.second_loss(x, y))
-
-    def equilibrium(self) -> Players | None:
-        return self.known_equilibrium
-

@@ -54,7 +54,7 @@ class DiracGAN(AbstractGAN):
                              f"{self.dim}")
 
     @property
-    def centre(self) -> jax.Array:
+    def center(self) -> jax.Array:
         """The real point `c`: a scalar for `dim=1`, else a `(d,)` vector."""
         c = jnp.asarray(self.real_point, dtype=float)
         return c if self.dim == 1 else jnp.broadcast_to(c, (self.dim,))
@@ -92,7 +92,7 @@ class DiracGAN(AbstractGAN):
 
     def real_samples(self, key: Key):
         del key
-        return jnp.reshape(self.centre, (1,) + self._shape())
+        return jnp.reshape(self.center, (1,) + self._shape())
 
     def generate(self, generator, key: Key):
         del key
@@ -141,7 +141,7 @@ class DiracGAN(AbstractGAN):
         v_theta = -(slope_g * w)
         v_w = -(slope_df * theta)
         if not _is_static_zero(self.real_point):
-            v_w = v_w - slope_dr * self.centre
+            v_w = v_w - slope_dr * self.center
         if not self.bias:
             return Players(v_theta, v_w)
         v_b = -(slope_dr + slope_df)
@@ -156,7 +156,7 @@ class DiracGAN(AbstractGAN):
         if self.critic == "normalized":
             return None
         b = optimal_constant_logit(self.loss) if self.bias else 0.0
-        return self.state(self.centre, jnp.zeros(self._shape()), b)
+        return self.state(self.center, jnp.zeros(self._shape()), b)
 
 
 def _is_static_zero(point) -> bool:

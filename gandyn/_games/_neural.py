@@ -1,6 +1,7 @@
 """GANs of neural networks: MLPs on toy targets, small DCGAN-style convnets on images."""
 
 import abc
+import math
 
 import equinox as eqx
 import jax
@@ -88,6 +89,19 @@ class _NetworkGAN(AbstractGAN):
         key = jax.random.key(0) if key is None else key
         generator, discriminator = self._networks(key)
         return Players(eqx.filter(generator, eqx.is_array), eqx.filter(discriminator, eqx.is_array))
+
+    def working_bytes(self) -> int:
+        """About how many bytes one evaluation of the field holds on a minibatch (for
+        the memory budget): every layer's activations of both networks, forward and
+        backward (×4), for `batch_size·pack` real and as many fake samples, float32."""
+        n = 2 * self.batch_size * self.pack
+        width = getattr(self, "width", 1)
+        pixels = math.prod(self._sample_shape)
+        if isinstance(self, MLPGAN):
+            per_sample = 2 * self.depth * width + self.latent_size + 2 * pixels
+        else:  # ConvGAN: 2w channels at a quarter, w at a half, C at full resolution, both nets
+            per_sample = 2 * (pixels // self._sample_shape[0]) * (width // 4 + width // 2 + 1) + self.latent_size
+        return 4 * 4 * n * per_sample
 
     def pack_samples(self, samples):
         """`(m·n, *shape) → (n, m, *shape)`: consecutive samples grouped into packs of

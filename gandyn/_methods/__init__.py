@@ -29,7 +29,10 @@ from ._maps import (
     SimultaneousGD as SimultaneousGD,
 )
 from ._second_order import (
+    ACGD as ACGD,
     CompetitiveGD as CompetitiveGD,
+    ConsensusOptimization as ConsensusOptimization,
+    LocalSymplecticSurgery as LocalSymplecticSurgery,
     LOLA as LOLA,
     LookAheadOpponent as LookAheadOpponent,
     SOS as SOS,

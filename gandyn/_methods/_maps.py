@@ -16,8 +16,8 @@ from ._flows import Flow
 
 
 def _axpy(a, x, y):
-    """`a·x + y` over PyTrees."""
-    return jax.tree_util.tree_map(lambda xi, yi: a * xi + yi, x, y)
+    """`a·x + y` over PyTrees (optax's `tree_add_scale`)."""
+    return optax.tree_utils.tree_add_scale(y, a, x)
 
 
 def _state_is_floating(optimizer: optax.GradientTransformation) -> bool:

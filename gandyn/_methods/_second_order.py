@@ -17,19 +17,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import optax
 
 from .._games import AbstractGame, Players
 from ._base import AbstractStepMethod
 from ._maps import _axpy
 
 
-def _dot(a, b):
-    return sum(jnp.vdot(x, y).real for x, y in zip(jax.tree_util.tree_leaves(a),
-                                                    jax.tree_util.tree_leaves(b)))
-
-
-def _scale(a, tree):
-    return jax.tree_util.tree_map(lambda x: a * x, tree)
+_dot = optax.tree_utils.tree_vdot  # ⟨a, b⟩ over PyTrees
 
 
 class _Partials(eqx.Module):
@@ -96,9 +91,30 @@ class CompetitiveGD(AbstractStepMethod):
     (`L₂ = −L₁`) the operator is `I + h²BBᵀ`, symmetric positive definite, and
     `lineax.CG` applies (Schäfer's choice). On the bilinear game `L = xy` the step
     matrix has eigenvalues `(1 ± ih)/(1 + h²)`: contraction `1/√(1 + h²)` per step,
-    for every step size."""
+    for every step size.
+
+    Two learning rates (general-sum CGD as the CGDs package's `GACGD` without its
+    adaptive part): `η_x = h·generator_scale`, `η_y = h·discriminator_scale` put
+    `E = diag(η_x I, η_y I)` in place of h, `Δ = −(I + E H_o)⁻¹ E ξ`, reduced to
+    `(I − η_xη_y D_xy L₁ D_yx L₂) dₓ = ∇ₓL₁ − η_y D_xy L₁ ∇_yL₂`, `Δx = −η_x dₓ`,
+    `Δy = −η_y(∇_yL₂ − η_x D_yx L₂ dₓ)`.
+
+    Where gandyn is compared with the CGDs package (devzhk/cgds-package,
+    `cgd_utils.conjugate_gradient`): its CG warm-started from the previous solution
+    subtracts one from its iteration budget (`nsteps -= 1`), so on an n-parameter
+    player it may stop after n − 1 iterations, short of the exact solve; gandyn's
+    solves run to their tolerance."""
 
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-6, atol=0.0, max_steps=100, restart=2)
+    generator_scale: float = 1.0
+    discriminator_scale: float = 1.0
+
+    def __check_init__(self):
+        if not isinstance(self.solver, _CGD_SOLVERS):
+            raise ValueError(f"CompetitiveGD's solver must be one of lineax's "
+                             f"{', '.join(c.__name__ for c in _CGD_SOLVERS)}, got "
+                             f"{type(self.solver).__name__} (it needs a structure the reduced "
+                             "operator does not have)")
 
     def evaluations(self):
         """`None`: it varies. A step costs the two players' gradients linearised (≈ 2
@@ -113,27 +129,105 @@ class CompetitiveGD(AbstractStepMethod):
 
     def step(self, game, y, state, t, h, key):
         at = _Partials(game, y, key)
+        a, b = h * self.generator_scale, h * self.discriminator_scale
         # Both mixed derivatives are linearised once and applied at every iteration.
         g1x, d_xy_l1 = at.linearized_cross_x(0)
         g2y, d_yx_l2 = at.linearized_cross_y(1)
-        rhs = _axpy(-h, d_xy_l1(g2y), g1x)
+        rhs = _axpy(-b, d_xy_l1(g2y), g1x)
 
         def matvec(u):
-            return _axpy(-(h * h), d_xy_l1(d_yx_l2(u)), u)
+            return _axpy(-(a * b), d_xy_l1(d_yx_l2(u)), u)
 
         tags = lx.positive_semidefinite_tag if isinstance(self.solver, lx.CG) else ()
         operator = lx.FunctionLinearOperator(matvec, jax.eval_shape(lambda: g1x), tags)
         solution = lx.linear_solve(operator, rhs, self.solver, throw=False)
-        dy = _axpy(-h, d_yx_l2(solution.value), g2y)
+        dy = _axpy(-a, d_yx_l2(solution.value), g2y)
         size = sum(x.size for x in jax.tree_util.tree_leaves(g1x))
-        applied = _applications(self.solver, solution.stats["num_steps"], size)
-        return _descend(y, h, (solution.value, dy)), state + applied.astype(state.dtype)
+        applied = _applications(self.solver, solution.stats.get("num_steps"), size)
+        moved = Players(_axpy(-a, solution.value, y.generator), _axpy(-b, dy, y.discriminator))
+        return moved, state + applied.astype(state.dtype)
+
+
+def _tree_mul(a, b):
+    return jax.tree_util.tree_map(lambda x, y: x * y, a, b)
+
+
+class ACGD(AbstractStepMethod):
+    r"""Adaptive competitive gradient descent (Schäfer, Zheng & Anandkumar 2020,
+    "Implicit competitive regularization in GANs", arXiv 1910.05852; the CGDs
+    package's `ACGD`/`GACGD`, devzhk/cgds-package): competitive GD with a
+    per-coordinate learning rate from RMSProp's running second moment,
+
+        s ← βs + (1 − β)g²,      η = h·scale·√(1 − βᵗ)/(√s + ε)     (per player),
+        Δ = −(I + E H_o)⁻¹ E ξ,   E = diag(η_x, η_y),
+
+    solved in x's space in the symmetric form the package uses, `dₓ = √η_x w`,
+
+        (I − √η_x D_xy L₁ η_y D_yx L₂ √η_x) w = √η_x (∇ₓL₁ − D_xy L₁ η_y ∇_yL₂),
+        Δx = −√η_x w,      Δy = −η_y(∇_yL₂ + D_yx L₂ Δx).
+
+    For a zero-sum game (`L₂ = −L₁`) the operator is `I + √η_x B η_y Bᵀ √η_x`,
+    positive definite: `lineax.CG` (the package's choice) applies; GMRES (the
+    default, the package's `GACGD`) serves any game. The state is `(t, s_x, s_y)`.
+    The package alternates which player's system it solves and warm-starts CG from
+    the previous solution; with solves to tolerance the step is the same."""
+
+    solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-8, atol=0.0, max_steps=100, restart=4)
+    beta: float = 0.99
+    eps: float = 1e-5
+    generator_scale: float = 1.0
+    discriminator_scale: float = 1.0
+
+    def linear_analysis(self) -> bool:
+        return False  # the running second moments make it depend on the history
+
+    def init(self, game, y0, h, key):
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, y0)
+        return jnp.zeros((), jnp.int32), zeros.generator, zeros.discriminator
+
+    def step(self, game, y, state, t, h, key):
+        count, sx, sy = state
+        count = count + 1
+        at = _Partials(game, y, key)
+        g1x, d_xy_l1 = at.linearized_cross_x(0)
+        g2y, d_yx_l2 = at.linearized_cross_y(1)
+        correction = jnp.sqrt(1 - self.beta ** count.astype(jnp.result_type(h)))
+
+        def moments_and_rate(s, g, scale):
+            s = jax.tree_util.tree_map(lambda si, gi: self.beta * si + (1 - self.beta) * gi * gi, s, g)
+            rate = jax.tree_util.tree_map(lambda si: h * scale * correction / (jnp.sqrt(si) + self.eps), s)
+            return s, rate
+
+        sx, eta_x = moments_and_rate(sx, g1x, self.generator_scale)
+        sy, eta_y = moments_and_rate(sy, g2y, self.discriminator_scale)
+        root_x = jax.tree_util.tree_map(jnp.sqrt, eta_x)
+        rhs = _tree_mul(root_x, _axpy(-1.0, d_xy_l1(_tree_mul(eta_y, g2y)), g1x))
+
+        def matvec(w):
+            inner = _tree_mul(eta_y, d_yx_l2(_tree_mul(root_x, w)))
+            return _axpy(-1.0, _tree_mul(root_x, d_xy_l1(inner)), w)
+
+        tags = lx.positive_semidefinite_tag if isinstance(self.solver, lx.CG) else ()
+        operator = lx.FunctionLinearOperator(matvec, jax.eval_shape(lambda: g1x), tags)
+        w = lx.linear_solve(operator, rhs, self.solver, throw=False).value
+        dx = jax.tree_util.tree_map(jnp.negative, _tree_mul(root_x, w))
+        dy = jax.tree_util.tree_map(jnp.negative, _tree_mul(eta_y, _axpy(1.0, d_yx_l2(dx), g2y)))
+        moved = Players(_axpy(1.0, dx, y.generator), _axpy(1.0, dy, y.discriminator))
+        return moved, (count, sx, sy)
+
+
+# The reduced operator is square, in general neither symmetric nor definite: iterative
+# Krylov solvers (CG for a zero-sum game, where it is definite) and dense direct ones.
+_CGD_SOLVERS = (lx.GMRES, lx.BiCGStab, lx.CG, lx.Normal, lx.LSMR, lx.LU, lx.QR, lx.SVD)
 
 
 def _applications(solver, num_steps, size: int):
     """Operator applications behind lineax's `num_steps` for a solver: GMRES counts
     restarts of `min(restart, size)` applications, BiCGStab iterations of 2, CG and
-    the others iterations of 1."""
+    the others iterations of 1; a direct solver (no `num_steps`) builds the matrix
+    from `size` applications."""
+    if num_steps is None:
+        return jnp.asarray(size)
     if isinstance(solver, lx.GMRES):
         return num_steps * min(solver.restart, size)
     if isinstance(solver, lx.BiCGStab):
@@ -276,4 +370,73 @@ class SymplecticGradientAdjustment(AbstractStepMethod):
         return _axpy(h, direction, y), state
 
 
-__all__ = ["CompetitiveGD", "LOLA", "LookAheadOpponent", "SOS", "SymplecticGradientAdjustment"]
+class ConsensusOptimization(AbstractStepMethod):
+    r"""Consensus optimization as a method on any game (Mescheder et al. 2017, arXiv
+    1705.10461; `'co'` in Letcher et al.'s code, aletcher/stable-opponent-shaping):
+    descend `ξ + γ∇(½‖ξ‖²) = ξ + γHᵀξ`,
+
+        y' = y + h(v − γJᵀv),
+
+    one VJP through the field per step. Its step matrix at an equilibrium is
+    `I + h(J − γJᵀJ)`: on a rotation `J = [[0, −a], [a, 0]]` the eigenvalues of
+    `J − γJᵀJ` are `−γa² ± ia`. (The regularizer `gandyn.Consensus` is the same
+    adjustment inside a GAN, for any method.)"""
+
+    gamma: float = 1.0
+
+    def evaluations(self):
+        return 2
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def step(self, game, y, state, t, h, key):
+        v, pullback = jax.vjp(lambda p: game.field(p, key), y)
+        (jtv,) = pullback(v)
+        return _axpy(h, jax.tree_util.tree_map(lambda vi, gi: vi - self.gamma * gi, v, jtv), y), state
+
+
+class LocalSymplecticSurgery(AbstractStepMethod):
+    r"""Local symplectic surgery (Mazumdar, Jordan & Sastry 2019, arXiv 1901.00838),
+    in the form of Letcher et al.'s code (aletcher/stable-opponent-shaping, `'lss'`):
+
+        ξ_LSS = ½(ξ + Hᵀ H⁻¹ ξ),      y' = y − h ξ_LSS,
+
+    `H = ∂ξ/∂y` the game's Jacobian. In field terms (`v = −ξ`, `J = −H`),
+    `y' = y + (h/2)(v + JᵀJ⁻¹v)`: one matrix-free solve `J s = v` (lineax, JVPs
+    through the field) and one VJP. Where H is symmetric (a potential game) it is
+    gradient descent; where it is antisymmetric (the bilinear game) `HᵀH⁻¹ = −I` and it
+    does not move: LSS keeps only the potential part of the dynamics. With
+    `damping = λ > 0` the solve is the regularised least-squares one the reference
+    falls back to when `det H = 0`, `s = (JᵀJ + λI)⁻¹Jᵀv`."""
+
+    solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-8, atol=0.0, max_steps=200, restart=20)
+    damping: float | None = None
+
+    def evaluations(self):
+        return None  # the solve's JVPs vary
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def step(self, game, y, state, t, h, key):
+        field = lambda p: game.field(p, key)  # noqa: E731
+        v, jvp = jax.linearize(field, y)
+        pullback = jax.linear_transpose(jvp, y)
+        structure = jax.eval_shape(lambda: v)
+        if self.damping is None:
+            operator = lx.FunctionLinearOperator(jvp, structure)
+            rhs = v
+            solver = self.solver
+        else:
+            normal = lambda s: _axpy(self.damping, s, pullback(jvp(s))[0])  # noqa: E731
+            operator = lx.FunctionLinearOperator(normal, structure, lx.positive_semidefinite_tag)
+            rhs = pullback(v)[0]
+            solver = lx.CG(rtol=1e-10, atol=1e-12, max_steps=200)
+        s = lx.linear_solve(operator, rhs, solver, throw=False).value
+        (jts,) = pullback(s)
+        return _axpy(0.5 * h, _axpy(1.0, jts, v), y), state
+
+
+__all__ = ["ACGD", "CompetitiveGD", "ConsensusOptimization", "LOLA", "LocalSymplecticSurgery",
+           "LookAheadOpponent", "SOS", "SymplecticGradientAdjustment"]

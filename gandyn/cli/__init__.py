@@ -15,7 +15,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from . import _common, _eigen, _losses, _portrait, _simulate, _sweep, _train  # noqa: E402
 from . import _explore  # noqa: E402
-from . import _slice  # noqa: E402
+from . import _rerun, _slice  # noqa: E402
+from . import _bifurcation  # noqa: E402
 from . import _animate  # noqa: E402
 from . import _landscape  # noqa: E402
 
@@ -29,6 +30,7 @@ class _OneLineErrors(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
+            _refuse_repeated_options(self, sys.argv[1:] if args is None else list(args))
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
         except typer.Exit as e:
@@ -53,6 +55,36 @@ class _OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _refuse_repeated_options(group: TyperGroup, args: list[str]) -> None:
+    """A single-valued option given twice (`--step 0.1 --step 0.5`) is refused, not
+    silently the last: one line naming it. Repeatable options (`--method`, `--reg`)
+    are lists and may repeat; nothing after `--` is an option."""
+    args = [str(a) for a in args]
+    if "--" in args:
+        args = args[: args.index("--")]
+    valued = {o for p in group.params if not getattr(p, "is_flag", True) for o in p.opts}
+    index = 0
+    while index < len(args) and args[index].startswith("-"):  # the group's own options
+        index += 2 if args[index] in valued else 1
+    command = group.commands.get(args[index]) if index < len(args) else None
+    if command is None:  # click reports unknown commands itself
+        return
+    name = args[index]
+    seen: dict[str, str] = {}
+    for arg in args[index + 1:]:
+        if not arg.startswith("-") or arg == "-":
+            continue
+        flag = arg.split("=", 1)[0]
+        for param in command.params:
+            if getattr(param, "param_type_name", "") == "option" and not param.multiple and \
+                    flag in (*param.opts, *param.secondary_opts):
+                if param.name in seen:
+                    raise _common.InputError(f"option {seen[param.name]} is given twice ({flag} "
+                                             f"again); give it once (see 'gandyn {name} --help')")
+                seen[param.name] = flag
+                break
 
 
 def _report(message: str, code: int) -> int:
@@ -89,8 +121,19 @@ def _settings(
         "--compile-cache/--no-compile-cache",
         help="keep compiled programs on disk (in gandyn's cache folder) so that a second run "
              "skips compiling; also off with GANDYN_COMPILE_CACHE=0")] = True,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="the most memory a run may plan to hold, e.g. 16G (default: "
+             "half of this machine's memory; also GANDYN_MEMORY_LIMIT); a run estimated above "
+             "it is refused before it starts")] = None,
 ) -> None:
     """GAN training dynamics: simulate games as ODE flows and optimizer maps."""
+    if memory_limit is not None:
+        from .._budget import MEMORY_ENV, parse_bytes
+
+        try:
+            os.environ[MEMORY_ENV] = str(parse_bytes(memory_limit, "--memory-limit"))
+        except ValueError as e:
+            _common.fail(str(e))
     _common.use_compile_cache(compile_cache)
 
 
@@ -102,6 +145,8 @@ app.command("train")(_train.train)
 app.command("losses")(_losses.losses)
 app.command("explore")(_explore.explore)
 app.command("slice")(_slice.slice)
+app.command("rerun")(_rerun.rerun)
+app.command("bifurcation")(_bifurcation.bifurcation)
 app.command("animate")(_animate.animate)
 app.command("landscape")(_landscape.landscape)
 

@@ -71,7 +71,8 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
     from .._io import read_json
     from .._simulate import Status
     from ..plotting._style import run_title
-    from ._games import build_games, game_options
+    from .._spec import game_options as declared_options
+    from ._games import build_games
     from ._simulate import portrait_extent
 
     settings = read_json(run_dir / "metrics.json", what="metrics")["settings"]
@@ -87,8 +88,8 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
         raise InputError(f"--loss {loss!r} is not in this run; choose from: {', '.join(losses)}")
     if method not in methods:
         raise InputError(f"--method {method!r} is not in this run; choose from: {', '.join(methods)}")
-    options = game_options(settings.get("dim"), settings.get("real_point"), settings.get("bias"),
-                           settings.get("critic"))
+    # The game's declared options among the run's settings (`std` given by --opt included).
+    options = {k: settings[k] for k in declared_options(game_name) if settings.get(k) is not None}
     ((_, game),) = build_games(game_name, [loss], settings.get("regularizers") or None, options)
     with np.load(run_dir / "trajectories.npz", allow_pickle=False) as data:
         params = data[f"{loss}__{method}__params"]

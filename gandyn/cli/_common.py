@@ -1,21 +1,30 @@
 """Shared parsing, validation and progress for the CLI commands."""
 
 import datetime
-import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from .._spec import (  # noqa: F401 - the checks live in the library; re-exported for the commands
+    MAX_SEED,
+    MAX_STEP,
+    MAX_STEPS,
+    InputError,
+    check_int,
+    check_seed,
+    check_step,
+    parse_options,
+    parse_regularizers,
+    resolve_names,
+)
+
 
 err_console = Console(stderr=True)
-
-
-class InputError(ValueError):
-    """Bad user input: reported as one line, exit code 2."""
 
 
 def fail(message: str) -> None:
@@ -44,9 +53,43 @@ def use_compile_cache(enabled: bool = True) -> Path | None:
     from .._image_metrics import cache_dir
 
     folder = cache_dir() / "xla"
+    if not _clear_special_files(folder):
+        return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    # JAX would point XLA's GPU autotuning cache into the folder and hash that path into
+    # every key: a copied or moved cache would never hit. Keys without it are the same
+    # wherever the folder is.
+    jax.config.update("jax_persistent_cache_enable_xla_caches", "none")
+    # An unreadable or damaged entry only costs compiling again: no warning per entry.
+    warnings.filterwarnings("ignore", message=r"Error (reading|writing) persistent compilation cache")
     return folder
+
+
+def _clear_special_files(folder: Path) -> bool:
+    """Remove what is not a regular file or a folder from the compile cache `folder`
+    (JAX reads an entry with `read_bytes`: a FIFO there would block every run). False,
+    with one line on stderr, when one cannot be removed: the cache is then not used."""
+    import stat
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return True  # none yet, or unreadable: JAX creates it or fails quietly
+    for entry in entries:
+        try:
+            mode = os.stat(entry.path).st_mode
+            special = not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+        except OSError:  # a dangling link or a loop of them
+            special = True
+        if special:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                print(f"gandyn: not using the compile cache {str(folder)!r}: {entry.name!r} in it "
+                      f"is not a regular file and cannot be removed", file=sys.stderr)
+                return False
+    return True
 
 
 def set_precision(float64: bool) -> None:
@@ -56,97 +99,19 @@ def set_precision(float64: bool) -> None:
         jax.config.update("jax_enable_x64", True)
 
 
-# Bounds on numbers from the command line. Beyond them a run overflows (steps are counted
-# in int32, seeds are uint32) or can never finish; each error names the bound.
-MAX_STEP = 1e6
-MAX_STEPS = 1_000_000_000
-MAX_SEED = 2**32 - 1
-MAX_REAL_POINT = 1e4
-
-
-def check_step(h: float, flag: str = "--step") -> float:
-    if not (isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h)
-            and 0 < h <= MAX_STEP):
-        raise InputError(f"{flag} must be a positive finite number of at most {MAX_STEP:g}, "
-                         f"got {h}")
-    return float(h)
-
-
-def check_int(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
-    """`value` if it is an integer in `[low, high]`; a one-line `InputError` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
-        raise InputError(f"{name} must be {what} of at most {high:,}, got {value!r}")
-    return value
-
-
 def check_positive(name: str, value: int) -> int:
     return check_int(name, value)
 
 
-def check_seed(seed, flag: str = "--seed") -> int:
-    return check_int(flag, seed, 0, MAX_SEED)
+def check_writable(path: Path, flag: str = "--out") -> None:
+    """That `path` (a folder, existing or not) could be created and written to
+    (`_io.check_writable_folder`). Creates nothing."""
+    from .._io import check_writable_folder
 
-
-def check_real_point(c: float) -> float:
-    if not (math.isfinite(c) and abs(c) <= MAX_REAL_POINT):
-        raise InputError(f"--real-point must be a finite number in [−{MAX_REAL_POINT:g}, "
-                         f"{MAX_REAL_POINT:g}], got {c}")
-    return c
-
-
-def parse_init(text: str, bias: bool, flag: str = "--init") -> tuple[float, ...]:
-    """`"θ,ψ"` (or `"θ,ψ,b"` with a critic bias) → floats."""
-    expected = "θ,ψ,b" if bias else "θ,ψ"
-    parts = text.split(",")
     try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) not in ((2, 3) if bias else (2,)) or not all(map(math.isfinite, values)):
-        raise InputError(f"malformed {flag} {text!r}: expected finite numbers {expected}")
-    return values
-
-
-def resolve_names(registry, given: list[str] | None, default: list[str]) -> list[str]:
-    """`--method`-style values (or `default`) checked against a registry: each name
-    normalised, once; a one-line `InputError` naming the choices otherwise."""
-    try:
-        names = [registry.check(n) for n in (given or default)]
+        check_writable_folder(path, flag)
     except ValueError as e:
         raise InputError(str(e)) from None
-    repeated = [n for i, n in enumerate(names) if n in names[:i]]
-    if repeated:
-        raise InputError(f"{registry.kind} {repeated[0]!r} is given twice")
-    return names
-
-
-def check_writable(path: Path, flag: str = "--out") -> None:
-    """That `path` (a folder, existing or not) could be created and written to: its
-    nearest existing ancestor is a writable folder. Creates nothing."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"cannot write to {flag} {str(path)!r}: it is a file, not a folder")
-    ancestor = path
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not _can_create_in(ancestor):
-        raise InputError(f"cannot write to {flag} {str(path)!r}: {str(ancestor)!r} is not a "
-                         f"writable folder")
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether a file can be created in `folder`, by trying (and removing it): `os.access`
-    says yes to root even on a read-only file system."""
-    import tempfile
-
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".gandyn-probe-")
-    except OSError:
-        return False
-    os.close(fd)
-    os.unlink(probe)
-    return True
 
 
 def run_directory(out: Path, command: str) -> Path:
@@ -229,17 +194,6 @@ def progress_bar(interval: float = 10.0):
         console=err_console,
         transient=True,
     )
-
-
-def parse_regularizers(texts: list[str] | None) -> tuple:
-    """`--reg NAME=WEIGHT` values → regularizer objects."""
-    from .. import regularizers
-
-    try:
-        return tuple(regularizers.parse(t) for t in (texts or []))
-    except ValueError as e:
-        raise InputError(str(e).replace("malformed regularizer", "malformed --reg")
-                         .replace("regularizer weight", "--reg weight")) from None
 
 
 def describe_regularizers(texts: list[str] | None) -> str:

@@ -5,8 +5,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._common import InputError, check_step, fail, resolve_names, run_directory, set_precision
-from ._games import build_games, game_options, parse_point
+from .._spec import RunSpec, parse_point
+from ._common import InputError, fail, run_directory, set_precision
+from ._games import game_options
 from ._options import (
     BiasOption,
     CriticOption,
@@ -14,6 +15,7 @@ from ._options import (
     GameOption,
     LossOption,
     MethodOption,
+    OptOption,
     OutOption,
     RealPointOption,
     RegOption,
@@ -37,6 +39,7 @@ def eigen(
     real_point: RealPointOption = None,
     bias: BiasOption = None,
     critic: CriticOption = None,
+    opt: OptOption = None,
     out: OutOption = Path("runs"),
 ) -> None:
     """Spectrum of a game's Jacobian (default: the Dirac-GAN, sgan and wgan) and, per
@@ -48,16 +51,17 @@ def eigen(
 
     try:
         set_precision(True)
-        methods = resolve_names(method_registry.registry, method, DEFAULT_METHODS)
-        objects = {m: method_registry.get(m) for m in methods}
+        spec = RunSpec(game=game, options=game_options(dim, real_point, bias, critic, opt),
+                       losses=tuple(loss or ()), regularizers=tuple(reg or ()),
+                       methods=tuple(method or ()), step=step, default_losses=DEFAULT_LOSSES,
+                       default_methods=DEFAULT_METHODS)
+        methods, objects = list(spec.methods), spec.methods_built()
         without = [m for m, o in objects.items() if not o.linear_analysis()]
         if without:
             valid = [n for n in method_registry.names() if method_registry.get(n).linear_analysis()]
             raise InputError(f"--method {without[0]!r} has no local linear analysis; choose from: "
                              + ", ".join(valid))
-        check_step(step)
-        games = build_games(game, loss, reg, game_options(dim, real_point, bias, critic),
-                            default_losses=DEFAULT_LOSSES)
+        games = spec.games()
         point = parse_point(at, games[0][1], "--at") if at is not None else None
         if point is None and games[0][1].equilibrium() is None:
             raise InputError(f"--game {game} knows no equilibrium in closed form: give a point --at")
@@ -96,13 +100,13 @@ def eigen(
         write_json(tmp / "eigen.json", {"settings": {
             "game": game, "losses": [label for label, _ in games], "methods": methods,
             "step": step, "regularizers": list(reg or []),
-            **game_options(dim, real_point, bias, critic), "at": at,
+            **spec.options, "at": at,
             "parameters": list(games[0][1].coordinates())}, "results": reports})
         scaled = [np.abs(p[1]) for row in panels for p in row if p[0] is not None]
         extent = max([3.5] + [1.2 * float(np.max(z)) for z in scaled if z.size])
         from ..plotting._style import run_title
 
-        title = run_title(game, game_options(dim, real_point, bias, critic),
+        title = run_title(game, spec.game_options(),
                           losses=[label for label, g in games if hasattr(g, "loss")],
                           regularizers=reg, methods=methods, h=step,
                           extra=["at the equilibrium" if point is None else f"at ({at})"])

@@ -42,3 +42,20 @@ RandomInitsOption = Annotated[int, typer.Option(
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed for random inits and minibatches.")]
 Float64Option = Annotated[bool, typer.Option("--float64", help="Compute in double precision.")]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for run folders.")]
+
+
+def _declared() -> str:
+    """`owner: option, …; …` for every registered game and method that declares options."""
+    parts = []
+    for registry in (games.registry, methods.registry):
+        for name in registry.names():
+            declared = registry.options(name)
+            if declared:
+                parts.append(f"{name}: {', '.join(declared)}")
+    return "; ".join(parts)
+
+
+OptOption = Annotated[list[str] | None, typer.Option(
+    "--opt", help="An option of the game or of a method, NAME=VALUE (repeatable), e.g. "
+    "--opt std=2 (gaussian) or --opt discriminator_steps=5 (altgd). Declared options: "
+    + _declared() + ".")]

@@ -14,6 +14,7 @@ from ._options import (
     InitOption,
     LossOption,
     MethodOption,
+    OptOption,
     RandomInitsOption,
     RealPointOption,
     RegOption,
@@ -47,6 +48,7 @@ def portrait(
     lim: Annotated[float | None, typer.Option("--lim", help="Half-width of each panel around "
                    "the plane's origin (default: 1.5 × the farthest start, at least 2.5).")] = None,
     reg: RegOption = None,
+    opt: OptOption = None,
     float64: Float64Option = False,
 ) -> None:
     """Draw a game's vector field with each method's trajectories: one panel per loss ×
@@ -54,12 +56,18 @@ def portrait(
     drawn in a 2-D slice through its equilibrium, trajectories projected into it."""
     try:
         set_precision(float64)
-        games, methods, points = prepare(game, loss, method, reg, step, steps, init, random_inits,
-                                         seed, dim, real_point, bias, critic)
+        spec = prepare(game, loss, method, reg, step, steps, init, random_inits, seed,
+                       game_options(dim, real_point, bias, critic, opt), float64=float64)
+        games, methods = spec.games(), spec.methods_built()
+        points = spec.points(games[0][1])
         coordinates = None if plane is None else _parse_plane(plane, games[0][1].coordinates())
         target = out / "portrait.png" if out.suffix.lower() not in (".png", ".pdf", ".svg") else out
         if out.suffix and out.suffix.lower() not in (".png", ".pdf", ".svg") and not out.is_dir():
             raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg (or be a folder)")
+        if len(target.name.encode()) > 255:  # before `is_dir`, which would raise
+            from .._io import check_writable_file
+
+            check_writable_file(target)
         if target.is_dir():
             raise InputError(f"--out {str(target)!r} is a folder; give a file name ending in "
                              f".png, .pdf or .svg")
@@ -82,7 +90,7 @@ def portrait(
 
     panels = [[(g, s, f"{l} · {m}") for l, m, g, s in results if l == name]
               for name, _ in games]
-    suptitle = run_title(game, game_options(dim, real_point, bias, critic),
+    suptitle = run_title(game, spec.game_options(),
                          losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
                          methods=methods, h=step, steps=steps,
                          extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])

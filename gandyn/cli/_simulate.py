@@ -5,19 +5,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._spec import RunSpec, center
 from ._common import (
     InputError,
-    check_int,
-    check_positive,
-    check_seed,
-    check_step,
     fail,
     progress_bar,
-    resolve_names,
     run_directory,
     set_precision,
 )
-from ._games import build_games, game_options, initial_points
+from ._games import game_options
 from ._options import (
     DEFAULT_METHODS,
     BiasOption,
@@ -28,6 +24,7 @@ from ._options import (
     InitOption,
     LossOption,
     MethodOption,
+    OptOption,
     OutOption,
     RandomInitsOption,
     RealPointOption,
@@ -57,22 +54,18 @@ def check_memory(points: int, steps: int, configurations: int, parameters: int) 
             f"--method")
 
 
-def prepare(game, loss, method, reg, step, steps, init, random_inits, seed, dim, real_point,
-            bias, critic, default_methods=DEFAULT_METHODS):
-    """Check a simulation's options and build its games, methods and initial points;
-    a one-line `InputError` for anything bad. Shared by `simulate` and `portrait`."""
-    from .. import methods as method_registry
-
-    methods = resolve_names(method_registry.registry, method, default_methods)
-    check_step(step)
-    check_positive("--steps", steps)
-    check_seed(seed)
-    check_int("--random-inits", random_inits, 0, 10**9)
-    games = build_games(game, loss, reg, game_options(dim, real_point, bias, critic))
-    n = len(games[0][1].coordinates())
-    check_memory(len(init or []) + random_inits, steps, len(games) * len(methods), n)
-    points = initial_points(games[0][1], init, random_inits, seed)
-    return games, methods, points
+def prepare(game, loss, method, reg, step, steps, init, random_inits, seed, options,
+            default_methods=DEFAULT_METHODS, float64=False) -> RunSpec:
+    """Check a simulation's options: its `RunSpec`, a one-line `InputError` for anything
+    bad (the memory its trajectories need included). Shared by `simulate` and `portrait`."""
+    spec = RunSpec(game=game, options=options, losses=tuple(loss or ()),
+                   regularizers=tuple(reg or ()), methods=tuple(method or ()), step=step,
+                   steps=steps, inits=tuple(init or ()), random_inits=random_inits, seed=seed,
+                   float64=float64, default_methods=tuple(default_methods))
+    configurations = max(1, len(spec.losses)) * len(spec.methods)
+    n = len(spec.games()[0][1].coordinates())
+    check_memory(len(spec.inits) + spec.random_inits, spec.steps, configurations, n)
+    return spec
 
 
 def simulate(
@@ -90,17 +83,26 @@ def simulate(
     bias: BiasOption = None,
     critic: CriticOption = None,
     reg: RegOption = None,
+    opt: OptOption = None,
     float64: Float64Option = False,
 ) -> None:
     """Simulate a game (default: the Dirac-GAN, under each loss) with each method; write
-    metrics.json, trajectories.npz and portrait.png to a new run folder."""
+    settings.json, metrics.json, trajectories.npz and portrait.png to a new run folder."""
     try:
         set_precision(float64)
-        games, methods, points = prepare(game, loss, method, reg, step, steps, init, random_inits,
-                                         seed, dim, real_point, bias, critic)
+        spec = prepare(game, loss, method, reg, step, steps, init, random_inits, seed,
+                       game_options(dim, real_point, bias, critic, opt), float64=float64)
         run_dir = run_directory(out, "simulate")
     except InputError as e:
         fail(str(e))
+    run_simulation(spec, run_dir)
+
+
+def run_simulation(spec: RunSpec, run_dir: Path) -> None:
+    """Run `spec` and write its run folder `run_dir` (settings.json: the spec)."""
+    games, methods = spec.games(), spec.methods_built()
+    points = spec.points(games[0][1])
+    step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
 
     from .._runs import atomic_directory, game_grid, summarize, write_json
     from ..plotting import portrait_grid
@@ -131,19 +133,19 @@ def simulate(
     arrays["step"] = np.asarray(results[0][3].steps)
     arrays["init"] = points
 
-    settings = {"game": game, "losses": [label for label, _ in games], "methods": methods,
-                "step": step, "steps": steps, "parameters": names,
-                **game_options(dim, real_point, bias, critic), "seed": seed,
-                "regularizers": list(reg or []), "float64": float64}
+    settings = {"game": spec.game, "losses": [label for label, _ in games],
+                "methods": list(methods), "step": step, "steps": steps, "parameters": names,
+                **spec.options, "seed": seed, "regularizers": reg, "float64": spec.float64}
     from ..plotting._style import run_title
 
     panels = [[(g, sol, f"{l} · {m}") for l, m, g, sol in results if l == name]
               for name, _ in games]
-    suptitle = run_title(game, game_options(dim, real_point, bias, critic),
+    suptitle = run_title(spec.game, spec.game_options(),
                          losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
-                         methods=methods, h=step, steps=steps,
+                         methods=list(methods), h=step, steps=steps,
                          extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
     with atomic_directory(run_dir) as tmp:
+        write_json(tmp / "settings.json", {"command": "simulate", **spec.to_dict()})
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
@@ -156,11 +158,7 @@ def simulate(
 
 def portrait_extent(points: np.ndarray, game) -> float:
     """Half-width of the portrait: 1.5 × the farthest start from the plane's origin."""
-    from jax.flatten_util import ravel_pytree
-
-    centre = game.equilibrium()
-    centre = np.asarray(ravel_pytree(game.init() if centre is None else centre)[0], dtype=float)
-    return max(2.5, 1.5 * float(np.max(np.abs(points - centre))))
+    return max(2.5, 1.5 * float(np.max(np.abs(points - center(game)))))
 
 
 def _print_table(records: list[dict], names: list[str], game) -> None:

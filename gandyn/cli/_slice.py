@@ -44,8 +44,9 @@ def slice(  # noqa: A001 - the command's name
     try:
         resolution = check_int("--resolution", resolution, 3, 201)
         krylov = check_int("--krylov", krylov, 2, 1000)
-        if lim is not None and not (lim > 0 and lim < float("inf")):
-            raise InputError(f"--lim must be a positive finite number, got {lim}")
+        if lim is not None and not (0 < lim <= 1e6):
+            raise InputError(f"--lim must be a positive finite number of at most 1e6 (parameter "
+                             f"units), got {lim}")
         out = Path(run_dir) / "slices" if out is None else out
         check_writable(out)
         game, points, key = _load(Path(run_dir), step, seed_index)
@@ -110,7 +111,7 @@ def _load(run_dir: Path, steps: list[int] | None, seed_index: int):
     from jax.flatten_util import ravel_pytree
 
     from .._train import CHECKPOINT, load_checkpoint
-    from ._train import TrainSettings, _build
+    from .._train_runs import TrainSettings, build as _build
 
     if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
             or not (run_dir / CHECKPOINT).is_file():

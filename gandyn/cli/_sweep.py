@@ -7,7 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .._io import remove_empty
-from ._common import InputError, fail, progress_bar, run_directory, set_precision
+from ._common import InputError, fail, parse_options, progress_bar, run_directory, set_precision
+from ._options import OptOption
 
 
 def _missing_folders(folder: Path) -> list[Path]:
@@ -37,6 +38,7 @@ def sweep(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the sweep in this "
                                                 "run folder, skipping finished rows; its settings "
                                                 "come from its spec.json.")] = None,
+    opt: OptOption = None,
     plot: Annotated[bool, typer.Option("--plot", help="Draw the stability atlas (atlas.png).")] = False,
     shard: Annotated[bool, typer.Option("--shard", help="Split each group over all local devices.")] = False,
     float64: Annotated[bool, typer.Option("--float64", help="Compute in double precision.")] = False,
@@ -46,7 +48,7 @@ def sweep(
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
     from .._runs import write_json
-    from .._sweep import SweepSpec, check_run_folder, ranking, run_sweep
+    from .._sweep import SweepSpec, check_run_folder
 
     created: list[Path] = []  # folders this command made, removed again on an early error
     run_dir = None
@@ -56,6 +58,7 @@ def sweep(
             given = [flag for flag, value in (
                 ("--config", config), ("--game", game), ("--dim", dim), ("--loss", loss), ("--reg", reg), ("--method", method),
                 ("--step", step), ("--seeds", seeds), ("--steps", steps), ("--out", out),
+                ("--opt", opt),
             ) if value is not None and value != []]
             if given:
                 raise InputError(f"--resume takes its settings from {str(spec_file)!r}; "
@@ -75,6 +78,8 @@ def sweep(
                          "step_sizes": step, "seeds": seeds, "steps": steps, "game": game,
                          "dim": dim}
             overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
+            if opt:
+                overrides["options"] = {**data.get("options", {}), **parse_options(opt)}
             if "seeds" in overrides and seeds < 1:
                 raise InputError(f"--seeds must be a positive integer, got {seeds}")
             data.update(overrides)
@@ -87,6 +92,8 @@ def sweep(
             run_dir.mkdir(parents=True)
             created.insert(0, run_dir)
             write_json(run_dir / "spec.json", spec.to_dict())
+            write_json(run_dir / "settings.json", {"command": "sweep", "float64": float64,
+                                                   "spec": spec.to_dict()})
     except (InputError, ValueError, OSError) as e:
         if created and created[0] == run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -97,6 +104,13 @@ def sweep(
             fail(f"cannot write to {str(run_dir if run_dir is not None else out)!r}: {e.strerror or e}")
         fail(str(e))
     set_precision(float64)
+    run_and_report(spec, run_dir, shard=shard, plot=plot)
+
+
+def run_and_report(spec, run_dir: Path, *, shard: bool = False, plot: bool = False) -> None:
+    """Run (or resume) the sweep `spec` in `run_dir`, write its ranking, print it."""
+    from .._runs import write_json
+    from .._sweep import ranking, run_sweep
 
     try:
         with progress_bar() as bar:

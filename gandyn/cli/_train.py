@@ -1,4 +1,3 @@
-import dataclasses
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -7,32 +6,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._common import (
-    MAX_SEED,
-    MAX_STEPS,
-    InputError,
-    check_int,
-    check_positive,
-    check_step,
-    fail,
-    parse_regularizers,
-    progress_bar,
-    run_directory,
-    set_precision,
-)
+from ._common import InputError, fail, parse_options, progress_bar, run_directory, set_precision
 from .. import data as data_registry, losses as loss_registry, methods as method_registry
 from .._methods import AbstractStepMethod
-from ._options import RegOption
+from .._train_runs import (  # noqa: F401 - TrainSettings and build: the library's, re-exported
+    TrainSettings,
+    build as _build,
+    title as _title,
+    resumed_settings as _resumed_settings,
+    write_run as _write,
+)
+from ._options import OptOption, RegOption
 
-
-# Defaults that differ between toy targets (MLPs) and images (convnets).
-DEFAULTS = {
-    "toy": {"step": 1e-3, "steps": 5000, "width": 128, "latent": 2, "batch": 256, "log_every": 250},
-    "image": {"step": 1e-3, "steps": 5000, "width": 32, "latent": 32, "batch": 64, "log_every": 500},
-}
 ROTATION_PROBES = 16  # Hutchinson probes of the rotation share logged at every log point
 IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two
 _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
+# What `train` keeps per log point, by kind of data (images: 64 samples, the parameters of
+# the first log point and the last two).
+_RUN_OPTIONS = {"toy": {}, "image": {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS,
+                                     "eval_samples": 2000}}
 
 
 def train(
@@ -75,6 +67,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,
+    opt: OptOption = None,
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder "
                       "from its last checkpoint (its settings are kept; --steps may extend it).")] = None,
 ) -> None:
@@ -88,10 +81,12 @@ def train(
                "checkpoint_every": checkpoint_every, "gif": gif, "float64": float64}
     given = {k: v for k, v in options.items() if v is not None}
     try:
+        if opt:
+            given["options"] = parse_options(opt)
         if resume is not None:
             extra = sorted(set(given) - _RESUMABLE)
             if extra:
-                flag = "reg" if extra[0] == "regularizers" else extra[0]
+                flag = {"regularizers": "reg", "options": "opt"}.get(extra[0], extra[0])
                 raise InputError(f"--resume takes the settings from {str(resume / 'settings.json')!r}; "
                                  f"only --steps may be given, not --{flag.replace('_', '-')}")
             settings, run_dir = _resumed_settings(resume, given.get("steps"))
@@ -100,6 +95,14 @@ def train(
             run_dir = run_directory(out, "train")
         set_precision(settings.float64)
         game, method_obj, target_kind = _build(settings)
+        from .._train import train_memory
+        from .._budget import check_memory
+
+        parts = train_memory(game, method_obj, h=settings.step, steps=settings.steps,
+                             seeds=settings.seeds, log_every=settings.log_every,
+                             **_RUN_OPTIONS[target_kind])
+        check_memory(sum(parts.values()), f"training {settings.seeds} seed(s) for "
+                     f"{settings.steps:,} steps", parts)
     except (InputError, ValueError) as e:
         fail(str(e))
 
@@ -150,8 +153,7 @@ def train(
             (run_dir / "samples").mkdir(exist_ok=True)
             with console.status("preparing the metrics' classifier (cached after the first run)"):
                 metrics = ImageMetrics(game.target, seed=settings.seed)
-            extra_kwargs = {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS,
-                            "eval_samples": 2000, "eigen_checkpoints": 0}
+            extra_kwargs = {**_RUN_OPTIONS["image"], "eigen_checkpoints": 0}
         if state is not None and state.step >= settings.steps:
             result = TrainResult.from_state(state)
         else:
@@ -215,211 +217,6 @@ def _live(live: dict) -> str:
     if "classes_covered" in live:
         text += f" · classes {live['classes_covered']}/{live['classes_total']}"
     return text
-
-
-# Bounds of the integer settings: beyond them a run overflows or can never finish.
-_INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
-         "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
-         "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS)}
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainSettings:
-    """Every setting of a training run, as `settings.json` holds it. `new(**given)`
-    fills what was not given with the defaults for the data's kind (toy target or
-    images); `from_file` reads and checks a run's `settings.json`."""
-
-    data: str = "ring8"
-    loss: str = "nsgan"
-    regularizers: tuple[str, ...] = ()
-    method: str = "adam"
-    step: float = 1e-3
-    steps: int = 5000
-    seeds: int = 1
-    seed: int = 0
-    width: int = 128
-    depth: int = 3
-    latent: int = 2
-    batch: int = 256
-    activation: str = "relu"
-    spectral_norm: bool = False
-    log_every: int = 250
-    checkpoint_every: int = 250
-    gif: bool = True
-    float64: bool = False
-
-    @classmethod
-    def new(cls, **given) -> "TrainSettings":
-        from .. import data as data_registry
-
-        data = given.get("data", cls.data)
-        if not isinstance(data, str) or not data.strip():
-            raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
-                             "or a path to images")
-        kind = "toy" if data.lower() in data_registry.names() else "image"
-        values = {**DEFAULTS[kind], **given}
-        values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))
-        return cls(**{**values, "regularizers": tuple(values.get("regularizers", ()))}).checked()
-
-    @classmethod
-    def from_file(cls, path: Path) -> "TrainSettings":
-        from .._io import read_json
-
-        try:
-            data = read_json(path, what="settings")
-        except ValueError as e:
-            raise InputError(f"cannot resume: {e}") from None
-        names = [f.name for f in dataclasses.fields(cls)]
-        missing = [k for k in names if k not in data]
-        if missing:
-            raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
-                             f"train settings file")
-        regs = data["regularizers"]
-        if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
-            raise InputError(f"'regularizers' in {str(path)!r} must be a list of NAME=WEIGHT "
-                             f"strings, got {regs!r}")
-        return cls(**{**{k: data[k] for k in names}, "regularizers": tuple(regs)}).checked(str(path))
-
-    def checked(self, source: str | None = None) -> "TrainSettings":
-        """`self` if every setting has its type and lies in its bounds; a one-line
-        `InputError` naming the first bad one otherwise (`source`: the settings file)."""
-        def flag(name):
-            return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
-
-        check_step(self.step, flag("step"))
-        for name, (low, high) in _INTS.items():
-            check_int(flag(name), getattr(self, name), low, high)
-        for name in ("data", "loss", "method", "activation"):
-            if not isinstance(getattr(self, name), str):
-                raise InputError(f"{flag(name)} must be a string, got {getattr(self, name)!r}")
-        for name in ("spectral_norm", "gif", "float64"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
-        if not all(isinstance(r, str) for r in self.regularizers):
-            raise InputError(f"{flag('regularizers')} must be NAME=WEIGHT strings, got "
-                             f"{list(self.regularizers)!r}")
-        return self
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "regularizers": list(self.regularizers)}
-
-
-def _resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, Path]:
-    """The settings of the run in `run_dir` (with a new step total if given)."""
-    from .._train import CHECKPOINT
-
-    path = run_dir / "settings.json"
-    if not run_dir.is_dir() or not (run_dir / CHECKPOINT).exists() or not path.exists():
-        raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
-                         f"(settings.json and {CHECKPOINT})")
-    settings = TrainSettings.from_file(path)
-    if steps is not None:
-        settings = dataclasses.replace(settings, steps=check_positive("--steps", steps))
-    return settings, run_dir
-
-
-def _build(settings: TrainSettings):
-    """`(game, method, "toy" | "image")` from a run's settings."""
-    from .. import ConvGAN, MLPGAN, data as data_registry, losses as loss_registry, methods as method_registry
-    from .._methods import AbstractStepMethod
-
-    loss_fn = loss_registry.get(settings.loss)
-    method_obj = method_registry.get(settings.method)
-    if not isinstance(method_obj, AbstractStepMethod):
-        raise InputError(f"--method {settings.method!r} is adaptive; training needs a step method")
-    regs = parse_regularizers(settings.regularizers)
-    name = settings.data
-    if name.lower() in data_registry.names():
-        game = MLPGAN(loss_fn, data_registry.get(name), width=settings.width, depth=settings.depth,
-                      latent_size=settings.latent, batch_size=settings.batch,
-                      activation=settings.activation, spectral_norm=settings.spectral_norm,
-                      regularizers=regs)
-        return game, method_obj, "toy"
-    known = name.lower() in data_registry.IMAGE_DATA
-    if not known and not Path(name).exists() and "/" not in name and "." not in name:
-        raise InputError(f"unknown data {name!r}; choose from: {', '.join(data_registry.names())}, "
-                         f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to image files")
-    images = data_registry.load(name.lower() if known else name)
-    game = ConvGAN(loss_fn, images, width=settings.width, latent_size=settings.latent,
-                   batch_size=settings.batch, spectral_norm=settings.spectral_norm, regularizers=regs)
-    return game, method_obj, "image"
-
-
-def _title(settings: "TrainSettings") -> str:
-    """A training run's settings as a figure title."""
-    from ..plotting._style import run_title
-
-    return run_title(settings.data, None, losses=[settings.loss],
-                     regularizers=list(settings.regularizers), methods=[settings.method],
-                     h=settings.step, steps=settings.steps,
-                     extra=[f"width {settings.width}, depth {settings.depth}, latent {settings.latent}, "
-                            f"batch {settings.batch}" + (", spectral norm" if settings.spectral_norm
-                                                         else ""), f"base seed {settings.seed}"])
-
-
-def _write(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
-    """The run's results, each file written atomically: params.npz, metrics.csv,
-    figures, training.gif (unless turned off) and, last, metrics.json."""
-    import csv
-
-    import jax
-    import numpy as np
-    import matplotlib.pyplot as plt
-    from jax.flatten_util import ravel_pytree
-
-    from .._io import atomic_path, write_json
-    from .._train import summary
-    from ..plotting import image_gif, image_grids, metric_curves, snapshots, training_gif
-
-    def atomic(name, write):
-        with atomic_path(run_dir / name) as tmp:
-            write(tmp)
-        plt.close("all")  # the figures just saved
-
-    def write_csv(path):
-        keys = sorted({k for row in result.history for k in row}, key=lambda k: (k not in ("step", "seed"), k))
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, keys)
-            writer.writeheader()
-            writer.writerows(result.history)
-
-    def write_params(path):
-        flat = np.stack([np.asarray(ravel_pytree(jax.tree_util.tree_map(lambda x: x[s], result.final))[0])
-                         for s in range(len(result.diverged_at))])
-        with open(path, "wb") as f:
-            np.savez(f, flat=flat)
-
-    atomic("params.npz", write_params)
-    atomic("metrics.csv", write_csv)
-    title = _title(settings)
-    atomic("curves.png", lambda p: metric_curves(result.history, suptitle=title).savefig(p, dpi=100))
-    if kind == "image":
-        from ..plotting._images import _row, sample_figure
-
-        last = max(result.samples)
-        atomic("samples.png", lambda p: sample_figure(
-            result.samples[last][0][:64], step=last, seed=0,
-            row=_row(result.history, last, 0), settings=title).savefig(p, dpi=100))
-        atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
-                                                     suptitle=title).savefig(p, dpi=100))
-        if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history))
-    else:
-        reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
-        atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
-                                                  reference, history=result.history,
-                                                  suptitle=title).savefig(p, dpi=100))
-        if settings.gif:
-            atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
-                                                          reference, history=result.history,
-                                                          suptitle=title))
-    # Last: a run folder with metrics.json is a finished (or interrupted) run.
-    write_json(run_dir / "metrics.json", {
-        "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
-        "diverged_at": result.diverged_at, "summary": summary(result),
-        "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
-        "history": result.history,
-    })
 
 
 _COLUMNS = {  # metric key → (column title, format)

@@ -270,6 +270,19 @@ def _fill(f, n: int) -> tuple[bytearray, int]:
     return buffer, got
 
 
+def _check_image_memory(shape: tuple, nbytes: int, where: str) -> None:
+    """Refuse, from a header, images whose pixels and their float32 copy (what training
+    holds) exceed the memory budget (`gandyn._budget`), before reading them."""
+    from .._budget import MemoryBudgetError, check_memory
+
+    images = math.prod(shape) * 4
+    try:
+        check_memory(nbytes + images, f"{where} (shape {tuple(shape)})",
+                     {"pixels read": nbytes, "float32 images": images})
+    except MemoryBudgetError as e:
+        raise DataError(str(e)) from None
+
+
 def _pixel_scale(pixels: np.ndarray, where: str) -> float:
     """The value of white in `pixels`: 255 for integers in 0–255 and for floats in
     [0, 255] above 1, 1 for floats in [0, 1]; any other dtype or value is refused."""
@@ -344,6 +357,8 @@ def _idx_array(f, path: Path, expected: str) -> np.ndarray:
     if nbytes > MAX_BYTES:
         raise DataError(f"{str(path)!r}: header says shape {shape}, {_bytes(nbytes)} of data, over "
                         f"gandyn's cap of {_bytes(MAX_BYTES)} per file")
+    if ndim >= 3:
+        _check_image_memory(shape, nbytes, repr(str(path)))
     body, got = _fill(f, nbytes)
     if got < nbytes:
         raise DataError(f"{str(path)!r} is not {expected}: header says shape {shape}, "
@@ -663,6 +678,8 @@ def _npz_array(archive: zipfile.ZipFile, key: str, where: str, kinds: str, valid
     if nbytes > MAX_BYTES:
         raise DataError(f"{where} has shape {shape}, {_bytes(nbytes)}, over gandyn's cap of "
                         f"{_bytes(MAX_BYTES)} per array")
+    if key == "images":
+        _check_image_memory(shape, nbytes, where)
     with archive.open(f"{key}.npy") as member:
         return np.lib.format.read_array(member, allow_pickle=False)
 

@@ -31,3 +31,7 @@ from ._training import (
     training_gif as training_gif,
 )
 from ._slice import slice_figure as slice_figure, slice_gif as slice_gif, slice_portrait as slice_portrait
+from ._bifurcation import (
+    bifurcation_diagram as bifurcation_diagram,
+    stability_chart_figure as stability_chart_figure,
+)

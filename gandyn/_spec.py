@@ -1,0 +1,364 @@
+r"""One run description, `RunSpec`: what every front end (the command line, the explorer,
+sweeps, `gandyn rerun`) builds a run from.
+
+A `RunSpec` holds a game and the options it declares, losses, regularizers with
+weights, methods and their options, `h`, `steps`, initial points and a seed. It checks
+itself on construction (one-line `ValueError`s that name the bad value and the valid
+choices: what the command line prints after `Error:`, the explorer answers with a 400
+and a sweep file reports after its name), builds the library's objects (`games()`,
+`methods()`, `points()`), and round-trips through a plain dict (`to_dict`,
+`from_dict`): the `settings.json` of a run folder.
+
+```python
+spec = gd.RunSpec(game="gaussian", options={"std": 2.0}, losses=("wgan",),
+                  methods=("altgd",), step=0.1, steps=500)
+spec.games()      # [("wgan", GaussianGAN(...))]
+spec.methods()    # {"altgd": AlternatingGD(...)}
+gd.RunSpec.from_dict(spec.to_dict()) == spec
+```
+"""
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._options import Option, assign, parse_assignment
+
+
+class InputError(ValueError):
+    """Bad input from a user: one line, naming the bad value and the valid choices."""
+
+
+# Bounds on numbers a user gives. Beyond them a run overflows (steps are counted in int32,
+# seeds are uint32) or can never finish; each error names the bound.
+MAX_STEP = 1e6
+MAX_STEPS = 1_000_000_000
+MAX_SEED = 2**32 - 1
+MAX_MAGNITUDE = 1e6
+DEFAULT_LOSSES = ("sgan", "rsgan", "wgan")
+DEFAULT_METHODS = ("simgd", "altgd", "rk4")
+
+
+# --------------------------------------------------------------------------------------
+# Checks of single values, shared by every front end
+
+
+def check_step(h, flag: str = "--step") -> float:
+    if not (isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h)
+            and 0 < h <= MAX_STEP):
+        raise InputError(f"{flag} must be a positive finite number of at most {MAX_STEP:g}, "
+                         f"got {h}")
+    return float(h)
+
+
+def check_int(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
+    """`value` if it is an integer in `[low, high]`; a one-line `InputError` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+        raise InputError(f"{name} must be {what} of at most {high:,}, got {value!r}")
+    return value
+
+
+def check_seed(seed, flag: str = "--seed") -> int:
+    return check_int(flag, seed, 0, MAX_SEED)
+
+
+def resolve_names(registry, given, default) -> list[str]:
+    """Names (or `default`) checked against a registry: each normalised, once; a
+    one-line `InputError` naming the choices otherwise."""
+    try:
+        names = [registry.check(n) for n in (given or default)]
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    repeated = [n for i, n in enumerate(names) if n in names[:i]]
+    if repeated:
+        raise InputError(f"{registry.kind} {repeated[0]!r} is given twice")
+    return names
+
+
+def parse_regularizers(texts) -> tuple:
+    """`NAME=WEIGHT` texts → regularizer objects."""
+    from . import regularizers
+
+    try:
+        return tuple(regularizers.parse(t, label="--reg") for t in (texts or []))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def parse_options(texts) -> dict[str, str]:
+    """`--opt NAME=VALUE` texts → `{name: value text}` (checked later by the owners'
+    declarations); a name given twice is refused."""
+    given: dict[str, str] = {}
+    for text in texts or ():
+        try:
+            name, value = parse_assignment(text)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if name in given:
+            raise InputError(f"--opt {name} is given twice")
+        given[name] = value
+    return given
+
+
+def parse_point(text: str, game, flag: str = "--init") -> np.ndarray:
+    """`"a,b,…"` → the game's flattened parameters (as many numbers as it has)."""
+    names = tuple(game.coordinates())
+    try:
+        values = [float(p) for p in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != len(names) or not all(map(math.isfinite, values)):
+        raise InputError(f"malformed {flag} {text!r}: expected finite numbers {','.join(names)}")
+    if max(abs(v) for v in values) > MAX_MAGNITUDE:
+        raise InputError(f"{flag} {text!r} is beyond ±1e6, where a run counts as diverged")
+    return np.asarray(values)
+
+
+def center(game) -> np.ndarray:
+    """The game's equilibrium (its default start if it knows none), flattened."""
+    from jax.flatten_util import ravel_pytree
+
+    y = game.equilibrium()
+    return np.asarray(ravel_pytree(game.init() if y is None else y)[0], dtype=float)
+
+
+# --------------------------------------------------------------------------------------
+# Options: which game or method takes each
+
+
+def game_options(game: str) -> dict[str, Option]:
+    """The options game `game` (a registered name or a user's `MODULE:FUNCTION`) declares."""
+    from . import games
+    from ._options import infer
+
+    if ":" in game:
+        return infer(games.resolve(game))
+    return games.registry.options(game)
+
+
+def split_options(game: str, methods, given: Mapping) -> tuple[dict, dict[str, dict]]:
+    """`given` options (`{name: value}`, values typed or text) checked by the declarations
+    of the game and of each method that takes them: `(game's, {method: its})`. A name
+    that neither declares is an `InputError` naming the valid ones."""
+    from . import methods as method_registry
+
+    owners = {"game": game_options(game)}
+    owners.update({m: method_registry.registry.options(m) for m in methods})
+    where = f"game {game!r}" + (f" and method{'s' if len(methods) > 1 else ''} "
+                                 f"{', '.join(methods)}" if methods else "")
+    try:
+        assigned = assign(given, owners, where)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    return assigned.pop("game"), assigned
+
+
+# --------------------------------------------------------------------------------------
+# Games from names
+
+
+def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAULT_LOSSES):
+    """`[(label, game)]`: one per loss for a GAN game (label: the loss), one for any
+    other game (label: its name). An option, loss or regularizer the game does not take
+    (or a value out of an option's bounds) is a one-line `InputError`."""
+    from . import games, losses as loss_registry
+
+    options, _ = split_options(game, (), options)  # idempotent on checked options
+    try:
+        if ":" not in game:
+            games.registry.check(game)
+            takes_loss = games.takes_loss(game)
+        else:
+            takes_loss = None  # known once loaded
+        if takes_loss is False and (losses or regs):
+            raise InputError(f"--game {game} is not a GAN: it takes no --loss or --reg")
+        regularizers = parse_regularizers(regs)
+        names = resolve_names(loss_registry.registry, losses, default_losses)
+        if takes_loss is False:
+            return [(game, games.get(game, **options))]
+        if takes_loss is True:
+            return [(name, games.get(game, loss=loss_registry.get(name), regularizers=regularizers,
+                                     **options)) for name in names]
+        return _user_games(game, names, regularizers, options, losses or regs)
+    except InputError:
+        raise
+    except (KeyError, TypeError) as e:
+        raise InputError(f"--game {game}: {e}") from None
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def _user_games(spec, names, regularizers, options, gan_options_given):
+    """A user's `MODULE:FUNCTION` game: per loss if the function takes `loss`."""
+    import inspect
+
+    from . import games, losses as loss_registry
+
+    parameters = inspect.signature(games.resolve(spec)).parameters
+    if "loss" not in parameters:
+        if gan_options_given:
+            raise InputError(f"--game {spec} takes no loss: give no --loss or --reg")
+        return [(spec, games.load(spec, **options))]
+    extra = {"regularizers": regularizers} if "regularizers" in parameters else {}
+    if regularizers and not extra:
+        raise InputError(f"--game {spec} takes no regularizers: give no --reg")
+    return [(name, games.load(spec, loss=loss_registry.get(name), **extra, **options))
+            for name in names]
+
+
+# --------------------------------------------------------------------------------------
+# The run description
+
+
+def _strings(name: str, value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InputError(f"{name} must be a list of strings, got {value!r}")
+    if not all(isinstance(v, str) for v in value):
+        raise InputError(f"{name} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunSpec:
+    """A run: `game` with its `options` (and its methods' options, by name), `losses`
+    (a GAN game; empty: the defaults), `regularizers` (`"NAME=WEIGHT"`), `methods`,
+    step size `step`, `steps`, initial points `inits` (`"a,b,…"` texts or number
+    lists) plus `random_inits` points uniform in ±2 around the equilibrium drawn with
+    `seed`, and `float64`.
+
+    Construction checks everything and stores canonical values (lower-case names,
+    typed options); a bad value is a one-line `InputError` (a `ValueError`)."""
+
+    game: str = "dirac"
+    options: Mapping = dataclasses.field(default_factory=dict)
+    losses: tuple[str, ...] = ()
+    regularizers: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    step: float = 1.0
+    steps: int = 2000
+    inits: tuple = ()
+    random_inits: int = 0
+    seed: int = 0
+    float64: bool = False
+    default_losses: dataclasses.InitVar[tuple[str, ...]] = DEFAULT_LOSSES
+    default_methods: dataclasses.InitVar[tuple[str, ...]] = DEFAULT_METHODS
+    max_steps: dataclasses.InitVar[int] = MAX_STEPS
+
+    def __post_init__(self, default_losses, default_methods, max_steps):
+        from . import games, methods as method_registry
+
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        if not isinstance(self.game, str) or not self.game.strip():
+            raise InputError(f"--game must be a game's name, got {self.game!r}; choose from: "
+                             + ", ".join(games.names()))
+        if ":" not in self.game:
+            try:
+                set_("game", games.registry.check(self.game))
+            except ValueError as e:
+                raise InputError(str(e)) from None
+        set_("methods", tuple(resolve_names(method_registry.registry,
+                                            _strings("methods", self.methods), default_methods)))
+        set_("step", check_step(self.step))
+        set_("steps", check_int("--steps", self.steps, 1, max_steps))
+        set_("seed", check_seed(self.seed))
+        set_("random_inits", check_int("--random-inits", self.random_inits, 0, 10**9))
+        if not isinstance(self.float64, bool):
+            raise InputError(f"float64 must be true or false, got {self.float64!r}")
+        if not isinstance(self.options, Mapping):
+            raise InputError(f"options must be a table of NAME = VALUE, got {self.options!r}")
+        game_opts, method_opts = split_options(self.game, self.methods, dict(self.options))
+        merged = dict(game_opts)
+        for taken in method_opts.values():
+            merged.update(taken)
+        set_("options", merged)
+        losses, regs = _strings("losses", self.losses), _strings("regularizers", self.regularizers)
+        built = build_games(self.game, list(losses) or None, list(regs) or None, game_opts,
+                            default_losses=list(default_losses))
+        gan = built[0][0] != self.game
+        set_("losses", tuple(label for label, _ in built) if gan else ())
+        set_("regularizers", tuple(r.strip() for r in regs))
+        inits = []
+        for point in self.inits or ():
+            text = point if isinstance(point, str) else ",".join(map(repr, point)) \
+                if isinstance(point, (list, tuple)) else repr(point)
+            inits.append(tuple(float(x) for x in parse_point(text, built[0][1])))
+        set_("inits", tuple(inits))
+
+    # -- what it builds --------------------------------------------------------------
+
+    def game_options(self) -> dict:
+        """The options the game takes (the rest are its methods')."""
+        declared = game_options(self.game)
+        return {k: v for k, v in self.options.items() if k in declared}
+
+    def method_options(self, method: str) -> dict:
+        from . import methods as method_registry
+
+        declared = method_registry.registry.options(method)
+        return {k: v for k, v in self.options.items() if k in declared}
+
+    def games(self) -> list[tuple[str, object]]:
+        """`[(label, game)]`: one per loss for a GAN game, else `[(name, game)]`."""
+        return build_games(self.game, list(self.losses) or None, list(self.regularizers) or None,
+                           self.game_options())
+
+    def method(self, name: str):
+        from . import methods as method_registry
+
+        return method_registry.get(name, **self.method_options(name))
+
+    def methods_built(self) -> dict[str, object]:
+        """`{name: method}` with each method's options."""
+        return {name: self.method(name) for name in self.methods}
+
+    def points(self, game=None) -> np.ndarray:
+        """Rows of flattened parameters: `inits`, then `random_inits` points uniform in
+        ±2 around the equilibrium; the game's default start if neither is given."""
+        from jax.flatten_util import ravel_pytree
+
+        game = self.games()[0][1] if game is None else game
+        points = [np.asarray(p, dtype=float) for p in self.inits]
+        if self.random_inits:
+            middle = center(game)
+            rng = np.random.default_rng(self.seed)
+            points += list(middle + rng.uniform(-2.0, 2.0, size=(self.random_inits, middle.size)))
+        if not points:
+            points = [np.asarray(ravel_pytree(game.init())[0], dtype=float)]
+        return np.asarray(points, dtype=float)
+
+    # -- plain data ------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON and TOML): every field, lists for tuples."""
+        return {"game": self.game, "options": dict(self.options), "losses": list(self.losses),
+                "regularizers": list(self.regularizers), "methods": list(self.methods),
+                "step": self.step, "steps": self.steps, "inits": [list(p) for p in self.inits],
+                "random_inits": self.random_inits, "seed": self.seed, "float64": self.float64}
+
+    @classmethod
+    def from_dict(cls, data, *, source: str = "run settings", **limits) -> "RunSpec":
+        """A spec from `to_dict`'s plain data (a JSON object or TOML table); unknown keys
+        are refused naming the valid ones; errors start with `source`."""
+        fields = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(data, Mapping):
+            raise InputError(f"{source}: expected a table of run settings, got a "
+                             f"{type(data).__name__}")
+        unknown = sorted(str(k) for k in set(data) - set(fields))
+        if unknown:
+            raise InputError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(fields)}")
+        values = {k: tuple(v) if isinstance(v, list) and k != "options" else v
+                  for k, v in data.items()}
+        try:
+            return cls(**values, **limits)
+        except (ValueError, TypeError) as e:
+            raise InputError(f"{source}: {e}") from None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RunSpec) and self.to_dict() == other.to_dict()
+
+    __hash__ = None

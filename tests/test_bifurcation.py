@@ -1,0 +1,249 @@
+"""Bifurcations of training maps against closed forms (float64).
+
+The NS-GAN Dirac-GAN with R1 weight γ (gandyn's R1 adds (γ/2)ψ² to L_D, so the field
+gains −γψ: REFERENCE.md's convention, checked below) linearises to
+J = [[0, ½], [−½, −γ]]. Simultaneous GD multiplies by μ = 1 + hλ:
+|μ|² = 1 − hγ + h²/4 for γ < 1 (a complex pair leaves the unit disc at h* = 4γ,
+Neimark–Sacker); for γ > 1 the real λ₋ = −(γ + √(γ² − 1))/2 sends μ through −1 at
+h = 4/(γ + √(γ² − 1)) (a flip). WGAN + R1: J = [[0, 1], [−1, −γ]], |μ|² = 1 − hγ + h²,
+h* = γ.
+"""
+
+import json
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import gandyn as gd
+from gandyn.cli import app
+
+
+SIMGD = gd.methods.get("simgd")
+
+
+def dirac(loss: str, gamma: float) -> gd.DiracGAN:
+    # The weight as an array: games that differ only in it share compiled programs.
+    return gd.games.get("dirac", loss=gd.losses.get(loss),
+                        regularizers=(gd.R1(jnp.asarray(gamma)),))
+
+
+def flip_step(gamma: float) -> float:
+    return 4 / (gamma + np.sqrt(gamma**2 - 1))
+
+
+@pytest.fixture(scope="module")
+def nsgan_over_h():
+    return {g: gd.continuation(dirac("nsgan", g), SIMGD, "h", np.linspace(0.05, 4.0, 9),
+                               attractor=False)
+            for g in (0.2, 0.45, 0.7, 1.5, 3.0)}
+
+
+def test_nsgan_r1_linearisation_matches_the_closed_form():
+    for gamma in (0.3, 1.5):
+        game = dirac("nsgan", gamma)
+        jac = np.asarray(gd.jacobian(game, game.equilibrium()))
+        np.testing.assert_allclose(jac, [[0, 0.5], [-0.5, -gamma]], atol=1e-15)
+
+
+@pytest.mark.parametrize("gamma", [0.2, 0.45, 0.7])
+def test_neimark_sacker_at_four_gamma(nsgan_over_h, gamma):
+    result = nsgan_over_h[gamma]
+    (b,) = result.bifurcations
+    assert b.kind == "neimark-sacker"
+    assert abs(b.value - 4 * gamma) < 1e-9  # the grid spacing is 0.49
+    # The crossing pair is 1 + h*λ, on the unit circle, λ = −γ/2 + i√(1 − γ²)/2.
+    lam = complex(-gamma / 2, np.sqrt(1 - gamma**2) / 2)
+    assert b.crossing == pytest.approx(1 + 4 * gamma * lam, abs=1e-6)
+    # Along the branch: |μ|² = 1 − hγ + h²/4, and stable exactly below h*.
+    h = result.values
+    np.testing.assert_allclose(np.max(np.abs(result.multipliers), axis=1) ** 2,
+                               1 - h * gamma + h**2 / 4, rtol=1e-12)
+    np.testing.assert_array_equal(result.stable, h < 4 * gamma)
+
+
+@pytest.mark.parametrize("gamma", [1.5, 3.0])
+def test_flip_beyond_critical_damping(nsgan_over_h, gamma):
+    (b,) = nsgan_over_h[gamma].bifurcations
+    assert b.kind == "flip"
+    assert abs(b.value - flip_step(gamma)) < 1e-9
+    assert b.crossing == pytest.approx(-1, abs=1e-6)
+
+
+def test_stability_chart_boundary_is_the_closed_form(nsgan_over_h):
+    # Rows share the compiled programs of `nsgan_over_h` (same game structure).
+    gammas = np.array([0.3, 0.6, 1.5])
+    chart = gd.stability_chart(dirac("nsgan", 0.1), SIMGD, ("h", np.linspace(0.05, 4.0, 9)),
+                               ("r1", gammas), simulate_grid=False)
+    expected = [4 * 0.3, 4 * 0.6, flip_step(1.5)]
+    np.testing.assert_allclose(chart.boundary, np.c_[expected, gammas], atol=1e-9)
+    assert chart.kinds == ("neimark-sacker", "neimark-sacker", "flip")
+
+
+def test_wgan_r1_neimark_sacker_at_gamma():
+    for gamma in (0.3, 1.2):
+        result = gd.continuation(dirac("wgan", gamma), SIMGD, "h", np.linspace(0.1, 1.9, 7),
+                                 attractor=False)
+        (b,) = result.bifurcations
+        assert b.kind == "neimark-sacker" and abs(b.value - gamma) < 1e-9
+
+
+def test_continuation_in_the_r1_weight_finds_the_same_boundary():
+    # At h = 1 the equilibrium is stable for 1/4 < γ < (4/h + h/4)/2 = 2.125.
+    game = gd.games.get("dirac", loss=gd.losses.get("nsgan"))  # no R1: "r1" adds it
+    result = gd.continuation(game, SIMGD, "r1", np.linspace(0.05, 3.0, 8), h=1.0,
+                             attractor=False)
+    kinds = [(b.kind, b.value) for b in result.bifurcations]
+    assert [k for k, _ in kinds] == ["neimark-sacker", "flip"]
+    assert abs(kinds[0][1] - 0.25) < 1e-9 and abs(kinds[1][1] - 2.125) < 1e-9
+    assert result.parameter == "r1"
+
+
+def test_supercritical_cycle_amplitude_grows_as_a_square_root():
+    gamma, h_star = 0.3, 1.2
+    eps = np.geomspace(5e-3, 5e-2, 4)
+    values = np.concatenate([[0.9 * h_star], h_star * (1 + eps)])
+    result = gd.continuation(dirac("nsgan", gamma), SIMGD, "h", values, transient=12000,
+                             record=500)
+    (b,) = result.bifurcations
+    assert b.kind == "neimark-sacker" and b.criticality == "supercritical"
+    a = result.attractor
+    assert a.status[0] == "converged" and list(a.status[1:]) == ["cycle"] * 4
+    slope = np.polyfit(np.log(values[1:] - h_star), np.log(a.amplitude[1:, 1]), 1)[0]
+    assert abs(slope - 0.5) < 0.1
+    # The invariant circle turns by about arg μ* / 2π per step.
+    assert a.rotation[1] == pytest.approx(np.angle(b.crossing) / (2 * np.pi), rel=0.05)
+
+
+def test_wgan_beyond_its_neimark_sacker_point_diverges_subcritical():
+    result = gd.continuation(dirac("wgan", 0.5), SIMGD, "h", np.linspace(0.3, 0.8, 6),
+                             transient=3000, record=200)
+    (b,) = result.bifurcations
+    assert b.criticality == "subcritical"
+    status = result.attractor.status
+    assert list(status[:2]) == ["converged"] * 2
+    assert all(s == "diverged" for s in status[3:])
+    assert np.all(result.attractor.diverged_at[3:] > 0)
+
+
+class Fold(gd.AbstractGame):
+    """`v = (p − x², −y)`: equilibria x = ±√p, which meet in a fold at p = 0."""
+
+    p: float = 1.0
+
+    def init(self, key=None):
+        return gd.Players(jnp.asarray(1.0), jnp.asarray(0.0))
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        return -self.p * x + x**3 / 3, 0.5 * y**2
+
+
+def test_pseudo_arclength_turns_round_a_fold():
+    result = gd.continuation(Fold(), SIMGD, "p", np.linspace(1.0, -0.5, 5), h=0.1,
+                             attractor=False)
+    (b,) = result.bifurcations
+    assert b.kind == "fold" and abs(b.value) < 1e-8
+    np.testing.assert_allclose(result.lost, [-0.125, -0.5])  # no equilibrium past the fold
+    # Arclength points stay on the parabola x² = p, round the turn and back along
+    # x = −√p to the end of the range.
+    x, p = result.points[~result.on_grid, 0], result.values[~result.on_grid]
+    np.testing.assert_allclose(x**2, p, atol=1e-9)
+    assert x[-1] < -0.9 and np.all(np.diff(x) < 0)
+
+
+def test_parameters_by_field_name_and_by_callable():
+    game = dirac("wgan", 0.5)
+    method = gd.methods.get("sgd")  # optax SGD: generator_scale, discriminator_scale
+    names = gd.numeric_parameters(game, method)
+    assert {"h", "r1", "real_point", "discriminator_scale"} <= set(names)
+    # A two-time-scale ratio r: y' = y + h·diag(1, r)·v, |μ|² = 1 − hrγ + h²r.
+    r = np.array([0.5, 1.0, 2.0])
+    result = gd.continuation(game, method, "discriminator_scale", r, h=0.4, attractor=False)
+    np.testing.assert_allclose(np.max(np.abs(result.multipliers), axis=1) ** 2,
+                               1 - 0.4 * r * 0.5 + 0.4**2 * r, rtol=1e-12)
+    # The real point moves the equilibrium: θ* = c.
+    moved = gd.continuation(game, SIMGD, "real_point", [-1.0, 0.0, 1.5], h=0.4, attractor=False)
+    np.testing.assert_allclose(moved.points[:, 0], [-1.0, 0.0, 1.5], atol=1e-12)
+    # A callable p ↦ (game, method) is the same as the name.
+    base = gd.games.get("dirac", loss=gd.losses.get("wgan"))
+    by_callable = gd.continuation(
+        base, SIMGD, lambda g: (eqx.tree_at(lambda x: x.regularizers, base, (gd.R1(g),)), SIMGD),
+        np.linspace(0.1, 1.0, 4), h=0.7, attractor=False)
+    (b,) = by_callable.bifurcations
+    assert abs(b.value - 0.7) < 1e-9  # WGAN + R1: stable for γ > h
+    with pytest.raises(ValueError, match="unknown parameter 'lr'.*real_point"):
+        gd.continuation(game, SIMGD, "lr", [0.1, 0.2], h=0.1)
+
+
+runner = CliRunner()
+
+
+def test_cli_writes_the_diagram_and_json(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from test_figures import all_title_text, capture, check_figure
+
+    made = capture(monkeypatch, "bifurcation_diagram")
+    result = runner.invoke(app, ["bifurcation", "--param", "r1", "--from", "0.1", "--to", "1.0",
+                                 "--points", "4", "-l", "wgan", "--step", "0.5", "--steps", "800",
+                                 "--record", "100", "--float64", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    assert run_dir.name.endswith("-bifurcation")
+    assert sorted(p.name for p in run_dir.iterdir()) == ["bifurcation.json", "bifurcation.png"]
+    data = json.loads((run_dir / "bifurcation.json").read_text())
+    (b,) = data["bifurcations"]
+    assert b["kind"] == "neimark-sacker" and abs(b["value"] - 0.5) < 1e-9
+    assert b["criticality"] == "subcritical"
+    assert [row["stable"] for row in data["branch"]] == [False, False, True, True]
+    assert len(data["branch"][0]["multipliers"]) == 2
+    assert [row["status"] for row in data["attractor"]][2:] == ["converged"] * 2
+    assert data["attractor"][0]["status"] == "diverged"
+    # The figure: every setting in its title, the house rules (text ≥ 9 pt, labelled axes,
+    # nothing outside the figure), the bifurcation named on it.
+    (fig,) = made
+    title = all_title_text(fig)
+    for setting in ("dirac", "wgan", "simgd", "h = 0.5", "r1 from 0.1 to 1", "4 values",
+                    "800 transient", "float64"):
+        assert setting in title, (setting, title)
+    check_figure(fig)
+    assert any("Neimark–Sacker" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--param", "lr", "--from", "0.1", "--to", "1"], "unknown parameter 'lr'"),
+    (["--param", "h", "--from", "0.1", "--to", "1", "--points", "1"], "--points"),
+    (["--param", "h", "--from", "-1", "--to", "1"], "positive"),
+    (["--param", "h", "--from", "0.1", "--to", "1", "--step", "0.3"], "give no --step"),
+    (["--param", "h", "--from", "0.1", "--to", "1", "-m", "simgd", "-m", "rk4"], "one --loss"),
+])
+def test_cli_bad_input_is_one_line(tmp_path, args, message):
+    result = runner.invoke(app, ["bifurcation", *args, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_explorer_answers_the_diagram_against_h():
+    import threading
+    import urllib.request
+
+    from gandyn._explore import make_server
+
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = (f"{server.url.rstrip('/')}/api/bifurcation?game=dirac&loss=wgan&reg=r1%3D0.5"
+               "&method=simgd&step=0.2&steps=300")
+        with urllib.request.urlopen(url, timeout=300) as response:
+            data = json.loads(response.read())
+    finally:
+        server.shutdown()
+        server.server_close()
+    (b,) = data["bifurcations"]  # h from 0.05 to 0.8: WGAN + R1 loses stability at h = γ
+    assert b["kind"] == "neimark-sacker" and abs(b["value"] - 0.5) < 1e-9
+    assert len(data["attractor"]) == 24

@@ -1,0 +1,291 @@
+"""Methods and regularizers that peers' code offers, each against that code's update
+written out in NumPy (the reference algorithm, dense) or a closed form: ACGD and
+two-rate CGD (devzhk/cgds-package), LSS and consensus optimisation
+(aletcher/stable-opponent-shaping), extrapolation from the past with Adam and
+optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN and
+LeCam (ChristophReich1996/Dirac-GAN)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+import numpy as np
+import optax
+import pytest
+
+import gandyn as gd
+from gandyn import losses
+
+
+def flat(tree):
+    return np.asarray(jax.flatten_util.ravel_pytree(tree)[0])
+
+
+def run(game, method, y, h, steps, key=None):
+    """The iterates `y_1 … y_steps` of `method.step`, flattened."""
+    key = jax.random.key(0) if key is None else key
+    state = method.init(game, y, h, key)
+    step = eqx.filter_jit(lambda y, state: method.step(game, y, state, 0.0, h, key))
+    out = []
+    for _ in range(steps):
+        y, state = step(y, state)
+        out.append(flat(y))
+    return np.array(out)
+
+
+# --- ACGD and CGD with two learning rates (CGDs package) ----------------------------
+
+
+def _acgd_reference(x, y, steps, lr_max=1.0, lr_min=1.0, beta=0.99, eps=1e-5):
+    """CGDs' `ACGD(max_params=G, min_params=D)` on tests/acgd_test.py's game,
+    f = W_D(W_G·1 + b_G) + b_D, G = (W_G, b_G) maximizing, D = (W_D, b_D) minimizing,
+    written out densely (exact solves; the package alternates which player's system
+    it solves, `solve_x`, both branches transcribed)."""
+    d_xy = np.array([[1.0, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]])  # ∂²f/∂x∂y
+    d_yx = d_xy.T
+    sx, sy, solve_x = np.zeros(4), np.zeros(3), False
+    out = []
+    for t in range(1, steps + 1):
+        gx = np.array([y[0], y[1], y[0], y[1]])
+        gy = np.array([x[0] + x[2], x[1] + x[3], 1.0])
+        sx = beta * sx + (1 - beta) * gx * gx
+        sy = beta * sy + (1 - beta) * gy * gy
+        bc = 1 - beta**t
+        lx_, ly = np.sqrt(bc) * lr_max / (np.sqrt(sx) + eps), np.sqrt(bc) * lr_min / (np.sqrt(sy) + eps)
+        if not solve_x:
+            p_x = (gx - d_xy @ (ly * gy)) * np.sqrt(lx_)
+            a = np.eye(4) + np.diag(np.sqrt(lx_)) @ d_xy @ np.diag(ly) @ d_yx @ np.diag(np.sqrt(lx_))
+            max_update = np.sqrt(lx_) * np.linalg.solve(a, p_x)
+            min_update = -ly * (d_yx @ max_update + gy)
+        else:
+            p_y = (gy + d_yx @ (lx_ * gx)) * np.sqrt(ly)
+            a = np.eye(3) + np.diag(np.sqrt(ly)) @ d_yx @ np.diag(lx_) @ d_xy @ np.diag(np.sqrt(ly))
+            min_update = -np.sqrt(ly) * np.linalg.solve(a, p_y)
+            max_update = lx_ * (d_xy @ min_update + gx)
+        x, y = x + max_update, y + min_update
+        solve_x = not solve_x
+        out.append(np.concatenate([x, y]))
+    return np.array(out)
+
+
+def _acgd_game():
+    def f(x, y):
+        return y[0] * (x[0] + x[2]) + y[1] * (x[1] + x[3]) + y[2]
+
+    # x = (W_G, b_G) = (4, 4, 1, 1), y = (W_D, b_D) = (2, 2, −1), as acgd_test.py.
+    return gd.CustomGame(lambda x, y: -f(x, y), f, [4.0, 4.0, 1.0, 1.0], [2.0, 2.0, -1.0])
+
+
+@pytest.mark.parametrize("solver", [None, lx.CG(rtol=1e-12, atol=1e-14, max_steps=50)])
+def test_acgd_matches_the_cgds_package_on_its_own_test_game(solver):
+    game = _acgd_game()
+    method = gd.ACGD() if solver is None else gd.ACGD(solver)
+    ours = run(game, method, game.init(), 1.0, 5)
+    reference = _acgd_reference(np.array([4.0, 4, 1, 1]), np.array([2.0, 2, -1]), 5)
+    np.testing.assert_allclose(ours, reference, rtol=1e-7, atol=1e-9)
+
+
+def test_cgd_with_two_learning_rates_is_the_dense_nash_step():
+    """Δ = −(I + E H_o)⁻¹ E ξ, E = diag(η_x I, η_y I), on a random general-sum
+    quadratic game (GACGD's block system without the adaptive rates)."""
+    rng = np.random.default_rng(3)
+    n, m, h, gs, ds = 3, 2, 0.4, 0.5, 2.0
+    P, A, Q, B = (rng.normal(size=s) for s in ((n, n), (n, m), (m, m), (m, n)))
+    game = gd.Quadratic(P=P @ P.T, A=A, Q=Q @ Q.T, B=B, b=rng.normal(size=n), c=rng.normal(size=m))
+    y = gd.Players(jnp.asarray(rng.normal(size=n)), jnp.asarray(rng.normal(size=m)))
+    xi = -flat(game.field(y))
+    h_o = np.block([[np.zeros((n, n)), A], [B, np.zeros((m, m))]])
+    e = np.diag([h * gs] * n + [h * ds] * m)
+    expected = flat(y) - np.linalg.solve(np.eye(n + m) + e @ h_o, e @ xi)
+    method = gd.CompetitiveGD(lx.GMRES(rtol=1e-10, atol=0.0, max_steps=50, restart=5),
+                              generator_scale=gs, discriminator_scale=ds)
+    np.testing.assert_allclose(run(game, method, y, h, 1)[0], expected, rtol=1e-8, atol=1e-10)
+
+
+# --- LSS and consensus optimisation (Letcher et al.'s code) --------------------------
+
+
+def _letcher_reference(game, y, h, steps, algo, gam=1.0, lss_lam=0.1):
+    """stable_opponent_shaping.ipynb's `update_th` for 'co' and 'lss', dense: ξ and
+    the game Hessian H = ∂ξ/∂y by autodiff, the update `th -= α·grads`."""
+    x = flat(y)
+    _, unravel = jax.flatten_util.ravel_pytree(y)
+    xi_of = lambda z: -jax.flatten_util.ravel_pytree(game.field(unravel(z)))[0]  # noqa: E731
+    out = []
+    for _ in range(steps):
+        xi, hess = np.asarray(xi_of(x)), np.asarray(jax.jacobian(xi_of)(x))
+        if algo == "co":
+            grads = xi + gam * hess.T @ xi  # ∇(ξ·stop(ξ)) = Hᵀξ
+        else:
+            if np.linalg.det(hess) == 0:
+                h_inv = np.linalg.inv(hess.T @ hess + lss_lam * np.eye(len(x))) @ hess.T
+            else:
+                h_inv = np.linalg.inv(hess)
+            grads = (np.eye(len(x)) + hess.T @ h_inv) @ xi / 2
+        x = x - h * grads
+        out.append(x)
+    return np.array(out)
+
+
+PENNIES = gd.MatrixGame.matching_pennies()
+START = gd.Players(jnp.array([0.8]), jnp.array([-0.6]))
+
+
+def test_consensus_method_matches_letchers_co_and_its_closed_form_spectrum():
+    np.testing.assert_allclose(run(PENNIES, gd.ConsensusOptimization(0.7), START, 0.5, 6),
+                               _letcher_reference(PENNIES, START, 0.5, 6, "co", gam=0.7), rtol=1e-10)
+    # WGAN Dirac-GAN, J = [[0, 1], [−1, 0]]: I + h(J − γJᵀJ) has eigenvalues 1 − hγ ± ih.
+    game, h, gamma = gd.DiracGAN(losses.wgan), 0.2, 0.5
+    eig = np.linalg.eigvals(np.asarray(gd.step_matrix(game, gd.ConsensusOptimization(gamma),
+                                                      game.equilibrium(), h)))
+    np.testing.assert_allclose(sorted(eig.imag), [-h, h], atol=1e-12)
+    np.testing.assert_allclose(eig.real, 1 - h * gamma, atol=1e-12)
+
+
+def test_lss_matches_letchers_code_on_a_general_sum_game_and_the_damped_tandem():
+    rng = np.random.default_rng(5)
+    P, A, Q, B = (rng.normal(size=(2, 2)) for _ in range(4))
+    game = gd.Quadratic(P=P @ P.T, A=A, Q=Q @ Q.T, B=B, b=rng.normal(size=2), c=rng.normal(size=2))
+    y = gd.Players(jnp.asarray(rng.normal(size=2)), jnp.asarray(rng.normal(size=2)))
+    np.testing.assert_allclose(run(game, gd.LocalSymplecticSurgery(), y, 0.1, 5),
+                               _letcher_reference(game, y, 0.1, 5, "lss"), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(run(PENNIES, gd.LocalSymplecticSurgery(), START, 1.0, 5),
+                               _letcher_reference(PENNIES, START, 1.0, 5, "lss"), rtol=1e-7, atol=1e-10)
+    # The tandem game's H = [[2, 2], [2, 2]] is singular: the reference's damped inverse.
+    tandem = gd.Quadratic.tandem()
+    start = gd.Players(jnp.array([0.3]), jnp.array([-0.1]))
+    np.testing.assert_allclose(run(tandem, gd.LocalSymplecticSurgery(damping=0.1), start, 0.1, 5),
+                               _letcher_reference(tandem, start, 0.1, 5, "lss"), rtol=1e-7)
+
+
+def test_lss_is_gradient_descent_on_a_potential_game_and_still_on_a_rotation():
+    rng = np.random.default_rng(6)
+    P = rng.normal(size=(2, 2))
+    potential = gd.CustomGame(lambda x, y: 0.5 * (x @ x) + x @ y + y @ y,
+                              lambda x, y: 0.5 * (x @ x) + x @ y + y @ y, np.array([1.0, -2.0]), np.array([0.5, 0.3]))
+    y = potential.init()
+    np.testing.assert_allclose(run(potential, gd.LocalSymplecticSurgery(), y, 0.1, 1)[0],
+                               flat(y) + 0.1 * flat(potential.field(y)), rtol=1e-9)
+    bilinear = gd.Bilinear(P)
+    y = gd.Players(jnp.array([1.0, 0.5]), jnp.array([-0.3, 0.2]))
+    np.testing.assert_allclose(run(bilinear, gd.LocalSymplecticSurgery(), y, 0.5, 1)[0], flat(y),
+                               atol=1e-9)  # HᵀH⁻¹ = −I: no motion
+
+
+# --- Adam variants (Gidel et al.'s code) -----------------------------------------------
+
+
+BILINEAR = gd.Bilinear()
+Y0 = gd.Players(jnp.array([1.0]), jnp.array([0.5]))
+
+
+def _gidel_adam(state, grad, lr, b1, b2, eps):
+    """ExtraAdam.update / OptimisticAdam's moments, torch's eps placement: returns
+    the step `−lr·√bc₂/bc₁ · m/(√v + ε)` and the new state."""
+    t, m, v = state
+    t, m, v = t + 1, b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad * grad
+    step = -lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+    return step, (t, m, v)
+
+
+def _gradient(point):
+    return -flat(BILINEAR.field(gd.Players(jnp.array([point[0]]), jnp.array([point[1]]))))
+
+
+def test_extrapolation_from_the_past_with_adam_is_gidels_pastextraadam():
+    """train_pastextraadam.py: `extrapolation()` applies ExtraAdam's update with the
+    gradient stored from the previous step (none at the first step), `step()` the
+    update with the look-ahead's gradient to the saved parameters; both advance Adam."""
+    b1, b2, eps, h = 0.5, 0.999, 1e-8, 0.05
+    y, state, past, expected = flat(Y0), (0, np.zeros(2), np.zeros(2)), None, []
+    for _ in range(5):
+        look = y
+        if past is not None:
+            u, state = _gidel_adam(state, past, h, b1, b2, eps)
+            look = y + u
+        past = _gradient(look)
+        u, state = _gidel_adam(state, past, h, b1, b2, eps)
+        y = y + u
+        expected.append(y)
+    method = gd.ExtrapolationFromThePast(optax.adam(1.0, b1=b1, b2=b2, eps=eps))
+    np.testing.assert_allclose(run(BILINEAR, method, Y0, h, 5), np.array(expected), rtol=1e-6)
+    assert method.evaluations() == 1
+
+
+@pytest.mark.parametrize("first_step", ["optax", "zero-previous"])
+def test_optimistic_adams_first_step_conventions(first_step):
+    """Gidel et al.'s `OptimisticAdam` (optim/omd.py): y −= 2·step, then from the
+    second step on y += lr·u_{n−1}: the first step is 2h·u₀ from a zero previous
+    update. optax's `optimistic_adam_v2` takes h·u₀; after that both are
+    y_{n+1} = y_n − 2h·u_n + h·u_{n−1}."""
+    b1, b2, eps, h = 0.5, 0.999, 1e-8, 0.05
+    y, state, previous, expected = flat(Y0), (0, np.zeros(2), np.zeros(2)), None, []
+    for n in range(4):
+        step, state = _gidel_adam(state, _gradient(y), h, b1, b2, eps)
+        move = 2 * step if (n > 0 or first_step == "zero-previous") else step
+        y = y + move - (previous if previous is not None else 0)
+        previous = step
+        expected.append(y)
+    ours = run(BILINEAR, gd.OptimisticAdam(b1, b2, eps, first_step=first_step), Y0, h, 4)
+    np.testing.assert_allclose(ours, np.array(expected), rtol=1e-6)
+    with pytest.raises(ValueError, match="first_step"):
+        gd.OptimisticAdam(first_step="gidel")
+
+
+# --- DRAGAN and LeCam (ChristophReich1996/Dirac-GAN) ---------------------------------
+
+
+KEY = jax.random.key(0)
+
+
+@pytest.mark.parametrize("psi", [0.4, -0.3, 1.7])
+def test_dragan_on_the_dirac_gan_is_lambda_abs_psi_minus_one_squared(psi):
+    """∇_x C = ψ at every (perturbed) input: the penalty is λ(|ψ| − 1)² whatever the
+    noise, and the field gains −2λ(|ψ| − 1) sign ψ in ψ."""
+    lam, theta = 0.1, 0.2
+    plain = gd.DiracGAN(losses.sgan).field(gd.DiracGAN(losses.sgan).state(theta, psi), KEY)
+    game = gd.DiracGAN(losses.sgan, regularizers=(gd.DRAGAN(lam),))
+    v = game.field(game.state(theta, psi), KEY)
+    assert float(v.discriminator - plain.discriminator) == pytest.approx(
+        -2 * lam * (abs(psi) - 1) * np.sign(psi), rel=1e-9)
+    assert float(v.generator) == pytest.approx(float(plain.generator), rel=1e-12)
+
+
+def test_dragan_takes_the_gradient_at_the_perturbed_real_points():
+    """With a quadratic critic the input gradient depends on x: the penalty is taken
+    at x + δ, δ ~ N(0, σ²) drawn from the penalty's key."""
+    game = gd.GaussianGAN(losses.sgan)
+    y = game.init()
+    y = gd.Players(y.generator, jnp.array([0.7, -0.4]))  # C'(x) = ψ₁ + 2ψ₂x, not constant
+    real, fake = game.samples(y, KEY)
+    reg = gd.DRAGAN(2.0, std=0.3)
+    noisy = real + 0.3 * jax.random.normal(KEY, real.shape, real.dtype)
+    grads = jax.vmap(jax.grad(lambda x: game.discriminate(y.discriminator, x[None])[0]))(noisy)
+    norms = np.sqrt(np.sum(np.asarray(grads).reshape(len(grads), -1) ** 2, axis=1) + 1e-12)
+    expected = 2.0 * np.mean((norms - 1) ** 2)
+    assert float(reg.discriminator_penalty(game, y, real, fake, KEY)) == pytest.approx(expected, rel=1e-10)
+    assert float(gd.DRAGAN(2.0, std=0.0).discriminator_penalty(game, y, real, fake, KEY)) != pytest.approx(expected)
+
+
+@pytest.mark.parametrize("theta, psi", [(0.5, 0.3), (-1.2, 0.8)])
+def test_lecam_on_the_dirac_gan(theta, psi):
+    """Real logit ψ·0 = 0, fake logit ψθ: the penalty λ(α_F² + (ψθ − α_R)²) adds
+    −2λθ(ψθ − α_R) to ψ's field and nothing to θ's (ChristophReich1996's constants
+    α_F = α_R = 1, λ = 0.15 by default)."""
+    reg = gd.LeCam()
+    assert (reg.weight, reg.real_anchor, reg.fake_anchor) == (0.15, 1.0, 1.0)
+    plain = gd.DiracGAN(losses.nsgan)
+    game = gd.DiracGAN(losses.nsgan, regularizers=(reg,))
+    v, w = game.field(game.state(theta, psi), KEY), plain.field(plain.state(theta, psi), KEY)
+    assert float(v.discriminator - w.discriminator) == pytest.approx(
+        -2 * 0.15 * theta * (psi * theta - 1.0), rel=1e-9)
+    assert float(v.generator) == pytest.approx(float(w.generator), rel=1e-12)
+    penalty = game.losses(game.state(theta, psi), KEY)[1] - plain.losses(plain.state(theta, psi), KEY)[1]
+    assert float(penalty) == pytest.approx(0.15 * (1.0 + (psi * theta - 1.0) ** 2), rel=1e-9)
+
+
+def test_new_entries_are_registered():
+    for name in ("acgd", "co", "lss", "eg-past-adam", "optimistic-adam-papers", "unrolled-gd"):
+        assert name in gd.methods.names() and gd.methods.describe(name)
+    assert isinstance(gd.regularizers.parse("dragan=10"), gd.DRAGAN)
+    assert isinstance(gd.regularizers.parse("lecam=0.1"), gd.LeCam)

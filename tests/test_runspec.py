@@ -1,0 +1,320 @@
+"""One run description for every front end: a game and a method registered here, from
+outside the package, each with an option of its own, run through the command line
+(`--opt`), the explorer's API and a sweep's TOML with no other file changed; a bad value
+reads the same on all three. Also: `RunSpec` round-trips, `--opt` on a built-in game,
+and gandyn's imports (the library never imports its CLI; no cycles)."""
+
+import ast
+import json
+import math
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import jax
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import gandyn as gd
+from gandyn._explore import make_server
+from gandyn.cli import app
+
+
+def tilted(loss: gd.losses.AbstractLoss = gd.losses.wgan, regularizers: tuple = (),
+           tilt: Annotated[float, gd.Option(low=0.0, high=20.0, help="where the data sit")] = 0.0):
+    """The Dirac-GAN with its data at `tilt`: an option no built-in game has."""
+    return gd.DiracGAN(loss, real_point=tilt, regularizers=tuple(regularizers))
+
+
+class ScaledGD(gd.AbstractStepMethod):
+    """y ↦ y + s·h·v(y): gradient descent with its step scaled by `scale`, R(z) = 1 + s z."""
+
+    scale: float = 1.0
+
+    def evaluations(self):
+        return 1
+
+    def stability_function(self):
+        return lambda z: np.abs(1 + self.scale * np.asarray(z))
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def step(self, game, y, state, t, h, key):
+        v = game.field(y, key)
+        return jax.tree_util.tree_map(lambda a, b: a + self.scale * h * b, y, v), state
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    gd.games.register("tilted", "the Dirac-GAN, its data at --opt tilt", tilted)
+    gd.methods.register("scaled-gd", "GD with a scaled step", ScaledGD,
+                        options=[gd.Option("scale", low=0.01, high=10.0, help="step scale s")])
+    yield
+    gd.games.registry.unregister("tilted")
+    gd.methods.registry.unregister("scaled-gd")
+
+
+@pytest.fixture(scope="module")
+def server():
+    server = make_server(0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def api(server, path, params):
+    url = server.url.rstrip("/") + path + "?" + urllib.parse.urlencode(params, doseq=True)
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def cli(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error: ")]
+    return line.removeprefix("Error: ")
+
+
+# On the WGAN Dirac-GAN the field at its equilibrium (tilt, 0) is a rotation, λ = ±i:
+# scaled GD grows the distance by |1 + i s h| per step, from (1, 1): √((tilt−1)² + 1).
+H, SCALE, TILT, STEPS = 0.1, 2.0, 10.0, 50
+RATE = math.hypot(1.0, SCALE * H)
+START_DISTANCE = math.hypot(TILT - 1.0, 1.0)
+
+
+def test_outside_game_and_method_through_the_cli(tmp_path):
+    result = cli("simulate", "--game", "tilted", "--opt", f"tilt={TILT}", "-l", "wgan", "-m",
+                 "scaled-gd", "--opt", f"scale={SCALE}", "--step", str(H), "--steps", str(STEPS),
+                 "--init", "1,1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    (row,) = json.loads((run_dir / "metrics.json").read_text())["results"]
+    assert row["rate"] == pytest.approx(RATE, rel=1e-5)
+    assert row["final_distance"] == pytest.approx(START_DISTANCE * RATE**STEPS, rel=1e-4)
+    settings = json.loads((run_dir / "settings.json").read_text())
+    assert settings["options"] == {"tilt": TILT, "scale": SCALE}
+
+
+def test_outside_game_and_method_through_the_explorer(server):
+    code, body = api(server, "/api/trajectory", {"game": "tilted", "tilt": TILT, "loss": "wgan",
+                                                 "method": "scaled-gd", "opt": f"scale={SCALE}",
+                                                 "step": H, "steps": STEPS, "point": "1,1"})
+    assert code == 200, body
+    (row,) = body["trajectories"]
+    assert row["distance"][0] == pytest.approx(START_DISTANCE, rel=1e-6)
+    assert row["rate"] == pytest.approx(RATE, rel=1e-5)
+    code, options = api(server, "/api/options", {})
+    (game,) = [g for g in options["games"] if g["name"] == "tilted"]
+    assert game["options"] == [{"name": "tilt", "type": "float", "default": 0.0, "low": 0.0,
+                                "high": 20.0, "choices": None, "help": "where the data sit"}]
+
+
+def test_outside_game_and_method_through_a_sweep_toml(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(f'[sweep]\ngame = "tilted"\ntilt = {TILT}\nlosses = ["wgan"]\n'
+                      f'regularizers = ["none"]\nmethods = ["scaled-gd"]\nscale = {SCALE}\n'
+                      f'step_sizes = [{H}]\nseeds = 2\nsteps = {STEPS}\n')
+    result = cli("sweep", "--config", str(config), "--out", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    rows = json.loads((run_dir / "results.json").read_text())["rows"]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["rate"] == pytest.approx(RATE, rel=1e-5)
+        assert abs(row["init"][0] - TILT) <= 1.5  # drawn around the tilted equilibrium
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("tilt", 50, "tilt must be a finite number in [0, 20], got 50.0"),
+    ("scale", 0, "scale must be a finite number in [0.01, 10], got 0.0"),
+    ("tilt", "x", "tilt must be a finite number in [0, 20], got 'x'"),
+])
+def test_a_bad_value_reads_the_same_on_all_three(server, tmp_path, option, value, message):
+    given = [f"{option}={value}"]
+    line = one_error_line(cli("simulate", "--game", "tilted", "-m", "scaled-gd", "--opt", *given,
+                              "--out", str(tmp_path)))
+    assert line == message
+    code, body = api(server, "/api/field", {"game": "tilted", "method": "scaled-gd",
+                                            option: value})
+    assert code == 400 and body["error"] == message
+    config = tmp_path / "bad.toml"
+    toml_value = f'"{value}"' if isinstance(value, str) else value
+    config.write_text(f'game = "tilted"\nmethods = ["scaled-gd"]\n{option} = {toml_value}\n')
+    line = one_error_line(cli("sweep", "--config", str(config), "--out", str(tmp_path)))
+    assert line == f"sweep file {str(config)!r}: {message}"
+
+
+def test_opt_reaches_a_builtin_game_and_names_the_valid_options(tmp_path):
+    result = cli("simulate", "--game", "gaussian", "--opt", "std=2", "-l", "wgan", "-m", "simgd",
+                 "--steps", "10", "--step", "0.01", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    (row,) = json.loads((run_dir / "metrics.json").read_text())["results"]
+    assert row["init"][1] == pytest.approx(1.0)  # the start σ₀ = std / 2
+    spec = gd.RunSpec.from_dict({k: v for k, v in json.loads(
+        (run_dir / "settings.json").read_text()).items() if k != "command"})
+    assert spec.games()[0][1].target.std == 2.0
+    line = one_error_line(cli("simulate", "--game", "gaussian", "--opt", "bogus=1",
+                              "--out", str(tmp_path)))
+    assert line.startswith("unknown option 'bogus' for game 'gaussian'")
+    assert "valid options: bias, discriminator_steps, generator_first, real_point, std" in line
+
+
+def test_runspec_checks_itself_and_round_trips():
+    spec = gd.RunSpec(game="DIRAC", options={"dim": "2", "real-point": 1, "discriminator_steps": 3},
+                      losses=("wgan", "sgan"), regularizers=("r1=0.5",), methods=("altgd",),
+                      step=0.1, steps=10, inits=("1,2,0,0",), random_inits=2, seed=3)
+    assert spec.game == "dirac" and spec.options == {"dim": 2, "real_point": 1.0,
+                                                      "discriminator_steps": 3}
+    again = gd.RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec and again.to_dict() == spec.to_dict()
+    np.testing.assert_array_equal(again.points(), spec.points())
+    assert spec.method("altgd").discriminator_steps == 3
+    assert [label for label, _ in spec.games()] == ["wgan", "sgan"]
+    for bad, message in [({"game": "nope"}, "unknown game 'nope'; choose from: dirac"),
+                         ({"step": 0}, "--step must be a positive finite number"),
+                         ({"options": {"dim": 0}}, "--dim must be an integer from 1 to 64, got 0"),
+                         ({"options": {"critic": "cubic"}}, "unknown critic 'cubic'"),
+                         ({"colour": 1}, "unknown key 'colour'; valid keys: game, options")]:
+        with pytest.raises(ValueError, match=None) as error:
+            gd.RunSpec.from_dict({**spec.to_dict(), **bad})
+        assert message in str(error.value) and "\n" not in str(error.value)
+
+
+# -- imports -------------------------------------------------------------------------
+
+PACKAGE = Path(gd.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The gandyn modules `path` imports, anywhere in it (a function's imports too)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            base = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            for alias in node.names:  # `from . import games` imports the module gandyn.games
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+    return {m for m in found if m in modules and m != name}
+
+
+def test_the_library_never_imports_its_cli_and_has_no_import_cycle():
+    paths = [p for p in PACKAGE.rglob("*.py")]
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _imports(p, modules) for p in paths}
+    for module, imported in graph.items():
+        if not module.startswith("gandyn.cli"):
+            assert not {m for m in imported if m.startswith("gandyn.cli")}, module
+    # A package importing its own modules (its `__init__`) is how Python builds it, not a
+    # cycle; any other path back to a module is.
+    edges = {m: {i for i in imported if not (m.startswith(i + ".") and i in graph)}
+             for m, imported in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(module, trail):
+        state[module] = 1
+        for nxt in sorted(edges[module]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " → ".join(trail[trail.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[module] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+
+
+# -- gandyn rerun --------------------------------------------------------------------
+
+
+def _rerun(run_dir: Path, out: Path) -> Path:
+    result = cli("rerun", str(run_dir), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (again,) = out.iterdir()
+    return again
+
+
+def test_rerun_reproduces_a_simulate_run_exactly(tmp_path):
+    result = cli("simulate", "--game", "gaussian", "--opt", "std=1.5", "-l", "sgan", "-m", "altgd",
+                 "--opt", "discriminator_steps=2", "--random-inits", "3", "--seed", "7", "--steps",
+                 "200", "--step", "0.05", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    again = _rerun(first, tmp_path / "b")
+    assert json.loads((again / "settings.json").read_text()) == json.loads(
+        (first / "settings.json").read_text())
+    with np.load(first / "trajectories.npz") as a, np.load(again / "trajectories.npz") as b:
+        assert sorted(a) == sorted(b)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    assert (json.loads((again / "metrics.json").read_text())["results"]
+            == json.loads((first / "metrics.json").read_text())["results"])
+
+
+def test_rerun_reproduces_a_sweep_exactly(tmp_path):
+    result = cli("sweep", "-l", "wgan", "-l", "sgan", "-r", "none", "-r", "r1=0.5", "-m", "simgd",
+                 "-s", "0.1", "--seeds", "2", "--steps", "100", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    again = _rerun(first, tmp_path / "b")
+    rows = json.loads((first / "results.json").read_text())["rows"]
+    assert len(rows) == 8
+    assert json.loads((again / "results.json").read_text())["rows"] == rows
+
+
+def test_rerun_reproduces_a_training_run_exactly(tmp_path):
+    result = cli("train", "--data", "gaussian", "--steps", "20", "--log-every", "10", "--width", "8",
+                 "--depth", "1", "--batch", "32", "--no-gif", "--opt", "b1=0.3", "--out",
+                 str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    assert json.loads((first / "settings.json").read_text())["options"] == {"b1": 0.3}
+    again = _rerun(first, tmp_path / "b")
+    assert (json.loads((again / "metrics.json").read_text())["history"]
+            == json.loads((first / "metrics.json").read_text())["history"])
+    with np.load(first / "params.npz") as a, np.load(again / "params.npz") as b:
+        np.testing.assert_array_equal(a["flat"], b["flat"])
+
+
+def test_rerun_refuses_a_folder_without_settings(tmp_path):
+    line = one_error_line(cli("rerun", str(tmp_path)))
+    assert line == f"RUN_DIR {str(tmp_path)!r} is not a run folder (no settings.json)"
+    (tmp_path / "settings.json").write_text('{"command": "nope"}')
+    assert "names no command gandyn can rerun" in one_error_line(cli("rerun", str(tmp_path)))
+
+
+def test_competitive_gd_takes_any_lineax_solver_that_fits_or_names_them():
+    import jax.numpy as jnp
+    import lineax as lx
+
+    y0 = gd.Players(jnp.array([1.0]), jnp.array([1.0]))
+    for solver in (lx.LU(), lx.QR()):
+        solution = gd.simulate(gd.games.get("bilinear"), gd.CompetitiveGD(solver), y0, h=0.5,
+                               steps=20)
+        assert float(solution.rate) == pytest.approx(1 / math.sqrt(1 + 0.5**2), rel=1e-6)
+    with pytest.raises(ValueError, match="solver must be one of lineax's GMRES, .*LU, QR, SVD, "
+                                         "got Cholesky"):
+        gd.CompetitiveGD(lx.Cholesky())
