@@ -208,6 +208,7 @@ def test_cached_and_uncached_cli_runs_give_the_same_numbers(tmp_path):
     assert metrics["cached"] == metrics["uncached"] == metrics["filling"]
 
 
+@pytest.mark.real_compile_cache
 def test_compile_cache_switches(tmp_path, monkeypatch):
     """On by default in `<cache>/xla`; off with `--no-compile-cache` or
     `GANDYN_COMPILE_CACHE=0` (and then JAX's setting is left alone)."""
