@@ -223,12 +223,13 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
     heading = title(settings)
     atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
     if kind == "image":
-        from .plotting._images import _row, sample_figure
+        from .plotting._images import sample_figure
+        from .plotting._style import history_row
 
         last = max(result.samples)
         atomic("samples.png", lambda p: sample_figure(
             result.samples[last][0][:64], step=last, seed=0,
-            row=_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
+            row=history_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
         atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
                                                      suptitle=heading).savefig(p, dpi=100))
         if settings.gif:

@@ -11,7 +11,6 @@ from ._common import (
     InputError,
     check_int,
     check_step,
-    describe_regularizers,
     fail,
     resolve_names,
     run_directory,
@@ -109,7 +108,6 @@ def bifurcation(
                               record=record)
     except ValueError as e:
         fail(str(e).splitlines()[0])
-    regs = describe_regularizers(reg)
     settings = {"game": game, "loss": label if game != label else None, "method": names[0],
                 "regularizers": list(reg or []), "parameter": result.parameter,
                 "from": start, "to": stop, "points": points, "step": h, "steps": steps,

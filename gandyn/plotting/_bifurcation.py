@@ -104,14 +104,12 @@ def bifurcation_diagram(continuation, *, title: str | None = None,
             orbit = orbit[np.isfinite(orbit)]
             ax.plot(np.full(orbit.size, v), orbit, ",", color="#333333", alpha=0.6)
             ax.plot(np.full(min(orbit.size, 60), v), orbit[-60:], ".", color="#333333", ms=1.5)
-        grid = c.on_grid
         eq = c.points[:, index]
         for mask, style, label in ((c.stable, "-", "equilibrium, stable"),
                                    (~c.stable, "--", "equilibrium, unstable")):
             shown = np.where(mask, eq, np.nan)
             if np.any(mask):
                 ax.plot(c.values, shown, style, color="#0072B2", lw=1.5, label=label)
-        del grid
         shown = np.concatenate([a.orbit[np.isfinite(a.orbit)], eq[np.isfinite(eq)]])
         if shown.size:
             lo, hi = float(shown.min()), float(shown.max())

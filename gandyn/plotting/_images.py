@@ -5,7 +5,7 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._io import atomic_path  # noqa: E402
-from ._style import STYLE, fit_suptitle, styled  # noqa: E402
+from ._style import STYLE, fit_suptitle, history_row, row_text, styled  # noqa: E402
 
 
 def tile(images, columns: int = 8, gap: int = 1) -> np.ndarray:
@@ -30,24 +30,6 @@ def save_image_grid(path, images, columns: int = 8, scale: int = 4) -> None:
         plt.imsave(tmp, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, format="png")
 
 
-def _fd_text(row) -> str:
-    if not row:
-        return ""
-    parts = []
-    if row.get("fd") is not None:
-        parts.append(f"Fréchet {row['fd']:.4g}")
-    if row.get("classes_covered") is not None:
-        parts.append(f"classes {row['classes_covered']}/{row.get('classes_total', '?')}")
-    return " · ".join(parts)
-
-
-def _row(history, step, seed):
-    for row in history or []:
-        if row.get("step") == step and row.get("seed") == seed:
-            return row
-    return None
-
-
 @styled
 def sample_figure(images, *, step: int, seed: int = 0, row: dict | None = None,
                   settings: str | None = None, columns: int = 8) -> plt.Figure:
@@ -58,7 +40,7 @@ def sample_figure(images, *, step: int, seed: int = 0, row: dict | None = None,
     ax = fig.add_subplot()
     ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(" · ".join(p for p in (f"step {step:,}", f"seed {seed}", _fd_text(row)) if p))
+    ax.set_title(" · ".join(p for p in (f"step {step:,}", f"seed {seed}", row_text(row)) if p))
     if settings:
         fit_suptitle(fig, settings, fontsize=9)
     return fig
@@ -76,7 +58,7 @@ def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int =
     for ax, step in zip(axes[0], chosen):
         grid = tile(samples[step][seed][:per_step], columns=int(np.sqrt(per_step)))
         ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
-        fd = _fd_text(_row(history, step, seed))
+        fd = row_text(history_row(history, step, seed))
         ax.set_title(f"step {step:,}" + (f"\n{fd}" if fd else ""))
         ax.axis("off")
     if suptitle:
@@ -95,7 +77,7 @@ def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int =
             ax.clear()
             grid = tile(samples[steps[i]][seed])
             ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
-            fd = _fd_text(_row(history, steps[i], seed))
+            fd = row_text(history_row(history, steps[i], seed))
             ax.set_title(f"step {steps[i]:,} · seed {seed}" + (f"\n{fd}" if fd else ""))
             ax.axis("off")
 

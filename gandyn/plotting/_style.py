@@ -134,3 +134,29 @@ def fit_suptitle(fig: plt.Figure, text: str, fontsize: float = 11) -> None:
     chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
     lines = [textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n")]
     fig.suptitle("\n".join(lines), fontsize=fontsize)
+
+
+def history_row(history, step, seed) -> dict | None:
+    """The logged row of `seed` at `step`, or None."""
+    for row in history or []:
+        if row.get("step") == step and row.get("seed") == seed:
+            return row
+    return None
+
+
+def row_text(row: dict | None) -> str:
+    """A logged row's metrics in one line: modes, high-quality share, KL, Fréchet, classes."""
+    if not row:
+        return ""
+    parts = []
+    if row.get("modes") is not None:
+        parts.append(f"modes {row['modes']}/{row.get('modes_total', '?')}")
+    if row.get("high_quality") is not None:
+        parts.append(f"HQ {row['high_quality']:.0%}")
+    if row.get("kl") is not None:
+        parts.append(f"KL {row['kl']:.3g} bits")
+    if row.get("fd") is not None:
+        parts.append(f"Fréchet {row['fd']:.4g}")
+    if row.get("classes_covered") is not None:
+        parts.append(f"classes {row['classes_covered']}/{row.get('classes_total', '?')}")
+    return " · ".join(parts)

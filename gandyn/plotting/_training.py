@@ -8,7 +8,9 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._games import Players  # noqa: E402
-from ._style import OKABE_ITO, STYLE, fit_suptitle, outcome_text, styled  # noqa: E402
+from ._style import (  # noqa: E402
+    OKABE_ITO, STYLE, fit_suptitle, history_row, outcome_text, row_text, styled,
+)
 
 
 def _bounds(game, reference):
@@ -25,23 +27,6 @@ PUSH_COLOUR = OKABE_ITO["vermillion"]
 D_CMAP = mpl.colors.ListedColormap(0.5 * mpl.colormaps["PuOr"](np.linspace(0, 1, 256))[:, :3] + 0.5,
                                    name="PuOr_light")
 
-
-def _row_text(row: dict | None) -> str:
-    """A logged row's metrics in one line: modes, high-quality share, KL, Fréchet."""
-    if not row:
-        return ""
-    parts = []
-    if row.get("modes") is not None:
-        parts.append(f"modes {row['modes']}/{row.get('modes_total', '?')}")
-    if row.get("high_quality") is not None:
-        parts.append(f"HQ {row['high_quality']:.0%}")
-    if row.get("kl") is not None:
-        parts.append(f"KL {row['kl']:.3g} bits")
-    if row.get("fd") is not None:
-        parts.append(f"Fréchet {row['fd']:.4g}")
-    if row.get("classes_covered") is not None:
-        parts.append(f"classes {row['classes_covered']}/{row.get('classes_total', '?')}")
-    return " · ".join(parts)
 
 
 def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndarray, *,
@@ -110,13 +95,6 @@ def _players_at(params, seed):
     return jax.tree_util.tree_map(lambda x: x[seed], params)
 
 
-def _history_row(history, step, seed):
-    for row in history or []:
-        if row.get("step") == step and row.get("seed") == seed:
-            return row
-    return None
-
-
 def _sample_legend(fig):
     handles = [
         mpl.lines.Line2D([], [], ls="none", marker="o", ms=5, color=REAL_COLOUR, label="real (target)"),
@@ -140,7 +118,7 @@ def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarr
                              squeeze=False, layout="constrained")
     for ax, step in zip(axes[0], chosen):
         snapshot(ax, game, _players_at(checkpoints[step], seed), samples[step][seed], reference,
-                 title=f"step {step:,}", colorbar=False, outcome=_row_text(_history_row(history, step, seed)),
+                 title=f"step {step:,}", colorbar=False, outcome=row_text(history_row(history, step, seed)),
                  legend=False)
     if reference.shape[1] > 1:
         mappable = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), D_CMAP)
@@ -164,7 +142,7 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
             ax = fig.add_subplot()
             snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
                      reference, title=f"step {steps[i]:,} · seed {seed}",
-                     outcome=_row_text(_history_row(history, steps[i], seed)))
+                     outcome=row_text(history_row(history, steps[i], seed)))
             if reference.shape[1] > 1:
                 _sample_legend(fig)
             if suptitle:
