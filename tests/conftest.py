@@ -3,6 +3,10 @@ import pytest
 
 
 jax.config.update("jax_enable_x64", True)
+# JAX's persistent compile cache is never read or written by the test process itself
+# (twice a crash inside JAX's cache reader/writer was seen late in the suite);
+# subprocesses keep theirs.
+jax.config.update("jax_enable_compilation_cache", False)
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +32,8 @@ def _no_compile_cache_in_process(request, monkeypatch):
         from gandyn.cli import _common
 
         monkeypatch.setattr(_common, "use_compile_cache", lambda enabled=True: None)
+        jax.config.update("jax_enable_compilation_cache", False)
+        yield
+        jax.config.update("jax_enable_compilation_cache", False)
+    else:
+        yield
