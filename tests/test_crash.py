@@ -33,10 +33,15 @@ def env(tmp_path_factory):
             "GANDYN_CACHE_DIR": str(tmp_path_factory.mktemp("gandyn-cache"))}
 
 
+def _default_sigint() -> None:
+    """A shell's background job inherits Ctrl-C as ignored; the child gets Python's default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def gandyn(*args, env, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "from gandyn.cli import main; main()", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+                            preexec_fn=_default_sigint, **kwargs)
 
 
 def finish(process: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str]:

@@ -338,7 +338,8 @@ def test_the_command_serves_on_localhost_and_stops_on_ctrl_c():
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; from gandyn.cli import main; "
                                "sys.argv = ['gandyn', 'explore']; main()"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited as ignored
     try:
         line = process.stdout.readline()
         assert line.startswith("gandyn explore: serving on http://127.0.0.1:")
