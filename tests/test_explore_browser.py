@@ -58,8 +58,11 @@ def settled(driver, timeout=120):
 
 
 def statuses(driver):
-    return [row.get_attribute("data-status")
-            for row in driver.find_elements(By.CSS_SELECTOR, "#trajectories tbody tr")]
+    """The table's outcomes, read in one script (the page may redraw the rows between a
+    find and a read)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#trajectories tbody tr'),"
+        " row => row.getAttribute('data-status'))")
 
 
 def test_click_a_trajectory_then_change_the_method(server, browser, tmp_path):
