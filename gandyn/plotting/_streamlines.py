@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 
 MAX_LENGTH = 4.0  # axes units, as streamplot's `maxlength`
 MIN_LENGTH = 0.1  # as streamplot's `minlength`
+CHUNK = 128  # seeds integrated together
 
 
 def _interp(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -100,6 +101,26 @@ def _integrate(ug, wg, starts, ds: float, steps: int) -> tuple[np.ndarray, np.nd
     return paths[:, :k], paths[:, k:]
 
 
+def _walk(path_cells: np.ndarray, occupied: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many points of a path (mask cells `path_cells`, −1 past its end; the first
+    is its seed's, already marked) it keeps: up to the first that enters a cell
+    already `occupied` or one the path went through before; and the new cells it
+    went through."""
+    alive = np.flatnonzero(path_cells < 0)
+    cells = path_cells[: alive[0] if len(alive) else len(path_cells)]
+    # The points where the path enters a new cell.
+    entering = np.flatnonzero(cells[1:] != cells[:-1]) + 1
+    entered = cells[entering]
+    _, first = np.unique(entered, return_index=True)
+    repeat = np.ones(len(entered), bool)
+    repeat[first] = False  # a cell entered a second time stops the path too
+    stop = occupied[entered] | repeat | (entered == cells[0])
+    hit = np.flatnonzero(stop)
+    if len(hit):
+        return int(entering[hit[0]]), entered[: hit[0]]
+    return len(cells), entered
+
+
 def streamlines(x: np.ndarray, y: np.ndarray, u: np.ndarray, w: np.ndarray,
                 density: float = 1.0) -> list[np.ndarray]:
     """Streamlines of the field `(u, w)` sampled at `(x, y)` (1-D, evenly spaced;
@@ -114,9 +135,8 @@ def streamlines(x: np.ndarray, y: np.ndarray, u: np.ndarray, w: np.ndarray,
     # Seeds at the mask cells' centres, in grid indices.
     to_grid = np.array([(nx - 1) / (mx - 1), (ny - 1) / (my - 1)])
     starts = cells * to_grid
-    ds = 0.5 / max(mx, my)  # half a mask cell, in axes units
+    ds = 1.0 / max(mx, my)  # a mask cell, in axes units (streamplot's largest step)
     steps = int(np.ceil(MAX_LENGTH / ds))
-    backward, forward = _integrate(u, w, starts, ds, steps)
     # Mask cell of every point (−1 where the path has ended).
     scale = np.array([(mx - 1) / (nx - 1), (my - 1) / (ny - 1)])
 
@@ -125,41 +145,39 @@ def streamlines(x: np.ndarray, y: np.ndarray, u: np.ndarray, w: np.ndarray,
         c = np.rint(np.where(valid[..., None], paths, 0) * scale).astype(int)
         return np.where(valid, c[..., 1] * mx + c[..., 0], -1)
 
-    back_cells, fwd_cells = mask_cells(backward), mask_cells(forward)
     occupied = np.zeros(mx * my, bool)
     max_cells = MAX_LENGTH / ds
     lines = []
-    for k, (cx, cy) in enumerate(cells):
-        start = cy * mx + cx
-        if occupied[start]:
-            continue
-        mine = [start]
-        occupied[start] = True
-        ends = []
-        budget = max_cells
-        for path_cells in (back_cells[:, k], fwd_cells[:, k]):
-            current, n = start, 1
-            limit = min(len(path_cells), int(budget) + 1)
-            while n < limit:
-                c = path_cells[n]
-                if c < 0:
+    seeds = cells[:, 1] * mx + cells[:, 0]
+    position = 0
+    while position < len(cells):
+        # The next seeds whose cells are still free, integrated together (most seeds
+        # of the spiral are covered by earlier lines and never integrated).
+        free = np.flatnonzero(~occupied[seeds[position:]])[:CHUNK] + position
+        if not len(free):
+            break
+        position = free[-1] + 1
+        backward, forward = _integrate(u, w, starts[free], ds, steps)
+        back_cells, fwd_cells = mask_cells(backward), mask_cells(forward)
+        for k, start in enumerate(seeds[free]):
+            if occupied[start]:
+                continue
+            occupied[start] = True
+            mine, ends, budget = [np.array([start])], [], int(max_cells)
+            for path_cells in (back_cells[:budget + 1, k], fwd_cells[:budget + 1, k]):
+                n, visited = _walk(path_cells, occupied)
+                occupied[visited] = True
+                mine.append(visited)
+                ends.append(n)
+                budget -= n - 1
+                if budget < 1:
                     break
-                if c != current:
-                    if occupied[c]:
-                        break
-                    occupied[c] = True
-                    mine.append(c)
-                    current = c
-                n += 1
-            ends.append(n)
-            budget -= n - 1
-        b, f = ends
-        path = np.concatenate([backward[b - 1:0:-1, k], forward[:f, k]])
-        length = (len(path) - 1) * ds
-        if length < MIN_LENGTH or len(path) < 2:
-            occupied[mine] = False
-            continue
-        lines.append(path)
+            b, f = (ends + [1])[:2]
+            path = np.concatenate([backward[b - 1:0:-1, k], forward[:f, k]])
+            if (len(path) - 1) * ds < MIN_LENGTH or len(path) < 2:
+                occupied[np.concatenate(mine)] = False
+                continue
+            lines.append(path)
     # Grid indices → data coordinates.
     x0, dx = x[0], (x[-1] - x[0]) / (nx - 1)
     y0, dy = y[0], (y[-1] - y[0]) / (ny - 1)
