@@ -117,6 +117,9 @@ def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | No
     return generator_loss, discriminator_loss, speed, distance
 
 
+PROGRESS_CALLS = 100
+"""The most times `simulate` calls its `progress` function in one run."""
+
 DEFAULT_SAVES = 1024
 """The saves a run with the default `save_every` is compiled for (it uses at most 1,001)."""
 
@@ -271,8 +274,9 @@ def simulate(
       last third of the run below which it counts as cycling; `stall_tol`: the ratio
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
-    - `progress`: called with the number of steps done after each saved block (and
-      the arrays `progress_args`, traced: one compiled program serves every value);
+    - `progress`: called with the number of steps done after saved blocks (at most
+      `PROGRESS_CALLS` times, the last block included; and the arrays `progress_args`,
+      traced: one compiled program serves every value);
       an exception it raises stops the run and reaches the caller (wrapped by XLA).
     - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
       `method_state`, and the number of steps it had taken (which numbers the steps,
@@ -514,11 +518,16 @@ def _run_steps(game, method, y0, saved, n, h, key, blowup, progress, state0, sta
         first, last = start + saved[k], start + saved[k + 1]
         carry = lax.fori_loop(first, last, lambda m, c: batch_step(*c, m), carry)
         if progress is not None:
-            lax.cond(k < n - 1,
+            # Reported after every `every`-th block and the last: at most
+            # `PROGRESS_CALLS` host callbacks a run (each costs a quarter of a
+            # millisecond, more than a block of a small game's steps).
+            due = (k < n - 1) & (((k + 1) % every == 0) | (k == n - 2))
+            lax.cond(due,
                      lambda: jax.debug.callback(progress, last, *progress_args, ordered=True),
                      lambda: None)
         return carry, carry[0]
 
+    every = jnp.maximum((n - 1 + PROGRESS_CALLS - 1) // PROGRESS_CALLS, 1)
     carry = (y0_core, state0, diverged_at0)
     carry, blocks = lax.scan(block, carry, jnp.arange(capacity - 1, dtype=jnp.int32))
     _, final_state, diverged_at = carry

@@ -467,3 +467,26 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_new_step_count_step_weight_or_start_compiles_nothing(server):
+    """What a slider or a click changes is traced: after a configuration's first
+    answers, a new step count, h, regularizer weight or set of starts is answered by
+    the programs already compiled, for the field, the spectrum and the trajectories."""
+    from helpers import Compilations
+
+    first = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
+             "reg": "r1=0.1", "point": "1,1"}
+    paths = ("/api/field", "/api/spectrum", "/api/trajectory")
+    for path in paths:
+        assert get(server, path, first)[0] == 200
+    changes = [{"steps": 1500}, {"step": 0.05}, {"reg": "r1=0.3"}, {"point": ["0.5,0.2", "1,-1"]}]
+    with Compilations() as counted:
+        answers = [get(server, path, {**first, **change}) for change in changes for path in paths]
+    assert all(code == 200 for code, _ in answers)
+    assert counted.compiled == 0
+    # The answers are the new settings' (not a cached old one): 1,500 steps saved
+    # every 2, the spectrum at h = 0.05 and two trajectories.
+    assert answers[2][1]["steps"][-1] == 1500
+    assert answers[4][1]["scaled"] != answers[1][1]["scaled"]
+    assert len(answers[11][1]["trajectories"]) == 2

@@ -242,7 +242,8 @@ def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
 @functools.lru_cache(maxsize=256)
 def _report(configuration: Configuration, weights: tuple[float, ...], method: str,
             method_options: tuple, step: float):
-    game = configuration.build(weights)
+    # The weights as arrays: traced by the compiled Jacobians, not a compile each.
+    game = configuration.build(tuple(np.asarray(w, _dtype()) for w in weights))
     return stability_report(game, {method: method_registry.get(method, **dict(method_options))},
                             step)
 
