@@ -11,6 +11,7 @@ arrow halfway along each line.
 """
 
 import matplotlib as mpl
+import matplotlib.transforms as mtransforms
 import numpy as np
 from matplotlib.collections import LineCollection, PolyCollection
 
@@ -192,9 +193,10 @@ def draw_streamlines(ax, x, y, u, w, *, color: np.ndarray, cmap="Greys", norm=No
     mappable for a colour bar)."""
     paths = streamlines(x, y, u, w, density)
     ny, nx = np.shape(u)
-    segments, values, heads, head_values = [], [], [], []
-    span = max(x[-1] - x[0], y[-1] - y[0])
-    size = 0.025 * span * arrowsize / 0.7  # arrow head length, data units
+    segments, values, heads, at, head_values = [], [], [], [], []
+    # Arrow heads of a fixed size in points whatever the axes' size, as streamplot's
+    # (`mutation_scale = 10·arrowsize`): drawn in points around their data position.
+    size = 6.5 * arrowsize  # head length, points
     for p in paths:
         gxp = (p[:, 0] - x[0]) / (x[-1] - x[0]) * (nx - 1)
         gyp = (p[:, 1] - y[0]) / (y[-1] - y[0]) * (ny - 1)
@@ -211,9 +213,9 @@ def draw_streamlines(ax, x, y, u, w, *, color: np.ndarray, cmap="Greys", norm=No
             continue
         d = direction / norm_d
         normal = np.array([-d[1], d[0]])
-        apex = tip + 0.5 * size * d
-        base = apex - size * d
-        heads.append([apex, base + 0.35 * size * normal, base - 0.35 * size * normal])
+        apex, base = 0.5 * size * d, -0.5 * size * d
+        heads.append([apex, base + 0.4 * size * normal, base - 0.4 * size * normal])
+        at.append(tip)
         head_values.append(c[n])
     if norm is None:  # as streamplot: the colour values' range
         norm = mpl.colors.Normalize(np.nanmin(color), np.nanmax(color))
@@ -226,7 +228,9 @@ def draw_streamlines(ax, x, y, u, w, *, color: np.ndarray, cmap="Greys", norm=No
         lines.set_array(np.array([]))
     ax.add_collection(lines)
     if heads:
-        arrows = PolyCollection(heads, cmap=cmap, norm=norm, linewidths=0)
+        arrows = PolyCollection(heads, cmap=cmap, norm=norm, linewidths=0, offsets=np.array(at),
+                                offset_transform=ax.transData,
+                                transform=mtransforms.Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans)
         arrows.set_array(np.array(head_values))
         ax.add_collection(arrows)
     ax.update_datalim([[x[0], y[0]], [x[-1], y[-1]]])
