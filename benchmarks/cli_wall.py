@@ -10,6 +10,9 @@ temporary cache folder (`GANDYN_CACHE_DIR`):
   case); the compile cache's hits and misses in that run are counted;
 - "first run, empty cache": the command timed on its first run in a new cache folder.
 
+Wall and CPU time (user + system, every thread: steadier on a shared machine) are
+both printed, each with its ratio to the floor's; "met" is judged on wall time.
+
 Goals (issue 29, a quiet 2-core CPU), as a ratio to the floor:
 
 | what | goal |
@@ -23,6 +26,7 @@ Goals (issue 29, a quiet 2-core CPU), as a ratio to the floor:
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -60,29 +64,37 @@ main()
 """
 
 
-def run(args, env, cwd) -> tuple[float, int, int]:
-    """Seconds of one run of `gandyn args` and its compile-cache hits and misses."""
+def cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(args, env, cwd) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds of one run of `gandyn args`, its compile-cache hits and
+    misses."""
     command = [sys.executable, "-c", RUNNER, *args]
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, cpu() - start_cpu
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed: {result.stderr.strip().splitlines()[-1:]}")
     hits = misses = 0
     for line in result.stderr.splitlines():
         if line.startswith("@cache "):
             hits, misses = map(int, line.split()[1:])
-    return elapsed, hits, misses
+    return elapsed, used, hits, misses
 
 
-def floor(cwd) -> float:
-    """Best of three: `python -c "import jax, matplotlib.pyplot"`."""
-    times = []
+def floor(cwd) -> tuple[float, float]:
+    """Best of three, wall and CPU seconds: `python -c "import jax, matplotlib.pyplot"`."""
+    walls, cpus = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu()
         subprocess.run([sys.executable, "-c", "import jax, matplotlib.pyplot"], cwd=cwd, check=True)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu() - start_cpu)
+    return min(walls), min(cpus)
 
 
 def main():
@@ -96,20 +108,22 @@ def main():
         raise SystemExit(f"unknown row {unknown[0]!r}; choose from: {', '.join(COMMANDS)}")
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        base = floor(tmp)
-        print(f"import floor (python -c 'import jax, matplotlib.pyplot'): {base:.2f} s")
-        print(f"{'command':58s}{'run':>8s}{'time':>8s}{'× floor':>9s}{'goal':>7s}  met  cache hits/misses")
+        base, base_cpu = floor(tmp)
+        print(f"import floor (python -c 'import jax, matplotlib.pyplot'): {base:.2f} s wall, "
+              f"{base_cpu:.2f} s CPU")
+        print(f"{'command':58s}{'run':>7s}{'wall':>7s}{'× floor':>8s}{'CPU':>7s}{'× floor':>8s}"
+              f"{'goal':>6s}  met  cache hits/misses")
         for name in chosen:
             command, goal, which = COMMANDS[name]
             env = {**os.environ, "GANDYN_CACHE_DIR": os.path.join(tmp, f"cache-{name}")}
             out = ["--out", os.path.join(tmp, "runs")]
             if which == "second":
                 run([*command, *out], env, tmp)
-            elapsed, hits, misses = run([*command, *out], env, tmp)
-            ratio = elapsed / base
-            print(f"gandyn {' '.join(command):51s}{which:>8s}{elapsed:7.1f}s{ratio:8.1f}×"
-                  f"{goal:6.0f}×  {'yes' if ratio <= goal else 'no ':3s}  {hits}/{misses}",
-                  flush=True)
+            elapsed, used, hits, misses = run([*command, *out], env, tmp)
+            ratio, cpu_ratio = elapsed / base, used / base_cpu
+            print(f"gandyn {' '.join(command):51s}{which:>7s}{elapsed:6.1f}s{ratio:7.1f}×"
+                  f"{used:6.1f}s{cpu_ratio:7.1f}×{goal:5.0f}×  {'yes' if ratio <= goal else 'no ':3s}"
+                  f"  {hits}/{misses}", flush=True)
         print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
