@@ -282,6 +282,12 @@ def simulate(
       `method_state`, and the number of steps it had taken (which numbers the steps,
       and so draws the same minibatches as one uninterrupted run would).
 
+    **Compiling:** one program per game structure, method and bucket; `h`, `steps`,
+    `save_every`, `start_step`, the starts and gandyn's regularizer weights are traced
+    values of it, so changing them compiles nothing. The number of saves and of members
+    is padded up to a bucket (`_bucket`: powers of two to 64, then quarter octaves; the
+    default `save_every` always fits 1,024 saves) and the padding dropped again.
+
     **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
     at which it happened), never an exception.
     """
