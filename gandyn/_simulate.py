@@ -118,7 +118,8 @@ def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | No
 
 
 PROGRESS_CALLS = 100
-"""The most times `simulate` calls its `progress` function in one run."""
+"""About the most times `simulate` calls its `progress` function in one run (plus one
+per power of two of the saved blocks)."""
 
 DEFAULT_SAVES = 1024
 """The saves a run with the default `save_every` is compiled for (it uses at most 1,001)."""
@@ -274,8 +275,8 @@ def simulate(
       last third of the run below which it counts as cycling; `stall_tol`: the ratio
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
-    - `progress`: called with the number of steps done after saved blocks (at most
-      `PROGRESS_CALLS` times, the last block included; and the arrays `progress_args`,
+    - `progress`: called with the number of steps done after saved blocks (about
+      `PROGRESS_CALLS` times, early ones after blocks 1, 2, 4, …, the last included; and the arrays `progress_args`,
       traced: one compiled program serves every value);
       an exception it raises stops the run and reaches the caller (wrapped by XLA).
     - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
@@ -524,10 +525,12 @@ def _run_steps(game, method, y0, saved, n, h, key, blowup, progress, state0, sta
         first, last = start + saved[k], start + saved[k + 1]
         carry = lax.fori_loop(first, last, lambda m, c: batch_step(*c, m), carry)
         if progress is not None:
-            # Reported after every `every`-th block and the last: at most
-            # `PROGRESS_CALLS` host callbacks a run (each costs a quarter of a
-            # millisecond, more than a block of a small game's steps).
-            due = (k < n - 1) & (((k + 1) % every == 0) | (k == n - 2))
+            # Reported after blocks 1, 2, 4, 8, … (early news of a slow run), every
+            # `every`-th block and the last: about `PROGRESS_CALLS` host callbacks a run
+            # (each costs a quarter of a millisecond, more than a block of a small
+            # game's steps).
+            done = k + 1
+            due = (k < n - 1) & (((done & k) == 0) | (done % every == 0) | (k == n - 2))
             lax.cond(due,
                      lambda: jax.debug.callback(progress, last, *progress_args, ordered=True),
                      lambda: None)
