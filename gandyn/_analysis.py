@@ -26,7 +26,13 @@ def _flat_field(game: AbstractGame, y: Players, key: Key | None):
 
 def jacobian(game: AbstractGame, y: Players, key: Key | None = None) -> jax.Array:
     """The dense Jacobian `J = ∂v/∂y` of the game's field at `y` (forward mode), over
-    the flattened parameters (order of `jax.flatten_util.ravel_pytree`)."""
+    the flattened parameters (order of `jax.flatten_util.ravel_pytree`). Compiled once
+    per game structure (op by op it took a tenth of a second for a 2 × 2 `J`)."""
+    return _jacobian(game, y, key)
+
+
+@eqx.filter_jit
+def _jacobian(game, y, key):
     flat, field = _flat_field(game, y, key)
     return jax.jacfwd(field)(flat)
 

@@ -54,13 +54,34 @@ def game_grid(games, methods, points: np.ndarray, *, h: float, steps: int,
 
     if not isinstance(methods, dict):
         methods = {name: method_registry.get(name) for name in methods}
+    switched = _loss_switched([game for _, game in games])
     results = []
-    for label, game in games:
+    for (label, game), run_game in zip(games, switched):
         y0 = initial_states(game, points)
         for method_name, method in methods.items():
-            solution = simulate(game, method, y0, h=h, steps=steps,
+            solution = simulate(run_game, method, y0, h=h, steps=steps,
                                 save_every=max(1, steps // 10_000), key=jax.random.key(seed))
             results.append((label, method_name, game, solution))
             if on_done is not None:
                 on_done()
     return results
+
+
+def _loss_switched(games: list) -> list:
+    """Games that differ only in their loss (each seeing only the logits) as one game
+    whose loss is picked by a traced index (`sweep`'s `_LossSwitch`): one compiled
+    program per method serves every loss, with the numbers of each loss alone (a scalar
+    index runs only its branch). Other lists are returned as they are."""
+    import equinox as eqx
+    import numpy as np
+
+    from ._sweep import _LossSwitch
+
+    losses = tuple(getattr(game, "loss", None) for game in games)
+    if len(games) < 2 or any(loss is None or loss.uses_samples for loss in losses):
+        return games
+    bare = [eqx.tree_at(lambda g: g.loss, game, None, is_leaf=lambda x: x is None) for game in games]
+    if not all(eqx.tree_equal(bare[0], other) is True for other in bare[1:]):
+        return games
+    return [eqx.tree_at(lambda g: g.loss, game, _LossSwitch(losses, np.asarray(i, np.int32)))
+            for i, game in enumerate(games)]

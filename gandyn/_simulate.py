@@ -117,52 +117,86 @@ def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | No
     return generator_loss, discriminator_loss, speed, distance
 
 
-def _save_schedule(steps: int, save_every: int) -> np.ndarray:
-    saved = np.arange(0, steps + 1, save_every)
-    if saved[-1] != steps:
-        saved = np.append(saved, steps)
-    return saved
+PROGRESS_CALLS = 100
+"""About the most times `simulate` calls its `progress` function in one run (plus one
+per power of two of the saved blocks)."""
+
+DEFAULT_SAVES = 1024
+"""The saves a run with the default `save_every` is compiled for (it uses at most 1,001)."""
 
 
-def _envelope_span(saved_steps) -> int:
-    n = len(saved_steps)
-    third = max(n // 3, 1)
-    return max(int(saved_steps[n - third] - saved_steps[n - 2 * third]), 1)
+def _save_count(steps: int, save_every: int) -> int:
+    """Saves of a run: every `save_every` steps from 0, and the last step."""
+    return -(-steps // save_every) + 1
 
 
-def _rate(progress, saved_steps, diverged_at):
-    """Contraction per step of `progress` (NaN past a divergence).
+def _bucket(n: int) -> int:
+    """The size a compiled program is built for when `n` are needed (saves or members):
+    a power of two up to 64, then a multiple of a quarter octave (`2^k·{1, 1.25, 1.5,
+    1.75}`, at most 25% more than `n`). Every `n` in a bucket shares one program."""
+    if n <= 64:
+        return 1 << max(n - 1, 0).bit_length()
+    quarter = 1 << (n.bit_length() - 3)
+    return -(-n // quarter) * quarter
+
+
+def _saved_steps(steps, save_every, capacity: int):
+    """The saved steps `min(k·save_every, steps)`, `k < capacity` (traced `steps` and
+    `save_every`; slots past the last save repeat it)."""
+    k = jnp.arange(capacity, dtype=jnp.int32)
+    return jnp.minimum(k * save_every, steps)
+
+
+def _thirds(n):
+    """The length of the envelope windows (a third of the `n` saves, at least one)."""
+    return jnp.maximum(n // 3, 1)
+
+
+def _window_max(progress, lo, hi):
+    """`max(progress[lo:hi])` with traced bounds (NaN propagates, as a slice's max)."""
+    k = jnp.arange(progress.shape[-1])
+    return jnp.max(jnp.where((k >= lo) & (k < hi), progress, -jnp.inf))
+
+
+def _envelope_span(saved_steps, n):
+    third = _thirds(n)
+    return jnp.maximum(saved_steps[n - third] - saved_steps[n - 2 * third], 1)
+
+
+def _rate(progress, saved_steps, n, diverged_at):
+    """Contraction per step of `progress` over its first `n` saves (NaN past a
+    divergence).
 
     Bounded runs: the ratio of the envelopes (maxima) over the last and the middle
     third of the saves, to the power 1/Δsteps; the envelope makes a closed orbit read
     as rate 1 whatever its phase. Diverged runs (and runs whose progress underflowed to
     0): the geometric-mean rate from the first save to the last finite, positive one.
     """
-    n = progress.shape[-1]
-    third = max(n // 3, 1)
+    third = _thirds(n)
     tiny = jnp.finfo(progress.dtype).tiny
-    middle = jnp.max(progress[n - 2 * third : n - third])
-    last = jnp.max(progress[n - third :])
-    span = _envelope_span(saved_steps)  # differences: unaffected by a start offset
+    middle = _window_max(progress, n - 2 * third, n - third)
+    last = _window_max(progress, n - third, n)
+    span = _envelope_span(saved_steps, n)  # differences: unaffected by a start offset
     bounded = jnp.exp((jnp.log(jnp.maximum(last, tiny)) - jnp.log(jnp.maximum(middle, tiny))) / span)
     # Past a divergence, or once the progress underflowed to 0, use the mean rate from
     # the first save to the last one that is finite and positive.
-    valid = jnp.isfinite(progress) & (progress > 0)
-    last_valid = jnp.max(jnp.where(valid, jnp.arange(n), 0))
+    k = jnp.arange(progress.shape[-1])
+    valid = jnp.isfinite(progress) & (progress > 0) & (k < n)
+    last_valid = jnp.max(jnp.where(valid, k, 0))
     grown = progress[last_valid] / jnp.maximum(progress[0], tiny)
-    elapsed = jnp.asarray(saved_steps)[last_valid] - saved_steps[0]
+    elapsed = saved_steps[last_valid] - saved_steps[0]
     growth = grown ** (1.0 / jnp.maximum(elapsed, 1))
     return jnp.where((diverged_at >= 0) | (last == 0), growth, bounded)
 
 
-def _rate_to_floor(progress, saved_steps):
+def _rate_to_floor(progress, saved_steps, n):
     """Contraction per step from the first save to the first one within 2× of the
     run's final level (the floor a converged run stalls at): the geometric mean
     `(p_k / p_0)^{1/(n_k − n_0)}`."""
     tiny = jnp.finfo(progress.dtype).tiny
-    level = 2 * jnp.maximum(progress[-1], tiny)
-    k = jnp.argmax(progress <= level)
-    elapsed = jnp.asarray(saved_steps)[k] - saved_steps[0]
+    level = 2 * jnp.maximum(progress[n - 1], tiny)
+    k = jnp.argmax((progress <= level) & (jnp.arange(progress.shape[-1]) < n))
+    elapsed = saved_steps[k] - saved_steps[0]
     ratio = jnp.maximum(progress[k], tiny) / jnp.maximum(progress[0], tiny)
     return jnp.where(elapsed > 0, ratio ** (1.0 / jnp.maximum(elapsed, 1)), 1.0)
 
@@ -232,7 +266,8 @@ def simulate(
     - `y0`: a `Players` state, or a batch of them (every leaf with one extra leading
       axis); a batch is run in parallel under `vmap` and every output gains that axis.
     - `h`: the step size (learning rate); `steps`: how many steps.
-    - `save_every`: save one state in this many steps (default: about 1,000 saves).
+    - `save_every`: save one state in this many steps (default: `⌈steps/1000⌉`, at most
+      1,001 saves).
     - `key`: PRNG key for minibatches (default `jax.random.key(0)`): same key, same
       numbers.
     - `tol`: a run whose final distance to equilibrium (or `‖v‖`) is at most `tol` has
@@ -240,12 +275,19 @@ def simulate(
       last third of the run below which it counts as cycling; `stall_tol`: the ratio
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
-    - `progress`: called with the number of steps done after each saved block (and
-      the arrays `progress_args`, traced: one compiled program serves every value);
+    - `progress`: called with the number of steps done after saved blocks (about
+      `PROGRESS_CALLS` times, early ones after blocks 1, 2, 4, …, the last included; and the arrays `progress_args`,
+      traced: one compiled program serves every value);
       an exception it raises stops the run and reaches the caller (wrapped by XLA).
     - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
       `method_state`, and the number of steps it had taken (which numbers the steps,
       and so draws the same minibatches as one uninterrupted run would).
+
+    **Compiling:** one program per game structure, method and bucket; `h`, `steps`,
+    `save_every`, `start_step`, the starts and gandyn's regularizer weights are traced
+    values of it, so changing them compiles nothing. The number of saves and of members
+    is padded up to a bucket (`_bucket`: powers of two to 64, then quarter octaves; the
+    default `save_every` always fits 1,024 saves) and the padding dropped again.
 
     **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
     at which it happened), never an exception.
@@ -259,32 +301,40 @@ def simulate(
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps}")
     steps = int(steps)
+    # By default at most 1,001 saves, all in one bucket: any step count, one program.
+    capacity = DEFAULT_SAVES if save_every is None else None
     if save_every is None:
-        save_every = max(1, steps // 1000)
+        save_every = -(-steps // 1000)
     if int(save_every) != save_every or save_every < 1:
         raise ValueError(f"save_every must be a positive integer, got {save_every}")
     if key is None:
         key = jax.random.key(0)
 
     batch = _batch_size(game, y0)
-    if batch is None:
-        y0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], y0)
-    dtype = jnp.result_type(*jax.tree_util.tree_leaves(y0))
     if int(start_step) != start_step or start_step < 0:
         raise ValueError(f"start_step must be a non-negative integer, got {start_step}")
-    if method_state is not None and batch is None:
-        method_state = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], method_state)
-    # The schedule is static (it shapes the loops); the start step is traced, so that
-    # continuing a run in chunks reuses one compiled program.
-    schedule = _save_schedule(steps, int(save_every))
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(y0))
+    # What a user changes most is traced, never a reason to compile again: h, the start
+    # step, the step count and the save interval (the loops run a traced number of
+    # times); the number of saves and of members are padded up to a bucket (`_bucket`),
+    # the padding dropped again below.
+    game = _traced_weights(game, dtype)
+    members = 1 if batch is None else batch
+    width = 1 if members == 1 else _bucket(members)
+    y0 = _pad_members(y0, batch, width)
+    if method_state is not None:
+        method_state = _pad_members(method_state, batch, width)
+    saves = _save_count(steps, int(save_every))
     solution = _simulate(
         game,
         method,
         y0,
-        jnp.asarray(h, dtype),
+        jnp.asarray(h, dtype) if isinstance(h, jax.Array) else np.asarray(h, dtype),
         key,
-        jnp.asarray(start_step, jnp.int32),
-        saved_steps=tuple(schedule.tolist()),
+        np.asarray(start_step, np.int32),
+        np.asarray(steps, np.int32),
+        np.asarray(save_every, np.int32),
+        capacity=_bucket(saves) if capacity is None else max(capacity, _bucket(saves)),
         tol=tol,
         cycle_tol=cycle_tol,
         stall_tol=stall_tol,
@@ -293,40 +343,97 @@ def simulate(
         progress_args=tuple(jnp.asarray(a) for a in progress_args),
         method_state=method_state,
     )
-    if batch is None:
-        unbatch = lambda x: x[0]  # noqa: E731
-        solution = eqx.tree_at(
-            lambda s: (
-                s.ys,
-                s.generator_loss,
-                s.discriminator_loss,
-                s.speed,
-                s.distance,
-                s.final,
-                s.status,
-                s.diverged_at,
-                s.rate,
-                s.method_state,
-            ),
-            solution,
-            replace_fn=lambda x: jax.tree_util.tree_map(unbatch, x),
-        )
-    return solution
+    return _trim(solution, saves, batch)
+
+
+def _traced_weights(game: AbstractGame, dtype) -> AbstractGame:
+    """The game with its (gandyn) regularizers' weights as arrays: traced by the
+    compiled program, so that a new weight does not compile it again. (A Python float
+    is a static part of an `eqx.filter_jit` program; gandyn's regularizers all take
+    traced weights, as `sweep` passes them. A user's regularizer is left as it is.)"""
+    regularizers = getattr(game, "regularizers", None)
+    if not regularizers:
+        return game
+
+    def traced(reg):
+        weight = getattr(reg, "weight", None)
+        if type(reg).__module__.startswith("gandyn.") and isinstance(weight, float):
+            return eqx.tree_at(lambda r: r.weight, reg, np.asarray(weight, dtype))
+        return reg
+
+    return eqx.tree_at(lambda g: g.regularizers, game, tuple(map(traced, regularizers)))
+
+
+def _traced(tree) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(tree))
+
+
+def _pad_members(tree, batch: int | None, width: int):
+    """A batch of `width` members: `tree`'s (a single state gains a batch axis of
+    one; a batch is padded with copies of its first member). On the host when the
+    values are concrete: no program is compiled for it."""
+    xp = jnp if _traced(tree) else np
+
+    def pad(x):
+        x = xp.asarray(x)
+        if batch is None:
+            return x[None]
+        if width == batch:
+            return x
+        return xp.concatenate([x, xp.repeat(x[:1], width - batch, axis=0)])
+
+    out = jax.tree_util.tree_map(pad, tree)
+    # `device_put`, not `jnp.asarray`: the latter compiles a copy program per shape.
+    return out if xp is jnp else jax.tree_util.tree_map(jax.device_put, out)
+
+
+def _trim(solution: Solution, saves: int, batch: int | None) -> Solution:
+    """Drop the padding: saves past `saves`, members past `batch` (or the batch axis
+    of a single state). Sliced on the host when concrete: no program per size."""
+    xp = jnp if _traced(solution) else np
+    members = slice(None) if batch is None else slice(0, batch)
+    first = 0 if batch is None else members
+
+    def cut(x, saved):
+        x = xp.asarray(x)
+        x = x[first] if batch is None else x[members]
+        return x[:saves] if saved and batch is None else x[:, :saves] if saved else x
+
+    def leaves(tree, saved):
+        out = jax.tree_util.tree_map(lambda x: cut(x, saved), tree)
+        return out if xp is jnp else jax.tree_util.tree_map(jax.device_put, out)
+
+    as_array = (lambda x: x) if xp is jnp else jax.device_put
+    return Solution(
+        ts=as_array(xp.asarray(solution.ts)[:saves]),
+        steps=as_array(xp.asarray(solution.steps)[:saves]),
+        ys=leaves(solution.ys, True),
+        generator_loss=leaves(solution.generator_loss, True),
+        discriminator_loss=leaves(solution.discriminator_loss, True),
+        speed=leaves(solution.speed, True),
+        distance=leaves(solution.distance, True),
+        final=leaves(solution.final, False),
+        status=leaves(solution.status, False),
+        diverged_at=leaves(solution.diverged_at, False),
+        rate=leaves(solution.rate, False),
+        method_state=leaves(solution.method_state, False),
+    )
 
 
 @eqx.filter_jit
 def _simulate(
-    game, method, y0, h, key, start, *, saved_steps, tol, cycle_tol, stall_tol, blowup,
-    progress, method_state, progress_args=(),
+    game, method, y0, h, key, start, steps, save_every, *, capacity, tol, cycle_tol, stall_tol,
+    blowup, progress, method_state, progress_args=(),
 ):
-    saved = np.asarray(saved_steps)  # relative to `start`
+    saved = _saved_steps(steps, save_every, capacity)  # relative to `start`
+    n = (steps + save_every - 1) // save_every + 1  # saves in use (the rest is padding)
     equilibrium = game.equilibrium()
     if isinstance(method, AdaptiveFlow):
-        ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, h, key, blowup, start)
+        ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, n, h, key, blowup, start)
         final_state = None
     elif isinstance(method, AbstractStepMethod):
         ys, final, diverged_at, final_state = _run_steps(
-            game, method, y0, saved, h, key, blowup, progress, method_state, start, progress_args
+            game, method, y0, saved, n, h, key, blowup, progress, method_state, start, progress_args
         )
         unfinished = jnp.zeros_like(diverged_at, dtype=bool)
     else:
@@ -335,12 +442,13 @@ def _simulate(
     observe = jax.vmap(jax.vmap(lambda y: _observe(game, y, key, equilibrium)))
     generator_loss, discriminator_loss, speed, distance = observe(ys)
     progress_measure = speed if equilibrium is None else distance
-    rate = jax.vmap(lambda p, d: _rate(p, saved, d))(progress_measure, diverged_at)
+    rate = jax.vmap(lambda p, d: _rate(p, saved, n, d))(progress_measure, diverged_at)
+    final_index = n - 1
     status = _classify(
-        progress_measure[:, -1],
-        speed[:, -1],
+        progress_measure[:, final_index],
+        speed[:, final_index],
         rate,
-        _envelope_span(saved),
+        _envelope_span(saved, n),
         diverged_at,
         tol,
         cycle_tol,
@@ -349,11 +457,11 @@ def _simulate(
     status = jnp.where(unfinished, Status.MAX_STEPS, status)
     # A run that reached the floor: its envelope is flat there (rate 1); report the
     # contraction on the way down instead.
-    floor_rate = jax.vmap(lambda p: _rate_to_floor(p, saved))(progress_measure)
+    floor_rate = jax.vmap(lambda p: _rate_to_floor(p, saved, n))(progress_measure)
     rate = jnp.where((status == Status.CONVERGED) & (rate >= 1 - 1e-6), floor_rate, rate)
     return Solution(
-        ts=(start + jnp.asarray(saved)).astype(h.dtype) * h,
-        steps=start + jnp.asarray(saved),
+        ts=(start + saved).astype(h.dtype) * h,
+        steps=start + saved,
         ys=ys,
         generator_loss=generator_loss,
         discriminator_loss=discriminator_loss,
@@ -369,7 +477,7 @@ def _simulate(
 
 def _mask_after_divergence(ys, diverged_at, saved):
     """NaN every saved state at or after the step where its member diverged."""
-    gone = (diverged_at[:, None] >= 0) & (jnp.asarray(saved)[None, :] >= diverged_at[:, None])
+    gone = (diverged_at[:, None] >= 0) & (saved[None, :] >= diverged_at[:, None])
 
     def mask(x):
         shape = gone.shape + (1,) * (x.ndim - 2)
@@ -378,8 +486,9 @@ def _mask_after_divergence(ys, diverged_at, saved):
     return jax.tree_util.tree_map(mask, ys)
 
 
-def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start, progress_args=()):
+def _run_steps(game, method, y0, saved, n, h, key, blowup, progress, state0, start, progress_args=()):
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
+    capacity = saved.shape[0]
     # A batch of one runs without vmap: a vmapped matmul with a batch axis of size 1
     # is a batched dot_general, markedly slower on CPU than a plain one.
     single = members == 1
@@ -409,60 +518,55 @@ def _run_steps(game, method, y0, saved, h, key, blowup, progress, state0, start,
 
     batch_step = member_step if single else jax.vmap(member_step, in_axes=(0, 0, 0, None))
 
-    def run_block(carry, start, length):
-        def body(carry, n):
-            return batch_step(*carry, n), None
-
-        carry, _ = lax.scan(body, carry, start + jnp.arange(length, dtype=jnp.int32))
+    # Block k runs steps saved[k] … saved[k+1] − 1, a traced count (`save_every`, the
+    # last one shorter if need be, none in the padding slots past the n − 1 blocks
+    # that are run) and saves its final state.
+    def block(carry, k):
+        first, last = start + saved[k], start + saved[k + 1]
+        carry = lax.fori_loop(first, last, lambda m, c: batch_step(*c, m), carry)
         if progress is not None:
-            jax.debug.callback(progress, start + length, *progress_args, ordered=True)
-        return carry
-
-    # Saves come every `save_every` steps, with a shorter last block if need be.
-    gaps = np.diff(saved)
-    carry = (y0_core, state0, diverged_at0)
-    blocks = []
-    full = gaps[0]
-    n_full = int(np.sum(gaps == full))
-
-    def full_block(carry, start):
-        carry = run_block(carry, start, int(full))
+            # Reported after blocks 1, 2, 4, 8, … (early news of a slow run), every
+            # `every`-th block and the last: about `PROGRESS_CALLS` host callbacks a run
+            # (each costs a quarter of a millisecond, more than a block of a small
+            # game's steps).
+            done = k + 1
+            due = (k < n - 1) & (((done & k) == 0) | (done % every == 0) | (k == n - 2))
+            lax.cond(due,
+                     lambda: jax.debug.callback(progress, last, *progress_args, ordered=True),
+                     lambda: None)
         return carry, carry[0]
 
-    starts = start + jnp.asarray(saved[:n_full], dtype=jnp.int32)
-    carry, ys_full = lax.scan(full_block, carry, starts)
-    blocks.append(ys_full)
-    if n_full < len(gaps):
-        carry = run_block(carry, start + jnp.asarray(saved[n_full], jnp.int32), int(gaps[n_full]))
-        blocks.append(jax.tree_util.tree_map(lambda x: x[None], carry[0]))
+    every = jnp.maximum((n - 1 + PROGRESS_CALLS - 1) // PROGRESS_CALLS, 1)
+    carry = (y0_core, state0, diverged_at0)
+    carry, blocks = lax.scan(block, carry, jnp.arange(capacity - 1, dtype=jnp.int32))
     _, final_state, diverged_at = carry
     if single:  # back to a batch of one: (saves, 1, ...) blocks, (1, ...) final values
-        blocks = [expand(b, 1) for b in blocks]
+        blocks = expand(blocks, 1)
         final_state, diverged_at = expand(final_state), expand(diverged_at)
     # Stack to (batch, saves, ...): initial state first.
     ys = jax.tree_util.tree_map(
-        lambda first, *rest: jnp.concatenate([first[None], *rest], axis=0).swapaxes(0, 1),
-        y0,
-        *blocks,
-    )
-    absolute = start + jnp.asarray(saved)
+        lambda first, rest: jnp.concatenate([first[None], rest], axis=0).swapaxes(0, 1), y0, blocks)
+    absolute = start + saved
     ys = _mask_after_divergence(ys, diverged_at, absolute)
-    return ys, _last_saved(ys, diverged_at, absolute), diverged_at, final_state
+    return ys, _last_saved(ys, diverged_at, absolute, n), diverged_at, final_state
 
 
-def _last_saved(ys, diverged_at, saved):
-    """Each member's last saved state before its divergence (its last state if none)."""
-    before = jnp.asarray(saved)[None, :] < jnp.where(diverged_at >= 0, diverged_at, jnp.iinfo(jnp.int32).max)[:, None]
+def _last_saved(ys, diverged_at, saved, n):
+    """Each member's last saved state (of the first `n`) before its divergence (its
+    last state if none)."""
+    before = (saved[None, :] < jnp.where(diverged_at >= 0, diverged_at, jnp.iinfo(jnp.int32).max)[:, None]) \
+        & (jnp.arange(saved.shape[0]) < n)[None, :]
     last = jnp.sum(before, axis=1) - 1
     return jax.tree_util.tree_map(lambda x: x[jnp.arange(x.shape[0]), last], ys)
 
 
-def _run_adaptive(game, method, y0, saved, h, key, blowup, start):
+def _run_adaptive(game, method, y0, saved, n, h, key, blowup, start):
     """Each member's adaptive solve, its divergence step and whether the solver ran
     out of steps (diffrax's `result`, which a divergence also sets: a member counts as
     unfinished only if it did not diverge)."""
     # The field is autonomous: integrate over relative times, number steps absolutely.
-    ts = jnp.asarray(saved, h.dtype) * h
+    # Padding slots repeat the last time (saved at once, no extra steps).
+    ts = saved.astype(h.dtype) * h
 
     def solve(y):
         solution = method.solve(game, y, ts, h, key)
@@ -474,7 +578,7 @@ def _run_adaptive(game, method, y0, saved, h, key, blowup, start):
     small = jnp.all(jnp.stack([(jnp.abs(x) <= blowup).reshape(x.shape[:2] + (-1,)).all(-1) for x in leaves]), 0)
     bad = ~(finite & small)
     first_bad = jnp.argmax(bad, axis=1)
-    absolute = start + jnp.asarray(saved)
+    absolute = start + saved
     # Saves past a max-steps stop are filled with inf by diffrax: not a divergence.
     exploded = bad & ~hit_max[:, None]
     diverged_at = jnp.where(exploded.any(axis=1), absolute[first_bad], -1).astype(jnp.int32)
@@ -484,5 +588,5 @@ def _run_adaptive(game, method, y0, saved, h, key, blowup, start):
     ys = jax.tree_util.tree_map(
         lambda x: jnp.where(jnp.reshape(unfinished[:, None] & bad, bad.shape + (1,) * (x.ndim - 2)),
                             jnp.nan, x), ys)
-    return ys, _last_saved(ys, jnp.where(unfinished, absolute[first_bad], diverged_at), absolute), \
+    return ys, _last_saved(ys, jnp.where(unfinished, absolute[first_bad], diverged_at), absolute, n), \
         diverged_at, unfinished

@@ -429,3 +429,64 @@ def test_a_second_order_breakdown_is_a_result_in_the_spectrum(server):
     code, body = get(server, "/api/spectrum", {"game": "gaussian", "method": "cgd"})
     assert code == 200 and body["available"] is False
     assert "method 'cgd' cannot be linearised on game GaussianGAN" in body["reason"]
+
+
+def test_a_request_whose_page_gave_up_on_it_stops_computing():
+    """Latest wins on the server too: a page that aborts a stale fetch closes its
+    connection, and the computation behind it stops at its next saved block (here a
+    run that would compute for its whole 120 s budget) instead of holding a slot."""
+    import socket
+
+    from gandyn._explore import _compute
+
+    server = make_server(0, seconds=120)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        heavy = {"game": "dirac", "dim": 64, "method": "implicit-euler", "steps": 100_000,
+                 "point": [f"{i / 8},1" for i in range(16)]}
+        port = server.server_address[1]
+        connection = socket.create_connection(("127.0.0.1", port), timeout=60)
+        connection.sendall(f"GET /api/trajectory?{urlencode(heavy, doseq=True)} HTTP/1.1\r\n"
+                           f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
+        started = time.monotonic()
+        budget = None
+        while time.monotonic() - started < 300:  # compiling, then the first saved block
+            budget = next(iter(_compute._budgets.values()), None)
+            if budget is not None and budget.deadline is not None:
+                break
+            time.sleep(0.1)
+        assert budget is not None and budget.deadline is not None, "the run never started"
+        connection.close()  # the page's AbortController
+        closed = time.monotonic()
+        while _compute._budgets and time.monotonic() - closed < 20:
+            time.sleep(0.1)
+        assert not _compute._budgets, "the abandoned computation kept running"
+        assert budget.reason is not None and budget.reason.cancelled
+        assert time.monotonic() - closed < 20 < budget.seconds
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_new_step_count_step_weight_or_start_compiles_nothing(server):
+    """What a slider or a click changes is traced: after a configuration's first
+    answers, a new step count, h, regularizer weight or set of starts is answered by
+    the programs already compiled, for the field, the spectrum and the trajectories."""
+    from helpers import Compilations
+
+    first = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
+             "reg": "r1=0.1", "point": "1,1"}
+    paths = ("/api/field", "/api/spectrum", "/api/trajectory")
+    for path in paths:
+        assert get(server, path, first)[0] == 200
+    changes = [{"steps": 1500}, {"step": 0.05}, {"reg": "r1=0.3"}, {"point": ["0.5,0.2", "1,-1"]}]
+    with Compilations() as counted:
+        answers = [get(server, path, {**first, **change}) for change in changes for path in paths]
+    assert all(code == 200 for code, _ in answers)
+    assert counted.compiled == 0
+    # The answers are the new settings' (not a cached old one): 1,500 steps saved
+    # every 2, the spectrum at h = 0.05 and two trajectories.
+    assert answers[2][1]["steps"][-1] == 1500
+    assert answers[4][1]["scaled"] != answers[1][1]["scaled"]
+    assert len(answers[11][1]["trajectories"]) == 2

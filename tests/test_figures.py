@@ -314,3 +314,34 @@ def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
     assert theta == pytest.approx(trajectory[-1, 0], abs=1e-6)  # the last frame: the end
     bad = runner.invoke(app, ["animate", str(run_dir), "--out", str(tmp_path / "a.avi")])
     assert bad.exit_code == 2 and "must end in .gif or .mp4" in bad.output
+
+
+def test_streamlines_follow_the_field_and_spread_like_streamplot():
+    """The NumPy streamlines that replace `streamplot`: on a rotation `v = (−y, x)`
+    each line stays on its circle (|r| constant) and runs along v; the lines spread
+    over the plane as streamplot's do (about as many, no two through one mask cell)."""
+    from gandyn.plotting._streamlines import streamlines
+
+    axis = np.linspace(-2.5, 2.5, 41)
+    a, b = np.meshgrid(axis, axis)
+    lines = streamlines(axis, axis, -b, a)
+    fig, ax = plt.subplots()
+    reference = ax.streamplot(axis, axis, -b, a).lines
+    plt.close(fig)
+    for path in lines:
+        r = np.hypot(path[:, 0], path[:, 1])
+        # Fixed steps of one mask cell (1/6 here): a 2% drift, more on the tightest circles.
+        assert np.ptp(r) <= (0.02 if r.mean() > 0.6 else 0.15) * r.mean(), (r.min(), r.max())
+        step = np.diff(path, axis=0)
+        v = np.stack([-path[:-1, 1], path[:-1, 0]], -1)
+        assert np.all(np.sum(step * v, axis=1) > 0)  # along the field, not against it
+    # Evenly spread: the lines' mask cells (30 × 30) are disjoint, and they cover most
+    # of the plane, as streamplot's do.
+    cells = [set(map(tuple, np.rint((p + 2.5) / 5 * 29).astype(int))) for p in lines]
+    assert sum(map(len, cells)) == len(set().union(*cells))
+    covered = len(set().union(*cells)) / 900
+    mine = np.zeros((30, 30), bool)
+    for segment in reference.get_segments():
+        i, j = np.rint((segment + 2.5) / 5 * 29).astype(int).T
+        mine[j, i] = True
+    assert covered >= 0.8 * mine.mean()

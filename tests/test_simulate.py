@@ -257,3 +257,40 @@ def test_a_run_in_two_parts_equals_one_run():
                          method_state=first.method_state, start_step=120)
     np.testing.assert_array_equal(second.final.discriminator, whole.final.discriminator)
     np.testing.assert_array_equal(np.asarray(second.steps)[[0, -1]], [120, 300])
+
+
+def test_a_new_step_count_h_weight_or_number_of_starts_reuses_the_compiled_program():
+    """What a user changes most is traced (steps, save interval, h, a regularizer's
+    weight) or bucketed (the number of starts, the number of saves): no compile. The
+    results are those of the steps taken one by one."""
+    from helpers import Compilations
+
+    def game(weight):
+        return gd.DiracGAN(losses.sgan, regularizers=(gd.regularizers.get("r1", weight),))
+
+    starts = lambda k: game(0.1).state(jnp.linspace(-1.0, 1.0, k), jnp.linspace(1.5, 0.5, k))  # noqa: E731
+    method = gd.SimultaneousGD()
+    y0s = {k: starts(k) for k in (3, 4)}
+    gd.simulate(game(0.1), method, y0s[3], h=0.1, steps=1000)  # compiles (1,024 saves' room)
+    gd.simulate(game(0.1), method, y0s[3], h=0.1, steps=600, save_every=50)  # and 16 saves
+    with Compilations() as counted:
+        runs = [gd.simulate(game(0.1), method, y0s[3], h=0.1, steps=1500),  # 751 saves
+                gd.simulate(game(0.1), method, y0s[3], h=0.1, steps=700, save_every=50),  # 15 saves
+                gd.simulate(game(0.1), method, y0s[3], h=0.05, steps=1000),
+                gd.simulate(game(0.3), method, y0s[3], h=0.1, steps=1000),
+                gd.simulate(game(0.1), method, y0s[4], h=0.1, steps=1000)]
+        jax.block_until_ready(runs)
+    assert counted.compiled == 0
+    # Each equals the steps taken one at a time, y ← y + h·v(y).
+    for (weight, h, steps, save_every, k), run in zip(
+            [(0.1, 0.1, 1500, 2, 3), (0.1, 0.1, 700, 50, 3), (0.1, 0.05, 1000, 1, 3), (0.3, 0.1, 1000, 1, 3),
+             (0.1, 0.1, 1000, 1, 4)], runs):
+        g = game(weight)
+        field = jax.vmap(lambda y: g.field(y, jax.random.key(0)))
+        ys = jax.lax.scan(lambda y, _: (jax.tree_util.tree_map(lambda a, b: a + h * b, y, field(y)),) * 2,
+                          y0s[k], None, length=steps)[1]
+        saved = np.minimum(np.arange(0, steps + save_every, save_every), steps)[1:]
+        assert run.ys.generator.shape == (k, len(saved) + 1)
+        np.testing.assert_array_equal(run.steps[1:], saved)
+        np.testing.assert_allclose(run.ys.generator[:, 1:], ys.generator[saved - 1].T, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(run.ys.discriminator[:, 1:], ys.discriminator[saved - 1].T, rtol=1e-5, atol=1e-7)

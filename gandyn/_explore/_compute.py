@@ -214,19 +214,21 @@ _SERIES = ("ts", "steps", "ys", "generator_loss", "discriminator_loss", "speed",
 
 
 @functools.lru_cache(maxsize=64)
-def _trajectory_program(configuration: Configuration, method: str, method_options: tuple,
-                        steps: int):
-    """`(weights, y0, h) ↦ Solution`: `simulate` on a batch of `MAX_POINTS` starts."""
+def _unravel_program(configuration: Configuration):
+    """Flattened parameters `(k, n)` → a batch of the game's states, compiled once."""
     _, unravel = ravel_pytree(configuration.build((1.0,) * len(configuration.regularizers)).init())
+    return jax.jit(jax.vmap(unravel))
 
-    def run(weights, points, h, ticket):
-        game = configuration.build(weights)
-        solution = simulate(game, method_registry.get(method, **dict(method_options)),
-                            jax.vmap(unravel)(points), h=h, steps=steps,
-                            progress=_check_budget, progress_args=(ticket,))
-        return {name: getattr(solution, name) for name in _SERIES}
 
-    return jax.jit(run)
+def _run(configuration: Configuration, weights, method, points, h: float, steps: int, ticket):
+    """`simulate` on a batch of `MAX_POINTS` starts. The weights, h, the step count and
+    the starts are traced values of one compiled program per configuration and method
+    (`simulate` runs a traced number of steps into saves padded to a bucket)."""
+    dtype = _dtype()
+    game = configuration.build(tuple(jnp.asarray(w, dtype) for w in weights))
+    return simulate(game, method, _unravel_program(configuration)(jnp.asarray(points, dtype)),
+                    h=jnp.asarray(h, dtype), steps=steps, progress=_check_budget,
+                    progress_args=(jnp.asarray(ticket, jnp.int32),))
 
 
 @functools.lru_cache(maxsize=256)
@@ -240,7 +242,8 @@ def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
 @functools.lru_cache(maxsize=256)
 def _report(configuration: Configuration, weights: tuple[float, ...], method: str,
             method_options: tuple, step: float):
-    game = configuration.build(weights)
+    # The weights as arrays: traced by the compiled Jacobians, not a compile each.
+    game = configuration.build(tuple(np.asarray(w, _dtype()) for w in weights))
     return stability_report(game, {method: method_registry.get(method, **dict(method_options))},
                             step)
 
@@ -405,11 +408,9 @@ class Explorer:
         plane = _plane(configuration, weights)
         flat = _from_plane(plane, request.points)
         padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
-        program = _trajectory_program(configuration, request.method, request.method_options,
-                                      request.steps)
-        solution = program(jnp.asarray(weights, _dtype()), jnp.asarray(padded, _dtype()),
-                           jnp.asarray(request.step, _dtype()),
-                           jnp.asarray(getattr(_request, "ticket", 0), jnp.int32))
+        solution = _run(configuration, weights, request.build_method(), padded, request.step,
+                        request.steps, getattr(_request, "ticket", 0))
+        solution = {name: getattr(solution, name) for name in _SERIES}
         keep = len(flat)
         solution = {k: v if k in ("ts", "steps") else
                     jax.tree_util.tree_map(lambda x: np.asarray(x)[:keep], v)

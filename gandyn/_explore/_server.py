@@ -97,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
             explorer = self.server.explorer
             with explorer.budget(gone=self._client_gone):
                 answer = getattr(explorer, routes[path])(parse(query))
+        except (BrokenPipeError, ConnectionResetError):  # the page left while we answered
+            self.close_connection = True
+            return None
         except OverBudget as e:
             if e.cancelled:  # a newer request replaced it (the page aborted this one)
                 self.close_connection = True

@@ -16,6 +16,7 @@ from .._games import AbstractGame, Players  # noqa: E402
 from .._simulate import Solution, Status  # noqa: E402
 
 
+from ._streamlines import draw_streamlines  # noqa: E402
 from ._style import OKABE_ITO, STATUS_STYLE, fit_suptitle, outcome_text, status_handles, styled  # noqa: E402
 
 
@@ -89,12 +90,12 @@ def portrait(
             lim = float(min(3 * lim, max(lim, 1.05 * max(reach))))
     axis, u, w = _field_on_plane(game, plane, lim, 41)
     speed = np.hypot(u, w)
-    stream = ax.streamplot(
-        axis + shift[0], axis + shift[1], u, w, color=speed, cmap="Greys", density=density,
+    lines = draw_streamlines(
+        ax, axis + shift[0], axis + shift[1], u, w, color=speed, cmap="Greys", density=density,
         linewidth=0.6, arrowsize=0.7, norm=matplotlib.colors.Normalize(0, max(float(speed.max()), 1e-12) * 1.15),
     )
     if colorbar:
-        ax.figure.colorbar(stream.lines, ax=ax, shrink=0.8, pad=0.02, label="speed ‖v‖")
+        ax.figure.colorbar(lines, ax=ax, shrink=0.8, pad=0.02, label="speed ‖v‖")
     alpha = 1.0 if len(paths) <= 3 else 0.8
     width = 1.4 if len(paths) <= 3 else 0.9
     for (a, b), code in paths:
@@ -198,16 +199,22 @@ def _components(names, vector, count: int = 3) -> str:
 
 
 def panel_grid(panels, draw, *, panel_size: float, min_width: float = 6.0,
-               extra_height: float = 0.0) -> plt.Figure:
+               extra_height: float = 0.0, gap: float = 0.75, right: float = 0.15,
+               cell_aspect: float | None = None) -> plt.Figure:
     """A figure with one axes per entry of the ragged list of rows `panels`, each drawn
     by `draw(ax, *entry)`; unused cells are hidden. At least `min_width` inches wide,
-    so that a title and a legend fit above and below a single column."""
+    so that a title and a legend fit above and below a single column. Laid out with
+    fixed margins (`gap` inches between panels; `fit_margins` fits the title's and the
+    legend's room; `right` inches on the right; `cell_aspect`: each cell's height over
+    its width, the figure's height then fitted to it), not by a layout engine:
+    constrained layout measured every tick label of every panel twice, seconds for a
+    3 × 3 grid."""
     rows, cols = len(panels), max(len(r) for r in panels)
     width = max(panel_size * cols, min_width)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(width, panel_size * rows + extra_height), squeeze=False,
-        layout="constrained",
-    )
+    fig, axes = plt.subplots(rows, cols, figsize=(width, panel_size * rows + extra_height),
+                             squeeze=False)
+    fig._gandyn_grid = (rows, cols, gap, right, cell_aspect)
+    fit_margins(fig, top=0.5, bottom=0.55 + extra_height)
     for i, row in enumerate(panels):
         for j in range(cols):
             if j < len(row):
@@ -215,6 +222,36 @@ def panel_grid(panels, draw, *, panel_size: float, min_width: float = 6.0,
             else:
                 axes[i, j].axis("off")
     return fig
+
+
+LEFT = 0.8  # inches: the y label and tick labels
+
+
+def fit_margins(fig: plt.Figure, *, top: float | None = None, bottom: float | None = None,
+                legend=None) -> None:
+    """Set a `panel_grid` figure's margins in inches: `top` (default: room for the
+    suptitle), `bottom` (default: room for `legend`, placed at the bottom centre,
+    and the x labels)."""
+    rows, cols, gap, right, cell_aspect = fig._gandyn_grid
+    width, height = fig.get_size_inches()
+    renderer = None
+    if top is None or (bottom is None and legend is not None):
+        renderer = fig.canvas.get_renderer()
+    if top is None:
+        title = fig._suptitle
+        # The suptitle sits 2% below the top; each panel's title above its axes.
+        top = 0.45 + (0.02 * height + title.get_window_extent(renderer).height / fig.dpi
+                      if title else 0.0)
+    if bottom is None:
+        bottom = 0.55 + (legend.get_window_extent(renderer).height / fig.dpi + 0.1
+                         if legend is not None else 0.0)
+    cell_w = (width - LEFT - right - (cols - 1) * gap) / cols
+    if cell_aspect is not None:
+        height = top + bottom + rows * cell_aspect * cell_w + (rows - 1) * gap
+        fig.set_size_inches(width, height)
+    cell_h = (height - top - bottom - (rows - 1) * gap) / rows
+    fig.subplots_adjust(left=LEFT / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=gap / cell_w, hspace=gap / cell_h)
 
 
 @styled
@@ -236,7 +273,8 @@ def portrait_grid(
         panels,
         lambda ax, game, solution, title: portrait(ax, game, solution, lim=lim, title=title,
                                                    plane=plane),
-        panel_size=panel_size, extra_height=0.8,
+        panel_size=panel_size, extra_height=0.8, gap=0.95, right=0.7,
+        cell_aspect=0.8,  # a square panel beside its colour bar
     )
     statuses = [np.asarray(entry[1].status).ravel() for row in panels for entry in row
                 if entry[1] is not None]
@@ -245,11 +283,13 @@ def portrait_grid(
                                    ms=12, ls="none", label="equilibrium")
     handles = handles + [star] if any(e[0].equilibrium() is not None for r in panels for e in r) \
         else handles
+    legend = None
     if handles:
         width = fig.get_figwidth()
-        fig.legend(handles=handles, loc="outside lower center",
-                   ncols=max(1, min(len(handles), int(width // 1.9))),
-                   title="outcome (● start, ○ end)" if statuses else None)
+        legend = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+                            ncols=max(1, min(len(handles), int(width // 1.9))),
+                            title="outcome (● start, ○ end)" if statuses else None)
     if suptitle:
         fit_suptitle(fig, suptitle)
+    fit_margins(fig, legend=legend)
     return fig

@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._slice import FieldSlice  # noqa: E402
+from ._streamlines import draw_streamlines  # noqa: E402
 from ._style import fit_suptitle  # noqa: E402
 
 _ROLES = {"v_G": "generator", "v_D": "discriminator", "θ": "generator", "ψ": "discriminator"}
@@ -53,10 +54,11 @@ def slice_portrait(ax: plt.Axes, s: FieldSlice, *, title: str | None = None,
     field = np.where(np.isfinite(s.field), s.field, 0.0)
     speed = np.hypot(field[..., 0], field[..., 1])
     x0, y0 = _shift(s)
-    lines = ax.streamplot(s.axis + x0, s.axis + y0, field[..., 0], field[..., 1], color=speed,
-                          cmap="viridis", density=density, linewidth=0.8, arrowsize=0.8)
+    lines = draw_streamlines(ax, s.axis + x0, s.axis + y0, field[..., 0], field[..., 1],
+                             color=speed, cmap="viridis", density=density, linewidth=0.8,
+                             arrowsize=0.8)
     if colorbar:
-        ax.figure.colorbar(lines.lines, ax=ax, label="projected speed ‖Eᵀv‖", shrink=0.85)
+        ax.figure.colorbar(lines, ax=ax, label="projected speed ‖Eᵀv‖", shrink=0.85)
     ax.plot([x0], [y0], "o", color="#D55E00", mec="black", ms=6, zorder=5, label="y₀ (checkpoint)")
     lim = float(s.axis[-1])
     try:

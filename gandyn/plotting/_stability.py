@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .._analysis import stability_function  # noqa: E402
-from ._portrait import panel_grid  # noqa: E402
+from ._portrait import fit_margins, panel_grid  # noqa: E402
 from ._style import REGION_EDGE, REGION_FILL, VERDICT_STYLE, fit_suptitle, outcome_text, styled  # noqa: E402
 
 
@@ -91,9 +91,11 @@ def stability_grid(
         if outcome:
             outcome_text(ax, outcome)
 
-    fig = panel_grid(wrapped, draw, panel_size=panel_size, extra_height=0.6)
+    fig = panel_grid(wrapped, draw, panel_size=panel_size, extra_height=0.6, gap=0.7,
+                     cell_aspect=1.0)
     if suptitle:
         fit_suptitle(fig, suptitle)
+    fit_margins(fig, bottom=0.55)
     return fig
 
 
