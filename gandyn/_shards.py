@@ -70,8 +70,6 @@ def run_share(spec, out: Path, *, process: int = 0, processes: int = 1,
     todo = [i for i in mine if _read_shard(spec, out, i, units[i][0]) is None]
     total = sum(len(units[i][0]) for i in mine)
     done = total - sum(len(units[i][0]) for i in todo)
-    if on_unit is not None:
-        on_unit(done, total)
     for i in todo:
         keys, run = units[i]
         rows = run()
@@ -158,18 +156,15 @@ def broadcast_text(text: str | None, size: int = 4096) -> str:
 
 
 class Rate:
-    """Rows done / rows and an ETA from the rate since the first report."""
+    """An ETA from the rate of rows done since construction (`done` rows then)."""
 
-    def __init__(self):
-        self.start, self.first = time.monotonic(), None
+    def __init__(self, done: int = 0):
+        self.start, self.done = time.monotonic(), done
 
     def eta(self, done: int, total: int) -> str:
-        now = time.monotonic()
-        if self.first is None:
-            self.first = (now, done)
+        if done >= total:
+            return "done"
+        if done <= self.done:
             return "ETA —"
-        t0, d0 = self.first
-        if done <= d0 or done >= total:
-            return "ETA —" if done < total else "done"
-        seconds = (now - t0) * (total - done) / (done - d0)
+        seconds = (time.monotonic() - self.start) * (total - done) / (done - self.done)
         return f"ETA {seconds:.0f} s" if seconds < 120 else f"ETA {seconds / 60:.1f} min"

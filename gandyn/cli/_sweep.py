@@ -306,10 +306,11 @@ def _work(spec, run_dir: Path | None, *, new: bool, coordinator=None, num_proces
     label = f"process {index}"
     if count > 1:
         print(f"{label}: sweep folder {run_dir}", file=sys.stderr, flush=True)
-    rate = _shards.Rate()
     try:
         with progress_bar(interval=0 if count > 1 else 10) as bar:
-            task = bar.add_task(f"{label} rows", total=None)
+            done, total = _shards.progress(spec, run_dir, index, count)
+            task = bar.add_task(f"{label} rows · ETA —", total=total, completed=done)
+            rate = _shards.Rate(done)
 
             def on_unit(done, total):
                 bar.update(task, completed=done, total=total,

@@ -35,12 +35,6 @@ def diagnose(label: str, code: int, lines: list[str], coordinator: str | None, t
     errors = [line for line in lines if line.startswith("Error:")]
     if errors:
         return f"{label}: {errors[-1].removeprefix('Error:').strip()}"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"{label} was killed by {name}"
     text = "\n".join(lines)
     lost = re.search(r"stopped sending heartbeats\):\s*([\d,\s]+?)\s*(?:\n[A-Z]|\Z|The tasks)", text)
     if lost:
@@ -52,6 +46,12 @@ def diagnose(label: str, code: int, lines: list[str], coordinator: str | None, t
         return f"{label} could not reach the coordinator{where} within {timeout} s"
     if "Socket closed" in text or "UNAVAILABLE" in text:
         return f"{label} lost the coordinator{where} (process 0 ended)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"{label} was killed by {name}"
     tail = [line for line in lines if line.strip() and not line.startswith((" ", "***"))]
     return f"{label} ended with exit status {code}" + (f": {tail[-1][:160]}" if tail else "")
 
@@ -65,8 +65,8 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
     `(0, None)` when all succeed."""
     from ._common import progress_bar
 
-    procs = [subprocess.Popen(command(a), stderr=subprocess.PIPE, text=True, bufsize=1,
-                              preexec_fn=_default_sigint) for a in args]
+    procs = [subprocess.Popen(command(a), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              bufsize=1, preexec_fn=_default_sigint) for a in args]
     outputs: list[list[str]] = [[] for _ in procs]
     lock = threading.Lock()
     folder = [logs]
@@ -96,7 +96,15 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
                 if line.startswith(_FORWARD):
                     forward(i, line)
 
+        def copy_out(i: int) -> None:  # the report (process 0's), without gloo's chatter
+            for line in procs[i].stdout:
+                if not line.startswith("[Gloo]"):
+                    with lock:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+
         readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(procs))]
+        readers += [threading.Thread(target=copy_out, args=(i,), daemon=True) for i in range(len(procs))]
         for r in readers:
             r.start()
         failed = None
