@@ -11,8 +11,9 @@ which process ran it, nor on how many there were: the same rows, bit for bit, fr
 process or from N.
 
 Across processes nothing is home-made: `jax.distributed.initialize` finds the others
-(from the arguments, or SLURM / Open MPI's environment), `sync_global_devices` is the
-barrier and `broadcast_one_to_all` shares the sweep folder's name.
+(from the arguments, or SLURM / Open MPI's environment), and its coordination service
+gives the barrier and shares the sweep folder's name (its key-value store); its
+heartbeats end every process when one is lost.
 """
 
 import csv
@@ -106,7 +107,7 @@ def merge(spec, out: Path) -> list[dict]:
                          f"--resume {str(out)!r}")
     columns = spec.columns(rows)
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
+    writer = csv.writer(text)  # as `run_sweep` writes it: the same file from either
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_format(row.get(c)) for c in columns])
@@ -124,35 +125,47 @@ def initialize(coordinator: str | None = None, processes: int | None = None,
     """Join a multi-process run (`jax.distributed.initialize`; with no arguments, the
     cluster's environment, e.g. SLURM's): `(this process's index, process count)`.
     `timeout` seconds bound both reaching the coordinator and noticing a lost process
-    (heartbeats); past them JAX's runtime ends the process. CPU collectives over gloo."""
+    (heartbeats); past them JAX's runtime ends the process. SIGTERM ends a worker (JAX's
+    preemption service, which would catch it, is off): a launcher can stop one."""
     import jax
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.config.update("jax_enable_preemption_service", False)
     jax.distributed.initialize(coordinator, processes, process, initialization_timeout=timeout,
                                heartbeat_timeout_seconds=timeout)
     return jax.process_index(), jax.process_count()
 
 
+# A process may wait at the barrier for days while the others finish their shares; one
+# that is lost ends the wait sooner, through the runtime's heartbeats.
+_WAIT_MS = 7 * 24 * 3600 * 1000
+
+
+def _client():
+    from jax._src.distributed import global_state
+
+    if global_state.client is None:
+        raise RuntimeError("jax.distributed is not initialized")
+    return global_state.client
+
+
 def barrier(name: str) -> None:
-    """Wait until every process gets here (`sync_global_devices`)."""
-    from jax.experimental import multihost_utils
+    """Wait until every process gets here: the barrier of JAX's coordination service
+    (as JAX's own checkpointing waits; `sync_global_devices` would run a collective,
+    whose set-up gives up after 30 s of one process waiting for another)."""
+    _client().wait_at_barrier(name, _WAIT_MS)
 
-    multihost_utils.sync_global_devices(name)
 
+def broadcast_text(text: str | None, key: str = "gandyn/sweep-folder") -> str:
+    """Process 0's `text` on every process, through the coordination service's
+    key-value store."""
+    import jax
 
-def broadcast_text(text: str | None, size: int = 4096) -> str:
-    """Process 0's `text` on every process (`broadcast_one_to_all`)."""
-    import numpy as np
-    from jax.experimental import multihost_utils
-
-    buffer = np.zeros(size, np.uint8)
-    if text is not None:
-        data = text.encode()
-        if len(data) > size:
-            raise ValueError(f"{text[:60]!r}… is longer than {size} bytes")
-        buffer[: len(data)] = np.frombuffer(data, np.uint8)
-    out = np.asarray(multihost_utils.broadcast_one_to_all(buffer))
-    return bytes(out.astype(np.uint8)).rstrip(b"\0").decode()
+    client = _client()
+    if jax.process_index() == 0:
+        client.key_value_set(key, text)
+        return text
+    return client.blocking_key_value_get(key, _WAIT_MS)
 
 
 class Rate:

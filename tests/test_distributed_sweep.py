@@ -1,0 +1,138 @@
+"""Sweeps over several processes (`jax.distributed`, CPU collectives over gloo), in real
+subprocesses: the same rows, bit for bit, from 1 process and from 2; a worker killed
+mid-run leaves the other shards, and `--resume` completes the same rows; a coordinator
+that cannot be reached ends in one line within the timeout."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DIRAC = ["sweep", "--loss", "sgan", "--loss", "wgan", "--reg", "none", "--reg", "r1=1",
+         "--method", "simgd", "--method", "altgd", "--step", "0.1", "--step", "0.3",
+         "--seeds", "3", "--steps", "200"]
+RING8 = ["sweep", "--data", "ring8", "--width", "8", "--depth", "1", "--batch", "32",
+         "--steps", "100", "--log-every", "100", "--seeds", "2", "--loss", "nsgan",
+         "--reg", "none", "--reg", "r1=1", "--step", "1e-3", "--step", "3e-3"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Subprocesses share a persistent compilation cache: after the first, each starts
+    in seconds (the compiled programs, and so the numbers, are the same)."""
+    return {**os.environ, "GANDYN_CACHE_DIR": str(tmp_path_factory.mktemp("gandyn-cache"))}
+
+
+def _default_sigint() -> None:
+    """A shell's background job inherits Ctrl-C as ignored; the child gets Python's default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def gandyn(*args, env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from gandyn.cli import main; main()", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+
+
+def run(*args, env, timeout: float = 240) -> tuple[int, str, str]:
+    process = gandyn(*args, env=env)
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def folder(out: Path) -> Path:
+    (found,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    return found
+
+
+def rows(sweep: Path) -> list[dict]:
+    return json.loads((sweep / "results.json").read_text())["rows"]
+
+
+def test_dirac_sweep_same_rows_from_one_and_two_processes(tmp_path, env):
+    code, _, err = run(*DIRAC, "--out", tmp_path / "one", env=env)
+    assert code == 0, err
+    code, out, err = run(*DIRAC, "--out", tmp_path / "two", "--processes", "2", "--timeout", "30",
+                         env=env)
+    assert code == 0, err
+    one, two = folder(tmp_path / "one"), folder(tmp_path / "two")
+    assert len(rows(two)) == 2 * 2 * 2 * 2 * 3
+    assert rows(one) == rows(two)
+    assert (one / "results.csv").read_bytes() == (two / "results.csv").read_bytes()
+    # Each process wrote its own units' shards; both said how far they were.
+    shards = [json.loads(p.read_text()) for p in sorted((two / "shards").glob("unit-*.json"))]
+    assert sorted({s["process"] for s in shards}) == [0, 1]
+    assert "process 0 rows:" in err and "process 1 rows:" in err
+    assert "wrote" in out and "[Gloo]" not in out + err
+
+
+def _worker(launcher: subprocess.Popen, process_id: int) -> int | None:
+    """The pid of the launcher's worker `process_id` (from /proc), if it runs."""
+    children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children")
+    for pid in children.read_text().split() if children.exists() else []:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--process-id" in args and args[args.index(b"--process-id") + 1] == str(process_id).encode():
+            return int(pid)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers in /proc")
+def test_training_sweep_same_rows_and_resume_after_a_killed_worker(tmp_path, env):
+    code, _, err = run(*RING8, "--out", tmp_path / "one", env=env)
+    assert code == 0, err
+    reference = rows(folder(tmp_path / "one"))
+    assert len(reference) == 2 * 2 * 2 and all(r["steps_done"] == 100 for r in reference)
+    assert {r["status"] for r in reference} <= {"trained", "partial", "failed"}
+
+    launcher = gandyn(*RING8, "--out", tmp_path / "two", "--processes", "2", "--timeout", "30",
+                      env=env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and launcher.poll() is None:
+        shards = list((tmp_path / "two").glob("*/shards/unit-*.json"))
+        worker = _worker(launcher, 1)
+        if shards and worker is not None:
+            os.kill(worker, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    _, err = launcher.communicate(timeout=60)
+    sweep = folder(tmp_path / "two")
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert launcher.returncode == 1, err
+    assert errors == [f"Error: process 1 was killed by SIGKILL; stopped process 0; finished units "
+                      f"are kept: continue with gandyn sweep --resume {sweep}"]
+    kept = sorted(p.name for p in (sweep / "shards").glob("unit-*.json"))
+    assert 1 <= len(kept) < 4 and not (sweep / "results.json").exists()
+
+    code, out, err = run("sweep", "--resume", sweep, "--processes", "2", "--timeout", "30", env=env)
+    assert code == 0, err
+    assert rows(sweep) == reference
+    assert (sweep / "results.csv").read_bytes() == (folder(tmp_path / "one") / "results.csv").read_bytes()
+    # The units kept were not run again.
+    assert all(json.loads((sweep / "shards" / name).read_text())["rows"] for name in kept)
+
+
+def test_unreachable_coordinator_fails_in_one_line_within_its_timeout(tmp_path, env):
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    code, out, err = run("sweep", "--steps", "10", "--seeds", "1", "--out", tmp_path,
+                         "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2",
+                         "--process-id", "1", "--timeout", "2", env=env, timeout=120)
+    elapsed = time.monotonic() - start
+    assert code == 1
+    assert err.strip().splitlines() == [f"Error: process 1 could not reach the coordinator at "
+                                        f"127.0.0.1:{port} within 2 s"]
+    # The timeout plus two interpreters' start-up (a loaded machine), never a hang.
+    assert elapsed < 60
+    assert not any(tmp_path.iterdir())
