@@ -94,6 +94,7 @@ class TrainSweepSpec:
         if len(configs) * self.seeds > MAX_RUNS:
             raise InputError(f"the grid has {len(configs) * self.seeds:,} runs, more than the "
                              f"{MAX_RUNS:,} one sweep may hold; split it into several sweeps")
+        _check_names(configs)
         seen = {}
         for key, settings in configs:
             canonical = (settings.data.lower(), settings.width, settings.depth, settings.loss.lower(),
@@ -178,6 +179,38 @@ class TrainSweepSpec:
         metrics = sorted({k for r in rows for k in r} - set(KEY_COLUMNS)
                          - {"status", "diverged_at", "steps_done"})
         return KEY_COLUMNS + ["status", "diverged_at", "steps_done"] + metrics
+
+
+def _check_names(configs) -> None:
+    """What `gandyn train` checks when it builds a run, once per distinct value: the
+    data (one run built per data), losses, methods (a step method) and regularizers."""
+    from . import losses as loss_registry, methods as method_registry
+    from ._methods import AbstractStepMethod
+    from ._spec import parse_regularizers
+    from ._train_runs import build
+
+    checked = set()
+    for _, settings in configs:
+        for what, value in (("data", settings.data), ("loss", settings.loss),
+                            ("method", settings.method), ("regularizers", settings.regularizers)):
+            if (what, value) in checked:
+                continue
+            checked.add((what, value))
+            try:
+                if what == "data":
+                    build(settings)
+                elif what == "loss":
+                    loss_registry.get(value)
+                elif what == "method":
+                    method = method_registry.get(value, **settings.options)
+                    if not isinstance(method, AbstractStepMethod):
+                        raise InputError(f"method {value!r} is adaptive; training needs a step method")
+                else:
+                    parse_regularizers(value)
+            except InputError:
+                raise
+            except (ValueError, KeyError, TypeError) as e:
+                raise InputError(str(e).strip().splitlines()[0] if str(e).strip() else repr(e)) from None
 
 
 def run_configuration(key: tuple, settings: TrainSettings) -> list[dict]:

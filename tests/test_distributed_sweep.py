@@ -135,3 +135,44 @@ def test_unreachable_coordinator_fails_in_one_line_within_its_timeout(tmp_path, 
     # The timeout plus two interpreters' start-up (a loaded machine), never a hang.
     assert elapsed < 60
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "nosuch"], "unknown data 'nosuch'"),
+    (["--data", "ring8", "--step", "1e-3", "--step", "0.001"], "twice"),
+    (["--data", "ring8", "--reg", "r1=x"], "r1=x"),
+    (["--data", "ring8", "--game", "dirac"], "takes no --game"),
+    (["--coordinator", "localhost:1234"], "go together"),
+    (["--coordinator", "nohost", "--num-processes", "2", "--process-id", "0"], "HOST:PORT"),
+    (["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"], "--process-id must be"),
+    (["--processes", "2", "--distributed"], "starts local workers itself"),
+    (["--processes", "0"], "--processes must be"),
+])
+def test_bad_training_or_distributed_options_are_one_line_errors(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", *args, "--out", str(tmp_path)])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    assert message in lines[0]
+    assert not any(tmp_path.iterdir())  # nothing was created
+
+
+def test_training_sweep_spec_holds_train_settings():
+    """Every configuration is `gandyn train`'s own settings; a one-value field may be
+    given bare; the grid is the product; seeds are a count trained at once."""
+    from gandyn._train_sweep import TrainSweepSpec
+
+    spec = TrainSweepSpec.from_dict({"data": "ring8", "widths": [8, 16], "depths": 1,
+                                     "regularizers": ["none", "r1=1+consensus=0.5"],
+                                     "step_sizes": [1e-3, 2e-3], "seeds": 3, "steps": 50})
+    configs = spec.configurations()
+    assert len(configs) == 2 * 2 * 2 and spec.size() == 24 and len(spec.units()) == 8
+    key, settings = configs[-1]
+    assert key == ("ring8", 16, 1, "nsgan", "r1=1+consensus=0.5", "adam", 2e-3)
+    assert settings.regularizers == ("r1=1", "consensus=0.5") and settings.seeds == 3
+    assert settings.width == 16 and settings.depth == 1 and settings.steps == 50
+    assert settings.latent == 2 and settings.batch == 256  # train's defaults for a toy target
+    assert TrainSweepSpec.from_dict(spec.to_dict()) == spec

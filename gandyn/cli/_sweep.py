@@ -238,22 +238,28 @@ def _saved_float64(run_dir: Path) -> bool:
 
 
 def _is_training(spec_file: Path) -> bool:
+    """Whether a sweep folder's spec.json is a training sweep's (a file that is not a
+    regular one, or not JSON, is left to the game sweep's reader to name)."""
     import json
 
+    from .._sweep import MAX_CONFIG_BYTES, _read_text
+
     try:
-        return json.loads(spec_file.read_text()).get("kind") == "train"
-    except (OSError, ValueError, AttributeError):
+        return json.loads(_read_text(spec_file, "spec file", MAX_CONFIG_BYTES)).get("kind") == "train"
+    except (ValueError, AttributeError, RecursionError):
         return False
 
 
 def _config_is_training(config: Path | None) -> bool:
     import tomllib
 
+    from .._sweep import MAX_CONFIG_BYTES, _read_text
+
     if config is None:
         return False
-    try:
-        data = tomllib.loads(config.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
+    try:  # a FIFO, a device or a huge file is refused unread
+        data = tomllib.loads(_read_text(config, "sweep file", MAX_CONFIG_BYTES))
+    except (ValueError, RecursionError):
         return False  # the sweep file's own reader names the problem
     table = data.get("sweep", data)
     return isinstance(table, dict) and "data" in table
@@ -275,13 +281,10 @@ def _train_spec(config: Path | None, given: dict, opt):
     data = {}
     source = "sweep options"
     if config is not None:
+        from .._sweep import MAX_CONFIG_BYTES, _read_text
+
         source = f"sweep file {str(config)!r}"
-        try:
-            table = tomllib.loads(config.read_text())
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read {source}: {e}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise InputError(f"{source} is not valid TOML: {e}") from None
+        table = tomllib.loads(_read_text(config, "sweep file", MAX_CONFIG_BYTES))
         data = dict(table.get("sweep", table))
     data.update({k: v for k, v in given.items() if v is not None and v != []})
     if opt:
