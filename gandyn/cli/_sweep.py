@@ -148,9 +148,8 @@ def sweep(
             out = Path("runs") if out is None else out
             run_dir = run_directory(out, "sweep")
             if not worker:  # a worker's folder is made by process 0, once it joined the others
-                created = _missing_folders(out)
+                created = [run_dir, *_missing_folders(out)]
                 _create(run_dir, spec, float64)
-                created.insert(0, run_dir)
     except (InputError, ValueError, OSError) as e:
         if created and created[0] == run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
