@@ -95,27 +95,31 @@ def test_training_sweep_same_rows_and_resume_after_a_killed_worker(tmp_path, env
                       env=env)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and launcher.poll() is None:
-        shards = list((tmp_path / "two").glob("*/shards/unit-*.json"))
+        # Mid-run: process 1 has written its first unit (of 2), not its second.
         worker = _worker(launcher, 1)
-        if shards and worker is not None:
+        if list((tmp_path / "two").glob("*/shards/unit-00001.json")) and worker is not None:
             os.kill(worker, signal.SIGKILL)
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     _, err = launcher.communicate(timeout=60)
     sweep = folder(tmp_path / "two")
     errors = [line for line in err.splitlines() if line.startswith("Error:")]
     assert launcher.returncode == 1, err
     assert errors == [f"Error: process 1 was killed by SIGKILL; stopped process 0; finished units "
                       f"are kept: continue with gandyn sweep --resume {sweep}"]
-    kept = sorted(p.name for p in (sweep / "shards").glob("unit-*.json"))
-    assert 1 <= len(kept) < 4 and not (sweep / "results.json").exists()
+    kept = {p.name: json.loads(p.read_text()) for p in (sweep / "shards").glob("unit-*.json")}
+    assert "unit-00001.json" in kept and "unit-00003.json" not in kept
+    assert kept["unit-00001.json"]["process"] == 1
+    assert not (sweep / "results.json").exists()
 
-    code, out, err = run("sweep", "--resume", sweep, "--processes", "2", "--timeout", "30", env=env)
+    # Resumed in one process: only the missing units run; the rows of both processes'
+    # shards and the new ones are those of the one-process sweep, bit for bit.
+    code, out, err = run("sweep", "--resume", sweep, env=env)
     assert code == 0, err
     assert rows(sweep) == reference
     assert (sweep / "results.csv").read_bytes() == (folder(tmp_path / "one") / "results.csv").read_bytes()
-    # The units kept were not run again.
-    assert all(json.loads((sweep / "shards" / name).read_text())["rows"] for name in kept)
+    for name, shard in kept.items():
+        assert json.loads((sweep / "shards" / name).read_text()) == shard  # not run again
 
 
 def test_unreachable_coordinator_fails_in_one_line_within_its_timeout(tmp_path, env):
