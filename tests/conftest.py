@@ -1,12 +1,24 @@
+import gc
+
 import jax
 import pytest
 
 
 jax.config.update("jax_enable_x64", True)
 # JAX's persistent compile cache is never read or written by the test process itself
-# (twice a crash inside JAX's cache reader/writer was seen late in the suite);
-# subprocesses keep theirs.
+# (the user's cache stays the user's); subprocesses keep theirs.
 jax.config.update("jax_enable_compilation_cache", False)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Every compiled XLA program holds a few memory maps of machine code; the suite
+    compiles tens of thousands, and a process past Linux's 65,530 maps
+    (`vm.max_map_count`) segfaults inside the compiler. Programs are released after each
+    test module (which also keeps the process's memory flat)."""
+    yield
+    jax.clear_caches()
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
