@@ -1,3 +1,4 @@
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -87,10 +88,10 @@ def sweep(
         from ._workers import run_workers
 
         label = f"process {process_id}" if process_id is not None else "this process"
-        code, message = run_workers([sys.argv[1:] + ["--worker"]], [label], coordinator=coordinator,
-                                    timeout=timeout)
+        code, message, folder = run_workers([sys.argv[1:] + ["--worker"]], [label],
+                                            coordinator=coordinator, timeout=timeout)
         if message:
-            typer.echo(f"Error: {message}" + _continue_hint(resume), err=True)
+            typer.echo(f"Error: {message}" + _continue_hint(folder, message), err=True)
         raise typer.Exit(code)
     train_given = [flag for flag, value in (("--data", data), ("--width", width), ("--depth", depth),
                                             ("--seed", seed), ("--batch", batch),
@@ -176,10 +177,10 @@ def sweep(
         args = [[*prefix, "sweep", "--resume", str(run_dir), "--coordinator", address,
                  "--num-processes", str(processes), "--process-id", str(i), "--timeout", str(timeout),
                  "--worker", *(["--plot"] if plot else [])] for i in range(processes)]
-        code, message = run_workers(args, [f"process {i}" for i in range(processes)],
-                                    coordinator=address, timeout=timeout, logs=run_dir / "logs")
+        code, message, _ = run_workers(args, [f"process {i}" for i in range(processes)],
+                                       coordinator=address, timeout=timeout, logs=run_dir / "logs")
         if message:
-            typer.echo(f"Error: {message}" + _continue_hint(run_dir), err=True)
+            typer.echo(f"Error: {message}" + _continue_hint(run_dir, message), err=True)
         raise typer.Exit(code)
     if multi or isinstance(spec, TrainSweepSpec) or (run_dir / SHARDS).is_dir():
         _work(spec, run_dir, new=False, plot=plot, float64=float64)
@@ -212,8 +213,8 @@ def _check_distributed(processes, coordinator, num_processes, process_id, distri
     return processes is not None or any(joined) or distributed
 
 
-def _continue_hint(run_dir) -> str:
-    if run_dir is None:
+def _continue_hint(run_dir, message: str = "") -> str:
+    if run_dir is None or "--resume" in message:
         return ""
     return f"; finished units are kept: continue with gandyn sweep --resume {run_dir}"
 
@@ -325,7 +326,15 @@ def _work(spec, run_dir: Path | None, *, new: bool, coordinator=None, num_proces
         fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} (finished units "
              f"are kept; continue with --resume {str(run_dir)!r})")
     if count > 1:
-        _shards.barrier("gandyn-sweep-done")
+        try:
+            _shards.barrier("gandyn-sweep-done")
+        except Exception as e:  # noqa: BLE001 - the runtime's error (JaxRuntimeError) names the lost one
+            lost = re.search(r"[Tt]ask (\d+) heartbeat timeout", str(e))
+            what = (f"process {lost.group(1)} was lost (no heartbeat for {timeout} s)" if lost
+                    else str(e).strip().splitlines()[0][:200])
+            typer.echo(f"Error: {what} while process {index} waited for the others"
+                       + _continue_hint(run_dir), err=True)
+            raise typer.Exit(1)
     if index != 0:
         return
     try:

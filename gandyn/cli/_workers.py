@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 PROGRESS = re.compile(r"^process (\d+) rows: (\d+)/(\d+)")
-_FORWARD = ("process ", "Error:", "wrote ", "finishing", "warning")
+_FORWARD = ("process ", "wrote ", "finishing", "warning")  # a worker's "Error:" is summed up
 
 
 def _default_sigint() -> None:  # a background launch inherits Ctrl-C as ignored
@@ -57,12 +57,12 @@ def diagnose(label: str, code: int, lines: list[str], coordinator: str | None, t
 
 
 def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | None, timeout: int,
-                logs: Path | None = None) -> tuple[int, str | None]:
+                logs: Path | None = None) -> tuple[int, str | None, Path | None]:
     """Start one worker per argument list and wait for all. Their progress lines go to
     stderr (a live line per process on a terminal); everything else they write on
     stderr (JAX's runtime logs) is kept in `logs/<label>.log`. When one fails, the
-    others are stopped: `(exit status, one line naming the first failed worker)`;
-    `(0, None)` when all succeed."""
+    others are stopped: `(exit status, one line naming the first failed worker, the
+    sweep folder if known)`; `(0, None, folder)` when all succeed."""
     from ._common import progress_bar
 
     procs = [subprocess.Popen(command(a), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -122,19 +122,24 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
             for r in readers:
                 r.join(timeout=5)
             _save_logs(folder[0], labels, outputs)
-            return 130, "interrupted"
+            return 130, "interrupted", _sweep_folder(folder[0])
         _stop(procs)
         for r in readers:
             r.join(timeout=5)
     _save_logs(folder[0], labels, outputs)
     if failed is None:
-        return 0, None
+        return 0, None, _sweep_folder(folder[0])
     code = procs[failed].returncode
     message = diagnose(labels[failed], code, outputs[failed], coordinator, timeout)
     others = [labels[i] for i, p in enumerate(procs) if i != failed]
     if others:
         message += f"; stopped {', '.join(others)}"
-    return (2 if any(line.startswith("Error:") for line in outputs[failed]) else 1), message
+    code = 2 if code == 2 and any(line.startswith("Error:") for line in outputs[failed]) else 1
+    return code, message, _sweep_folder(folder[0])
+
+
+def _sweep_folder(logs: Path | None) -> Path | None:
+    return None if logs is None else logs.parent
 
 
 def _stop(procs) -> None:
