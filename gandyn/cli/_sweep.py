@@ -77,7 +77,6 @@ def sweep(
     ranking. --processes N or --coordinator run it over several processes.
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
-    from .._runs import write_json
     from .._sweep import SweepSpec, check_run_folder
     from .._train_sweep import TrainSweepSpec
 
