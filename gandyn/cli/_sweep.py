@@ -1,3 +1,4 @@
+import os
 import re
 import shutil
 import sys
@@ -86,7 +87,9 @@ def sweep(
         # A thin parent: JAX's runtime aborts a worker that loses the others; say so in one line.
         from ._workers import run_workers
 
-        label = f"process {process_id}" if process_id is not None else "this process"
+        rank = process_id if process_id is not None else os.environ.get("SLURM_PROCID",
+                                                                       os.environ.get("OMPI_COMM_WORLD_RANK"))
+        label = f"process {rank}" if rank is not None else "this process"
         code, message, folder = run_workers([sys.argv[1:] + ["--worker"]], [label],
                                             coordinator=coordinator, timeout=timeout)
         if message:
