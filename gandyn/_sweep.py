@@ -319,6 +319,25 @@ class SweepSpec:
             raise ValueError(f"{what}: 'sweep' must be a table ([sweep]), got {_show(data['sweep'])}")
         return cls.from_dict(data.get("sweep", data), source=what, check_size=check_size)
 
+    def units(self) -> list[tuple[list[tuple], Callable[[], list[dict]]]]:
+        """`[(keys, run)]`: one unit per group of `run_sweep` (one compiled program),
+        always whole, so that its rows are the same whichever process runs it."""
+        units = []
+        for family, kind, method_name, pending in _groups(self):
+            keys = [(loss, text, method_name, float(h), seed) for loss, text, h in pending
+                    for seed in self.seeds]
+            units.append((keys, lambda g=(family, kind, method_name, pending):
+                          _group_rows(self, *g, _initial_points(self))))
+        return units
+
+    @staticmethod
+    def row_key(row: dict) -> tuple:
+        return _key(row)
+
+    @staticmethod
+    def columns(rows: list[dict]) -> list[str]:
+        return list(COLUMNS)
+
     @classmethod
     def from_json(cls, path: Path) -> "SweepSpec":
         """The spec saved in a sweep's `spec.json` (every key required)."""
@@ -525,7 +544,25 @@ def run_sweep(
     done = {_key(r) for r in rows}
     inits = _initial_points(spec)
 
-    # One group (one compiled program) per loss family × regularizer kind × method.
+    groups = _groups(spec, done)
+    for index, (family, kind, method_name, pending) in enumerate(groups):
+        new_rows = [row for row in _group_rows(spec, family, kind, method_name, pending, inits, shard)
+                    if _key(row) not in done]
+        _append_csv(csv_path, new_rows)
+        rows += new_rows
+        done |= {_key(r) for r in new_rows}
+        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
+        if on_group is not None:
+            on_group(index + 1, len(groups))
+    if not json_path.exists():
+        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
+    return rows
+
+
+def _groups(spec: SweepSpec, done=frozenset()) -> list[tuple]:
+    """`[(loss family, regularizer kind, method, [(loss, regularizer, h)])]`: one group
+    (one compiled program) per loss family × regularizer kind × method, holding the
+    (loss, regularizer, h) triples with a seed not in `done`."""
     groups = []
     for family, reg_text_kind, method_name in itertools.product(
         _loss_families(spec.losses), _kinds(spec.regularizers), spec.methods
@@ -538,29 +575,21 @@ def run_sweep(
         ]
         if pending:
             groups.append((family, reg_text_kind, method_name, pending))
+    return groups
 
-    for index, (family, kind, method_name, pending) in enumerate(groups):
-        which = [family.index(loss_name) for loss_name, _, _ in pending]
-        weights = [_regularizer_parts(text)[1] for _, text, _ in pending]
-        sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
-                         weights, [h for _, _, h in pending], inits, spec, shard)
-        new_rows = []
-        for i, (loss_name, text, h) in enumerate(pending):
-            member = jax.tree_util.tree_map(lambda x: x[i], sol)
-            for seed, point, record in zip(spec.seeds, inits, summarize(member)):
-                row = {"loss": loss_name, "regularizer": text, "method": method_name,
-                       "step": float(h), "seed": seed,
-                       "init": [float(x) for x in point], **record}
-                if _key(row) not in done:
-                    new_rows.append(row)
-        _append_csv(csv_path, new_rows)
-        rows += new_rows
-        done |= {_key(r) for r in new_rows}
-        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
-        if on_group is not None:
-            on_group(index + 1, len(groups))
-    if not json_path.exists():
-        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
+
+def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) -> list[dict]:
+    """The rows of one group: every seed of every (loss, regularizer, h) in `pending`."""
+    which = [family.index(loss_name) for loss_name, _, _ in pending]
+    weights = [_regularizer_parts(text)[1] for _, text, _ in pending]
+    sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
+                     weights, [h for _, _, h in pending], inits, spec, shard)
+    rows = []
+    for i, (loss_name, text, h) in enumerate(pending):
+        member = jax.tree_util.tree_map(lambda x: x[i], sol)
+        for seed, point, record in zip(spec.seeds, inits, summarize(member)):
+            rows.append({"loss": loss_name, "regularizer": text, "method": method_name,
+                         "step": float(h), "seed": seed, "init": [float(x) for x in point], **record})
     return rows
 
 

@@ -1,5 +1,7 @@
 """Sweeps of a GAN game over loss × regularizer × method × step size × seed, written row
-by row and resumable (`gandyn sweep` on the command line)."""
+by row and resumable (`gandyn sweep` on the command line); sweeps of training runs
+(`TrainSweepSpec`); any sweep's share for one of several processes (`run_share`) and
+the merge of every process's shards (`merge`)."""
 
 from ._sweep import (
     COLUMNS as COLUMNS,
@@ -12,3 +14,5 @@ from ._sweep import (
     read_rows as read_rows,
     run_sweep as run_sweep,
 )
+from ._shards import merge as merge, run_share as run_share
+from ._train_sweep import TrainSweepSpec as TrainSweepSpec

@@ -6,7 +6,7 @@ colour-blind-safe palette.
 """
 
 from ._animate import data_space as data_space, dirac_animation as dirac_animation
-from ._atlas import atlas as atlas
+from ._atlas import atlas as atlas, training_atlas as training_atlas
 from ._images import (
     image_gif as image_gif,
     image_grids as image_grids,

@@ -89,3 +89,73 @@ def _stable_up_to(cells: dict, steps: list[float]) -> str:
     if best < 0:
         return "none"
     return f"≥ {steps[-1]:.2g} (grid max)" if best == len(steps) - 1 else f"{steps[best]:.2g}"
+
+
+@styled
+def training_atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None) -> plt.Figure:
+    """A training sweep's atlas: one panel per loss (× data, width, depth when the sweep
+    varies them; rows) × method (columns), over step size (x) × regularizer (y); colour:
+    the median over seeds of the final metric (log₁₀ KL for a toy target, log₁₀ FD for
+    images; lower is better); a cell whose every seed diverged is hatched white. Each
+    cell reads `k/n`: k of its n seeds trained (every mode or class covered)."""
+    from .._train_sweep import final_metric
+
+    metric = final_metric(rows)
+    nets = list(dict.fromkeys((r["data"], r["width"], r["depth"]) for r in rows))
+    losses = list(dict.fromkeys(r["loss"] for r in rows))
+    panels = [(loss, net) for net in nets for loss in losses]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    regs = list(dict.fromkeys(r["regularizer"] for r in rows))
+    steps = sorted({r["step"] for r in rows})
+    height = max(2.2, 0.45 * len(regs) + 1.4)
+    fig, axes = plt.subplots(len(panels), len(methods), squeeze=False, layout="constrained",
+                             figsize=(max(panel_size * len(methods) + 1.4, 6.5),
+                                      height * len(panels) + 1.4))
+    values = [np.log10(max(r[metric], 1e-12)) for r in rows
+              if metric and r.get(metric) is not None and r["status"] != "diverged"]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high - low < 1e-6:
+        low, high = low - 0.5, high + 0.5
+    cmap = mpl.colormaps["cividis_r"].with_extremes(over="white")
+    norm = mpl.colors.Normalize(low, high)
+    image = None
+    for i, (loss, net) in enumerate(panels):
+        for j, method in enumerate(methods):
+            grid = np.full((len(regs), len(steps)), np.nan)
+            cells: dict[tuple, list[dict]] = {}
+            for r in rows:
+                if (r["loss"], (r["data"], r["width"], r["depth"]), r["method"]) == (loss, net, method):
+                    cells.setdefault((regs.index(r["regularizer"]), steps.index(r["step"])), []).append(r)
+            for (a, b), cell in cells.items():
+                good = [np.log10(max(r[metric], 1e-12)) for r in cell
+                        if metric and r.get(metric) is not None and r["status"] != "diverged"]
+                grid[a, b] = np.median(good) if good else np.inf
+            ax = axes[i, j]
+            shown = np.where(np.isinf(grid), high + 1, grid)
+            image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", origin="lower",
+                              interpolation="nearest")
+            for (a, b), cell in cells.items():
+                if np.isinf(grid[a, b]):
+                    ax.add_patch(mpl.patches.Rectangle((b - 0.5, a - 0.5), 1, 1, fill=False,
+                                                       hatch="///", ec="0.55", lw=0))
+                colour = readable_on(cmap(norm(shown[a, b])) if np.isfinite(grid[a, b]) else "white")
+                trained = sum(r["status"] == "trained" for r in cell)
+                ax.text(b, a, f"{trained}/{len(cell)}", ha="center", va="center", fontsize=9,
+                        color=colour)
+            ax.set_xticks(range(len(steps)), [f"{h:.2g}" for h in steps], rotation=45)
+            ax.set_yticks(range(len(regs)), regs if j == 0 else [""] * len(regs))
+            data, width, depth = net
+            ax.set_title(f"{loss} · {method}" + (f"\n{data}, width {width}, depth {depth}"
+                                                  if len(nets) > 1 or i == 0 else ""))
+            ax.set_xlabel("learning rate")
+            ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
+    name = {"kl": "KL(target ‖ generated)", "fd": "Fréchet distance", "fd_pixels": "pixel FD",
+            "energy": "energy distance"}.get(metric, str(metric))
+    bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
+                       label=f"median final log₁₀ {name}")
+    bar.ax.tick_params(labelsize=9)
+    note = (f"cell text k/n: k of n seeds trained (every mode / class covered) · colour: median "
+            f"final log₁₀ {name} over non-diverged seeds (lower is better) · white, hatched: "
+            "every seed diverged")
+    fit_suptitle(fig, (title + "\n" if title else "") + note)
+    return fig

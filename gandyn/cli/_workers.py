@@ -1,0 +1,169 @@
+"""Worker processes of a sweep: started here on one machine (`--processes N`), or one
+per machine under a cluster's launcher, each watched by a thin parent that turns the
+JAX runtime's end of a worker (it aborts a process that cannot reach the coordinator or
+that lost another) into one line naming the process."""
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PROGRESS = re.compile(r"^process (\d+) rows: (\d+)/(\d+)")
+_FORWARD = ("process ", "wrote ", "finishing", "warning")  # a worker's "Error:" is summed up
+
+
+def _default_sigint() -> None:  # a background launch inherits Ctrl-C as ignored
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def command(args: list[str]) -> list[str]:
+    return [sys.executable, "-c", "from gandyn.cli import main; main()", *map(str, args)]
+
+
+def diagnose(label: str, code: int, lines: list[str], coordinator: str | None, timeout: int) -> str:
+    """One line saying why worker `label` ended with exit status `code`."""
+    errors = [line for line in lines if line.startswith("Error:")]
+    if errors:
+        return f"{label}: {errors[-1].removeprefix('Error:').strip()}"
+    text = "\n".join(lines)
+    lost = re.search(r"stopped sending heartbeats\):\s*([\d,\s]+?)\s*(?:\n[A-Z]|\Z|The tasks)", text)
+    if lost:
+        ids = ", ".join(i for i in re.split(r"[\s,]+", lost.group(1)) if i)
+        return (f"{label} stopped: JAX's runtime lost process {ids} (no heartbeat within "
+                f"{timeout} s)")
+    where = f" at {coordinator}" if coordinator else ""
+    if "RegisterTask" in text or "Connect()" in text:
+        return f"{label} could not reach the coordinator{where} within {timeout} s"
+    if "Socket closed" in text or "UNAVAILABLE" in text:
+        return f"{label} lost the coordinator{where} (process 0 ended)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"{label} was killed by {name}"
+    tail = [line for line in lines if line.strip() and not line.startswith((" ", "***"))]
+    return f"{label} ended with exit status {code}" + (f": {tail[-1][:160]}" if tail else "")
+
+
+def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | None, timeout: int,
+                logs: Path | None = None) -> tuple[int, str | None, Path | None]:
+    """Start one worker per argument list and wait for all. Their progress lines go to
+    stderr (a live line per process on a terminal); everything else they write on
+    stderr (JAX's runtime logs) is kept in `logs/<label>.log`. When one fails, the
+    others are stopped: `(exit status, one line naming the first failed worker, the
+    sweep folder if known)`; `(0, None, folder)` when all succeed."""
+    from ._common import progress_bar
+
+    procs = [subprocess.Popen(command(a), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              bufsize=1, preexec_fn=_default_sigint) for a in args]
+    outputs: list[list[str]] = [[] for _ in procs]
+    lock = threading.Lock()
+    folder = [logs]
+
+    with progress_bar(interval=0) as bar:
+        tasks = {}
+
+        def forward(i: int, line: str) -> None:
+            match = PROGRESS.match(line)
+            with lock:
+                if match and hasattr(bar, "columns"):  # a terminal: one live line per process
+                    p, done, total = match.groups()
+                    if p not in tasks:
+                        tasks[p] = bar.add_task(f"process {p}", total=int(total))
+                    bar.update(tasks[p], completed=int(done), total=int(total),
+                               description=line.split(" · ", 1)[-1] if " · " in line else f"process {p}")
+                else:
+                    print(line, file=sys.stderr, flush=True)
+            found = re.match(r"^process \d+: sweep folder (.+)$", line)
+            if found and folder[0] is None:
+                folder[0] = Path(found.group(1)) / "logs"
+
+        def read(i: int) -> None:
+            for line in procs[i].stderr:
+                line = line.rstrip("\n")
+                outputs[i].append(line)
+                if line.startswith(_FORWARD):
+                    forward(i, line)
+
+        def copy_out(i: int) -> None:  # the report (process 0's), without gloo's chatter
+            for line in procs[i].stdout:
+                if not line.startswith("[Gloo]"):
+                    with lock:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+
+        readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(procs))]
+        readers += [threading.Thread(target=copy_out, args=(i,), daemon=True) for i in range(len(procs))]
+        for r in readers:
+            r.start()
+        failed = None
+        try:
+            while failed is None and any(p.poll() is None for p in procs):
+                for i, p in enumerate(procs):
+                    if p.poll() not in (None, 0):
+                        failed = i
+                        break
+                time.sleep(0.1)
+            if failed is None:
+                failed = next((i for i, p in enumerate(procs) if p.returncode != 0), None)
+        except KeyboardInterrupt:
+            _stop(procs)
+            for r in readers:
+                r.join(timeout=5)
+            _save_logs(folder[0], labels, outputs)
+            return 130, "interrupted", _sweep_folder(folder[0])
+        _stop(procs)
+        for r in readers:
+            r.join(timeout=5)
+    _save_logs(folder[0], labels, outputs)
+    if failed is None:
+        return 0, None, _sweep_folder(folder[0])
+    code = procs[failed].returncode
+    message = diagnose(labels[failed], code, outputs[failed], coordinator, timeout)
+    others = [labels[i] for i, p in enumerate(procs) if i != failed]
+    if others:
+        message += f"; stopped {', '.join(others)}"
+    code = 2 if code == 2 and any(line.startswith("Error:") for line in outputs[failed]) else 1
+    return code, message, _sweep_folder(folder[0])
+
+
+def _sweep_folder(logs: Path | None) -> Path | None:
+    return None if logs is None else logs.parent
+
+
+def _stop(procs) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + 5
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _save_logs(folder: Path | None, labels: list[str], outputs: list[list[str]]) -> None:
+    """Each worker's stderr in `folder/<label>.log` (if the sweep folder is known)."""
+    if folder is None or not folder.parent.is_dir():
+        return
+    from .._io import atomic_write
+
+    try:
+        folder.mkdir(exist_ok=True)
+        for label, lines in zip(labels, outputs):
+            atomic_write(folder / f"{label.replace(' ', '-')}.log", "\n".join(lines) + "\n")
+    except OSError:
+        pass  # the logs are a courtesy; the error line already said what happened
