@@ -11,7 +11,7 @@ import re
 
 
 __all__ = ["MEMORY_ENV", "MemoryBudgetError", "check_memory", "format_bytes", "machine_memory",
-           "memory_limit", "parse_bytes"]
+           "memory_limit", "parse_bytes", "release_compiled_programs"]
 
 MEMORY_ENV = "GANDYN_MEMORY_LIMIT"
 DEFAULT_FRACTION = 0.5
@@ -90,3 +90,33 @@ def check_memory(need: int, what: str, parts: dict[str, int] | None = None) -> i
             f"{format_bytes(limit)} allowed ({_source()}); make it smaller, or raise the limit "
             f"with `gandyn --memory-limit SIZE` or ${MEMORY_ENV}")
     return need
+
+
+def _memory_maps() -> tuple[int, int] | None:
+    """`(maps this process holds, maps Linux allows one process)`, or None off Linux."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            held = sum(1 for _ in maps)
+        with open("/proc/sys/vm/max_map_count") as limit:
+            allowed = int(limit.read().strip())
+    except (OSError, ValueError):
+        return None
+    return held, allowed
+
+
+def release_compiled_programs(share: float = 0.5) -> bool:
+    """Drop JAX's compiled programs (`jax.clear_caches()`) once this process holds more
+    than `share` of the memory maps Linux allows it (`vm.max_map_count`, 65,530 by
+    default). Every XLA program keeps a few maps of machine code; a long sweep compiles
+    thousands, and a process past the limit crashes inside the compiler. Called between
+    the units of long jobs; returns whether it released them."""
+    maps = _memory_maps()
+    if maps is None or maps[0] <= share * maps[1]:
+        return False
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
+    return True

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ._budget import release_compiled_programs
 from ._io import atomic_write, read_json, write_json
 
 SHARDS = "shards"
@@ -74,6 +75,7 @@ def run_share(spec, out: Path, *, process: int = 0, processes: int = 1,
     for i in todo:
         keys, run = units[i]
         rows = run()
+        release_compiled_programs()  # a long sweep compiles thousands of programs
         write_json(shard_path(out, i), {"unit": i, "process": process, "processes": processes,
                                         "rows": rows})
         done += len(keys)

@@ -522,3 +522,22 @@ def test_normal_idx_files_load(tmp_path):
     write_idx(tmp_path / "floats-idx3", floats)
     np.testing.assert_allclose(np.asarray(gd.data.load_idx(tmp_path / "floats-idx3").images[:, 0]),
                                floats * 2 - 1, atol=1e-6)
+
+
+def test_compiled_programs_are_released_near_the_memory_map_limit(monkeypatch):
+    """A process past Linux's memory-map limit crashes inside XLA's compiler (the suite's
+    ~20k programs did): long jobs drop the compiled programs at half the limit."""
+    import jax
+    import jax.numpy as jnp
+
+    from gandyn import _budget
+
+    held, allowed = _budget._memory_maps()  # this process, on Linux
+    assert 0 < held < allowed
+    square = jax.jit(lambda x: x * x)
+    square(jnp.ones(3))
+    assert square._cache_size() == 1
+    monkeypatch.setattr(_budget, "_memory_maps", lambda: (30_000, 65_530))
+    assert not _budget.release_compiled_programs() and square._cache_size() == 1
+    monkeypatch.setattr(_budget, "_memory_maps", lambda: (40_000, 65_530))
+    assert _budget.release_compiled_programs() and square._cache_size() == 0
