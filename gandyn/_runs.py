@@ -69,13 +69,13 @@ def game_grid(games, methods, points: np.ndarray, *, h: float, steps: int,
 
 def _loss_switched(games: list) -> list:
     """Games that differ only in their loss (each seeing only the logits) as one game
-    whose loss is picked by a traced index (`sweep`'s `_LossSwitch`): one compiled
+    whose loss is picked by a traced index (`losses._LossSwitch`): one compiled
     program per method serves every loss, with the numbers of each loss alone (a scalar
     index runs only its branch). Other lists are returned as they are."""
     import equinox as eqx
     import numpy as np
 
-    from ._sweep import _LossSwitch
+    from .losses import _LossSwitch
 
     losses = tuple(getattr(game, "loss", None) for game in games)
     if len(games) < 2 or any(loss is None or loss.uses_samples for loss in losses):

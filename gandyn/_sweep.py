@@ -34,7 +34,6 @@ import os
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -50,6 +49,7 @@ from . import (
 from ._io import atomic_path, check_regular_file
 from ._runs import initial_states
 from ._runs import summarize, write_json
+from .losses import _LossSwitch
 from ._spec import split_options
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
@@ -441,25 +441,6 @@ def _initial_points(spec: SweepSpec) -> np.ndarray:
                                                minval=-spec.init_radius, maxval=spec.init_radius,
                                                dtype=dtype), dtype=float)
         for seed in spec.seeds])
-
-
-class _LossSwitch(loss_registry.AbstractLoss):
-    """`losses[index]`, with `index` traced: one program serves several losses. Under
-    `vmap` over `index` every branch is computed and the member's selected, the same
-    numbers as that loss alone."""
-
-    losses: tuple[loss_registry.AbstractLoss, ...] = eqx.field(static=True)
-    index: jax.Array
-    name: ClassVar[str] = "switch"
-    description: ClassVar[str] = "one of several losses, chosen by a traced index"
-
-    def discriminator(self, real_logits, fake_logits):
-        branches = [loss.discriminator for loss in self.losses]
-        return jax.lax.switch(self.index, branches, real_logits, fake_logits)
-
-    def generator(self, real_logits, fake_logits):
-        branches = [loss.generator for loss in self.losses]
-        return jax.lax.switch(self.index, branches, real_logits, fake_logits)
 
 
 def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:

@@ -336,3 +336,22 @@ registry: Registry[AbstractLoss] = Registry("loss", AbstractLoss)
 register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
 for _loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge, ganqp):
     register(_loss.name, _loss.description, (lambda loss: lambda: loss)(_loss))
+
+
+class _LossSwitch(AbstractLoss):
+    """`losses[index]`, with `index` traced: one program serves several losses. Under
+    `vmap` over `index` every branch is computed and the member's selected, the same
+    numbers as that loss alone."""
+
+    losses: tuple[AbstractLoss, ...] = eqx.field(static=True)
+    index: jax.Array
+    name: ClassVar[str] = "switch"
+    description: ClassVar[str] = "one of several losses, chosen by a traced index"
+
+    def discriminator(self, real_logits, fake_logits):
+        branches = [loss.discriminator for loss in self.losses]
+        return jax.lax.switch(self.index, branches, real_logits, fake_logits)
+
+    def generator(self, real_logits, fake_logits):
+        branches = [loss.generator for loss in self.losses]
+        return jax.lax.switch(self.index, branches, real_logits, fake_logits)

@@ -15,4 +15,4 @@ from ._sweep import (
     run_sweep as run_sweep,
 )
 from ._shards import merge as merge, run_share as run_share
-from ._train_sweep import TrainSweepSpec as TrainSweepSpec
+from ._train_sweep import TrainSweepSpec as TrainSweepSpec, final_metric as final_metric

@@ -370,10 +370,11 @@ def _report_training(spec, run_dir: Path, rows: list[dict], plot: bool) -> None:
     Console(width=130).print(table)
     if plot:
         from .._io import atomic_figure
+        from .._train_sweep import final_metric
         from ..plotting import training_atlas
 
         try:
-            figure = training_atlas(rows, title=f"training sweep: {', '.join(spec.data)}, "
+            figure = training_atlas(rows, final_metric(rows), title=f"training sweep: {', '.join(spec.data)}, "
                                     f"{spec.steps:,} steps, {spec.seeds} seed(s) per cell")
             figure.set_dpi(110)
             atomic_figure(run_dir / "atlas.png", figure)

@@ -92,15 +92,14 @@ def _stable_up_to(cells: dict, steps: list[float]) -> str:
 
 
 @styled
-def training_atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None) -> plt.Figure:
+def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 3.2,
+                   title: str | None = None) -> plt.Figure:
     """A training sweep's atlas: one panel per loss (× data, width, depth when the sweep
     varies them; rows) × method (columns), over step size (x) × regularizer (y); colour:
     the median over seeds of the final metric (log₁₀ KL for a toy target, log₁₀ FD for
     images; lower is better); a cell whose every seed diverged is hatched white. Each
-    cell reads `k/n`: k of its n seeds trained (every mode or class covered)."""
-    from .._train_sweep import final_metric
-
-    metric = final_metric(rows)
+    cell reads `k/n`: k of its n seeds trained (every mode or class covered). `metric`:
+    the rows' column to draw (`gandyn.sweeps.final_metric(rows)`: `kl` or `fd`)."""
     nets = list(dict.fromkeys((r["data"], r["width"], r["depth"]) for r in rows))
     losses = list(dict.fromkeys(r["loss"] for r in rows))
     panels = [(loss, net) for net in nets for loss in losses]
