@@ -490,3 +490,21 @@ def test_a_new_step_count_step_weight_or_start_compiles_nothing(server):
     assert answers[2][1]["steps"][-1] == 1500
     assert answers[4][1]["scaled"] != answers[1][1]["scaled"]
     assert len(answers[11][1]["trajectories"]) == 2
+
+
+def test_the_server_drops_compiled_programs_near_the_memory_map_limit(server, monkeypatch):
+    """The explorer is a long-lived process: past half of Linux's memory-map limit it
+    drops JAX's compiled programs once no request is computing (a process past the
+    limit crashes inside XLA's compiler)."""
+    import jax
+    import jax.numpy as jnp
+
+    from gandyn import _budget
+
+    square = jax.jit(lambda x: x * x)
+    square(jnp.ones(3))
+    code, _ = get(server, "/api/field", {**WGAN, "grid": 5, "lim": 1})
+    assert code == 200 and square._cache_size() == 1  # far below the limit: kept
+    monkeypatch.setattr(_budget, "_memory_maps", lambda: (40_000, 65_530))
+    code, field = get(server, "/api/field", {**WGAN, "grid": 5, "lim": 1})
+    assert code == 200 and field["n"] == 5 and square._cache_size() == 0

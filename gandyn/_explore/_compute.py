@@ -36,6 +36,7 @@ from .. import losses as loss_registry
 from .. import methods as method_registry
 from .. import regularizers as reg_registry
 from .._analysis import Plane, slice_plane, stability_report, step_matrix
+from .._budget import release_compiled_programs
 from .._simulate import Status, simulate
 from .._spec import InputError, RunSpec, check_int, parse_options, resolve_names
 
@@ -370,6 +371,8 @@ class Explorer:
         finally:
             _request.ticket = 0
             del _budgets[ticket]
+            if not _budgets:  # no request computing: a safe moment to drop old programs
+                release_compiled_programs()
 
     def field(self, request: Request) -> dict:
         """The field on a `grid × grid` lattice of the drawing plane, `±lim` around its
