@@ -145,7 +145,10 @@ def train(
 
     if resume is None:
         y = jax.vmap(game.init)(jax.random.split(init_key, seeds))
-        history, eigenvalues, method_state, done = [], {}, None, 0
+        # The method's state from the start: every chunk then runs the same compiled
+        # program (one that initialised it itself would be a second, as costly).
+        method_state = _init_state(game, method, y, h, batch_key)
+        history, eigenvalues, done = [], {}, 0
         samples, checkpoints = {}, {}
         diverged_at: list[int | None] = [None] * seeds
     else:
@@ -214,6 +217,18 @@ def train(
         interrupted = True
     return TrainResult(history, samples, checkpoints, y, method_state, diverged_at, eigenvalues,
                        interrupted, done)
+
+
+def _init_state(game: AbstractGame, method: AbstractStepMethod, y: Players, h: float, key):
+    """Every seed's `method.init` state at `y`, as `simulate` would start it (`h` in
+    the parameters' dtype, the minibatch `key`)."""
+    dtype = jnp.result_type(*jax.tree_util.tree_leaves(y))
+    return _vmapped_init(game, method, y, np.asarray(h, dtype), key)
+
+
+@eqx.filter_jit
+def _vmapped_init(game, method, y, h, key):
+    return jax.vmap(lambda p: method.init(game, p, h, key))(y)
 
 
 @eqx.filter_jit

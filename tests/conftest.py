@@ -10,15 +10,38 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_enable_compilation_cache", False)
 
 
+MAPS_SHARE = 0.25
+"""Compiled programs are released once the process holds this share of Linux's memory maps."""
+RSS_LIMIT = 1.5 * 2**30
+"""… or this much resident memory (the suite stays well under 3 GB)."""
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_programs():
     """Every compiled XLA program holds a few memory maps of machine code; the suite
     compiles tens of thousands, and a process past Linux's 65,530 maps
-    (`vm.max_map_count`) segfaults inside the compiler. Programs are released after each
-    test module (which also keeps the process's memory flat)."""
+    (`vm.max_map_count`) segfaults inside the compiler. After each test module the
+    programs are released once the process holds a quarter of the allowed maps or
+    1.5 GiB (gandyn's own `release_compiled_programs`, as its long jobs do): below that
+    they are kept, so that a later module running the same program does not compile
+    it again."""
     yield
-    jax.clear_caches()
-    gc.collect()
+    from gandyn._budget import release_compiled_programs  # after x64 is on
+
+    if not release_compiled_programs(MAPS_SHARE) and _resident_bytes() > RSS_LIMIT:
+        jax.clear_caches()
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)
