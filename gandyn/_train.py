@@ -140,7 +140,7 @@ def train(
     root = jax.random.key(seed)
     init_key, batch_key, eval_key, _ = jax.random.split(root, 4)
     metrics = toy_metrics(game, seed=seed) if metrics is None else metrics
-    sample = jax.jit(jax.vmap(lambda g: game.generate(g, eval_key, eval_samples)))
+    sample = lambda generator: _generate(game, generator, eval_key, eval_samples)  # noqa: E731
     eigen_steps = set(np.linspace(0, steps, eigen_checkpoints).astype(int).tolist()) if eigen_checkpoints else set()
 
     if resume is None:
@@ -229,6 +229,14 @@ def _init_state(game: AbstractGame, method: AbstractStepMethod, y: Players, h: f
 @eqx.filter_jit
 def _vmapped_init(game, method, y, h, key):
     return jax.vmap(lambda p: method.init(game, p, h, key))(y)
+
+
+@eqx.filter_jit
+def _generate(game, generator, key, n: int):
+    """`n` samples of every seed's generator, from the same latent draws (`key`): one
+    program per game structure, reused by every run (the data are an argument of it,
+    not a constant compiled into it)."""
+    return jax.vmap(lambda g: game.generate(g, key, n))(generator)
 
 
 @eqx.filter_jit

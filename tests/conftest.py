@@ -10,10 +10,10 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_enable_compilation_cache", False)
 
 
-MAPS_SHARE = 0.25
+MAPS_SHARE = 0.15
 """Compiled programs are released once the process holds this share of Linux's memory maps."""
-RSS_LIMIT = 1.5 * 2**30
-"""… or this much resident memory (the suite stays well under 3 GB)."""
+RSS_LIMIT = 2 * 2**30
+"""… or this much resident memory (the suite's goal is at most 3 GB)."""
 
 
 def _resident_bytes() -> int:
@@ -32,10 +32,10 @@ def _release_compiled_programs():
     """Every compiled XLA program holds a few memory maps of machine code; the suite
     compiles tens of thousands, and a process past Linux's 65,530 maps
     (`vm.max_map_count`) segfaults inside the compiler. After each test module the
-    programs are released once the process holds a quarter of the allowed maps or
-    1.5 GiB (gandyn's own `release_compiled_programs`, as its long jobs do): below that
-    they are kept, so that a later module running the same program does not compile
-    it again."""
+    programs are released once the process holds 15% of the allowed maps (about
+    10,000) or 2 GiB, with gandyn's own `release_compiled_programs` (as its long jobs
+    do); below that they are kept, so that a later module running the same program
+    does not compile it again. (`MAPS_SHARE = 0` releases them after every module.)"""
     yield
     from gandyn._budget import release_compiled_programs  # after x64 is on
 

@@ -3,6 +3,7 @@ competitive GD's closed-form contraction (Schäfer & Anandkumar 2019), LOLA and 
 the tandem game and matching pennies (Letcher et al. 2019), SGA, extra-Adam,
 optimistic Adam and unrolled GANs (Metz et al. 2017)."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
@@ -269,9 +270,10 @@ def test_unrolled_adam_generator_gradient_equals_finite_differences_through_k_ad
     key = jax.random.key(2)
     base = gd.Optax(adam, discriminator_scale=scale, linear=False)
     method = gd.Unrolled(base, k=k)
+    jit = eqx.filter_jit  # each quantity one compiled program, not hundreds of eager ops
     state = method.init(game, y, h, key)
     for i in range(2):  # give the discriminator's Adam non-trivial moments and count
-        _, state = base.step(game, y, state, 0.0, h, jax.random.key(10 + i))
+        _, state = jit(base.step)(game, y, state, 0.0, h, jax.random.key(10 + i))
     adam_state = state[1][0]
     psi0, unravel = jax.flatten_util.ravel_pytree(y.discriminator)
     theta0, unravel_theta = jax.flatten_util.ravel_pytree(y.generator)
@@ -288,9 +290,11 @@ def test_unrolled_adam_generator_gradient_equals_finite_differences_through_k_ad
                                                h * scale, b1, b2, eps)
         return game.losses(gd.Players(x, unravel(psi)), key)[0]
 
-    gradient = -flat(method.view(game, h, state).generator_field(y, key))
-    plain = -flat(game.generator_field(y, key))
-    gd_unrolled = -flat(gd.UnrolledGame(game, jnp.asarray(h * scale), k).generator_field(y, key))
+    gradient = -flat(jit(lambda game, state: method.view(game, h, state).generator_field(y, key))(
+        game, state))
+    plain = -flat(jit(lambda game: game.generator_field(y, key))(game))
+    gd_unrolled = -flat(jit(lambda game: gd.UnrolledGame(game, jnp.asarray(h * scale), k)
+                            .generator_field(y, key))(game))
     rng = np.random.default_rng(0)
     f = jax.jit(unrolled_loss)
     for _ in range(3):
