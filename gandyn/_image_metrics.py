@@ -94,34 +94,45 @@ def train_classifier(data: ImageData, settings: ClassifierSettings = ClassifierS
     key = jax.random.key(settings.seed)
     init_key, batch_key = jax.random.split(key)
     model = Classifier(data.shape, data.classes, settings.width, settings.features, key=init_key)
-    params, static = eqx.partition(model, eqx.is_array)
-    optimizer = optax.adam(settings.learning_rate)
     x_fit, y_fit = jnp.asarray(images[fit]), jnp.asarray(labels[fit])
+    model = _fit(model, x_fit, y_fit, batch_key, settings.steps, settings.batch,
+                 settings.learning_rate)
+    if len(held):
+        predicted = np.asarray(_predict(model, jnp.asarray(images[held])))
+        accuracy = float(np.mean(predicted == labels[held]))
+    else:
+        accuracy = float("nan")
+    return model, accuracy
+
+
+@eqx.filter_jit
+def _fit(model, x, y, key, steps: int, batch: int, learning_rate: float):
+    """`steps` Adam steps on minibatches of `batch` drawn from `(x, y)` with `key`, in one
+    `lax.scan`: one program per model structure, data shape and settings (the data are
+    an argument, not constants compiled into it)."""
+    params, static = eqx.partition(model, eqx.is_array)
+    optimizer = optax.adam(learning_rate)
 
     def loss_fn(params, x, y):
         logits = jax.vmap(eqx.combine(params, static))(x)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    @jax.jit
-    def run(params):
-        def step(carry, key):
-            params, opt_state = carry
-            index = jax.random.randint(key, (settings.batch,), 0, x_fit.shape[0])
-            grads = jax.grad(loss_fn)(params, x_fit[index], y_fit[index])
-            updates, opt_state = optimizer.update(grads, opt_state)
-            return (optax.apply_updates(params, updates), opt_state), None
+    def step(carry, key):
+        params, opt_state = carry
+        index = jax.random.randint(key, (batch,), 0, x.shape[0])
+        grads = jax.grad(loss_fn)(params, x[index], y[index])
+        updates, opt_state = optimizer.update(grads, opt_state)
+        return (optax.apply_updates(params, updates), opt_state), None
 
-        keys = jax.random.split(batch_key, settings.steps)
-        (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), keys)
-        return params
+    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), jax.random.split(key, steps))
+    return eqx.combine(params, static)
 
-    model = eqx.combine(run(params), static)
-    if len(held):
-        predicted = np.asarray(jnp.argmax(jax.vmap(model)(jnp.asarray(images[held])), axis=-1))
-        accuracy = float(np.mean(predicted == labels[held]))
-    else:
-        accuracy = float("nan")
-    return model, accuracy
+
+
+@eqx.filter_jit
+def _predict(model, x):
+    """The classifier's label for every image of `x` (one program, not op by op)."""
+    return jnp.argmax(jax.vmap(model)(x), axis=-1)
 
 
 _MAX_CACHED_BYTES = 256 * 2**20  # a cached classifier is a few MiB; a larger file is not one
