@@ -213,8 +213,9 @@
       }
     }
     const field = data.field && !data.field.failed ? data.field : null;
-    $("plane-help").textContent = field ? `drawn: ${field.kind}; the other parameters at the `
-      + "equilibrium's values" : "";
+    $("plane-help").textContent = !field ? "" : field.kind === "coordinates"
+      ? `drawn: ${field.labels.join(" against ")}, the other parameters at the equilibrium's values`
+      : `drawn: ${field.kind}, through the equilibrium; each axis named by its components`;
   }
 
   function planeChanged() {
@@ -732,6 +733,7 @@ function speedColour(t) {
     if (field.equilibrium) star(ctx, f.px(field.equilibrium[0]), f.py(field.equilibrium[1]), 9);
     ctx.restore();
     axes(ctx, f, field.labels[0], field.labels[1]);
+    $("portrait").dataset.labels = field.labels.join(" | ");
     if (!rows.length) {
       ctx.fillStyle = "rgba(0,0,0,0.55)";
       ctx.textAlign = "center";
