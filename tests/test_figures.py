@@ -316,6 +316,44 @@ def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "must end in .gif or .mp4" in bad.output
 
 
+def test_animate_writes_an_mp4_where_ffmpeg_is_installed(tmp_path, monkeypatch):
+    """`--out x.mp4`: without ffmpeg, one line saying what to install (exit 2, nothing
+    written); with it, an H.264 MP4 through matplotlib's FFMpegWriter holding as many
+    frames as the command reports (counted by ffprobe)."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    import matplotlib.animation
+
+    result = runner.invoke(app, ["simulate", "-l", "wgan", "-m", "altgd", "--step", "0.3",
+                                 "--steps", "40", "--init", "1,0.5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    out = tmp_path / "a.mp4"
+    with monkeypatch.context() as m:
+        m.setattr(matplotlib.animation.writers, "is_available", lambda name: False)
+        bad = runner.invoke(app, ["animate", str(run_dir), "--out", str(out)])
+    assert bad.exit_code == 2 and not out.exists()
+    (line,) = [x for x in bad.output.splitlines() if x.strip()]
+    assert line.startswith("Error: --out .mp4 needs the ffmpeg program") and "install ffmpeg" in line
+    if not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): the MP4 itself is "
+                    "not checked")
+    result = runner.invoke(app, ["animate", str(run_dir), "--frames", "5", "--fps", "5",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frames = int(re.search(r"\((\d+) frames\)", result.output).group(1))
+    assert 2 <= frames <= 5 and out.read_bytes()[4:8] == b"ftyp"
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,nb_read_frames,pix_fmt", "-of", "json", str(out)],
+        capture_output=True, text=True, check=True).stdout)["streams"][0]
+    assert probe["codec_name"] == "h264" and probe["pix_fmt"] == "yuv420p"
+    assert int(probe["nb_read_frames"]) == frames
+
+
 def test_streamlines_follow_the_field_and_spread_like_streamplot():
     """The NumPy streamlines that replace `streamplot`: on a rotation `v = (−y, x)`
     each line stays on its circle (|r| constant) and runs along v; the lines spread
