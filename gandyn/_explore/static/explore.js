@@ -1222,8 +1222,11 @@ function speedColour(t) {
     ctx.restore();
     axes(ctx, f, "x (data space)", "mass · C(x)");
     ctx.font = "12px system-ui, sans-serif";
-    const key = [["#0072B2", `real point c = ${fmt(c)}`], ["#E69F00", `generator θ = ${fmt(theta, 3)}`],
-                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}`]];
+    // Mid-step (one player's move shown): which player has just moved.
+    const moved = (player) => (mover === player ? " (moved)" : "");
+    const key = [["#0072B2", `real point c = ${fmt(c)}`],
+                 ["#E69F00", `generator θ = ${fmt(theta, 3)}${moved("generator")}`],
+                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}${moved("discriminator")}`]];
     key.forEach(([colour, text], k) => {
       ctx.fillStyle = colour;
       ctx.fillRect(box.left + 8, box.top + 8 + 16 * k, 10, 10);
