@@ -472,7 +472,12 @@ def drawing_plane(game: AbstractGame, plane: str | tuple[int, int] | None = None
     through = slice_plane(game)
     if plane == "eigen" or through.kind == "full":
         return through
-    start = slice_plane(game, game.init(), directions="players")
+    try:
+        start = slice_plane(game, game.init(), directions="players")
+    except ValueError:
+        raise ValueError("plane 'players': a player's field is zero at the game's default "
+                         "start, so it gives that player no direction; choose eigen or two "
+                         "parameters") from None
     return Plane(through.origin, start.e1, start.e2, start.labels,
                  "players' fields at the default start")
 
