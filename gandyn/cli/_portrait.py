@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from .._spec import parse_plane
 from ._common import InputError, check_writable, fail, progress_bar, set_precision
 from ._options import (
     BiasOption,
@@ -23,7 +24,6 @@ from ._options import (
     StepsOption,
 )
 from ._games import game_options
-from .._spec import parse_plane
 from ._simulate import portrait_extent, prepare
 
 
@@ -76,13 +76,15 @@ def portrait(
         check_writable(target.parent)
         if lim is not None and not (math.isfinite(lim) and 0 < lim <= 1e6):
             raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
+        chosen = None
         if plane is not None:
             from .._analysis import drawing_plane
 
-            chosen = drawing_plane(games[0][1], plane)
-        else:
-            chosen = None
-    except (InputError, ValueError) as e:
+            try:
+                chosen = drawing_plane(games[0][1], plane)
+            except ValueError as e:  # e.g. a players' plane with a zero field at the start
+                raise InputError(str(e)) from None
+    except InputError as e:
         fail(str(e))
 
     from .._io import atomic_figure, make_parents
