@@ -193,10 +193,26 @@ def test_upconv_places_each_sub_pixel():
     np.testing.assert_allclose(y[1::2], 0)
 
 
-def eqx_tree_at(up, weight):
+def test_upconv_starts_as_nearest_neighbour_upsampling_of_a_convolution():
+    """ICNR: at initialisation the four sub-pixel kernels agree, so the layer is a 3×3
+    convolution followed by nearest-neighbour upsampling (no 2×2 pattern to unlearn)."""
+    up = UpConv(3, 2, key=jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (3, 5, 7))
+    small = Conv(3, 2, 3, padding=1, key=jax.random.key(0))
+    small = eqx_tree_at(small, up.conv.weight[:, ::4], up.conv.bias[::4], conv=False)
+    expected = jnp.repeat(jnp.repeat(small(x), 2, axis=1), 2, axis=2)
+    np.testing.assert_allclose(up(x), expected, rtol=1e-6, atol=1e-6)
+    assert float(jnp.std(up.conv.weight)) > 0.05  # a real random kernel, not zeros
+
+
+def eqx_tree_at(up, weight, bias=None, conv=True):
     import equinox as eqx
 
-    return eqx.tree_at(lambda m: (m.conv.weight, m.conv.bias), up, (weight, jnp.zeros_like(up.conv.bias)))
+    where = (lambda m: (m.conv.weight, m.conv.bias)) if conv else (lambda m: (m.weight, m.bias))
+    bias = jnp.zeros_like(where(up)[1]) if bias is None else bias
+    return eqx.tree_at(where, up, (weight, bias))
+
+
 
 
 # ------------------------------------------------------------------ metrics
