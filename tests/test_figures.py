@@ -136,6 +136,25 @@ def test_portrait_dim2_shares_one_oriented_plane(tmp_path, monkeypatch):
     plt.close(fig)
 
 
+def test_portrait_plane_players_names_its_axes_by_their_components(tmp_path, monkeypatch):
+    """`--plane players` on the 2-D WGAN Dirac-GAN: the axes are the players' fields at
+    the default start θ = ψ = (1, 1), `v_G ∝ ψ = (1, 1)` and `v_D ∝ −θ`, named by their
+    components; that start lies in the plane at (√2, −√2)."""
+    made = capture(monkeypatch, "portrait_grid")
+    result = runner.invoke(app, ["portrait", "--game", "dirac", "--dim", "2", "-l", "wgan",
+                                 "-m", "simgd", "--steps", "20", "--plane", "players",
+                                 "--out", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    (fig,) = made
+    ax = next(a for a in fig.axes if getattr(a, "_colorbar", None) is None and a.lines)
+    assert ax.get_xlabel() == "v_G = 0.71·θ1 + 0.71·θ2"
+    assert ax.get_ylabel() == "v_D = −0.71·ψ1 − 0.71·ψ2"
+    start = [line for line in ax.lines if len(line.get_xdata()) == 1][0]
+    assert (start.get_xdata()[0], start.get_ydata()[0]) == pytest.approx((2**0.5, -(2**0.5)))
+    check_figure(fig)
+    plt.close(fig)
+
+
 def test_eigen_stability_grid(tmp_path, monkeypatch):
     made = capture(monkeypatch, "stability_grid")
     result = runner.invoke(app, ["eigen", "-l", "wgan", "--reg", "r1=0.5", "-m", "simgd", "-m",
