@@ -325,6 +325,7 @@ def test_a_game_of_more_parameters_is_drawn_in_a_chosen_plane(server, browser):
     choose(browser, "plane", "coordinates")
     s = page_state(browser)
     assert (s["x"], s["y"]) == ("θ1", "ψ1") and "plane=θ1,ψ1" in s["url"]
+    assert s["csv"] == "gandyn-dirac-dim=2-wgan-simgd-h0.1-50steps-plane=theta1+psi1.csv"
     assert s["labels"] == "θ1 | ψ1" and "θ1 against ψ1" in s["help"]
     choose(browser, "plane-y", "θ2")
     assert page_state(browser)["labels"] == "θ1 | θ2"

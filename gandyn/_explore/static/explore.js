@@ -209,7 +209,10 @@
     if (pair) {
       const [x, y] = state.plane.split(",");
       for (const [id, chosen] of [["plane-x", x], ["plane-y", y]]) {
-        option($(id), names.map((n) => ({ name: n })), chosen);
+        // Rebuilt only when the names change (a redraw must not close an open list).
+        const shown = [...$(id).options].map((o) => o.value).join(",");
+        if (shown !== names.join(",")) option($(id), names.map((n) => ({ name: n })), chosen);
+        else $(id).value = chosen;
       }
     }
     const field = data.field && !data.field.failed ? data.field : null;
@@ -1304,13 +1307,18 @@ function speedColour(t) {
     $("export-csv").download = `${name}.csv`;
   }
 
-  // File names that say what they hold: gandyn-dirac-wgan-r1=0.3-rk4-h0.1.
+  // File names that say what they hold: gandyn-dirac-wgan-r1=0.3-rk4-h0.1-…, with the
+  // game's and the method's options given and the plane (θ, ψ spelled out).
   function exportName() {
-    const parts = ["gandyn", state.game, gameInfo().gan ? state.loss : "",
+    const parts = ["gandyn", state.game,
+                   ...given(gameInfo().options, state.options).map(([n, v]) => `${n}=${v}`),
+                   gameInfo().gan ? state.loss : "",
                    ...(gameInfo().gan ? state.regs.map(([n, w]) => `${n}=${w}`) : []),
                    state.method, ...given(methodOptionList(), state.methodOptions).map(([n, v]) => `${n}=${v}`),
                    `h${state.step}`, `${state.steps}steps`, state.plane ? `plane=${state.plane}` : ""];
-    return parts.filter(Boolean).join("-").replace(/[^A-Za-z0-9=.+_-]/g, "_");
+    const GREEK = { θ: "theta", ψ: "psi", μ: "mu", σ: "sigma", ",": "+" };
+    return parts.filter(Boolean).join("-").replace(/[θψμσ,]/g, (c) => GREEK[c])
+      .replace(/[^A-Za-z0-9=.+_-]/g, "_");
   }
 
   // ------------------------------------------------------------------------------------
