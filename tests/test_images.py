@@ -376,3 +376,16 @@ def test_cli_image_errors(tmp_path, args, message):
     assert result.exit_code == 2
     assert result.output.strip().startswith(message), result.output
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_default_learning_rate_per_image_size():
+    """DCGAN's 2·10⁻⁴ for images at MNIST's size and above; the 8×8 digits keep 10⁻³
+    (at 2·10⁻⁴ their discriminator wins; at 10⁻³ a 28×28 generator saturates)."""
+    from gandyn._train_runs import TrainSettings
+
+    assert TrainSettings.new(data="digits").step == 1e-3
+    assert TrainSettings.new(data="stacked-digits").step == 1e-3
+    assert TrainSettings.new(data="mnist5k").step == 2e-4
+    assert TrainSettings.new(data="some/folder/of/pngs").step == 2e-4
+    assert TrainSettings.new(data="mnist5k", step=1e-3).step == 1e-3
+    assert TrainSettings.new(data="ring8").step == 1e-3
