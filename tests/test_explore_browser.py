@@ -152,6 +152,15 @@ def test_verdict_is_the_linearisation_beside_the_trajectories(server, browser):
     assert "1 cycling" in browser.find_element(By.ID, "nonlinear").text
 
 
+def test_a_growth_of_one_to_rounding_has_no_half_life(server, browser):
+    """WGAN + alternating GD at h = 0.5: the step map's multipliers lie on the unit
+    circle (|μ| = 1 + 2·10⁻¹⁶ after rounding); no half-life or doubling time of 10¹⁵ steps."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=altgd&step=0.5&steps=50")
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert "growth per step 1 (to rounding)" in verdict, verdict
+    assert "half-life" not in verdict and "doubling" not in verdict, verdict
+
+
 def test_stale_results_are_greyed_and_the_latest_request_wins(server, browser):
     open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,1")
     browser.execute_script("""

@@ -946,7 +946,7 @@ function speedColour(t) {
     };
     const g = s.growth_per_step;
     line("linearisation at the equilibrium, h = " + fmt(state.step, 6) + ":",
-         `${s.verdict} — growth per step ${growthText(g)}${halfLife(g)}`, `verdict-${s.verdict}`);
+         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g)}`, `verdict-${s.verdict}`);
     const outcome = nonlinearOutcome();
     const p = document.createElement("p");
     p.id = "nonlinear";
@@ -965,15 +965,20 @@ function speedColour(t) {
   }
 
   // Growth per step to enough digits to tell it from 1: 1 − 7.0e−9, not "1".
-  function growthText(g, digits = 8) {
+  function growthText(g, digits = 8, rounding = 0) {
     if (g === null || !Number.isFinite(g)) return "—";
     const d = g - 1;
-    if (d !== 0 && Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
+    if (Math.abs(d) < rounding) return "1 (to rounding)";
+    if (Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
     return String(Number(g.toPrecision(digits)));
   }
 
-  function halfLife(g) {
-    if (g === null || !Number.isFinite(g) || g <= 0 || g === 1) return "";
+  // |growth − 1| below ROUNDING (64 ulps of a float64 near 1: the growth is computed in
+  // float64 from the eigenvalues) is rounding of a modulus-1 multiplier, not a rate.
+  const ROUNDING = 64 * Number.EPSILON;
+
+  function halfLife(g, rounding = ROUNDING) {
+    if (g === null || !Number.isFinite(g) || g <= 0 || Math.abs(g - 1) < rounding) return "";
     const steps = Math.log(2) / Math.abs(Math.log(g));
     const what = g < 1 ? "half-life" : "doubling time";
     return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * state.step, 3)} time units)`;
