@@ -205,6 +205,21 @@ def test_upconv_starts_as_nearest_neighbour_upsampling_of_a_convolution():
     assert float(jnp.std(up.conv.weight)) > 0.05  # a real random kernel, not zeros
 
 
+@pytest.mark.parametrize("side, icnr", [(8, False), (16, True), (28, True)])
+def test_conv_gan_starts_its_upsampling_by_icnr_from_side_16(side, icnr):
+    """ICNR by default where it was measured to help (28×28), independent sub-pixel
+    kernels at 8×8 (where the digits learn with them), as `ConvGAN.icnr` documents."""
+    images = gd.data.ImageData(jnp.zeros((4, 1, side, side)), None)
+    generator = gd.ConvGAN(gd.losses.nsgan, images, width=4, latent_size=3).init().generator
+    for layer in (generator.up1, generator.up2):
+        weight = np.asarray(layer.conv.weight)
+        groups = weight.reshape(weight.shape[0], -1, 4)  # (fan_in, C_out, sub-pixel)
+        assert np.array_equal(groups, np.repeat(groups[..., :1], 4, axis=2)) == icnr
+    forced = gd.ConvGAN(gd.losses.nsgan, images, width=4, latent_size=3, icnr=not icnr)
+    weight = np.asarray(forced.init().generator.up1.conv.weight).reshape(-1, 4, 4)
+    assert np.array_equal(weight, np.repeat(weight[..., :1], 4, axis=2)) == (not icnr)
+
+
 def eqx_tree_at(up, weight, bias=None, conv=True):
     import equinox as eqx
 
