@@ -402,3 +402,26 @@ def test_streamlines_follow_the_field_and_spread_like_streamplot():
         i, j = np.rint((segment + 2.5) / 5 * 29).astype(int).T
         mine[j, i] = True
     assert covered >= 0.8 * mine.mean()
+
+
+def test_landscape_figures_follow_the_house_rules():
+    """Berard et al.'s two figures: the run's settings in the title, text ≥ 9 pt,
+    everything inside, every axes labelled (a rotation: cosine 0, a sign change drawn)."""
+    from gandyn.plotting._landscape import eigenvalues_figure, path_angle_figure
+
+    alpha = np.linspace(-0.1, 1.1, 25)
+    title = ("mnist5k · loss nsgan · no regularizer · method adam · h = 0.0002 · 5,000 steps · "
+             "width 32, depth 3, latent 32, batch 64 · base seed 0\npath-angle from step 0 to step 5000")
+    fig = path_angle_figure({"alpha": alpha, "cosine": 0.1 * np.sin(6 * alpha),
+                             "grad_norm": 1 + (alpha - 0.9) ** 2}, title=title,
+                            labels=("step 0", "step 5000"))
+    check_figure(fig)
+    assert "method adam" in all_title_text(fig) and "h = 0.0002" in all_title_text(fig)
+    plt.close(fig)
+    spectra = {f"step {s}": {"game_eigenvalues": [-4e3, -8 + 135j, -8 - 135j],
+                             "generator_hessian": [40.0, -5.7, 5.1],
+                             "discriminator_hessian": [4e3, 125.0, 42.0]} for s in (0, 5000)}
+    fig = eigenvalues_figure(spectra, title=title.replace("path-angle", "eigenvalues"))
+    check_figure(fig)
+    assert "loss nsgan" in all_title_text(fig)
+    plt.close(fig)
