@@ -91,6 +91,8 @@ def measure(folder: Path, top_k: int, clock) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top-k", type=int, default=6)
+    parser.add_argument("--data", choices=["ring8", "mnist5k"], action="append",
+                        help="only these runs (repeatable; default: both)")
     clock_option(parser)
     args = parser.parse_args()
     clock = chosen_clock(args)
@@ -98,6 +100,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, settings in (("ring-8", {"data": "ring8"}),
                                ("mnist5k 28×28", {"data": "mnist5k"})):
+            if args.data and settings["data"] not in args.data:
+                continue
             r = measure(make_run(Path(tmp), **settings), args.top_k, clock)
             print(f"{name}: {r['parameters']} parameters, batch {r['batch']}; one field "
                   f"evaluation {r['field_s'] * 1e3:.2f} ms; path_angle (100 points) "

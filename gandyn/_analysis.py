@@ -450,6 +450,38 @@ def slice_plane(game: AbstractGame, origin: Players | None = None, *,
                         which=which, krylov=krylov, key=key)[0]
 
 
+def drawing_plane(game: AbstractGame, plane: str | tuple[int, int] | None = None) -> Plane:
+    """The plane `portrait` and `explore` draw a game in, through its equilibrium (else
+    its default start), chosen as `--plane` is (`parse_plane`):
+
+    - `None`: the game's own (`game.plane()`: two coordinates, else `"eigen"`);
+    - `"eigen"`: the rotation plane of the Jacobian's leading complex pair (`slice_plane`);
+    - `"players"`: `(v_G, 0)/‖v_G‖` and `(0, v_D)/‖v_D‖` taken at the game's default
+      start (at the equilibrium both parts of the field vanish): the directions in
+      which each player first moves;
+    - `(i, j)`: two coordinates, the others held at the origin's values.
+
+    A game of two parameters is drawn in their plane whichever name is given."""
+    if plane is None:
+        return slice_plane(game, coordinates=game.plane())
+    if isinstance(plane, str) and plane not in ("eigen", "players"):
+        raise ValueError(f"unknown plane {plane!r}; choose from: eigen, players, or two "
+                         f"coordinate indices")
+    if not isinstance(plane, str):
+        return slice_plane(game, coordinates=tuple(plane))
+    through = slice_plane(game)
+    if plane == "eigen" or through.kind == "full":
+        return through
+    try:
+        start = slice_plane(game, game.init(), directions="players")
+    except ValueError:
+        raise ValueError("plane 'players': a player's field is zero at the game's default "
+                         "start, so it gives that player no direction; choose eigen or two "
+                         "parameters") from None
+    return Plane(through.origin, start.e1, start.e2, start.labels,
+                 "players' fields at the default start")
+
+
 def _slice_plane(game, origin=None, *, coordinates=None, directions="eigen", which=None,
                  krylov=None, key=None) -> tuple[Plane, np.ndarray | None, tuple | None]:
     """`slice_plane`, with the leading eigenvalues it computed on the way and, from

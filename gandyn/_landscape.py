@@ -202,9 +202,10 @@ def spectra(game: AbstractGame, y: Players, k: int = 6, *, key: Key | None = Non
 
 
 @eqx.filter_jit
-def _hutchinson_terms(game, y, key, probes):
+def _hutchinson_terms(game, y, key, probes, chunk: int | None = None):
     """Per probe `u`: `‖Ju‖²` and `(Jᵀu)·(Ju)`, whose means are `‖J‖²_F` and `tr(J²)`
-    for probes with `E[uuᵀ] = I`. One linearisation, the products vmapped."""
+    for probes with `E[uuᵀ] = I`. One linearisation, the products vmapped (`chunk`
+    probes at a time if given, which bounds the memory of a large game)."""
     flat, unravel = ravel_pytree(y)
     field = lambda f: _flat(game.field(unravel(f), key))  # noqa: E731
     _, jvp = jax.linearize(field, flat)
@@ -215,11 +216,17 @@ def _hutchinson_terms(game, y, key, probes):
         (jtu,) = vjp(u)
         return ju @ ju, jtu @ ju
 
-    return jax.vmap(one)(probes.astype(flat.dtype))
+    probes = probes.astype(flat.dtype)
+    if chunk is None:
+        return jax.vmap(one)(probes)
+    return jax.lax.map(one, probes, batch_size=chunk)
+
+
+_hutchinson_program = eqx.filter_jit(_hutchinson_terms)
 
 
 def rotation_share(game: AbstractGame, y: Players, *, probes: int = 16, key: Key | None = None,
-                   probe_key: Key | None = None) -> tuple[float, float]:
+                   probe_key: Key | None = None, chunk: int | None = 16) -> tuple[float, float]:
     r"""Hutchinson's estimate of the rotation share of the Jacobian `J = S + A` at `y`,
 
         ‖A‖²_F / ‖J‖²_F = (1 − tr(J²)/‖J‖²_F) / 2,
@@ -229,14 +236,16 @@ def rotation_share(game: AbstractGame, y: Players, *, probes: int = 16, key: Key
     vmapped, no matrix). Returns `(share, standard error)`, the error of the ratio
     by the delta method, `½·sd(b_i − R a_i)/(√m ā)` with `R = b̄/ā`. The dense value
     is `jacobian_split(...)["rotation_share"]`. `key` fixes the minibatch,
-    `probe_key` the probes."""
+    `probe_key` the probes; `chunk` probes are computed at a time (one compiled
+    program; `None`: all at once)."""
     if not isinstance(probes, int) or probes < 2:
         raise ValueError(f"probes must be an integer ≥ 2, got {probes!r}")
     key = jax.random.key(0) if key is None else key
     probe_key = jax.random.key(1) if probe_key is None else probe_key
     n = int(_flat(y).size)
     u = jax.random.rademacher(probe_key, (probes, n), dtype=_flat(y).dtype)
-    a, b = (np.asarray(t, dtype=np.float64) for t in _hutchinson_terms(game, y, key, u))
+    a, b = (np.asarray(t, dtype=np.float64)
+            for t in _hutchinson_program(game, y, key, u, None if chunk is None else int(chunk)))
     return _share(a, b)
 
 

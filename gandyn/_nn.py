@@ -59,18 +59,22 @@ class UpConv(eqx.Module):
     to `(C_out, 2H, 2W)` (sub-pixel convolution, Shi et al. 2016), which contains the
     4×4 stride-2 transposed convolution of DCGAN as a special case.
 
-    Initialised by ICNR (Aitken et al. 2017): the four sub-pixel kernels of each output
-    channel start equal, so the layer starts as nearest-neighbour upsampling after a
-    3×3 convolution. Independent sub-kernels start every 2×2 block with a fixed
-    pattern, and at 28×28 the generator then sticks in a dotted grid or saturates."""
+    `icnr=True` initialises it by ICNR (Aitken et al. 2017): the four sub-pixel kernels
+    of each output channel start equal, so the layer starts as nearest-neighbour
+    upsampling after a 3×3 convolution. With independent sub-kernels (`icnr=False`)
+    every 2×2 block starts with a fixed pattern."""
 
     conv: Conv
     out_channels: int = eqx.field(static=True)
 
-    def __init__(self, in_channels, out_channels, *, key):
-        conv = Conv(in_channels, out_channels, 3, padding=1, key=key)
-        self.conv = eqx.tree_at(lambda c: (c.weight, c.bias), conv,
-                                (jnp.repeat(conv.weight, 4, axis=1), jnp.repeat(conv.bias, 4)))
+    def __init__(self, in_channels, out_channels, *, key, icnr: bool = True):
+        if icnr:
+            conv = Conv(in_channels, out_channels, 3, padding=1, key=key)
+            conv = eqx.tree_at(lambda c: (c.weight, c.bias), conv,
+                               (jnp.repeat(conv.weight, 4, axis=1), jnp.repeat(conv.bias, 4)))
+        else:
+            conv = Conv(in_channels, 4 * out_channels, 3, padding=1, key=key)
+        self.conv = conv
         self.out_channels = out_channels
 
     def __call__(self, x):

@@ -117,6 +117,26 @@ def parse_point(text: str, game, flag: str = "--init") -> np.ndarray:
     return np.asarray(values)
 
 
+PLANES = ("eigen", "players")
+"""The named drawing planes `--plane` takes besides two parameters (see `drawing_plane`)."""
+
+
+def parse_plane(text: str, names, flag: str = "--plane") -> str | tuple[int, int]:
+    """`--plane`: `eigen`, `players`, or two different parameters of the game by name
+    or index (`θ1,ψ1`, `0,2`): the name, or the two indices into `names`."""
+    text = str(text).strip()
+    if text.lower() in PLANES:
+        return text.lower()
+    names = tuple(names)
+    parts = [p.strip() for p in text.split(",")]
+    indices = [names.index(p) if p in names else int(p) if p.isdigit() and int(p) < len(names)
+               else None for p in parts]
+    if len(parts) != 2 or None in indices or indices[0] == indices[1]:
+        raise InputError(f"malformed {flag} {text!r}: expected {', '.join(PLANES)}, or two "
+                         f"different parameters of {', '.join(names)} (names or indices)")
+    return indices[0], indices[1]
+
+
 def center(game) -> np.ndarray:
     """The game's equilibrium (its default start if it knows none), flattened."""
     from jax.flatten_util import ravel_pytree

@@ -508,3 +508,109 @@ def test_the_server_drops_compiled_programs_near_the_memory_map_limit(server, mo
     monkeypatch.setattr(_budget, "_memory_maps", lambda: (40_000, 65_530))
     code, field = get(server, "/api/field", {**WGAN, "grid": 5, "lim": 1})
     assert code == 200 and field["n"] == 5 and square._cache_size() == 0
+
+
+# ---------------------------------------------------------------------------------------
+# The drawing plane of a game of more than two parameters, and a method's own options:
+# chosen, checked and answered as the command line's `--plane` and `--opt`.
+
+
+def portrait_error(args) -> str:
+    """The one line `gandyn portrait ARGS` prints for bad input, without `Error: `."""
+    result = CliRunner().invoke(app, ["portrait", *args])
+    assert result.exit_code == 2, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("Error: "))
+    return line.removeprefix("Error: ")
+
+
+DIRAC2 = {**WGAN, "dim": 2, "grid": 5, "lim": 1}
+
+
+def test_the_drawing_plane_is_chosen_as_portraits_plane(server):
+    """The 2-D WGAN Dirac-GAN (real point 0): `v = (ψ, −θ)` coordinatewise. In the plane
+    of θ1 and ψ1 (θ2 = ψ2 = 0) the field is the 1-D rotation and a run stays in it,
+    spiralling out by √(1 + h²) per simultaneous step. The players' plane at the start
+    θ = ψ = (1, 1): `e₁ = (1, 1)/√2` in θ, `e₂ = −(1, 1)/√2` in ψ, on which the field is
+    `(v·e₁, v·e₂) = (−b, a)`."""
+    code, field = get(server, "/api/field", {**DIRAC2, "plane": "θ1,ψ1"})
+    assert code == 200 and field["labels"] == ["θ1", "ψ1"] and field["kind"] == "coordinates"
+    assert field["coordinates"] == ["θ1", "θ2", "ψ1", "ψ2"]
+    a, b = np.meshgrid(field["x"], field["y"])
+    np.testing.assert_allclose(field["u"], b.ravel(), atol=1e-12)
+    np.testing.assert_allclose(field["w"], -a.ravel(), atol=1e-12)
+    code, by_index = get(server, "/api/field", {**DIRAC2, "plane": "0,2"})  # as --plane 0,2
+    assert code == 200 and by_index["u"] == field["u"] and by_index["labels"] == ["θ1", "ψ1"]
+
+    code, answer = get(server, "/api/trajectory", {**DIRAC2, "plane": "θ1,ψ1", "method": "simgd",
+                                                   "steps": 100, "point": "1,0.5"})
+    assert code == 200
+    row, steps = answer["trajectories"][0], np.asarray(answer["steps"])
+    np.testing.assert_allclose(row["distance"], np.hypot(*np.asarray(row["path"])), rtol=1e-9)
+    np.testing.assert_allclose(row["distance"], math.hypot(1, 0.5) * math.sqrt(1 + H**2) ** steps,
+                               rtol=1e-9)
+
+    code, players = get(server, "/api/field", {**DIRAC2, "plane": "players"})
+    assert code == 200 and players["kind"] == "players' fields at the default start"
+    assert players["labels"] == ["v_G = 0.71·θ1 + 0.71·θ2", "v_D = −0.71·ψ1 − 0.71·ψ2"]
+    a, b = np.meshgrid(players["x"], players["y"])
+    np.testing.assert_allclose(players["u"], -b.ravel(), atol=1e-12)
+    np.testing.assert_allclose(players["w"], a.ravel(), atol=1e-12)
+
+    for plane in ({}, {"plane": "eigen"}):  # the game's default: the rotation plane, named
+        code, eigen = get(server, "/api/field", {**DIRAC2, **plane})
+        assert code == 200 and eigen["kind"].startswith("rotation plane of λ = 0 ± 1i")
+        assert all(label.startswith(e) and "·" in label
+                   for label, e in zip(eigen["labels"], ("e₁ = ", "e₂ = ")))
+
+
+@pytest.mark.parametrize("plane", ["θ1,θ9", "θ1,θ1", "θ1", "diagonal"])
+def test_a_bad_plane_is_a_400_with_portraits_message(server, plane):
+    cli = portrait_error(["--game", "dirac", "--dim", "2", "--loss", "wgan", "--steps", "1",
+                          "--plane", plane])
+    assert cli.startswith(f"malformed --plane {plane!r}: expected eigen, players, or two")
+    for path in ("/api/field", "/api/trajectory"):
+        code, body = get(server, path, {**DIRAC2, "plane": plane, "point": "1,1"})
+        assert code == 400 and body == {"error": cli}
+
+
+def test_a_methods_options_change_its_run_as_simulate_opt_does(server, tmp_path):
+    """NS-GAN Dirac-GAN by alternating GD with 5 discriminator steps per generator step
+    takes another path than with 1, the one `gandyn simulate --opt
+    discriminator_steps=5` writes; a bad value is the command line's message."""
+    common = {"game": "dirac", "loss": "nsgan", "method": "altgd", "step": 0.1, "steps": 40,
+              "point": "1,0.5"}
+    code, one = get(server, "/api/trajectory", common)
+    code5, five = get(server, "/api/trajectory", {**common, "discriminator-steps": 5})
+    assert code == code5 == 200
+    path1, path5 = (np.asarray(a["trajectories"][0]["path"]) for a in (one, five))
+    assert np.max(np.abs(path5 - path1)) > 0.05
+    result = CliRunner().invoke(app, ["simulate", "-g", "dirac", "-l", "nsgan", "-m", "altgd",
+                                      "-s", "0.1", "-n", "40", "--init", "1,0.5", "--opt",
+                                      "discriminator_steps=5", "--float64", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (npz,) = tmp_path.rglob("trajectories.npz")
+    with np.load(npz) as saved:
+        np.testing.assert_allclose(saved["step"], five["steps"])
+        np.testing.assert_allclose(saved["nsgan__altgd__params"][0].T, path5, rtol=1e-12,
+                                   atol=1e-12)
+    code, body = get(server, "/api/trajectory", {**common, "discriminator-steps": 0})
+    assert code == 400 and body == {"error": cli_error(["-m", "altgd", "--opt",
+                                                        "discriminator_steps=0"])}
+
+
+def test_a_method_that_moves_the_players_in_turns_says_so(server):
+    """Alternating GD on the WGAN Dirac-GAN, generator first: `θ₁ = θ₀ + hψ₀`, then
+    `ψ₁ = ψ₀ − hθ₁`, so between saves 0 and 1 the state `(θ₁, ψ₀)` is the one after the
+    generator's move alone; the reverse order and 3 discriminator steps are named too."""
+    code, answer = get(server, "/api/trajectory", {**WGAN, "method": "altgd", "steps": 10,
+                                                   "point": "1,0.5"})
+    assert code == 200 and answer["turns"] == [["generator", 1], ["discriminator", 1]]
+    thetas, psis = answer["trajectories"][0]["path"]
+    assert thetas[1] == pytest.approx(1 + H * 0.5) and psis[1] == pytest.approx(0.5 - H * thetas[1])
+    code, answer = get(server, "/api/trajectory", {**WGAN, "method": "altgd", "steps": 10,
+                                                   "point": "1,0.5", "generator-first": "false",
+                                                   "discriminator-steps": 3})
+    assert answer["turns"] == [["discriminator", 3], ["generator", 1]]
+    code, answer = get(server, "/api/trajectory", {**WGAN, "method": "simgd", "steps": 10,
+                                                   "point": "1,0.5"})
+    assert answer["turns"] is None

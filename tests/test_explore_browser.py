@@ -152,6 +152,15 @@ def test_verdict_is_the_linearisation_beside_the_trajectories(server, browser):
     assert "1 cycling" in browser.find_element(By.ID, "nonlinear").text
 
 
+def test_a_growth_of_one_to_rounding_has_no_half_life(server, browser):
+    """WGAN + alternating GD at h = 0.5: the step map's multipliers lie on the unit
+    circle (|μ| = 1 + 2·10⁻¹⁶ after rounding); no half-life or doubling time of 10¹⁵ steps."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=altgd&step=0.5&steps=50")
+    verdict = browser.find_element(By.ID, "verdict").text
+    assert "growth per step 1 (to rounding)" in verdict, verdict
+    assert "half-life" not in verdict and "doubling" not in verdict, verdict
+
+
 def test_stale_results_are_greyed_and_the_latest_request_wins(server, browser):
     open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,1")
     browser.execute_script("""
@@ -286,3 +295,117 @@ def test_dirac_data_space_plays_back_trajectory_one(server, browser):
     assert space.get_attribute("data-index") == index
     open_view(browser, server, "game=bilinear&method=simgd&step=0.1&steps=50&point=1,1")
     assert not browser.find_element(By.ID, "data-figure").is_displayed()
+
+
+def page_state(driver):
+    """What the page shows of the plane and of trajectory 1's frame, read in one script."""
+    return driver.execute_script("""
+        const $ = (id) => document.getElementById(id);
+        const space = $('data-space').dataset;
+        return {plane: $('plane').value, x: $('plane-x').value, y: $('plane-y').value,
+                planeShown: !$('plane-set').hidden, labels: $('portrait').dataset.labels || '',
+                help: $('plane-help').textContent, url: decodeURIComponent(location.search),
+                caption: $('portrait-caption').textContent, error: $('error').hidden ? ''
+                : $('error').textContent, theta: Number(space.theta), psi: Number(space.psi),
+                index: Number(space.index), phase: Number(space.phase), mover: space.mover,
+                label: $('time-label').textContent, playerStep: !$('player-step').hidden,
+                table: $('trajectories').querySelector('tbody').textContent,
+                verdict: $('verdict').textContent,
+                csv: $('export-csv').getAttribute('download')};""")
+
+
+def choose(driver, element_id, value):
+    Select(driver.find_element(By.ID, element_id)).select_by_value(value)
+    settled(driver)
+
+
+def test_a_game_of_more_parameters_is_drawn_in_a_chosen_plane(server, browser):
+    """The 2-D Dirac-GAN: the rotation plane by default, the players' plane, or two
+    coordinates by name, as `portrait --plane`; axes named by their components; a bad
+    pair is the command line's message."""
+    open_view(browser, server, "game=dirac&dim=2&loss=wgan&method=simgd&step=0.1&steps=50")
+    s = page_state(browser)
+    assert s["planeShown"] and s["plane"] == "" and "rotation plane of λ = 0 ± 1i" in s["help"]
+    assert s["labels"].startswith("e₁ = ") and "θ" in s["labels"] and "ψ" in s["labels"]
+    choose(browser, "plane", "players")
+    s = page_state(browser)
+    assert "plane=players" in s["url"] and "plane players" in s["caption"]
+    assert s["labels"] == "v_G = 0.71·θ1 + 0.71·θ2 | v_D = −0.71·ψ1 − 0.71·ψ2"
+    choose(browser, "plane", "coordinates")
+    s = page_state(browser)
+    assert (s["x"], s["y"]) == ("θ1", "ψ1") and "plane=θ1,ψ1" in s["url"]
+    assert s["csv"] == "gandyn-dirac-dim=2-wgan-simgd-h0.1-50steps-plane=theta1+psi1.csv"
+    assert s["labels"] == "θ1 | ψ1" and "θ1 against ψ1" in s["help"]
+    choose(browser, "plane-y", "θ2")
+    assert page_state(browser)["labels"] == "θ1 | θ2"
+    # A start clicked in that plane (ψ = 0) runs from there.
+    canvas = browser.find_element(By.ID, "portrait")
+    ActionChains(browser).move_to_element_with_offset(canvas, 60, -60).click().perform()
+    WebDriverWait(browser, 120).until(lambda d: len(statuses(d)) == 1)
+    settled(browser)
+    assert "plane=θ1,θ2" in page_state(browser)["url"] and "point=" in page_state(browser)["url"]
+    Select(browser.find_element(By.ID, "plane-y")).select_by_value("θ1")
+    WebDriverWait(browser, 60).until(lambda d: page_state(d)["error"])
+    assert page_state(browser)["error"].startswith(
+        "malformed --plane 'θ1,θ1': expected eigen, players, or two different parameters of "
+        "θ1, θ2, ψ1, ψ2")
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=50")
+    assert not page_state(browser)["planeShown"]  # two parameters: nothing to choose
+
+
+def test_a_methods_settings_are_fields_carried_in_the_link(server, browser):
+    """altgd's declared options appear when it is chosen; 5 discriminator steps per
+    generator step change the run, the link, the caption and the export's name; a
+    bad value is the command line's message; another method shows its own fields."""
+    open_view(browser, server, "game=dirac&loss=nsgan&method=altgd&step=0.1&steps=100"
+                               "&point=1,0.5")
+    field = browser.find_element(By.ID, "method-option-discriminator-steps")
+    assert field.get_attribute("value") == "1"
+    assert browser.find_element(By.ID, "method-option-generator-first").is_selected()
+    before = page_state(browser)
+    field.clear()
+    field.send_keys("5\n")
+    settled(browser)
+    after = page_state(browser)
+    assert "discriminator-steps=5" in after["url"]
+    assert "altgd (discriminator-steps=5)" in after["caption"]
+    assert "altgd-discriminator-steps=5" in after["csv"]
+    assert after["table"] != before["table"]  # another rate per step
+    assert after["verdict"] != before["verdict"]  # another step map at the equilibrium
+    field = browser.find_element(By.ID, "method-option-discriminator-steps")
+    field.clear()
+    field.send_keys("0\n")
+    WebDriverWait(browser, 60).until(lambda d: page_state(d)["error"])
+    assert page_state(browser)["error"] == "discriminator_steps must be an integer from 1 to 100, got 0"
+    choose(browser, "method", "sga")
+    fields = [e.get_attribute("id") for e in browser.find_elements(By.CSS_SELECTOR, "#method-options input")]
+    assert fields == ["method-option-lam", "method-option-align", "method-option-epsilon"]
+    assert "discriminator-steps" not in page_state(browser)["url"]
+
+
+def test_one_players_move_at_a_time_for_an_alternating_method(server, browser):
+    """Alternating GD on the WGAN Dirac-GAN: "one player ▶" shows the generator's move
+    alone, `(θ₁, ψ₀)` with `θ₁ = θ₀ + hψ₀`, then the discriminator's, `(θ₁, ψ₁)`; with
+    the discriminator first, `(θ₀, ψ₁)`. A simultaneous method has no such button."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=altgd&step=0.2&steps=100&point=1,0.5")
+    s = page_state(browser)
+    assert s["playerStep"] and (s["index"], s["phase"]) == (0, 0)
+    button = browser.find_element(By.ID, "player-step")
+    button.click()
+    s = page_state(browser)
+    assert (s["index"], s["phase"], s["mover"]) == (0, 1, "generator")
+    assert s["theta"] == pytest.approx(1 + 0.2 * 0.5) and s["psi"] == pytest.approx(0.5)
+    assert "the generator's step (the discriminator's step next)" in s["label"]
+    button.click()
+    s = page_state(browser)
+    assert (s["index"], s["phase"]) == (1, 0)
+    assert s["theta"] == pytest.approx(1.1) and s["psi"] == pytest.approx(0.5 - 0.2 * 1.1)
+    open_view(browser, server, "game=dirac&loss=wgan&method=altgd&generator-first=false"
+                               "&discriminator-steps=2&step=0.2&steps=100&point=1,0.5")
+    browser.find_element(By.ID, "player-step").click()
+    s = page_state(browser)
+    assert s["mover"] == "discriminator" and s["theta"] == pytest.approx(1)
+    assert s["psi"] == pytest.approx(0.5 - 2 * 0.2 * 1)  # two steps ψ ← ψ − hθ, θ = 1 held
+    assert "the discriminator's 2 steps (the generator's step next)" in s["label"]
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.2&steps=100&point=1,0.5")
+    assert not page_state(browser)["playerStep"]

@@ -136,6 +136,25 @@ def test_portrait_dim2_shares_one_oriented_plane(tmp_path, monkeypatch):
     plt.close(fig)
 
 
+def test_portrait_plane_players_names_its_axes_by_their_components(tmp_path, monkeypatch):
+    """`--plane players` on the 2-D WGAN Dirac-GAN: the axes are the players' fields at
+    the default start θ = ψ = (1, 1), `v_G ∝ ψ = (1, 1)` and `v_D ∝ −θ`, named by their
+    components; that start lies in the plane at (√2, −√2)."""
+    made = capture(monkeypatch, "portrait_grid")
+    result = runner.invoke(app, ["portrait", "--game", "dirac", "--dim", "2", "-l", "wgan",
+                                 "-m", "simgd", "--steps", "20", "--plane", "players",
+                                 "--out", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    (fig,) = made
+    ax = next(a for a in fig.axes if getattr(a, "_colorbar", None) is None and a.lines)
+    assert ax.get_xlabel() == "v_G = 0.71·θ1 + 0.71·θ2"
+    assert ax.get_ylabel() == "v_D = −0.71·ψ1 − 0.71·ψ2"
+    start = [line for line in ax.lines if len(line.get_xdata()) == 1][0]
+    assert (start.get_xdata()[0], start.get_ydata()[0]) == pytest.approx((2**0.5, -(2**0.5)))
+    check_figure(fig)
+    plt.close(fig)
+
+
 def test_eigen_stability_grid(tmp_path, monkeypatch):
     made = capture(monkeypatch, "stability_grid")
     result = runner.invoke(app, ["eigen", "-l", "wgan", "--reg", "r1=0.5", "-m", "simgd", "-m",
@@ -316,6 +335,44 @@ def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "must end in .gif or .mp4" in bad.output
 
 
+def test_animate_writes_an_mp4_where_ffmpeg_is_installed(tmp_path, monkeypatch):
+    """`--out x.mp4`: without ffmpeg, one line saying what to install (exit 2, nothing
+    written); with it, an H.264 MP4 through matplotlib's FFMpegWriter holding as many
+    frames as the command reports (counted by ffprobe)."""
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    import matplotlib.animation
+
+    result = runner.invoke(app, ["simulate", "-l", "wgan", "-m", "altgd", "--step", "0.3",
+                                 "--steps", "40", "--init", "1,0.5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    out = tmp_path / "a.mp4"
+    with monkeypatch.context() as m:
+        m.setattr(matplotlib.animation.writers, "is_available", lambda name: False)
+        bad = runner.invoke(app, ["animate", str(run_dir), "--out", str(out)])
+    assert bad.exit_code == 2 and not out.exists()
+    (line,) = [x for x in bad.output.splitlines() if x.strip()]
+    assert line.startswith("Error: --out .mp4 needs the ffmpeg program") and "install ffmpeg" in line
+    if not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): the MP4 itself is "
+                    "not checked")
+    result = runner.invoke(app, ["animate", str(run_dir), "--frames", "5", "--fps", "5",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frames = int(re.search(r"\((\d+) frames\)", result.output).group(1))
+    assert 2 <= frames <= 5 and out.read_bytes()[4:8] == b"ftyp"
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,nb_read_frames,pix_fmt", "-of", "json", str(out)],
+        capture_output=True, text=True, check=True).stdout)["streams"][0]
+    assert probe["codec_name"] == "h264" and probe["pix_fmt"] == "yuv420p"
+    assert int(probe["nb_read_frames"]) == frames
+
+
 def test_streamlines_follow_the_field_and_spread_like_streamplot():
     """The NumPy streamlines that replace `streamplot`: on a rotation `v = (−y, x)`
     each line stays on its circle (|r| constant) and runs along v; the lines spread
@@ -345,3 +402,26 @@ def test_streamlines_follow_the_field_and_spread_like_streamplot():
         i, j = np.rint((segment + 2.5) / 5 * 29).astype(int).T
         mine[j, i] = True
     assert covered >= 0.8 * mine.mean()
+
+
+def test_landscape_figures_follow_the_house_rules():
+    """Berard et al.'s two figures: the run's settings in the title, text ≥ 9 pt,
+    everything inside, every axes labelled (a rotation: cosine 0, a sign change drawn)."""
+    from gandyn.plotting._landscape import eigenvalues_figure, path_angle_figure
+
+    alpha = np.linspace(-0.1, 1.1, 25)
+    title = ("mnist5k · loss nsgan · no regularizer · method adam · h = 0.0002 · 5,000 steps · "
+             "width 32, depth 3, latent 32, batch 64 · base seed 0\npath-angle from step 0 to step 5000")
+    fig = path_angle_figure({"alpha": alpha, "cosine": 0.1 * np.sin(6 * alpha),
+                             "grad_norm": 1 + (alpha - 0.9) ** 2}, title=title,
+                            labels=("step 0", "step 5000"))
+    check_figure(fig)
+    assert "method adam" in all_title_text(fig) and "h = 0.0002" in all_title_text(fig)
+    plt.close(fig)
+    spectra = {f"step {s}": {"game_eigenvalues": [-4e3, -8 + 135j, -8 - 135j],
+                             "generator_hessian": [40.0, -5.7, 5.1],
+                             "discriminator_hessian": [4e3, 125.0, 42.0]} for s in (0, 5000)}
+    fig = eigenvalues_figure(spectra, title=title.replace("path-angle", "eigenvalues"))
+    check_figure(fig)
+    assert "loss nsgan" in all_title_text(fig)
+    plt.close(fig)

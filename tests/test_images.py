@@ -205,6 +205,21 @@ def test_upconv_starts_as_nearest_neighbour_upsampling_of_a_convolution():
     assert float(jnp.std(up.conv.weight)) > 0.05  # a real random kernel, not zeros
 
 
+@pytest.mark.parametrize("side, icnr", [(8, False), (16, True), (28, True)])
+def test_conv_gan_starts_its_upsampling_by_icnr_from_side_16(side, icnr):
+    """ICNR by default where it was measured to help (28×28), independent sub-pixel
+    kernels at 8×8 (where the digits learn with them), as `ConvGAN.icnr` documents."""
+    images = gd.data.ImageData(jnp.zeros((4, 1, side, side)), None)
+    generator = gd.ConvGAN(gd.losses.nsgan, images, width=4, latent_size=3).init().generator
+    for layer in (generator.up1, generator.up2):
+        weight = np.asarray(layer.conv.weight)
+        groups = weight.reshape(weight.shape[0], -1, 4)  # (fan_in, C_out, sub-pixel)
+        assert np.array_equal(groups, np.repeat(groups[..., :1], 4, axis=2)) == icnr
+    forced = gd.ConvGAN(gd.losses.nsgan, images, width=4, latent_size=3, icnr=not icnr)
+    weight = np.asarray(forced.init().generator.up1.conv.weight).reshape(-1, 4, 4)
+    assert np.array_equal(weight, np.repeat(weight[..., :1], 4, axis=2)) == (not icnr)
+
+
 def eqx_tree_at(up, weight, bias=None, conv=True):
     import equinox as eqx
 
@@ -378,3 +393,16 @@ def test_cli_image_errors(tmp_path, args, message):
     assert result.exit_code == 2
     assert result.output.strip().startswith(message), result.output
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_default_learning_rate_per_image_size():
+    """DCGAN's 2·10⁻⁴ for images at MNIST's size and above; the 8×8 digits keep 10⁻³
+    (at 2·10⁻⁴ their discriminator wins; at 10⁻³ a 28×28 generator saturates)."""
+    from gandyn._train_runs import TrainSettings
+
+    assert TrainSettings.new(data="digits").step == 1e-3
+    assert TrainSettings.new(data="stacked-digits").step == 1e-3
+    assert TrainSettings.new(data="mnist5k").step == 2e-4
+    assert TrainSettings.new(data="some/folder/of/pngs").step == 2e-4
+    assert TrainSettings.new(data="mnist5k", step=1e-3).step == 1e-3
+    assert TrainSettings.new(data="ring8").step == 1e-3

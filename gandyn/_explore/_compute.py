@@ -6,7 +6,7 @@ regularizer *names*. Regularizer weights are kept apart and passed traced, so a
 weight slider reuses one compiled program per configuration:
 
 - `field`: the game's field `v(y) = (−∇_θ L_G, −∇_ψ L_D)` on a grid of its drawing
-  plane `y = o + a·e₁ + b·e₂` (`slice_plane`, as `portrait` draws it), projected,
+  plane `y = o + a·e₁ + b·e₂` (`drawing_plane`, as `portrait` draws it), projected,
   `(v·e₁, v·e₂)`, under `jit ∘ vmap`;
 - `trajectories`: `simulate` from points clicked in that plane, padded to a fixed
   batch so that adding a trajectory does not recompile;
@@ -35,10 +35,10 @@ from .. import games as game_registry
 from .. import losses as loss_registry
 from .. import methods as method_registry
 from .. import regularizers as reg_registry
-from .._analysis import Plane, slice_plane, stability_report, step_matrix
+from .._analysis import Plane, drawing_plane, stability_report, step_matrix
 from .._budget import release_compiled_programs
 from .._simulate import Status, simulate
-from .._spec import InputError, RunSpec, check_int, parse_options, resolve_names
+from .._spec import InputError, RunSpec, check_int, parse_options, parse_plane, resolve_names
 
 
 # Bounds on a web request, beyond the command line's: each answer must come back fast.
@@ -55,7 +55,7 @@ DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "st
             "lim": 2.5, "grid": 41}
 # Query parameters, named as the command line's options (without the dashes); besides
 # these, every option the game or the method declares (`real-point`, `std`, …).
-SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid")
+SINGLE = ("game", "loss", "method", "step", "steps", "lim", "grid", "plane")
 REPEATED = ("reg", "point", "opt")
 
 
@@ -89,6 +89,7 @@ class Request(NamedTuple):
     lim: float
     grid: int
     method_options: tuple[tuple[str, object], ...] = ()
+    plane: str | tuple[int, int] | None = None  # as `--plane` (`parse_plane`); None: the game's
 
     def build_method(self):
         return method_registry.get(self.method, **dict(self.method_options))
@@ -167,12 +168,15 @@ def parse(query: dict[str, list[str]]) -> Request:
         raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
     grid = check_int("--grid", _number(_one(query, "grid") or str(DEFAULTS["grid"]), int), 2,
                      MAX_GRID)
+    plane = _one(query, "plane")
+    if plane is not None:
+        plane = parse_plane(plane, configuration.build(weights).coordinates())
     points = query.get("point", [])
     if len(points) > MAX_POINTS:
         raise InputError(f"at most {MAX_POINTS} --point are allowed, got {len(points)}")
     return Request(configuration, weights, method, spec.step, spec.steps,
                    np.array([_plane_point(p) for p in points], dtype=float).reshape(-1, 2),
-                   lim, grid, tuple(sorted(spec.method_options(method).items())))
+                   lim, grid, tuple(sorted(spec.method_options(method).items())), plane)
 
 
 def _plane_point(text: str) -> tuple[float, float]:
@@ -233,11 +237,12 @@ def _run(configuration: Configuration, weights, method, points, h: float, steps:
 
 
 @functools.lru_cache(maxsize=256)
-def _plane(configuration: Configuration, weights: tuple[float, ...]) -> Plane:
+def _plane(configuration: Configuration, weights: tuple[float, ...], choice=None) -> Plane:
+    """The drawing plane `choice` (`drawing_plane`), an eigenplane's signs fixed as
+    `portrait` fixes them."""
     from ..plotting._portrait import _oriented
 
-    game = configuration.build(weights)
-    return _oriented(slice_plane(game, coordinates=game.plane()))
+    return _oriented(drawing_plane(configuration.build(weights), choice))
 
 
 @functools.lru_cache(maxsize=256)
@@ -380,7 +385,7 @@ class Explorer:
         equilibrium's position."""
         with self.lock:
             configuration, weights = request.configuration, request.weights
-            plane = _plane(configuration, weights)
+            plane = _plane(configuration, weights, request.plane)
             game = configuration.build(weights)
             shift = _shift(plane)
             axis = np.linspace(-request.lim, request.lim, request.grid)
@@ -408,7 +413,7 @@ class Explorer:
         if not len(request.points):
             raise InputError("no --point given: give at least one start a,b in the plane")
         configuration, weights = request.configuration, request.weights
-        plane = _plane(configuration, weights)
+        plane = _plane(configuration, weights, request.plane)
         flat = _from_plane(plane, request.points)
         padded = np.concatenate([flat, np.repeat(flat[:1], MAX_POINTS - len(flat), axis=0)])
         solution = _run(configuration, weights, request.build_method(), padded, request.step,
@@ -422,7 +427,8 @@ class Explorer:
 
     def trajectories(self, request: Request) -> dict:
         """Each trajectory's status, divergence step, rate, its path in the drawing plane
-        and its series: distance to equilibrium, both losses, `‖v‖`."""
+        and its series: distance to equilibrium, both losses, `‖v‖`; and the method's
+        `turns()` (the players' moves within a step, for a method that alternates)."""
         with self.lock:
             solution, plane, _ = self.solve(request)
             flat = _flatten(solution.ys)
@@ -441,7 +447,9 @@ class Explorer:
                     "discriminator_loss": _finite(solution.discriminator_loss[i]),
                     "speed": _finite(solution.speed[i]),
                 })
-            return {"steps": np.asarray(solution.steps).tolist(), "trajectories": rows}
+            turns = request.build_method().turns()
+            return {"steps": np.asarray(solution.steps).tolist(), "trajectories": rows,
+                    "turns": None if turns is None else [list(t) for t in turns]}
 
     def csv(self, request: Request) -> str:
         """The trajectories as CSV: one row per trajectory and saved step, with the
@@ -525,7 +533,7 @@ class Explorer:
 
         with self.lock:
             game = request.configuration.build(request.weights)
-            method = method_registry.get(request.method)
+            method = request.build_method()
             values = np.linspace(request.step / 4, 4 * request.step, BIFURCATION_POINTS)
             result = continuation(game, method, "h", values, transient=min(request.steps, 2000),
                                   record=200, require_equilibrium=False)

@@ -11,7 +11,8 @@
 | `/api/bifurcation` | the current setting against h (`Explorer.bifurcation`) |
 
 Query parameters are named as the command line's options (`game`, `loss`, `method`,
-`reg=NAME=WEIGHT`, `step`, `steps`, `dim`, `real-point`, `bias`, `critic`) plus
+`reg=NAME=WEIGHT`, `step`, `steps`, `plane`, `dim`, `real-point`, `bias`, `critic`, a
+method's options such as `discriminator-steps`) plus
 `point`, `lim` and `grid`. Bad input is a 400 with the command line's one-line message,
 as JSON `{"error": …}`; nothing a request carries is run as code. A computation past
 its time budget is stopped and answered 503; one whose client left (a page that

@@ -232,6 +232,14 @@ class ConvGAN(_NetworkGAN):
     channels and `tanh`; the discriminator mirrors it with two 4×4 stride-2
     convolutions, LeakyReLU(0.2) and a linear logit. No batch normalization, so the
     field stays a pure function of the parameters.
+
+    `icnr`: start the sub-pixel layers as nearest-neighbour upsampling (ICNR, see
+    `UpConv`); by default for images of side 16 or more. Measured here with NS-GAN and
+    Adam: at 28×28 (mnist5k, 1,000 steps) without it the generator sticks in a dotted
+    grid (Fréchet distance 10,860, 6/10 classes) and with it draws strokes (2,483,
+    10/10); at 8×8 (digits, 5,000 steps, three seeds) with it one seed collapsed to one
+    class (3,469) and two covered all ten (63, 141), so 8×8 keeps the independent
+    kernels it was calibrated with (all seeds tried cover the ten classes).
     """
 
     loss: AbstractLoss
@@ -242,6 +250,7 @@ class ConvGAN(_NetworkGAN):
     spectral_norm: bool = eqx.field(static=True, default=False)
     regularizers: tuple[AbstractRegularizer, ...] = ()
     pack: int = eqx.field(static=True, default=1, kw_only=True)
+    icnr: bool | None = eqx.field(static=True, default=None, kw_only=True)
 
     def __check_init__(self):
         channels, height, width = self.target.shape
@@ -257,10 +266,11 @@ class ConvGAN(_NetworkGAN):
         keys = jax.random.split(key, 6)
         channels, height, width = self.target.shape
         start = (2 * self.width, height // 4, width // 4)
+        icnr = min(height, width) >= 16 if self.icnr is None else self.icnr
         generator = _Generator(
             eqx.nn.Linear(self.latent_size, int(np.prod(start)), key=keys[0]),
-            UpConv(2 * self.width, self.width, key=keys[1]),
-            UpConv(self.width, channels, key=keys[2]),
+            UpConv(2 * self.width, self.width, key=keys[1], icnr=icnr),
+            UpConv(self.width, channels, key=keys[2], icnr=icnr),
             start,
         )
         discriminator = _Discriminator(

@@ -41,6 +41,14 @@ class AbstractMethod(eqx.Module):
         gives the method's local contraction there."""
         return False
 
+    def turns(self) -> tuple[tuple[str, int], ...] | None:
+        """The players' moves within one step when they move in turns, each from the
+        other's latest parameters: `(("generator", 1), ("discriminator", k))` for a
+        generator step then `k` discriminator steps (or the reverse order); `None` when
+        both move from one state. Between two consecutive steps `y_n → y_{n+1}` the
+        first mover alone has moved at `(first's part of y_{n+1}, other's of y_n)`."""
+        return None
+
 
 class AbstractStepMethod(AbstractMethod, Generic[_State]):
     """A method that advances the game by one step of size `h` at a time.

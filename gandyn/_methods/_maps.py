@@ -100,6 +100,12 @@ class Optax(AbstractStepMethod):
             return self.linear
         return all(_state_is_floating(t) for t in (self.generator, self._discriminator))
 
+    def turns(self):
+        if not self.alternating:
+            return None
+        moves = (("generator", 1), ("discriminator", self.discriminator_steps))
+        return moves if self.generator_first else moves[::-1]
+
     def __check_init__(self):
         if self.discriminator_steps < 1:
             raise ValueError(

@@ -363,6 +363,9 @@ class Unrolled(AbstractWrapper):
     def step(self, game, y, state, t, h, key):
         return self.method.step(self.view(game, h, state), y, state, t, h, key)
 
+    def turns(self):
+        return self.method.turns()  # the wrapped method's moves, on the unrolled view
+
 
 __all__ = ["ExtraOptax", "ExtrapolationFromThePast", "HamiltonianGD", "Lookahead",
            "NegativeMomentum", "OptimisticAdam", "Unrolled", "UnrolledGame"]

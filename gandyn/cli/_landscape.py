@@ -63,10 +63,12 @@ def landscape(
                          key=key, chunk=25, tol=tol)
     except ValueError as e:
         fail(str(e))
-    name = Path(run_dir).resolve().name
+    from .._train_runs import title
+
+    name = title(settings)  # the run's data, loss, method, h, … (not its folder's timestamp)
     out.mkdir(parents=True, exist_ok=True)
     path = result["path_angle"]
-    fig = path_angle_figure(path, title=f"{name}: path-angle from step {first} to step {last}",
+    fig = path_angle_figure(path, title=f"{name}\npath-angle from step {first} to step {last}",
                             labels=(f"step {first}", f"step {last}"))
     atomic_figure(out / "path_angle.png", fig)
     plt.close(fig)
@@ -74,8 +76,8 @@ def landscape(
         "game_eigenvalues": [complex(*e) for e in result["game_eigenvalues"][str(s)]],
         "generator_hessian": result["generator_hessian"][str(s)],
         "discriminator_hessian": result["discriminator_hessian"][str(s)]} for s in (first, last)}
-    fig = eigenvalues_figure(spectra, title=f"{name}: top-{top_k} eigenvalues (largest |λ|), "
-                             f"seed {seed_index}")
+    fig = eigenvalues_figure(spectra, title=f"{name}\ntop-{top_k} eigenvalues (largest |λ|), "
+                             f"seed {seed_index}, batch {game.batch_size}")
     atomic_figure(out / "eigenvalues.png", fig)
     plt.close(fig)
     write_json(out / "landscape.json", {"run": str(run_dir), "seed": seed_index,

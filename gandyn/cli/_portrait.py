@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from .._spec import parse_plane
 from ._common import InputError, check_writable, fail, progress_bar, set_precision
 from ._options import (
     BiasOption,
@@ -41,10 +42,11 @@ def portrait(
     real_point: RealPointOption = None,
     bias: BiasOption = None,
     critic: CriticOption = None,
-    plane: Annotated[str | None, typer.Option("--plane", help="Two parameters to draw, by name "
-                     "or index, e.g. θ1,ψ1 (default: the game's two parameters, or for more "
-                     "the plane of the leading eigenvectors of the Jacobian at the "
-                     "equilibrium).")] = None,
+    plane: Annotated[str | None, typer.Option("--plane", help="The plane to draw: two "
+                     "parameters by name or index, e.g. θ1,ψ1; 'eigen' (the rotation plane of "
+                     "the Jacobian's leading eigenvectors at the equilibrium); or 'players' "
+                     "(each player's field at the default start) (default: the game's two "
+                     "parameters, or for more 'eigen').")] = None,
     lim: Annotated[float | None, typer.Option("--lim", help="Half-width of each panel around "
                    "the plane's origin (default: 1.5 × the farthest start, at least 2.5).")] = None,
     reg: RegOption = None,
@@ -60,7 +62,7 @@ def portrait(
                        game_options(dim, real_point, bias, critic, opt), float64=float64)
         games, methods = spec.games(), spec.methods_built()
         points = spec.points(games[0][1])
-        coordinates = None if plane is None else _parse_plane(plane, games[0][1].coordinates())
+        plane = None if plane is None else parse_plane(plane, games[0][1].coordinates())
         target = out / "portrait.png" if out.suffix.lower() not in (".png", ".pdf", ".svg") else out
         if out.suffix and out.suffix.lower() not in (".png", ".pdf", ".svg") and not out.is_dir():
             raise InputError(f"--out {str(out)!r} must end in .png, .pdf or .svg (or be a folder)")
@@ -74,10 +76,17 @@ def portrait(
         check_writable(target.parent)
         if lim is not None and not (math.isfinite(lim) and 0 < lim <= 1e6):
             raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
+        chosen = None
+        if plane is not None:
+            from .._analysis import drawing_plane
+
+            try:
+                chosen = drawing_plane(games[0][1], plane)
+            except ValueError as e:  # e.g. a players' plane with a zero field at the start
+                raise InputError(str(e)) from None
     except InputError as e:
         fail(str(e))
 
-    from .._analysis import slice_plane
     from .._io import atomic_figure, make_parents
     from .._runs import game_grid
     from ..plotting import portrait_grid
@@ -94,7 +103,6 @@ def portrait(
                          losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
                          methods=methods, h=step, steps=steps,
                          extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
-    chosen = None if coordinates is None else slice_plane(games[0][1], coordinates=coordinates)
     extent = portrait_extent(points, games[0][1]) if lim is None else lim
     figure = portrait_grid(panels, lim=extent, plane=chosen, suptitle=suptitle)
     figure.set_dpi(110)
@@ -104,20 +112,3 @@ def portrait(
     except OSError as e:
         fail(f"cannot write --out {str(target)!r}: {e.strerror or e}")
     typer.echo(f"wrote {target}")
-
-
-def _parse_plane(text: str, names: tuple[str, ...]) -> tuple[int, int]:
-    parts = [p.strip() for p in text.split(",")]
-    indices = []
-    for part in parts:
-        if part in names:
-            indices.append(names.index(part))
-        elif part.isdigit() and int(part) < len(names):
-            indices.append(int(part))
-        else:
-            indices = []
-            break
-    if len(parts) != 2 or len(indices) != 2 or indices[0] == indices[1]:
-        raise InputError(f"malformed --plane {text!r}: expected two different parameters of "
-                         f"{', '.join(names)} (names or indices)")
-    return indices[0], indices[1]

@@ -29,8 +29,12 @@ def writer_for(path, fps: int):
         return PillowWriter(fps=fps)
     if suffix == "mp4":
         if not mpl.animation.writers.is_available("ffmpeg"):
-            raise ValueError("--out .mp4 needs ffmpeg, which is not installed here; use .gif")
-        return FFMpegWriter(fps=fps)
+            raise ValueError("--out .mp4 needs the ffmpeg program, which is not on PATH here: "
+                             "install ffmpeg (apt-get install ffmpeg, brew install ffmpeg or "
+                             "conda install ffmpeg) or write a .gif")
+        # H.264: matplotlib then writes yuv420p (what browsers and slides play) and
+        # rounds the frame to even pixel sizes, which that format needs.
+        return FFMpegWriter(fps=fps, codec="h264")
     raise ValueError(f"--out must end in .gif or .mp4, got {str(path)!r}")
 
 

@@ -4,6 +4,8 @@ path-angle plot and the top-k spectra of the game Jacobian and the players' Hess
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._style import MIN_POINTS, fit_suptitle
+
 
 def path_angle_figure(path: dict, *, title: str = "path-angle",
                       labels: tuple[str, str] = ("y₁", "y₂")) -> plt.Figure:
@@ -22,17 +24,18 @@ def path_angle_figure(path: dict, *, title: str = "path-angle",
         top.plot([], [], color="black", ls=":", lw=0.8, label="sign change")
     top.set_ylim(-1.05, 1.05)
     top.set_ylabel("cosine")
-    top.legend(fontsize=7, loc="best")
-    top.set_title(title, fontsize=10)
+    top.set_xlabel("α")
+    top.legend(fontsize=MIN_POINTS, loc="best")
+    fit_suptitle(fig, title, fontsize=10)
     bottom.semilogy(alpha, np.where(norm > 0, norm, np.nan), color="tab:blue", lw=1.5,
                     label="‖v(y(α))‖")
     for a, name in zip((0.0, 1.0), labels):
         bottom.axvline(a, color="black", ls="--", lw=0.8)
         bottom.annotate(name, (a, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                        textcoords="offset points", fontsize=8)
+                        textcoords="offset points", fontsize=MIN_POINTS)
     bottom.set_xlabel("α   (y(α) = (1 − α)·y₁ + α·y₂)")
     bottom.set_ylabel("‖v‖ (log scale)")
-    bottom.legend(fontsize=7, loc="best")
+    bottom.legend(fontsize=MIN_POINTS, loc="best")
     return fig
 
 
@@ -61,12 +64,13 @@ def eigenvalues_figure(spectra: dict, *, title: str = "top-k eigenvalues") -> pl
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
     ax.set_title("game Jacobian J = ∂v/∂y\n(stable: Re λ ≤ 0; v = −(∇ₓL₁, ∇ᵧL₂))", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=MIN_POINTS)
     for ax, name, key in zip(axes[1:], ("generator's Hessian ∇²ₓL₁",
                                          "discriminator's Hessian ∇²ᵧL₂"),
                              ("generator_hessian", "discriminator_hessian")):
         ax.axhline(0, color="black", lw=0.6)
-        ax.set_xlabel("rank by |λ|")
+        ax.set_xlabel("rank by |λ| (0: largest)")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         magnitudes = np.concatenate([np.abs(np.asarray(spectra[label][key], dtype=float))
                                      for label in labels] or [np.zeros(1)])
         magnitudes = magnitudes[np.isfinite(magnitudes) & (magnitudes > 0)]
@@ -77,6 +81,6 @@ def eigenvalues_figure(spectra: dict, *, title: str = "top-k eigenvalues") -> pl
         else:
             ax.set_ylabel("λ")
         ax.set_title(f"{name}\n(negative: a direction the player's loss curves down)", fontsize=9)
-        ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
+        ax.legend(fontsize=MIN_POINTS)
+    fit_suptitle(fig, title, fontsize=10)
     return fig

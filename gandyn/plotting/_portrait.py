@@ -135,8 +135,8 @@ def portrait(
 def _oriented(plane: Plane) -> Plane:
     """An eigenplane's axes with a fixed sign (each axis's largest component
     positive), so that the same start reads the same in every panel."""
-    if plane.kind in ("full", "coordinates"):
-        return plane
+    if plane.kind in ("full", "coordinates") or plane.kind.startswith("players"):
+        return plane  # named axes (a coordinate, a player's field) keep their sign
     e1, e2 = (v * (1.0 if v[np.argmax(np.abs(v))] >= 0 else -1.0) for v in (plane.e1, plane.e2))
     return eqx.tree_at(lambda p: (p.e1, p.e2), plane, (e1, e2))
 

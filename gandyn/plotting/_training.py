@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
+from matplotlib.animation import FuncAnimation  # noqa: E402
 
 from .._games import Players  # noqa: E402
 from ._style import (  # noqa: E402
@@ -132,7 +132,11 @@ def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarr
 def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int, np.ndarray],
                  reference: np.ndarray, *, seed: int = 0, fps: int = 4, history=None,
                  suptitle: str | None = None) -> None:
-    """An animation of `snapshot` over the log points, written as a GIF to `path`."""
+    """An animation of `snapshot` over the log points, written to `path`: a GIF, or an
+    MP4 where ffmpeg is installed (by the suffix, `writer_for`)."""
+    from ._animate import writer_for
+
+    writer = writer_for(path, fps)
     steps = sorted(checkpoints)
     with plt.rc_context(STYLE):
         fig = plt.figure(figsize=(5.8, 6.0), layout="constrained")
@@ -148,7 +152,7 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
             if suptitle:
                 fit_suptitle(fig, suptitle, fontsize=9)
 
-        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
+        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=writer)
     plt.close(fig)
 
 

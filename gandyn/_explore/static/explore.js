@@ -24,8 +24,8 @@
   const VIEW = { "matching-pennies": 0.5 };
   const shownSettings = {};
   let OPTIONS = null;
-  const state = { game: "", options: {}, loss: "", regs: [], method: "", step: 0.1, steps: 1000,
-                  lim: 2.5, points: [] };
+  const state = { game: "", options: {}, loss: "", regs: [], method: "", methodOptions: {},
+                  step: 0.1, steps: 1000, lim: 2.5, plane: "", points: [] };
   const data = { field: null, spectrum: null, trajectories: null };
   const sequence = { field: 0, spectrum: 0, trajectories: 0 };
   const errors = {};
@@ -34,20 +34,39 @@
   // State ⇄ query string
 
   const gameInfo = () => OPTIONS.games.find((g) => g.name === state.game);
+  // The chosen method's declared options (none for a method the registries do not know:
+  // the server names it in its error).
+  const methodOptionList = () => (OPTIONS.methods.find((m) => m.name === state.method) || {}).options || [];
+
+  // Options (a game's or a method's) that differ from their defaults, as query pairs.
+  function given(options, values) {
+    return options.filter((o) => values[o.name] !== undefined && values[o.name] !== o.default)
+      .map((o) => [o.name, o.type === "bool" ? (values[o.name] ? "true" : "false") : String(values[o.name])]);
+  }
+
+  function readOptions(q, options) {
+    const values = {};
+    for (const o of options) {
+      const text = q.get(o.name);
+      if (text === null) values[o.name] = o.default;
+      else if (o.type === "bool") values[o.name] = ["1", "true", "on", ""].includes(text.toLowerCase());
+      else if (o.type === "int" || o.type === "float") values[o.name] = Number(text);
+      else values[o.name] = text;
+    }
+    return values;
+  }
 
   function query(withPoints = true) {
     const q = new URLSearchParams();
     q.append("game", state.game);
-    for (const o of gameInfo().options) {
-      const value = state.options[o.name];
-      if (value === undefined || value === o.default) continue;
-      q.append(o.name, o.type === "bool" ? (value ? "true" : "false") : String(value));
-    }
+    for (const [name, value] of given(gameInfo().options, state.options)) q.append(name, value);
     if (gameInfo().gan) {
       q.append("loss", state.loss);
       for (const [name, weight] of state.regs) q.append("reg", `${name}=${weight}`);
     }
     q.append("method", state.method);
+    for (const [name, value] of given(methodOptionList(), state.methodOptions)) q.append(name, value);
+    if (state.plane) q.append("plane", state.plane);
     q.append("step", String(state.step));
     q.append("steps", String(state.steps));
     q.append("lim", String(state.lim));
@@ -63,20 +82,15 @@
       showError("page", `unknown game ${JSON.stringify(state.game)} in the link; showing ${d.game}`);
       state.game = d.game;
     }
-    state.options = {};
-    for (const o of gameInfo().options) {
-      const text = q.get(o.name);
-      if (text === null) state.options[o.name] = o.default;
-      else if (o.type === "bool") state.options[o.name] = ["1", "true", "on", ""].includes(text.toLowerCase());
-      else if (o.type === "int" || o.type === "float") state.options[o.name] = Number(text);
-      else state.options[o.name] = text;
-    }
+    state.options = readOptions(q, gameInfo().options);
     state.loss = q.get("loss") || d.loss;
     state.regs = q.getAll("reg").map((r) => {
       const i = r.indexOf("=");
       return i < 0 ? [r, 1] : [r.slice(0, i), Number(r.slice(i + 1))];
     });
     state.method = q.get("method") || d.method;
+    state.methodOptions = readOptions(q, methodOptionList());
+    state.plane = q.get("plane") || "";
     state.step = Number(q.get("step") || d.step);
     state.steps = Number(q.get("steps") || d.steps);
     state.lim = Number(q.get("lim") || VIEW[state.game] || d.lim);
@@ -127,39 +141,90 @@
     select.value = chosen;
   }
 
-  function buildGameOptions() {
-    const box = $("game-options");
+  // A field per declared option (a game's or a method's, as the registries declare
+  // them: type, bounds, choices, help), its id `${prefix}-${name}`; the server checks
+  // each value with the command line's parsing.
+  function optionFields(box, options, values, prefix, changed) {
     box.replaceChildren();
-    for (const o of gameInfo().options) {
+    for (const o of options) {
       const label = document.createElement("label");
       label.textContent = `${o.name} `;
+      if (o.help) label.title = o.help;
       let input;
       if (o.choices) {
         input = document.createElement("select");
-        option(input, o.choices.map((c) => ({ name: c })), state.options[o.name]);
+        option(input, o.choices.map((c) => ({ name: c })), values[o.name]);
       } else {
         input = document.createElement("input");
         if (o.type === "bool") {
           input.type = "checkbox";
-          input.checked = Boolean(state.options[o.name]);
+          input.checked = Boolean(values[o.name]);
         } else {
           input.type = o.type === "str" ? "text" : "number";
           if (o.type === "int") input.step = "1";
           if (o.type === "float") input.step = "any";
-          input.value = state.options[o.name];
+          if (o.low !== null && o.low !== undefined) input.min = String(o.low);
+          if (o.high !== null && o.high !== undefined) input.max = String(o.high);
+          input.value = values[o.name];
         }
       }
-      input.id = `option-${o.name}`;
+      input.id = `${prefix}-${o.name}`;
       input.addEventListener("change", () => {
-        const v = o.type === "bool" ? input.checked
+        values[o.name] = o.type === "bool" ? input.checked
           : o.type === "int" || o.type === "float" ? Number(input.value) : input.value;
-        state.options[o.name] = v;
-        state.points = [];
-        refresh("field", "spectrum", "trajectories");
+        changed();
       });
       label.append(input);
       box.append(label);
     }
+  }
+
+  function buildGameOptions() {
+    optionFields($("game-options"), gameInfo().options, state.options, "option", () => {
+      state.points = [];
+      state.plane = "";  // the parameters (and their names) may have changed
+      syncPlane();
+      refresh("field", "spectrum", "trajectories");
+    });
+  }
+
+  function buildMethodOptions() {
+    optionFields($("method-options"), methodOptionList(), state.methodOptions, "method-option",
+                 () => refresh("spectrum", "trajectories"));
+  }
+
+  // The drawing plane of a game of more than two parameters, as `--plane`: the game's
+  // default, the rotation plane, the players' fields, or two coordinates by name.
+  function planeCoordinates() {
+    if (data.field && data.field.coordinates) return data.field.coordinates;
+    return state.plane.includes(",") ? state.plane.split(",") : [];
+  }
+
+  function syncPlane() {
+    const names = planeCoordinates();
+    $("plane-set").hidden = names.length <= 2 && !state.plane;
+    const pair = state.plane.includes(",");
+    $("plane").value = pair ? "coordinates" : state.plane;
+    $("plane-pair").hidden = !pair;
+    if (pair) {
+      const [x, y] = state.plane.split(",");
+      for (const [id, chosen] of [["plane-x", x], ["plane-y", y]]) {
+        // Rebuilt only when the names change (a redraw must not close an open list).
+        const shown = [...$(id).options].map((o) => o.value).join(",");
+        if (shown !== names.join(",")) option($(id), names.map((n) => ({ name: n })), chosen);
+        else $(id).value = chosen;
+      }
+    }
+    const field = data.field && !data.field.failed ? data.field : null;
+    $("plane-help").textContent = !field ? "" : field.kind === "coordinates"
+      ? `drawn: ${field.labels.join(" against ")}, the other parameters at the equilibrium's values`
+      : `drawn: ${field.kind}, through the equilibrium; each axis named by its components`;
+  }
+
+  function planeChanged() {
+    state.points = [];
+    syncPlane();
+    refresh("field", "trajectories");
   }
 
   function buildRegularizers() {
@@ -208,6 +273,8 @@
     $("method").value = state.method;
     const method = OPTIONS.methods.find((m) => m.name === state.method);
     $("method-help").textContent = method ? method.description : "";
+    buildMethodOptions();
+    syncPlane();
     $("step").value = state.step;
     $("step-slider").value = Math.log10(state.step);
     $("steps").value = state.steps;
@@ -224,6 +291,7 @@
       state.game = $("game").value;
       state.options = Object.fromEntries(gameInfo().options.map((o) => [o.name, o.default]));
       state.points = [];
+      state.plane = "";
       state.lim = VIEW[state.game] || OPTIONS.defaults.lim;
       syncControls();
       refresh("field", "spectrum", "trajectories");
@@ -234,6 +302,7 @@
     });
     $("method").addEventListener("change", () => {
       state.method = $("method").value;
+      state.methodOptions = Object.fromEntries(methodOptionList().map((o) => [o.name, o.default]));
       syncControls();
       refresh("spectrum", "trajectories");
     });
@@ -243,6 +312,20 @@
       refreshSoon("spectrum", "trajectories");
     });
     $("zoom").addEventListener("change", redraw);
+    $("plane").addEventListener("change", () => {
+      const names = planeCoordinates();
+      const value = $("plane").value;
+      // Two coordinates: the first of each player's to begin with (θ1, ψ1).
+      state.plane = value === "coordinates"
+        ? `${names[0]},${names[Math.floor(names.length / 2)]}` : value;
+      planeChanged();
+    });
+    for (const id of ["plane-x", "plane-y"]) {
+      $(id).addEventListener("change", () => {
+        state.plane = `${$("plane-x").value},${$("plane-y").value}`;
+        planeChanged();
+      });
+    }
     $("portrait").addEventListener("mousemove", readout);
     $("step").addEventListener("change", () => {
       state.step = Number($("step").value);
@@ -381,11 +464,17 @@
   }
 
   function settingsText() {
-    const given = gameInfo().options.filter((o) => state.options[o.name] !== o.default)
-      .map((o) => `${o.name}=${state.options[o.name]}`);
-    return `${state.game}${given.length ? ` (${given.join(", ")})` : ""}`
+    const options = given(gameInfo().options, state.options).map(([n, v]) => `${n}=${v}`);
+    return `${state.game}${options.length ? ` (${options.join(", ")})` : ""}`
       + `${gameInfo().gan ? ` · ${state.loss}` : ""}`
-      + `${regText()} · ${state.method} · h = ${fmt(state.step, 6)} · ${state.steps} steps`;
+      + `${regText()} · ${methodText()} · h = ${fmt(state.step, 6)} · ${state.steps} steps`
+      + `${state.plane ? ` · plane ${state.plane}` : ""}`;
+  }
+
+  // The method with the options it was given: "altgd (discriminator-steps=5)".
+  function methodText() {
+    const pairs = given(methodOptionList(), state.methodOptions).map(([n, v]) => `${n}=${v}`);
+    return `${state.method}${pairs.length ? ` (${pairs.join(", ")})` : ""}`;
   }
 
   function showError(kind, message) {
@@ -632,11 +721,10 @@ function speedColour(t) {
     });
     // The point of trajectory 1 the data space shows.
     if (dataSpaceShown() && rows.length) {
-      const [xs, ys] = rows[0].path;
-      const i = Math.min(playback.index, xs.length - 1);
-      if (xs[i] !== null && ys[i] !== null) {
-        const px = f.px(xs[i]);
-        const py = f.py(ys[i]);
+      const { theta, psi } = shownState();
+      if (theta !== null && psi !== null && theta !== undefined && psi !== undefined) {
+        const px = f.px(theta);
+        const py = f.py(psi);
         ctx.fillStyle = trajectoryColour(0);
         ctx.strokeStyle = "#000";
         ctx.beginPath();
@@ -648,6 +736,7 @@ function speedColour(t) {
     if (field.equilibrium) star(ctx, f.px(field.equilibrium[0]), f.py(field.equilibrium[1]), 9);
     ctx.restore();
     axes(ctx, f, field.labels[0], field.labels[1]);
+    $("portrait").dataset.labels = field.labels.join(" | ");
     if (!rows.length) {
       ctx.fillStyle = "rgba(0,0,0,0.55)";
       ctx.textAlign = "center";
@@ -857,7 +946,7 @@ function speedColour(t) {
     };
     const g = s.growth_per_step;
     line("linearisation at the equilibrium, h = " + fmt(state.step, 6) + ":",
-         `${s.verdict} — growth per step ${growthText(g)}${halfLife(g)}`, `verdict-${s.verdict}`);
+         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g)}`, `verdict-${s.verdict}`);
     const outcome = nonlinearOutcome();
     const p = document.createElement("p");
     p.id = "nonlinear";
@@ -876,15 +965,20 @@ function speedColour(t) {
   }
 
   // Growth per step to enough digits to tell it from 1: 1 − 7.0e−9, not "1".
-  function growthText(g, digits = 8) {
+  function growthText(g, digits = 8, rounding = 0) {
     if (g === null || !Number.isFinite(g)) return "—";
     const d = g - 1;
-    if (d !== 0 && Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
+    if (Math.abs(d) < rounding) return "1 (to rounding)";
+    if (Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
     return String(Number(g.toPrecision(digits)));
   }
 
-  function halfLife(g) {
-    if (g === null || !Number.isFinite(g) || g <= 0 || g === 1) return "";
+  // |growth − 1| below ROUNDING (64 ulps of a float64 near 1: the growth is computed in
+  // float64 from the eigenvalues) is rounding of a modulus-1 multiplier, not a rate.
+  const ROUNDING = 64 * Number.EPSILON;
+
+  function halfLife(g, rounding = ROUNDING) {
+    if (g === null || !Number.isFinite(g) || g <= 0 || Math.abs(g - 1) < rounding) return "";
     const steps = Math.log(2) / Math.abs(Math.log(g));
     const what = g < 1 ? "half-life" : "doubling time";
     return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * state.step, 3)} time units)`;
@@ -1049,7 +1143,39 @@ function speedColour(t) {
   // ------------------------------------------------------------------------------------
   // The data space of the 1-D Dirac-GAN, with playback over trajectory 1's saved steps
 
-  const playback = { index: 0, timer: null };
+  // `phase` 1: between saved steps `index` and `index + 1`, after the first mover's
+  // move only (a method whose players move in turns: the server's `turns`).
+  const playback = { index: 0, phase: 0, timer: null };
+
+  // Trajectory 1's (θ, ψ) at the shown frame, and what that frame is.
+  function shownState() {
+    const row = data.trajectories.trajectories[0];
+    const steps = data.trajectories.steps;
+    const [thetas, psis] = row.path;
+    const i = playback.index;
+    if (!playback.phase || !data.trajectories.turns) {
+      return { theta: thetas[i], psi: psis[i], label: `step ${steps[i]}`, mover: "" };
+    }
+    const [[first, count], [second, others]] = data.trajectories.turns;
+    const generatorFirst = first === "generator";
+    const moves = (player, k) => `${player === "generator" ? "the generator" : "the discriminator"}`
+      + `${k > 1 ? `'s ${k} steps` : "'s step"}`;
+    return {
+      theta: generatorFirst ? thetas[i + 1] : thetas[i],
+      psi: generatorFirst ? psis[i] : psis[i + 1],
+      label: `step ${steps[i]} + ${moves(first, count)} (${moves(second, others)} next)`,
+      mover: first,
+    };
+  }
+
+  // Whether the frame after the shown one can be split into the players' moves: the
+  // method moves them in turns and the run saved every step there.
+  function canSplit() {
+    const t = data.trajectories;
+    const i = playback.index;
+    return Boolean(t && t.turns) && i + 1 <= Number($("time").max)
+      && t.steps[i + 1] - t.steps[i] === 1;
+  }
 
   function dataSpaceShown() {
     const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
@@ -1070,11 +1196,17 @@ function speedColour(t) {
     slider.max = String(last);
     playback.index = Math.min(playback.index, last);
     slider.value = String(playback.index);
+    if (playback.index >= last) playback.phase = 0;
     const i = playback.index;
-    const theta = thetas[i];
-    const psi = psis[i];
+    const { theta, psi, label, mover } = shownState();
     const c = Number(state.options["real-point"] || 0);
-    $("time-label").textContent = `step ${steps[i]} · θ = ${fmt(theta, 4)} · ψ = ${fmt(psi, 4)}`;
+    $("time-label").textContent = `${label} · θ = ${fmt(theta, 4)} · ψ = ${fmt(psi, 4)}`;
+    const turns = data.trajectories.turns;
+    $("player-step").hidden = !turns;
+    $("player-step").disabled = !(playback.phase || canSplit());
+    $("player-step").title = !turns ? "" : !(playback.phase || canSplit())
+      ? "needs a save at every step here (at most 1,000 steps) and a step after this one"
+      : `one player's move: ${turns.map(([p, k]) => `${p}${k > 1 ? ` ×${k}` : ""}`).join(", then ")}`;
     const { ctx, w, h } = canvas2d($("data-space"));
     const box = { left: 62, top: 10, width: w - 78, height: h - 52 };
     const half = Math.max(2, 1.2 * Math.max(Math.abs(theta - c), 1));
@@ -1098,8 +1230,11 @@ function speedColour(t) {
     ctx.restore();
     axes(ctx, f, "x (data space)", "mass · C(x)");
     ctx.font = "12px system-ui, sans-serif";
-    const key = [["#0072B2", `real point c = ${fmt(c)}`], ["#E69F00", `generator θ = ${fmt(theta, 3)}`],
-                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}`]];
+    // Mid-step (one player's move shown): which player has just moved.
+    const moved = (player) => (mover === player ? " (moved)" : "");
+    const key = [["#0072B2", `real point c = ${fmt(c)}`],
+                 ["#E69F00", `generator θ = ${fmt(theta, 3)}${moved("generator")}`],
+                 ["#D55E00", `critic C(x) = ψx, ψ = ${fmt(psi, 3)}${moved("discriminator")}`]];
     key.forEach(([colour, text], k) => {
       ctx.fillStyle = colour;
       ctx.fillRect(box.left + 8, box.top + 8 + 16 * k, 10, 10);
@@ -1111,6 +1246,8 @@ function speedColour(t) {
     $("data-space").dataset.theta = String(theta);
     $("data-space").dataset.psi = String(psi);
     $("data-space").dataset.index = String(i);
+    $("data-space").dataset.phase = String(playback.phase);
+    $("data-space").dataset.mover = mover;
   }
 
   function stopPlayback() {
@@ -1122,6 +1259,19 @@ function speedColour(t) {
   function stepPlayback(delta) {
     const last = Number($("time").max);
     playback.index = Math.max(0, Math.min(last, playback.index + delta));
+    playback.phase = 0;
+    drawDataSpace();
+    drawPortrait();
+  }
+
+  // One player's move: the first mover's, then the second's (which completes the step).
+  function playerStep() {
+    if (playback.phase) {
+      playback.phase = 0;
+      playback.index += 1;
+    } else if (canSplit()) {
+      playback.phase = 1;
+    }
     drawDataSpace();
     drawPortrait();
   }
@@ -1139,9 +1289,11 @@ function speedColour(t) {
     });
     $("step-back").addEventListener("click", () => { stopPlayback(); stepPlayback(-1); });
     $("step-forward").addEventListener("click", () => { stopPlayback(); stepPlayback(1); });
+    $("player-step").addEventListener("click", () => { stopPlayback(); playerStep(); });
     $("time").addEventListener("input", () => {
       stopPlayback();
       playback.index = Number($("time").value);
+      playback.phase = 0;
       drawDataSpace();
       drawPortrait();
     });
@@ -1149,6 +1301,7 @@ function speedColour(t) {
 
   function redraw() {
     if (!OPTIONS) return;
+    syncPlane();
     drawDataSpace();
     drawPortrait();
     drawSpectrum();
@@ -1159,12 +1312,18 @@ function speedColour(t) {
     $("export-csv").download = `${name}.csv`;
   }
 
-  // File names that say what they hold: gandyn-dirac-wgan-r1=0.3-rk4-h0.1.
+  // File names that say what they hold: gandyn-dirac-wgan-r1=0.3-rk4-h0.1-…, with the
+  // game's and the method's options given and the plane (θ, ψ spelled out).
   function exportName() {
-    const parts = ["gandyn", state.game, gameInfo().gan ? state.loss : "",
+    const parts = ["gandyn", state.game,
+                   ...given(gameInfo().options, state.options).map(([n, v]) => `${n}=${v}`),
+                   gameInfo().gan ? state.loss : "",
                    ...(gameInfo().gan ? state.regs.map(([n, w]) => `${n}=${w}`) : []),
-                   state.method, `h${state.step}`, `${state.steps}steps`];
-    return parts.filter(Boolean).join("-").replace(/[^A-Za-z0-9=.+_-]/g, "_");
+                   state.method, ...given(methodOptionList(), state.methodOptions).map(([n, v]) => `${n}=${v}`),
+                   `h${state.step}`, `${state.steps}steps`, state.plane ? `plane=${state.plane}` : ""];
+    const GREEK = { θ: "theta", ψ: "psi", μ: "mu", σ: "sigma", ",": "+" };
+    return parts.filter(Boolean).join("-").replace(/[θψμσ,]/g, (c) => GREEK[c])
+      .replace(/[^A-Za-z0-9=.+_-]/g, "_");
   }
 
   // ------------------------------------------------------------------------------------
