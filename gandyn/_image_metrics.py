@@ -124,7 +124,8 @@ def _fit(model, x, y, key, steps: int, batch: int, learning_rate: float):
         updates, opt_state = optimizer.update(grads, opt_state)
         return (optax.apply_updates(params, updates), opt_state), None
 
-    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), jax.random.split(key, steps))
+    keys = jax.random.split(key, steps)
+    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), keys)
     return eqx.combine(params, static)
 
 

@@ -315,7 +315,8 @@ def test_a_checkpoint_for_another_run_is_refused(tmp_path):
     game, method = small_game(), gd.methods.get("adam")
     # Two seeds: the program the test above compiled serves this run too.
     train(game, method, h=1e-3, steps=10, seeds=2, log_every=10, eigen_checkpoints=0,
-          checkpoint_every=10, metrics=lambda x: {}, on_checkpoint=lambda s: save_checkpoint(tmp_path, s))
+          checkpoint_every=10, metrics=lambda x: {},
+          on_checkpoint=lambda s: save_checkpoint(tmp_path, s))
     with pytest.raises(ValueError, match=r"refused: array .* has shape \(2, 32, 4\); the run's "
                                          r"game, method and seeds give \(3, 32, 4\)"):
         load_checkpoint(tmp_path, game, method, h=1e-3, seeds=3)
