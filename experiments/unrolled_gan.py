@@ -312,7 +312,7 @@ def report(out: Path) -> None:
                        ylim=(-0.3, total + 0.3))
         axes[1, j].set(title=f"{target}: share of samples near a mode", xlabel="training step",
                        ylabel=f"share within {LOOSE} (10σ) of a mode", ylim=(0, 1))
-        axes[0, j].legend(fontsize=7)
+        axes[0, j].legend(fontsize=9, ncol=2)
     fig.suptitle("Unrolled GAN in the poolio/unrolled_gan notebook's setting (σ = 0.01)", fontsize=11)
     atomic_figure(out / "unrolled_gan_modes.png", fig)
     plt.close(fig)
@@ -335,12 +335,12 @@ def report(out: Path) -> None:
                     x = kept[step][seed]
                     ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3, color="tab:blue", lw=0)
                 else:
-                    ax.text(0, 0, "not reached", ha="center", va="center", fontsize=8, color="0.5")
+                    ax.text(0, 0, "not reached", ha="center", va="center", fontsize=9, color="0.5")
                 ax.scatter(centres[:, 0], centres[:, 1], s=14, marker="x", color="tab:green", lw=1)
                 if i == 0:
                     ax.set_title(f"step {step:,}", fontsize=9)
                 if j == 0:
-                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed {seed}", fontsize=8)
+                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed {seed}", fontsize=9)
         fig.suptitle("Generator samples (blue, 2,560 per panel) and the mixture's modes (green ×); "
                      "both axes x ∈ [−1.5, 1.5]", fontsize=9)
         atomic_figure(out / "unrolled_gan_samples.png", fig)
