@@ -132,11 +132,19 @@ def metrics_for(target):
     return metrics
 
 
-def run_variant(target: str, k: int, seeds: int, steps: int, out: Path, until: int | None = None) -> None:
+def variant_name(target: str, k: int, first_seed: int = 0) -> str:
+    """`<target>_k<k>`, with `_s<first seed>` for a run of later seeds only."""
+    return f"{target}_k{k}" + (f"_s{first_seed}" if first_seed else "")
+
+
+def run_variant(target: str, k: int, seeds: int, steps: int, out: Path, until: int | None = None,
+                first_seed: int = 0) -> None:
     """Train the variant to step `until` (default `steps`) of a `steps`-step run,
-    resuming from its checkpoint."""
+    resuming from its checkpoint. Seeds `first_seed … first_seed + seeds − 1` start
+    exactly where those seeds of one larger run start (`jax.random.split` is
+    prefix-consistent), so later seeds can be added as a separate run."""
     until = steps if until is None else until
-    name = f"{target}_k{k}"
+    name = variant_name(target, k, first_seed)
     result_path, ckpt_dir = out / f"{name}.json", out / f"{name}_checkpoint"
     if result_path.exists() and json.loads(result_path.read_text()).get("steps_done", 0) >= until:
         print(f"{name}: step {until} done, skipped", flush=True)
@@ -146,7 +154,8 @@ def run_variant(target: str, k: int, seeds: int, steps: int, out: Path, until: i
     # resume state built from step 0.
     root = jax.random.key(0)
     init_key = jax.random.split(root, 4)[0]
-    params = jax.vmap(OrthogonalInit(game))(jax.random.split(init_key, seeds))
+    keys = jax.random.split(init_key, first_seed + seeds)[first_seed:]
+    params = jax.vmap(OrthogonalInit(game))(keys)
     resume = None
     if (ckpt_dir / "checkpoint.npz").exists():
         resume = gd.load_checkpoint(ckpt_dir, game, method, h=H, seeds=seeds)
@@ -193,7 +202,8 @@ def run_variant(target: str, k: int, seeds: int, steps: int, out: Path, until: i
 
     def save(history, diverged_at, done, complete):
         write_json(result_path, {
-            "target": target, "unroll": k, "seeds": seeds, "steps": steps, "steps_done": done,
+            "target": target, "unroll": k, "seeds": seeds, "first_seed": first_seed,
+            "steps": steps, "steps_done": done,
             "complete": complete, "diverged_at": diverged_at, "history": history,
             "seconds": time.perf_counter() - tic, "load": list(np.round(_load(), 2)),
         })
@@ -242,7 +252,7 @@ def _coverage(x, target, radius):
 def _variant_samples(out: Path, data) -> dict[int, np.ndarray]:
     """Every logged step's samples `(seeds, n, 2)`: from the training checkpoint
     (which keeps all log points), else the figure steps' file."""
-    name = f"{data['target']}_k{data['unroll']}"
+    name = variant_name(data["target"], data["unroll"], data.get("first_seed", 0))
     ckpt = out / f"{name}_checkpoint"
     if (ckpt / "checkpoint.npz").exists():
         state = gd.load_checkpoint(ckpt, make_game(data["target"]), make_method(data["unroll"]),
@@ -264,7 +274,7 @@ def report(out: Path) -> None:
         return
     summary, curves, figure_samples = {}, {}, {}
     for data in rows:
-        name = f"{data['target']}_k{data['unroll']}"
+        name = variant_name(data["target"], data["unroll"], data.get("first_seed", 0))
         target = TARGETS[data["target"]]
         samples = _variant_samples(out, data)
         steps = sorted(samples)
@@ -302,9 +312,10 @@ def report(out: Path) -> None:
             if data["target"] != target:
                 continue
             k, steps = data["unroll"], sorted(per_step)
+            first = data.get("first_seed", 0)
             for s in range(data["seeds"]):
-                kw = dict(color=colours.get(k, "k"), lw=1.2, ls=("-", "--", ":")[s % 3],
-                          label=f"unroll {k}, seed {s}")
+                kw = dict(color=colours.get(k, "k"), lw=1.2, ls=("-", "--", ":")[(first + s) % 3],
+                          label=f"unroll {k}, seed {first + s}")
                 axes[0, j].plot(steps, [per_step[t]["modes_0.1"][s] for t in steps], **kw)
                 axes[1, j].plot(steps, [per_step[t]["share_0.1"][s] for t in steps], **kw)
         axes[0, j].set(title=f"{target}: modes covered (of {total})", xlabel="training step",
@@ -340,7 +351,8 @@ def report(out: Path) -> None:
                 if i == 0:
                     ax.set_title(f"step {step:,}", fontsize=9)
                 if j == 0:
-                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed {seed}", fontsize=9)
+                    label = data.get("first_seed", 0) + seed
+                    ax.set_ylabel(f"{data['target']}\nunroll {data['unroll']}, seed {label}", fontsize=9)
         fig.suptitle("Generator samples (blue, 2,560 per panel) and the mixture's modes (green ×); "
                      "both axes x ∈ [−1.5, 1.5]", fontsize=9)
         atomic_figure(out / "unrolled_gan_samples.png", fig)
@@ -353,6 +365,8 @@ def main():
     parser.add_argument("--target", choices=tuple(TARGETS), default="notebook7")
     parser.add_argument("--unroll", type=int, nargs="+", default=[0, 5])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds FIRST … FIRST+SEEDS−1 only (adds seeds to an earlier run)")
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--chunk", type=int, default=0, metavar="STEPS",
                         help="round robin: every variant to STEPS, then to 2·STEPS, … (equal "
@@ -373,7 +387,8 @@ def main():
         chunk = args.chunk or args.steps
         for until in range(chunk, args.steps + chunk, chunk):
             for k in args.unroll:
-                run_variant(args.target, k, args.seeds, args.steps, out, min(until, args.steps))
+                run_variant(args.target, k, args.seeds, args.steps, out, min(until, args.steps),
+                            first_seed=args.first_seed)
 
 
 if __name__ == "__main__":
