@@ -1,5 +1,6 @@
 """Training figures for toy targets: GAN-Lab-style snapshots, a GIF, metric curves."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib as mpl  # noqa: E402
@@ -29,6 +30,22 @@ D_CMAP = mpl.colors.ListedColormap(0.5 * mpl.colormaps["PuOr"](np.linspace(0, 1,
 
 
 
+@eqx.filter_jit
+def _d_and_push(game, discriminator, points, fake, real):
+    """`D(x) = σ(C(x))` at `points`, and the generator's push `−∇_x L_G` at the `fake`
+    samples (scored against as many `real` ones): one compiled program per game shape
+    (a snapshot, and every frame of a training GIF, call it)."""
+    d = jax.nn.sigmoid(game.discriminate(discriminator, points))
+    real_logits = game.discriminate(discriminator, real)
+
+    def generator_loss(x):
+        extra = {"real": real, "fake": x} if game.loss.uses_samples else {}
+        return game.loss.generator(real_logits, game.discriminate(discriminator, x), **extra)
+
+    push = -jax.grad(generator_loss)(fake) if fake.shape[0] else fake
+    return d, push
+
+
 def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndarray, *,
              title: str = "", arrows: int = 120, colorbar: bool = True, outcome: str = "",
              legend: bool = True):
@@ -39,7 +56,7 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
     lo, hi = _bounds(game, reference)
     if reference.shape[1] == 1:
         grid = np.linspace(lo[0], hi[0], 300)
-        d = jax.nn.sigmoid(game.discriminate(players.discriminator, jnp.asarray(grid[:, None])))
+        d = _d_and_push(game, players.discriminator, grid[:, None], samples[:0], reference[:0])[0]
         ax.hist(reference[:, 0], bins=80, range=(lo[0], hi[0]), density=True, color="0.8",
                 label="real (target)")
         ax.hist(samples[:, 0], bins=80, range=(lo[0], hi[0]), density=True, histtype="step",
@@ -58,8 +75,10 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
         ax.set_title(title)
         return ax
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
-    points = jnp.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1))
-    d = np.asarray(jax.nn.sigmoid(game.discriminate(players.discriminator, points))).reshape(gx.shape)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    fake, real = samples[:arrows], reference[: min(arrows, len(samples))]
+    d, push = (np.asarray(a) for a in _d_and_push(game, players.discriminator, points, fake, real))
+    d = d.reshape(gx.shape)
     heat = ax.imshow(d, extent=(lo[0], hi[0], lo[1], hi[1]), origin="lower", cmap=D_CMAP, vmin=0,
                      vmax=1, aspect="auto", interpolation="bicubic")
     if colorbar:
@@ -68,16 +87,6 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
                linewidths=0)
     ax.scatter(reference[:1000, 0], reference[:1000, 1], s=5, c=REAL_COLOUR, label="real (target)",
                zorder=3, linewidths=0, alpha=0.8)
-    fake = jnp.asarray(samples[:arrows])
-    real_logits = game.discriminate(players.discriminator, jnp.asarray(reference[: len(fake)]))  # noqa: E501
-    real = jnp.asarray(reference[: len(fake)])
-
-    def generator_loss(x):
-        extra = {"real": real, "fake": x} if game.loss.uses_samples else {}
-        return game.loss.generator(real_logits, game.discriminate(players.discriminator, x), **extra)
-
-    push = -jax.grad(generator_loss)(fake)
-    push = np.asarray(push)
     norm = np.linalg.norm(push, axis=1, keepdims=True) + 1e-12
     ax.quiver(samples[:arrows, 0], samples[:arrows, 1], *(push / norm).T, color=PUSH_COLOUR,
               scale=30, width=0.004, zorder=4, label="generator's push −∇ₓL_G")
@@ -102,7 +111,9 @@ def _sample_legend(fig):
         mpl.lines.Line2D([], [], color=PUSH_COLOUR, marker=r"$\rightarrow$", ms=12, ls="none",
                          label="generator's push −∇ₓL_G (direction)"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3 if fig.get_figwidth() > 8 else 2)
+    outside = fig.get_layout_engine() is not None  # constrained layout makes room itself
+    return fig.legend(handles=handles, loc="outside lower center" if outside else "lower center",
+                      ncols=3 if fig.get_figwidth() > 8 else 2)
 
 
 @styled
@@ -112,20 +123,33 @@ def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarr
     """Snapshots of one seed at (up to `columns`) evenly spaced log points, each with
     its logged metrics (from `history`) in the corner, one D(x) colour bar, a legend
     and the run's settings as the title."""
+    from ._portrait import fit_margins, panel_grid
+
     steps = sorted(checkpoints)
     chosen = [steps[i] for i in np.unique(np.linspace(0, len(steps) - 1, columns).astype(int))]
-    fig, axes = plt.subplots(1, len(chosen), figsize=(max(3.3 * len(chosen) + 0.8, 6.5), 4.4),
-                             squeeze=False, layout="constrained")
-    for ax, step in zip(axes[0], chosen):
+    plane = reference.shape[1] > 1
+
+    def draw(ax, step):
         snapshot(ax, game, _players_at(checkpoints[step], seed), samples[step][seed], reference,
                  title=f"step {step:,}", colorbar=False, outcome=row_text(history_row(history, step, seed)),
                  legend=False)
-    if reference.shape[1] > 1:
-        mappable = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), D_CMAP)
-        fig.colorbar(mappable, ax=axes, shrink=0.85, label="D(x) = σ(C(x))")
-        _sample_legend(fig)
+
+    # Fixed margins (`panel_grid`), not a layout engine: a second of the run's end
+    # otherwise. In 1-D each panel's twin axis has its label on the right.
+    fig = panel_grid([[(step,) for step in chosen]], draw, panel_size=3.3 if plane else 3.8,
+                     min_width=6.5, gap=0.75 if plane else 1.3, right=1.0 if plane else 0.7,
+                     cell_aspect=1.0 if plane else 1.1)
+    legend = _sample_legend(fig) if plane else None
     if suptitle:
         fit_suptitle(fig, f"{suptitle} · seed {seed}")
+    fit_margins(fig, legend=legend)
+    if plane:
+        last = fig.axes[len(chosen) - 1].get_position()
+        inch = 1 / fig.get_figwidth()
+        cax = fig.add_axes((last.x1 + 0.15 * inch, last.y0 + 0.075 * last.height,
+                            0.12 * inch, 0.85 * last.height))
+        mappable = mpl.cm.ScalarMappable(mpl.colors.Normalize(0, 1), D_CMAP)
+        fig.colorbar(mappable, cax=cax, label="D(x) = σ(C(x))")
     return fig
 
 
@@ -181,14 +205,15 @@ METRICS = {
 def metric_curves(history: list[dict], *, suptitle: str | None = None) -> plt.Figure:
     """Losses, ‖v‖ and every logged metric against the step, one line per seed, each
     panel titled in words with its quantity and unit on the y axis (the share of
-    high-quality samples in %, as the console prints it)."""
+    high-quality samples in %, as the console prints it). Fixed margins (`panel_grid`),
+    not a layout engine: a second of the run's end otherwise."""
+    from ._portrait import fit_margins, panel_grid
+
     keys = [k for k in METRICS if any(k in r for r in history)]
     cols = min(4, len(keys))
-    rows = -(-len(keys) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows + 0.6), squeeze=False,
-                             layout="constrained")
     seeds = sorted({r["seed"] for r in history})
-    for ax, key in zip(axes.ravel(), keys):
+
+    def draw(ax, key):
         title, ylabel, scale, log = METRICS[key]
         for s in seeds:
             pts = [(r["step"], np.nan if r[key] is None else scale * r[key])  # None: not finite
@@ -204,10 +229,13 @@ def metric_curves(history: list[dict], *, suptitle: str | None = None) -> plt.Fi
         if total and any(r.get(total) for r in history):
             ax.set_ylim(-0.3, max(r.get(total) or 0 for r in history) + 0.3)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
-    for ax in axes.ravel()[len(keys):]:
-        ax.axis("off")
+
+    rows = [[(k,) for k in keys[i:i + cols]] for i in range(0, len(keys), cols)]
+    fig = panel_grid(rows, draw, panel_size=3.4, min_width=6.5, gap=0.9, right=0.2,
+                     cell_aspect=0.78)
     if len(seeds) > 1:
-        axes.ravel()[0].legend()
+        fig.axes[0].legend()
     if suptitle:
         fit_suptitle(fig, suptitle)
+    fit_margins(fig)
     return fig
