@@ -29,7 +29,8 @@ at 10⁻³ the 28×28 generator saturates to a blank image."""
 # Bounds of the integer settings: beyond them a run overflows or can never finish.
 _INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
          "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
-         "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS)}
+         "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS),
+         "rotation_probes": (0, 4096)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TrainSettings:
     gif: bool = True
     float64: bool = False
     options: dict = dataclasses.field(default_factory=dict)  # the method's, by name
+    rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
 
     @classmethod
     def new(cls, **given) -> "TrainSettings":
@@ -82,7 +84,8 @@ class TrainSettings:
         except ValueError as e:
             raise InputError(f"cannot resume: {e}") from None
         names = [f.name for f in dataclasses.fields(cls)]
-        data = {"options": {}, **data}  # `options` came later: none in an older run
+        # `options` and `rotation_probes` came later: an older run had none and 16.
+        data = {"options": {}, "rotation_probes": 16, **data}
         missing = [k for k in names if k not in data]
         if missing:
             raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
@@ -102,6 +105,9 @@ class TrainSettings:
         check_step(self.step, flag("step"))
         for name, (low, high) in _INTS.items():
             check_int(flag(name), getattr(self, name), low, high)
+        if self.rotation_probes == 1:
+            raise InputError(f"{flag('rotation_probes')} must be 0 (off) or at least 2 (a "
+                             f"standard error needs two probes), got 1")
         for name in ("data", "loss", "method", "activation"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{flag(name)} must be a string, got {getattr(self, name)!r}")

@@ -127,7 +127,8 @@ def diverged_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("diverged")
     result = runner.invoke(app, ["train", "--data", "ring8", "-m", "simgd", "--step", "10",
                                  "--steps", "200", "--log-every", "50", "--width", "16", "--depth",
-                                 "1", "--batch", "64", "--no-gif", "--out", str(out)])
+                                 "1", "--batch", "64", "--no-gif", "--rotation-probes", "0",
+                                 "--out", str(out)])
     (run_dir,) = out.iterdir()
     return result, run_dir
 
@@ -169,7 +170,7 @@ def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished")
     result = runner.invoke(app, ["train", "--data", "gaussian", "--steps", "20", "--log-every", "10",
                                  "--width", "8", "--depth", "1", "--batch", "32", "--no-gif",
-                                 "--out", str(out)])
+                                 "--rotation-probes", "0", "--out", str(out)])
     assert result.exit_code == 0, result.output
     (run_dir,) = out.iterdir()
     return run_dir

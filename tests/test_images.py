@@ -368,7 +368,8 @@ def test_cli_train_on_digits_writes_grids_and_resumes(tmp_path):
     runner = CliRunner()
     # Two seeds, as in the tests above: the programs they compiled serve this run.
     args = ["train", "--data", "digits", "--steps", "20", "--log-every", "10", "--width", "4",
-            "--batch", "16", "--latent", "4", "--seeds", "2", "--no-gif", "--out", str(tmp_path)]
+            "--batch", "16", "--latent", "4", "--seeds", "2", "--no-gif", "--rotation-probes", "0",
+            "--out", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.iterdir()

@@ -287,11 +287,12 @@ def test_rerun_reproduces_a_sweep_exactly(tmp_path):
 
 def test_rerun_reproduces_a_training_run_exactly(tmp_path):
     result = cli("train", "--data", "gaussian", "--steps", "20", "--log-every", "10", "--width", "8",
-                 "--depth", "1", "--batch", "32", "--no-gif", "--opt", "b1=0.3", "--out",
-                 str(tmp_path / "a"))
+                 "--depth", "1", "--batch", "32", "--no-gif", "--opt", "b1=0.3",
+                 "--rotation-probes", "0", "--out", str(tmp_path / "a"))
     assert result.exit_code == 0, result.output
     (first,) = (tmp_path / "a").iterdir()
-    assert json.loads((first / "settings.json").read_text())["options"] == {"b1": 0.3}
+    settings = json.loads((first / "settings.json").read_text())
+    assert settings["options"] == {"b1": 0.3} and settings["rotation_probes"] == 0
     again = _rerun(first, tmp_path / "b")
     assert (json.loads((again / "metrics.json").read_text())["history"]
             == json.loads((first / "metrics.json").read_text())["history"])

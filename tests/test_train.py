@@ -62,6 +62,9 @@ def test_cli_train_writes_its_run_folder(tmp_path):
                                                    "settings.json", "checkpoint.npz"}
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [r["step"] for r in metrics["history"]] == [0, 0, 20, 20, 40, 40]
+    # By default every row holds the rotation share (16 Hutchinson probes) ± its error.
+    assert all(0 <= r["rotation_share"] <= 1 and r["rotation_share_se"] > 0 for r in metrics["history"])
+    assert json.loads((run_dir / "settings.json").read_text())["rotation_probes"] == 16
     assert metrics["summary"][0]["modes_total"] == 8
     assert metrics["summary"][0]["status"] in ("trained", "partial", "failed")
     assert result.output.strip().splitlines()[-1].startswith("status: seed 0 ")
@@ -77,6 +80,8 @@ def test_cli_train_writes_its_run_folder(tmp_path):
         (["--activation", "gelu"], "Error: unknown activation 'gelu'; choose from: relu"),
         (["--seeds", "0"], "Error: --seeds must be a positive integer of at most 1,024, got 0"),
         (["--reg", "r1"], "Error: malformed --reg 'r1'"),
+        (["--rotation-probes", "1"], "Error: --rotation-probes must be 0 (off) or at least 2"),
+        (["--rotation-probes", "-1"], "Error: --rotation-probes must be"),
     ],
 )
 def test_cli_train_errors(tmp_path, args, message):

@@ -18,7 +18,6 @@ from .._train_runs import (  # noqa: F401 - TrainSettings and build: the library
 )
 from ._options import OptOption, RegOption
 
-ROTATION_PROBES = 16  # Hutchinson probes of the rotation share logged at every log point
 IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two
 _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
 # What `train` keeps per log point, by kind of data (images: 64 samples, the parameters of
@@ -64,6 +63,9 @@ def train(
                                 "checkpoints (default: --log-every).")] = None,
     gif: Annotated[bool | None, typer.Option("--gif/--no-gif", help="Write training.gif "
                    "(default: yes).")] = None,
+    rotation_probes: Annotated[int | None, typer.Option("--rotation-probes", help="Hutchinson "
+                               "probes of the rotation share logged at every log point; 0 turns "
+                               "it off (default: 16).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,
@@ -78,7 +80,8 @@ def train(
                "steps": steps, "seeds": seeds, "seed": seed, "width": width, "depth": depth,
                "latent": latent, "batch": batch, "activation": activation,
                "spectral_norm": spectral_norm, "log_every": log_every,
-               "checkpoint_every": checkpoint_every, "gif": gif, "float64": float64}
+               "checkpoint_every": checkpoint_every, "gif": gif, "float64": float64,
+               "rotation_probes": rotation_probes}
     given = {k: v for k, v in options.items() if v is not None}
     try:
         if opt:
@@ -175,7 +178,7 @@ def train(
                     game, method_obj, h=settings.step, steps=settings.steps,
                     seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
                     metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
-                    on_checkpoint=on_checkpoint, on_log=on_log, rotation_probes=ROTATION_PROBES,
+                    on_checkpoint=on_checkpoint, on_log=on_log, rotation_probes=settings.rotation_probes,
                     **extra_kwargs,
                 )
     except KeyboardInterrupt:
