@@ -162,11 +162,17 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
     writer = writer_for(path, fps)
     steps = sorted(checkpoints)
     with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(5.8, 6.0), layout="constrained")
+        # Fixed margins, not a layout engine (a second a frame otherwise): room for the
+        # title above, the colour bar on the right and the legend below.
+        fig = plt.figure(figsize=(5.8, 6.0))
 
         def frame(i):
             fig.clear()
             ax = fig.add_subplot()
+            if reference.shape[1] > 1:
+                fig.subplots_adjust(left=0.13, right=0.97, bottom=0.2, top=0.87)
+            else:  # the twin D(x) axis's ticks and label on the right; no legend below
+                fig.subplots_adjust(left=0.13, right=0.86, bottom=0.1, top=0.87)
             snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
                      reference, title=f"step {steps[i]:,} · seed {seed}",
                      outcome=row_text(history_row(history, steps[i], seed)))
