@@ -8,6 +8,7 @@ what was kept and how to continue."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,8 +66,8 @@ def results(run_dir: Path):
 
 @pytest.fixture(scope="module")
 def reference(env, tmp_path_factory):
-    """An uninterrupted run, and the seconds it took after its first line of output
-    (a second run: the first one fills the compilation cache)."""
+    """An uninterrupted run's results, the seconds it took after its first line of output
+    (a second run: the first one fills the compilation cache), and its folder."""
     for attempt in range(2):
         out = tmp_path_factory.mktemp("reference")
         process = gandyn(*ARGS, "--out", str(out), env=env)
@@ -74,7 +75,8 @@ def reference(env, tmp_path_factory):
         start = time.monotonic()
         code, _, err = finish(process)
         assert code == 0, err
-    return results(run_folder(out)), time.monotonic() - start
+    duration = time.monotonic() - start
+    return results(run_folder(out)), duration, run_folder(out)
 
 
 def wait_for_checkpoints(out: Path, process: subprocess.Popen, count: int) -> None:
@@ -91,7 +93,7 @@ def wait_for_checkpoints(out: Path, process: subprocess.Popen, count: int) -> No
 
 
 def test_sigkill_at_random_moments_resumes_exactly_or_refuses(env, reference, tmp_path):
-    (params, history, steps), duration = reference
+    (params, history, steps), duration, _ = reference
     rng = np.random.default_rng(0)
     outcomes = []
     for i in range(6):
@@ -130,9 +132,8 @@ def test_sigkill_at_random_moments_resumes_exactly_or_refuses(env, reference, tm
 
 
 def test_a_damaged_checkpoint_is_refused(env, reference, tmp_path):
-    process = gandyn(*ARGS, "--out", str(tmp_path), env=env)
-    assert finish(process)[0] == 0
-    run_dir = run_folder(tmp_path)
+    run_dir = tmp_path / "run"  # a copy of the reference's finished run
+    shutil.copytree(reference[2], run_dir)
     checkpoint = run_dir / "checkpoint.npz"
     whole = checkpoint.read_bytes()
     (run_dir / "metrics.json").unlink()
@@ -159,7 +160,7 @@ def test_ctrl_c_before_the_first_checkpoint_keeps_nothing_and_says_so(env, tmp_p
 
 
 def test_ctrl_c_after_a_checkpoint_exits_130_with_the_resume_command(env, reference, tmp_path):
-    _, duration = reference
+    # (`reference` filled the compile cache: the run reaches its first checkpoint soon)
     args = list(ARGS)
     args[args.index("--steps") + 1] = "2000"  # a single-valued option is given once
     process = gandyn(*args, "--out", str(tmp_path), env=env)
