@@ -216,6 +216,22 @@ def stacked_metrics(predicted, classes: int) -> dict:
             "mode_kl": _kl_bits(counts, np.ones_like(counts))}
 
 
+@eqx.filter_jit
+def _features_and_predictions(classifier, x, stacked: bool):
+    """The classifier's features, predicted labels and confidences of a batch `x`; for
+    stacked images each channel goes through the one-channel classifier, and an image's
+    features are its channels' features side by side."""
+    if stacked:
+        x = x.reshape((-1, 1) + x.shape[2:])
+    features = jax.vmap(classifier.features)(x)
+    probs = jax.nn.softmax(jax.vmap(classifier.head)(features))
+    predicted, confidence = jnp.argmax(probs, -1), jnp.max(probs, -1)
+    if stacked:
+        n = features.shape[0] // 3
+        return features.reshape(n, -1), predicted.reshape(n, 3), confidence.reshape(n, 3).mean(-1)
+    return features, predicted, confidence
+
+
 class ImageMetrics:
     """Evaluates generated images against `data`: Fréchet distance in the classifier's
     feature space (in pixel space where the data has no labels), class coverage and
@@ -233,28 +249,23 @@ class ImageMetrics:
             real = np.asarray(data.sample(jax.random.key(seed), reference))
         else:
             real = np.asarray(base.images)
-        self._featurize = jax.jit(self._features_and_predictions) if self.classifier else None
         if self.classifier is None:
             self.real_features = real.reshape(len(real), -1)
         else:
             self.real_features, _, _ = self._batched(real)
             self.data_histogram = np.bincount(np.asarray(base.labels), minlength=base.classes)
 
-    def _features_and_predictions(self, x):
-        if self.stacked:  # each channel through the one-channel classifier
-            x = x.reshape((-1, 1) + x.shape[2:])
-        features = jax.vmap(self.classifier.features)(x)
-        logits = jax.vmap(self.classifier.head)(features)
-        probs = jax.nn.softmax(logits)
-        predicted, confidence = jnp.argmax(probs, -1), jnp.max(probs, -1)
-        if self.stacked:  # per image: the three channels' features, labels and mean confidence
-            n = features.shape[0] // 3
-            return features.reshape(n, -1), predicted.reshape(n, 3), confidence.reshape(n, 3).mean(-1)
-        return features, predicted, confidence
-
-    def _batched(self, images, size: int = 1000):
-        parts = [self._featurize(jnp.asarray(images[i : i + size])) for i in range(0, len(images), size)]
-        return tuple(np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(3))
+    def _batched(self, images, size: int = 512):
+        """Features, labels and confidences of `images`, in chunks of `size` (the last
+        one padded): one compiled program for any number of images."""
+        images = np.asarray(images)
+        parts = []
+        for i in range(0, len(images), size):
+            chunk = images[i : i + size]
+            padded = np.concatenate([chunk, np.zeros((size - len(chunk),) + chunk.shape[1:], chunk.dtype)])
+            out = _features_and_predictions(self.classifier, jnp.asarray(padded), self.stacked)
+            parts.append([np.asarray(p)[: len(chunk)] for p in out])
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
 
     def __call__(self, samples) -> dict:
         x = np.asarray(samples, np.float32)

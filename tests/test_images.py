@@ -302,7 +302,15 @@ def small_game(**kwargs):
     return gd.ConvGAN(gd.losses.nsgan, gd.data.digits(), width=4, latent_size=4, batch_size=16, **kwargs)
 
 
-def test_checkpoint_then_resume_equals_an_uninterrupted_run(tmp_path):
+@pytest.fixture
+def float32():
+    """Single precision, as `gandyn train` runs for a user: the training tests below and
+    the command share their compiled programs and the digits' classifier (the cache
+    keys a classifier by its data, float32 images included)."""
+    jax.config.update("jax_enable_x64", False)
+
+
+def test_checkpoint_then_resume_equals_an_uninterrupted_run(tmp_path, float32):
     game, method = small_game(), gd.methods.get("adam")
     kwargs = dict(h=1e-3, seeds=2, log_every=10, eigen_checkpoints=0, metrics=lambda x: {"mean": float(x.mean())})
     whole = train(game, method, steps=30, **kwargs)
@@ -318,7 +326,7 @@ def test_checkpoint_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert resumed.history == whole.history
 
 
-def test_a_checkpoint_for_another_run_is_refused(tmp_path):
+def test_a_checkpoint_for_another_run_is_refused(tmp_path, float32):
     game, method = small_game(), gd.methods.get("adam")
     # Two seeds: the program the test above compiled serves this run too.
     train(game, method, h=1e-3, steps=10, seeds=2, log_every=10, eigen_checkpoints=0,
@@ -364,7 +372,7 @@ def test_spectral_norm_of_kernels_has_unit_largest_singular_value(shape):
 
 # ------------------------------------------------------------------ CLI
 
-def test_cli_train_on_digits_writes_grids_and_resumes(tmp_path):
+def test_cli_train_on_digits_writes_grids_and_resumes(tmp_path, float32):
     runner = CliRunner()
     # Two seeds, as in the tests above: the programs they compiled serve this run.
     args = ["train", "--data", "digits", "--steps", "20", "--log-every", "10", "--width", "4",
