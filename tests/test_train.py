@@ -16,7 +16,9 @@ def small_game(**kwargs):
 
 
 def test_rk4_with_r1_matches_a_1d_gaussian():
-    game = small_game(regularizers=(gd.R1(1.0),))
+    # One hidden layer: the same outcome as two, at half the compile time of RK4 over R1.
+    game = gd.MLPGAN(gd.losses.nsgan, gd.data.Gaussian1D(mean=1.0, std=0.5), width=32, depth=1,
+                     latent_size=1, batch_size=256, regularizers=(gd.R1(1.0),))
     result = train(game, gd.Flow(gd.RK4()), h=0.1, steps=1500, seeds=2, log_every=500,
                    eigen_checkpoints=0)
     last = [r for r in result.history if r["step"] == 1500]
