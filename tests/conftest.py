@@ -17,10 +17,15 @@ WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 RSS_LIMIT = (2 if WORKERS == 1 else 1.25) * 2**30
 """… or this much resident memory per process (the suite's goal is at most 3 GB)."""
 
-LONGEST_FIRST = ("test_images.py", "test_crash.py", "test_distributed_sweep.py", "test_train.py",
-                 "test_hostile_cli.py", "test_landscape.py", "test_runspec.py", "test_second_order.py")
-"""The files that take longest (measured in one process), handed out first, so
-that the two worker processes (`addopts` in pyproject.toml) finish together."""
+LONGEST_FIRST = ("test_images.py", "test_crash.py", "test_colab_pacgan.py", "test_second_order.py",
+                 "test_distributed_sweep.py", "test_landscape.py", "test_hostile_cli.py",
+                 "test_train.py", "test_performance.py", "test_simulate.py",
+                 "test_explore_browser.py", "test_su.py", "test_runspec.py", "test_explore_api.py",
+                 "test_slice.py", "test_games.py", "test_sweep.py")
+"""The files that take longest (measured, seconds of one worker), handed out first, so
+that the two worker processes (`addopts` in pyproject.toml) finish together: xdist
+keeps this order with `--no-loadscope-reorder` (by default it hands out the files with
+the most tests first, and the 6 long tests of test_crash.py came last)."""
 
 
 def pytest_collection_modifyitems(config, items):
