@@ -138,36 +138,18 @@ def initialize(coordinator: str | None = None, processes: int | None = None,
     return jax.process_index(), jax.process_count()
 
 
-# A process may wait at the barrier for days while the others finish their shares; one
-# that is lost ends the wait sooner, through the runtime's heartbeats.
-_WAIT_MS = 7 * 24 * 3600 * 1000
-
-
-def _client():
-    from jax._src.distributed import global_state
-
-    if global_state.client is None:
-        raise RuntimeError("jax.distributed is not initialized")
-    return global_state.client
-
-
 def barrier(name: str) -> None:
-    """Wait until every process gets here: the barrier of JAX's coordination service
-    (as JAX's own checkpointing waits; `sync_global_devices` would run a collective,
-    whose set-up gives up after 30 s of one process waiting for another)."""
-    _client().wait_at_barrier(name, _WAIT_MS)
+    """Wait until every process gets here (`gandyn._coordination.barrier`)."""
+    from ._coordination import barrier as wait
+
+    wait(name)
 
 
 def broadcast_text(text: str | None, key: str = "gandyn/sweep-folder") -> str:
-    """Process 0's `text` on every process, through the coordination service's
-    key-value store."""
-    import jax
+    """Process 0's `text` on every process (`gandyn._coordination.broadcast_text`)."""
+    from ._coordination import broadcast_text as share
 
-    client = _client()
-    if jax.process_index() == 0:
-        client.key_value_set(key, text)
-        return text
-    return client.blocking_key_value_get(key, _WAIT_MS)
+    return share(text, key)
 
 
 class Rate:

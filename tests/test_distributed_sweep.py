@@ -180,3 +180,18 @@ def test_training_sweep_spec_holds_train_settings():
     assert settings.width == 16 and settings.depth == 1 and settings.steps == 50
     assert settings.latent == 2 and settings.batch == 256  # train's defaults for a toy target
     assert TrainSweepSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_coordination_service_attributes_exist():
+    """`gandyn._coordination` reaches JAX's coordination client the way
+    `multihost_utils` does (JAX has no public barrier or key-value store): a JAX release
+    that moves it fails here, not in a user's sweep."""
+    from jax._src.lib import _jax  # the test may look inside JAX; gandyn does not
+    from jax.experimental import multihost_utils
+
+    from gandyn import _coordination
+
+    state = _coordination.state()
+    assert state is multihost_utils.distributed.global_state and hasattr(state, "client")
+    for method in _coordination.CLIENT_METHODS:
+        assert callable(getattr(_jax.DistributedRuntimeClient, method, None)), method

@@ -315,7 +315,8 @@ def _not_a_stop(record) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], OverBudget))
 
 
-logging.getLogger("jax._src.debugging").addFilter(_not_a_stop)
+# JAX logs a failed callback under the module that defines `jax.debug.callback`.
+logging.getLogger(jax.debug.callback.__module__).addFilter(_not_a_stop)
 
 
 class _Budget:
