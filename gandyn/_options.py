@@ -54,7 +54,9 @@ class Option:
 
     @property
     def label(self) -> str:
-        return self.flag or self.name
+        """How messages name it, the same from every front end: `real_point
+        (--real-point)`, or the name alone for an option without a flag."""
+        return f"{self.name} ({self.flag})" if self.flag and self.name else self.flag or self.name
 
     def rule(self) -> str:
         """What a valid value is, in words."""

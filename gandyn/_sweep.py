@@ -4,13 +4,15 @@ one compiled program, written incrementally and resumable.
 
 Limits (checked before anything runs, each a one-line `ValueError`):
 
-- `steps` ≤ `MAX_STEPS` (10⁸) per run: more could never finish;
+- every value that `gandyn simulate` also takes (a step size, `steps`, a seed, a
+  regularizer's weight, the game's and the methods' options such as `real_point` and
+  `dim`) is checked by the same function with the same bounds and the same message
+  (`gandyn._spec`: `steps` ≤ 10⁹, seeds in [0, 2³² − 1], `|real_point|` ≤ 10⁴);
 - the grid ≤ `MAX_RUNS` (100,000) runs: a group's trajectories and every row are held
   in memory (about `BYTES_PER_RUN` each), and `results.json` is rewritten after each
   group; split a larger grid into several sweeps;
-- seeds in [0, `MAX_SEED`] (2³¹ − 1), what `jax.random.key` takes in 32-bit mode;
-- `|real_point|` and `init_radius` ≤ `MAX_MAGNITUDE` (10⁶), `simulate`'s blow-up
-  bound: beyond it every run diverges at step 0.
+- `init_radius` ≤ `MAX_MAGNITUDE` (10⁶), `simulate`'s blow-up bound: beyond it every
+  run diverges at step 0.
 
 Every grid value must be given once: a duplicate (`wgan` and `WGAN`, `r1=1` and
 `r1=1.0`, a step size or seed twice) is refused, as it would write duplicate rows.
@@ -50,7 +52,7 @@ from ._io import atomic_path, check_regular_file
 from ._runs import initial_states
 from ._runs import summarize, write_json
 from .losses import _LossSwitch
-from ._spec import split_options
+from ._spec import MAX_SEED, MAX_STEPS, check_int, check_seed, check_step, split_options
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
 
@@ -62,9 +64,7 @@ COLUMNS = [
 NO_REGULARIZER = "none"
 STATUSES = tuple(s.label for s in Status)
 
-MAX_STEPS = 10**8
 MAX_RUNS = 100_000
-MAX_SEED = 2**31 - 1
 MAX_MAGNITUDE = 1e6
 # Up to ~400 saves × (θ, ψ, L_G, L_D, ‖v‖, distance) in float64, plus the row and
 # its JSON: an estimate used in the refusal message.
@@ -108,29 +108,14 @@ def _canonical_names(field: str, what: str, values, registry) -> tuple[str, ...]
 
 
 def _parse_regularizer(text) -> tuple[str, str | None, float]:
-    """A regularizer setting → `(canonical text, name or None, weight)`."""
-    choices = ", ".join(reg_registry.names())
-    if not isinstance(text, str):
-        raise ValueError(f"regularizers must hold strings 'none' or 'NAME=WEIGHT', got {_show(text)}; "
-                         f"NAME one of: {choices}")
-    if text.strip().lower() == NO_REGULARIZER:
+    """A regularizer setting → `(canonical text, name or None, weight)`: `"none"`, or a
+    `NAME=WEIGHT` that `gandyn simulate --reg` takes (checked by the same function)."""
+    if isinstance(text, str) and text.strip().lower() == NO_REGULARIZER:
         return NO_REGULARIZER, None, 0.0
-    name, sep, value = text.partition("=")
-    try:
-        weight = float(value) if sep else None
-    except ValueError:
-        weight = None
-    if not name.strip() or weight is None:
-        raise ValueError(f"malformed regularizer {_show(text)}: expected 'none' or NAME=WEIGHT, "
-                         f"NAME one of: {choices}")
+    reg_registry.parse(text, label="--reg")  # the command line's message for a bad one
+    name, _, value = text.partition("=")
     name = name.strip().lower()
-    if name not in reg_registry.names():
-        raise ValueError(f"unknown regularizer {_show(name)} in {_show(text)}; choose from: {choices}")
-    if not math.isfinite(weight):
-        raise ValueError(f"regularizer weight must be finite, got {_show(text)}")
-    if weight < 0:
-        raise ValueError(f"regularizer weight must be a finite number ≥ 0, got {_show(text)}")
-    return f"{name}={value.strip()}", name, weight
+    return f"{name}={value.strip()}", name, float(value)
 
 
 def _check_number(field: str, value, *, positive: bool) -> float:
@@ -180,10 +165,6 @@ class SweepSpec:
             gans = [g for g in game_registry.names() if game_registry.takes_loss(g)]
             raise ValueError(f"game {self.game!r} is not a GAN (a sweep runs losses × "
                              f"regularizers); choose from: {', '.join(gans)}")
-        if not (_is_int(self.dim) and 1 <= self.dim <= 64):
-            raise ValueError(f"dim must be an integer from 1 to 64, got {_show(self.dim)}")
-        if self.dim != 1 and "dim" not in game_registry.options(self.game):
-            raise ValueError(f"game {self.game!r} takes no dim")
         for field in _LIST_FIELDS:
             value = getattr(self, field)
             if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
@@ -201,7 +182,16 @@ class SweepSpec:
         clash = sorted(set(self.options) & {"dim", "real_point"})
         if clash:
             raise ValueError(f"give {clash[0]} as its own key, not in options")
-        game_opts, method_opts = split_options(self.game, self.methods, self.options)
+        # `dim` and `real_point` are the game's options: checked by its declarations, as
+        # `gandyn simulate` checks them (the same bounds, the same message).
+        given = dict(self.options)
+        declared = game_registry.registry.options(self.game)
+        for name, value, default in (("dim", self.dim, 1), ("real_point", self.real_point, 0.0)):
+            if name in declared or value != default or not _is_real(value):
+                given[name] = value
+        game_opts, method_opts = split_options(self.game, self.methods, given)
+        set_("dim", game_opts.pop("dim", 1))
+        set_("real_point", game_opts.pop("real_point", 0.0))
         merged = dict(game_opts)
         for taken in method_opts.values():
             merged.update(taken)
@@ -217,31 +207,20 @@ class SweepSpec:
 
         steps_h = {}
         for h in self.step_sizes:
-            if not (_is_real(h) and math.isfinite(h) and h > 0):
-                raise ValueError(f"step sizes must be positive finite numbers, got {_show(h)}")
-            if float(h) in steps_h:
-                raise _duplicate("step_sizes", "step size", float(h), steps_h[float(h)])
-            steps_h[float(h)] = float(h)
+            h = check_step(h)
+            if h in steps_h:
+                raise _duplicate("step_sizes", "step size", h, steps_h[h])
+            steps_h[h] = h
         set_("step_sizes", tuple(steps_h))
 
         seeds = {}
         for s in self.seeds:
-            if not _is_int(s):
-                raise ValueError(f"seeds must be a count or a list of integers, got {_show(s)}")
-            if not 0 <= s <= MAX_SEED:
-                raise ValueError(f"seeds must be integers in [0, {MAX_SEED}], got {s}")
-            if int(s) in seeds:
-                raise _duplicate("seeds", "seed", int(s), int(s))
-            seeds[int(s)] = None
+            s = check_seed(s)
+            if s in seeds:
+                raise _duplicate("seeds", "seed", s, s)
+            seeds[s] = None
         set_("seeds", tuple(seeds))
-
-        if not (_is_int(self.steps) and self.steps >= 1):
-            raise ValueError(f"steps must be a positive integer, got {_show(self.steps)}")
-        if self.steps > MAX_STEPS:
-            raise ValueError(f"steps must be at most {MAX_STEPS:,} per run (it could never finish), "
-                             f"got {self.steps:,}")
-        set_("steps", int(self.steps))
-        set_("real_point", _check_number("real_point", self.real_point, positive=False))
+        set_("steps", check_int("--steps", self.steps, 1, MAX_STEPS))
         set_("init_radius", _check_number("init_radius", self.init_radius, positive=True))
 
     def size(self) -> int:

@@ -263,7 +263,7 @@ def test_bad_input_is_a_400_with_the_command_lines_message(server, params, cli):
     ({"lim": "-1"}, "--lim must be a positive finite number"),
     ({"colour": "red"}, "unknown parameter 'colour'; choose from: game,"),
     ({"step": ["0.1", "0.2"]}, "parameter 'step' is given 2 times"),
-    ({"bias": "maybe"}, "--bias must be true or false, got 'maybe'"),
+    ({"bias": "maybe"}, "bias (--bias) must be true or false, got 'maybe'"),
     ({"critic": "cubic"}, "unknown critic 'cubic'; choose from: linear, normalized"),
 ])
 def test_bad_request_numbers_are_400s(server, params, fragment):

@@ -34,9 +34,9 @@ def assert_one_line_error(result, *fragments, code=2):
 
 
 SIMULATE_LIKE = [
-    (["--real-point", "nan"], ["--real-point must be a finite number", "nan"]),
-    (["--real-point", "inf"], ["--real-point must be a finite number", "inf"]),
-    (["--real-point", "1e308"], ["--real-point must be a finite number", "1e+308"]),
+    (["--real-point", "nan"], ["real_point (--real-point) must be a finite number", "nan"]),
+    (["--real-point", "inf"], ["real_point (--real-point) must be a finite number", "inf"]),
+    (["--real-point", "1e308"], ["real_point (--real-point) must be a finite number", "1e+308"]),
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gandyn._sweep import _parse_fields
-from gandyn.sweeps import COLUMNS, MAX_RUNS, MAX_SEED, MAX_STEPS, STATUSES, SweepSpec, read_rows, run_sweep
+from gandyn.sweeps import COLUMNS, MAX_RUNS, STATUSES, SweepSpec, read_rows, run_sweep
 from gandyn.cli import app
 
 
@@ -62,40 +62,25 @@ def _toml(tmp_path, body: str):
 
 
 BAD_VALUES = [
-    ("regularizers = [1]", ["regularizers must hold strings 'none' or 'NAME=WEIGHT', got 1"]),
-    ('regularizers = ["r1=nan"]', ["regularizer weight must be finite, got 'r1=nan'"]),
-    ('regularizers = ["r1=inf"]', ["regularizer weight must be finite, got 'r1=inf'"]),
-    ('regularizers = ["r1=-1"]', ["regularizer weight must be a finite number ≥ 0, got 'r1=-1'"]),
-    ('regularizers = ["foo=1"]', ["unknown regularizer 'foo'", "choose from: r1"]),
-    ('regularizers = ["r1"]', ["malformed regularizer 'r1'", "NAME=WEIGHT"]),
+    ("regularizers = [1]", ["malformed --reg 1: expected a string NAME=WEIGHT"]),
     ("losses = [3]", ["losses must hold loss names (strings), got 3", "choose from: sgan"]),
     ('losses = ["sgn"]', ["unknown loss 'sgn'; choose from: sgan"]),
     ("methods = [true]", ["methods must hold method names (strings), got True", "choose from:"]),
     ('methods = ["rk5"]', ["unknown method 'rk5'; choose from:"]),
-    ('real_point = "x"', ["real_point must be a finite number, got 'x'"]),
-    ("real_point = nan", ["real_point must be a finite number, got nan"]),
-    ("real_point = inf", ["real_point must be a finite number, got inf"]),
-    ("real_point = -inf", ["real_point must be a finite number, got -inf"]),
-    ("real_point = true", ["real_point must be a finite number, got True"]),
-    ("real_point = 1e9", ["real_point must be at most 1e+06 in magnitude", "1000000000.0"]),
-    ("steps = true", ["steps must be a positive integer, got True"]),
-    ("steps = 1.5", ["steps must be a positive integer, got 1.5"]),
-    ("steps = 0", ["steps must be a positive integer, got 0"]),
-    ('steps = "50"', ["steps must be a positive integer, got '50'"]),
-    ("steps = 1_000_000_000_000", [f"steps must be at most {MAX_STEPS:,} per run", "1,000,000,000,000"]),
-    ("seeds = [true]", ["seeds must be a count or a list of integers, got True"]),
+    # Values `gandyn simulate` also takes: its message (test_sweep_refuses_what_simulate_refuses)
+    ('real_point = "x"', ["real_point (--real-point) must be a finite number in [−10000, 10000], got 'x'"]),
+    ("real_point = true", ["real_point (--real-point) must be a finite number in [−10000, 10000], got True"]),
+    ("steps = true", ["--steps must be a positive integer of at most 1,000,000,000, got True"]),
+    ("steps = 1.5", ["--steps must be a positive integer of at most 1,000,000,000, got 1.5"]),
+    ('steps = "50"', ["--steps must be a positive integer of at most 1,000,000,000, got '50'"]),
+    ("seeds = [true]", ["--seed must be an integer ≥ 0 of at most 4,294,967,295, got True"]),
     ("seeds = true", ["seeds must be a count or a list of integers, got True"]),
-    ("seeds = [1.5]", ["seeds must be a count or a list of integers, got 1.5"]),
-    ("seeds = [-1]", [f"seeds must be integers in [0, {MAX_SEED}], got -1"]),
-    (f"seeds = [{MAX_SEED + 1}]", [f"got {MAX_SEED + 1}"]),
+    ("seeds = [1.5]", ["--seed must be an integer ≥ 0 of at most 4,294,967,295, got 1.5"]),
     ("seeds = 0", ["seeds must be a count from 1 to", "got 0"]),
     ("seeds = 1_000_000_000", [f"seeds must be a count from 1 to {MAX_RUNS:,}", "1,000,000,000"]),
     ("seeds = []", ["seeds must not be empty"]),
-    ('step_sizes = ["a"]', ["step sizes must be positive finite numbers, got 'a'"]),
-    ("step_sizes = [nan]", ["step sizes must be positive finite numbers, got nan"]),
-    ("step_sizes = [inf]", ["step sizes must be positive finite numbers, got inf"]),
-    ("step_sizes = [true]", ["step sizes must be positive finite numbers, got True"]),
-    ("step_sizes = [0]", ["step sizes must be positive finite numbers, got 0"]),
+    ('step_sizes = ["a"]', ["--step must be a positive finite number of at most 1e+06, got a"]),
+    ("step_sizes = [true]", ["--step must be a positive finite number of at most 1e+06, got True"]),
     ("step_sizes = 0.1", ["step_sizes must be a list, got 0.1"]),
     ("init_radius = -5", ["init_radius must be a positive finite number, got -5"]),
     ('init_radius = "x"', ["init_radius must be a positive finite number, got 'x'"]),
@@ -146,18 +131,49 @@ BAD_OPTIONS = [
     (["-l", "wgan", "-l", "WGAN"], ["duplicate loss 'WGAN' in losses"]),
     (["-m", "simgd", "-m", "simgd"], ["duplicate method 'simgd' in methods"]),
     (["-r", "r1=1", "-r", "r1=1.0"], ["duplicate regularizer setting 'r1=1.0'"]),
-    (["-r", "r1=nan"], ["regularizer weight must be finite, got 'r1=nan'"]),
-    (["-s", "nan"], ["step sizes must be positive finite numbers, got nan"]),
-    (["-s", "inf"], ["step sizes must be positive finite numbers, got inf"]),
-    (["-s", "-1"], ["step sizes must be positive finite numbers, got -1.0"]),
+    (["-r", "r1=nan"], ["--reg weight must be a finite number in [0, 1e6], got r1=nan"]),
     (["-l", "nope"], ["unknown loss 'nope'; choose from:"]),
     (["-m", "nope"], ["unknown method 'nope'; choose from:"]),
-    (["--steps", "0"], ["steps must be a positive integer, got 0"]),
-    (["--steps", str(10**12)], [f"steps must be at most {MAX_STEPS:,} per run"]),
+    (["--steps", "0"], ["--steps must be a positive integer of at most 1,000,000,000, got 0"]),
+    (["--steps", str(10**12)], ["--steps must be a positive integer of at most 1,000,000,000, got 1000000000000"]),
     (["--seeds", "0"], ["--seeds must be a positive integer, got 0"]),
     (["--seeds", "-3"], ["--seeds must be a positive integer, got -3"]),
     (["--seeds", str(10**9)], [f"seeds must be a count from 1 to {MAX_RUNS:,}"]),
 ]
+
+
+# The same bad value in a sweep file and on `gandyn simulate`'s command line: one check,
+# one message (the sweep's names its file first).
+SHARED_VALUES = [
+    ('regularizers = ["r1=nan"]', ["--reg", "r1=nan"]),
+    ('regularizers = ["r1=inf"]', ["--reg", "r1=inf"]),
+    ('regularizers = ["r1=-1"]', ["--reg", "r1=-1"]),
+    ('regularizers = ["foo=1"]', ["--reg", "foo=1"]),
+    ('regularizers = ["r1"]', ["--reg", "r1"]),
+    ("real_point = nan", ["--real-point", "nan"]),
+    ("real_point = -inf", ["--real-point", "-inf"]),
+    ("real_point = 5e5", ["--real-point", "5e5"]),
+    ("dim = 0", ["--dim", "0"]),
+    ("steps = 0", ["--steps", "0"]),
+    ("steps = 1_000_000_000_000", ["--steps", "1000000000000"]),
+    ("seeds = [-1]", ["--seed", "-1"]),
+    (f"seeds = [{2**32}]", ["--seed", str(2**32)]),
+    ("step_sizes = [nan]", ["--step", "nan"]),
+    ("step_sizes = [inf]", ["--step", "inf"]),
+    ("step_sizes = [0.0]", ["--step", "0"]),
+    ("step_sizes = [-1.0]", ["--step", "-1"]),
+]
+
+
+@pytest.mark.parametrize("body, args", SHARED_VALUES, ids=[b for b, _ in SHARED_VALUES])
+def test_sweep_refuses_what_simulate_refuses(tmp_path, body, args):
+    path = _toml(tmp_path, body)
+    swept = _sweep("--config", path, "--out", tmp_path / "runs")
+    simulated = runner.invoke(app, ["simulate", *args, "--out", str(tmp_path / "runs")])
+    _assert_refused(simulated)
+    message = simulated.output.strip().removeprefix("Error: ")
+    _assert_refused(swept, f"Error: sweep file '{path}': {message}")
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize("args, needles", BAD_OPTIONS, ids=[" ".join(a) for a, _ in BAD_OPTIONS])
@@ -318,16 +334,16 @@ def test_resume_with_a_corrupt_spec(run_dir, content, needles):
 @pytest.mark.parametrize(
     "key, value, needle",
     [
-        ("steps", "many", "steps must be a positive integer, got 'many'"),
-        ("steps", 50.0, "steps must be a positive integer, got 50.0"),
-        ("steps", True, "steps must be a positive integer, got True"),
+        ("steps", "many", "--steps must be a positive integer of at most 1,000,000,000, got 'many'"),
+        ("steps", 50.0, "--steps must be a positive integer of at most 1,000,000,000, got 50.0"),
+        ("steps", True, "--steps must be a positive integer of at most 1,000,000,000, got True"),
         ("losses", [1], "losses must hold loss names (strings), got 1"),
         ("losses", "wgan", "losses must be a list, got 'wgan'"),
-        ("regularizers", [None], "regularizers must hold strings"),
-        ("step_sizes", [0.1, None], "step sizes must be positive finite numbers, got None"),
-        ("seeds", [0, "1"], "seeds must be a count or a list of integers, got '1'"),
+        ("regularizers", [None], "malformed --reg None: expected a string NAME=WEIGHT"),
+        ("step_sizes", [0.1, None], "--step must be a positive finite number of at most 1e+06, got None"),
+        ("seeds", [0, "1"], "--seed must be an integer ≥ 0 of at most 4,294,967,295, got '1'"),
         ("seeds", {"a": 1}, "seeds must be a count or a list of integers"),
-        ("real_point", float("nan"), "real_point must be a finite number, got nan"),
+        ("real_point", float("nan"), "real_point (--real-point) must be a finite number in [−10000, 10000], got nan"),
         ("init_radius", None, "init_radius must be a positive finite number, got None"),
     ],
 )

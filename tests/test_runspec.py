@@ -184,7 +184,7 @@ def test_runspec_checks_itself_and_round_trips():
     assert [label for label, _ in spec.games()] == ["wgan", "sgan"]
     for bad, message in [({"game": "nope"}, "unknown game 'nope'; choose from: dirac"),
                          ({"step": 0}, "--step must be a positive finite number"),
-                         ({"options": {"dim": 0}}, "--dim must be an integer from 1 to 64, got 0"),
+                         ({"options": {"dim": 0}}, "dim (--dim) must be an integer from 1 to 64, got 0"),
                          ({"options": {"critic": "cubic"}}, "unknown critic 'cubic'"),
                          ({"colour": 1}, "unknown key 'colour'; valid keys: game, options")]:
         with pytest.raises(ValueError, match=None) as error:
