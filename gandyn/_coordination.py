@@ -17,7 +17,6 @@ suite instead of a user's sweep.
 
 import jax
 
-
 # A process may wait at the barrier for days while the others finish their shares; one
 # that is lost ends the wait sooner, through the runtime's heartbeats.
 WAIT_MS = 7 * 24 * 3600 * 1000

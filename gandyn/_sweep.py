@@ -49,13 +49,11 @@ from . import (
     regularizers as reg_registry,
 )
 from ._io import atomic_path, check_regular_file
-from ._runs import initial_states
-from ._runs import summarize, write_json
-from .losses import _LossSwitch
-from ._spec import MAX_SEED, MAX_STEPS, check_int, check_seed, check_step, split_options
+from ._runs import initial_states, summarize, write_json
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
-
+from ._spec import MAX_STEPS, check_int, check_seed, check_step, split_options
+from .losses import _LossSwitch
 
 COLUMNS = [
     "loss", "regularizer", "method", "step", "seed", "init", "status",
@@ -156,6 +154,7 @@ class SweepSpec:
     game: str = "dirac"
     dim: int = 1
     options: dict = dataclasses.field(default_factory=dict)
+    float64: bool = False
 
     def __post_init__(self):
         if not isinstance(self.game, str) or ":" in self.game:
@@ -222,6 +221,8 @@ class SweepSpec:
         set_("seeds", tuple(seeds))
         set_("steps", check_int("--steps", self.steps, 1, MAX_STEPS))
         set_("init_radius", _check_number("init_radius", self.init_radius, positive=True))
+        if not isinstance(self.float64, bool):
+            raise ValueError(f"float64 must be true or false, got {_show(self.float64)}")
 
     def size(self) -> int:
         return (len(self.losses) * len(self.regularizers) * len(self.methods)
@@ -263,8 +264,10 @@ class SweepSpec:
                 if isinstance(options, dict):
                     options[key] = data.pop(key)
             data["options"] = options
-        # `game`, `dim` and `options` came later: a spec saved before them is a Dirac-GAN sweep.
-        missing = [k for k in fields if k not in data and k not in ("game", "dim", "options")]
+        # `game`, `dim`, `options` and `float64` came later: a spec saved before them is a
+        # Dirac-GAN sweep (in the precision its settings.json names).
+        missing = [k for k in fields if k not in data
+                   and k not in ("game", "dim", "options", "float64")]
         if complete and missing:
             raise ValueError(f"{source}: missing key {missing[0]!r}; a sweep spec has: {', '.join(fields)}")
         values = {}

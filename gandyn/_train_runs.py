@@ -1,5 +1,6 @@
 """Training runs as folders: their settings (`TrainSettings`, the run folder's
-`settings.json`), the GAN and method they describe, and the files a finished run
+`settings.json`), the GAN and method they describe, running them into a folder
+(`execute`, what `gandyn.run` calls for a `TrainSettings`), and the files a finished run
 writes. The command line's `gandyn train` and `gandyn rerun` are thin layers over this."""
 
 import dataclasses
@@ -161,7 +162,8 @@ def resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, P
 
 def build(settings: TrainSettings):
     """`(game, method, "toy" | "image")` from a run's settings."""
-    from . import ConvGAN, MLPGAN, data as data_registry, losses as loss_registry, methods as method_registry
+    from . import data as data_registry, losses as loss_registry, methods as method_registry
+    from ._games import ConvGAN, MLPGAN
     from ._methods import AbstractStepMethod
 
     loss_fn = loss_registry.get(settings.loss)
@@ -184,6 +186,136 @@ def build(settings: TrainSettings):
     game = ConvGAN(loss_fn, images, width=settings.width, latent_size=settings.latent,
                    batch_size=settings.batch, spectral_norm=settings.spectral_norm, regularizers=regs)
     return game, method_obj, "image"
+
+
+IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two
+RUN_OPTIONS = {"toy": {}, "image": {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS,
+                                    "eval_samples": 2000}}
+
+
+def _check_memory(settings: TrainSettings, game, method, kind: str) -> None:
+    """A one-line `InputError` if the run would plan to hold more memory than allowed."""
+    from ._budget import check_memory as check
+    from ._train import train_memory
+
+    parts = train_memory(game, method, h=settings.step, steps=settings.steps,
+                         seeds=settings.seeds, log_every=settings.log_every, **RUN_OPTIONS[kind])
+    try:
+        check(sum(parts.values()), f"training {settings.seeds} seed(s) for "
+              f"{settings.steps:,} steps", parts)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, progress=None,
+            status=None, announce=None):
+    """Train what `settings` describes into the run folder `run_dir` (new, or, with
+    `resume`, continued from its checkpoint), writing settings.json first, a checkpoint
+    every `checkpoint_every` steps and, at the end, the results (`write_run`).
+
+    Returns `(result, last checkpointed step, interrupted)`; `result` is None when
+    Ctrl-C came before the first checkpoint (the new folder is then removed: nothing
+    worth keeping). `progress(description, done, total)` after each log point;
+    `status(text)`: a context manager shown while the classifier of image metrics is
+    prepared; `announce(text)`: where a resumed run says where it starts."""
+    import contextlib
+    import shutil
+
+    from ._io import atomic_figure, make_parents, remove_empty, write_json
+    from ._train import CHECKPOINT, TrainResult, load_checkpoint, save_checkpoint, train
+
+    progress = progress or (lambda *_: None)
+    status = status or (lambda text: contextlib.nullcontext())
+    announce = announce or (lambda text: None)
+    game, method, kind = build(settings)
+    _check_memory(settings, game, method, kind)
+    state, created = None, []
+    if resume:
+        try:
+            state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot resume from {str(run_dir)!r}: {e}") from None
+        if state.step >= settings.steps and (run_dir / "metrics.json").exists():
+            raise InputError(f"the run in {str(run_dir)!r} already has {state.step} steps; "
+                             f"give --steps above {state.step} to extend it")
+        if state.step >= settings.steps:  # killed while writing its results: write them
+            announce(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
+        else:
+            announce(f"resuming {run_dir} at step {state.step} of {settings.steps}")
+    else:
+        created = make_parents(run_dir)
+        run_dir.mkdir()
+        write_json(run_dir / "settings.json", settings.to_dict())
+
+    def discard() -> None:
+        """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
+        if state is None and not (run_dir / CHECKPOINT).exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+            remove_empty(created)
+
+    checkpointed = [None if state is None else state.step]
+
+    def on_checkpoint(s) -> None:
+        save_checkpoint(run_dir, s)
+        checkpointed[0] = s.step
+
+    try:
+        metrics, extra = None, {}
+        if kind == "image":
+            import matplotlib.pyplot as plt
+
+            from ._image_metrics import ImageMetrics
+            from .plotting._images import sample_figure
+
+            (run_dir / "samples").mkdir(exist_ok=True)
+            with status("preparing the metrics' classifier (cached after the first run)"):
+                metrics = ImageMetrics(game.target, seed=settings.seed)
+            extra = {**RUN_OPTIONS["image"], "eigen_checkpoints": 0}
+        if state is not None and state.step >= settings.steps:
+            result = TrainResult.from_state(state)  # killed while writing its results
+        else:
+            def on_log(step_done, rows, samples):
+                progress(live_description(rows[0]), step_done, settings.steps)
+                if kind == "image":
+                    figure = sample_figure(samples[0][:64], step=step_done, seed=0, row=rows[0],
+                                           settings=title(settings))
+                    atomic_figure(run_dir / "samples" / f"step_{step_done:07d}.png", figure)
+                    plt.close(figure)
+
+            progress("training", 0 if state is None else state.step, settings.steps)
+            result = train(game, method, h=settings.step, steps=settings.steps,
+                           seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
+                           metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
+                           on_checkpoint=on_checkpoint, on_log=on_log,
+                           rotation_probes=settings.rotation_probes, **extra)
+    except KeyboardInterrupt:
+        result = None
+    except BaseException:
+        discard()
+        raise
+    interrupted = result is None or result.interrupted
+    if interrupted and checkpointed[0] is None:
+        discard()
+        return None, None, True
+    if result is not None:
+        write_run(run_dir, game, result, settings, kind)
+    return result, checkpointed[0], interrupted
+
+
+def live_description(live: dict) -> str:
+    """A progress line from seed 0's latest metrics."""
+    text = "training"
+    if "modes" in live:
+        text += f" · modes {live['modes']}/{live['modes_total']}"
+    if "high_quality" in live:
+        text += f" · HQ {live['high_quality']:.0%}"
+    if "kl" in live:
+        text += f" · KL {live['kl']:.3g}"
+    if "fd" in live:
+        text += f" · FD {live['fd']:.4g}"
+    if "classes_covered" in live:
+        text += f" · classes {live['classes_covered']}/{live['classes_total']}"
+    return text
 
 
 def title(settings: TrainSettings) -> str:

@@ -6,8 +6,6 @@ the merge of every process's shards (`merge`)."""
 from ._sweep import (
     COLUMNS as COLUMNS,
     MAX_RUNS as MAX_RUNS,
-    MAX_SEED as MAX_SEED,
-    MAX_STEPS as MAX_STEPS,
     STATUSES as STATUSES,
     SweepSpec as SweepSpec,
     ranking as ranking,
@@ -15,4 +13,5 @@ from ._sweep import (
     run_sweep as run_sweep,
 )
 from ._shards import merge as merge, run_share as run_share
+from ._spec import MAX_SEED as MAX_SEED, MAX_STEPS as MAX_STEPS  # the same bounds as `simulate`
 from ._train_sweep import TrainSweepSpec as TrainSweepSpec, final_metric as final_metric

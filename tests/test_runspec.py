@@ -300,6 +300,50 @@ def test_rerun_reproduces_a_training_run_exactly(tmp_path):
         np.testing.assert_array_equal(a["flat"], b["flat"])
 
 
+def test_rerun_reproduces_a_training_sweep_row_for_row(tmp_path):
+    result = cli("sweep", "--data", "gaussian", "--width", "8", "--depth", "1", "--batch", "32",
+                 "--steps", "20", "--log-every", "10", "--seeds", "2", "--reg", "none",
+                 "--reg", "r1=1", "--step", "1e-3", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (first,) = (tmp_path / "a").iterdir()
+    again = _rerun(first, tmp_path / "b")
+    rows = (first / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2  # a header, 2 regularizers × 2 seeds
+    assert (again / "results.csv").read_text().splitlines() == rows
+
+
+def test_rerun_runs_no_code_that_a_settings_file_names(tmp_path, monkeypatch):
+    """A run folder is shared between people: its settings.json naming `MODULE:FUNCTION`
+    must not make `rerun` import that module, unless the user names it again."""
+    (tmp_path / "planted.py").write_text(
+        "import pathlib, gandyn as gd\n"
+        f"pathlib.Path({str(tmp_path / 'imported')!r}).touch()\n"
+        "def game():\n    return gd.games.get('bilinear')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    folder = tmp_path / "shared-run"
+    folder.mkdir()
+    (folder / "settings.json").write_text(json.dumps(
+        {"command": "simulate", "game": "planted:game", "methods": ["simgd"], "step": 0.1,
+         "steps": 10}))
+    line = one_error_line(cli("rerun", str(folder), "--out", str(tmp_path / "out")))
+    assert "names the game 'planted:game', a Python function" in line
+    assert "gandyn rerun RUN_DIR --game planted:game" in line
+    assert not (tmp_path / "imported").exists() and not (tmp_path / "out").exists()
+    assert "names the game 'planted:game'" in one_error_line(
+        cli("rerun", str(folder), "--game", "other:game", "--out", str(tmp_path / "out")))
+    assert not (tmp_path / "imported").exists()
+    again = _rerun_with(folder, tmp_path / "out", "--game", "planted:game")
+    assert (tmp_path / "imported").exists()
+    assert json.loads((again / "metrics.json").read_text())["results"][0]["method"] == "simgd"
+
+
+def _rerun_with(run_dir: Path, out: Path, *args) -> Path:
+    result = cli("rerun", str(run_dir), "--out", str(out), *args)
+    assert result.exit_code == 0, result.output
+    (again,) = out.iterdir()
+    return again
+
+
 def test_rerun_refuses_a_folder_without_settings(tmp_path):
     line = one_error_line(cli("rerun", str(tmp_path)))
     assert line == f"RUN_DIR {str(tmp_path)!r} is not a run folder (no settings.json)"

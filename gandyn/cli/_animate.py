@@ -73,7 +73,7 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
     from ..plotting._style import run_title
     from .._spec import game_options as declared_options
     from ._games import build_games
-    from ._simulate import portrait_extent
+    from .._simulate_run import portrait_extent
 
     settings = read_json(run_dir / "metrics.json", what="metrics")["settings"]
     game_name = settings.get("game", "dirac")

@@ -196,5 +196,20 @@ def progress_bar(interval: float = 10.0):
     )
 
 
+def progress_callback(bar):
+    """A library `progress(description, done, total)` drawn on `bar` (`progress_bar()`):
+    one task per description."""
+    tasks = {}
+
+    def progress(description: str, done: int, total: int | None) -> None:
+        key = description.split(" · ")[0]
+        if key not in tasks:
+            tasks[key] = bar.add_task(description, total=total, completed=done)
+        else:
+            bar.update(tasks[key], completed=done, total=total, description=description)
+
+    return progress
+
+
 def describe_regularizers(texts: list[str] | None) -> str:
     return " + ".join(texts) if texts else ""

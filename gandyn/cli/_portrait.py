@@ -24,7 +24,8 @@ from ._options import (
     StepsOption,
 )
 from ._games import game_options
-from ._simulate import portrait_extent, prepare
+from .._simulate_run import portrait_extent
+from ._simulate import prepare
 
 
 def portrait(

@@ -1,15 +1,16 @@
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .._spec import RunSpec, center
+from .._simulate_run import portrait_extent as portrait_extent
+from .._spec import RunSpec
 from ._common import (
     InputError,
     fail,
     progress_bar,
+    progress_callback,
     run_directory,
     set_precision,
 )
@@ -33,7 +34,6 @@ from ._options import (
     StepOption,
     StepsOption,
 )
-
 
 # The saved trajectories of one command are held in memory at once: refuse a request
 # that would need more than this (estimated before anything runs).
@@ -99,66 +99,13 @@ def simulate(
 
 
 def run_simulation(spec: RunSpec, run_dir: Path) -> None:
-    """Run `spec` and write its run folder `run_dir` (settings.json: the spec)."""
-    games, methods = spec.games(), spec.methods_built()
-    points = spec.points(games[0][1])
-    step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
-
-    from .._runs import atomic_directory, game_grid, summarize, write_json
-    from ..plotting import portrait_grid
-    from ..plotting._portrait import flatten_states
+    """Run `spec` into `run_dir` (`gandyn.run`), then print its table."""
+    from .._execute import run
 
     with progress_bar() as bar:
-        task = bar.add_task("simulating", total=len(games) * len(methods))
-        results = game_grid(games, methods, points, h=step, steps=steps, seed=seed,
-                            on_done=lambda: bar.advance(task))
-
-    names = list(games[0][1].coordinates())
-    records, arrays = [], {}
-    for label, method_name, g, solution in results:
-        for point, record in zip(points, summarize(solution)):
-            records.append({"loss": label, "method": method_name,
-                            "init": [float(x) for x in point], **record})
-        prefix = f"{label}__{method_name}__"
-        arrays[prefix + "params"] = flatten_states(solution.ys, 2)
-        arrays[prefix + "theta"] = np.asarray(solution.ys.generator)
-        arrays[prefix + "psi"] = np.asarray(solution.ys.discriminator)
-        arrays[prefix + "generator_loss"] = np.asarray(solution.generator_loss)
-        arrays[prefix + "discriminator_loss"] = np.asarray(solution.discriminator_loss)
-        arrays[prefix + "speed"] = np.asarray(solution.speed)
-        arrays[prefix + "distance"] = np.asarray(solution.distance)
-        arrays[prefix + "status"] = np.asarray(solution.status)
-        arrays[prefix + "diverged_at"] = np.asarray(solution.diverged_at)
-    arrays["t"] = np.asarray(results[0][3].ts)
-    arrays["step"] = np.asarray(results[0][3].steps)
-    arrays["init"] = points
-
-    settings = {"game": spec.game, "losses": [label for label, _ in games],
-                "methods": list(methods), "step": step, "steps": steps, "parameters": names,
-                **spec.options, "seed": seed, "regularizers": reg, "float64": spec.float64}
-    from ..plotting._style import run_title
-
-    panels = [[(g, sol, f"{l} · {m}") for l, m, g, sol in results if l == name]
-              for name, _ in games]
-    suptitle = run_title(spec.game, spec.game_options(),
-                         losses=[name for name, _ in games if hasattr(_, "loss")], regularizers=reg,
-                         methods=list(methods), h=step, steps=steps,
-                         extra=[f"{len(points)} start{'s' if len(points) != 1 else ''}"])
-    with atomic_directory(run_dir) as tmp:
-        write_json(tmp / "settings.json", {"command": "simulate", **spec.to_dict()})
-        write_json(tmp / "metrics.json", {"settings": settings, "results": records})
-        with open(tmp / "trajectories.npz", "wb") as f:
-            np.savez(f, **arrays)
-        portrait_grid(panels, lim=portrait_extent(points, games[0][1]), suptitle=suptitle).savefig(
-            tmp / "portrait.png", dpi=110)
-
-    _print_table(records, names, games[0][1])
+        outcome = run(spec, run_dir, progress=progress_callback(bar))
+    _print_table(outcome.records, list(spec.games()[0][1].coordinates()), spec.games()[0][1])
     typer.echo(f"wrote {run_dir}")
-
-
-def portrait_extent(points: np.ndarray, game) -> float:
-    """Half-width of the portrait: 1.5 × the farthest start from the plane's origin."""
-    return max(2.5, 1.5 * float(np.max(np.abs(points - center(game)))))
 
 
 def _print_table(records: list[dict], names: list[str], game) -> None:

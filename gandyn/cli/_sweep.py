@@ -11,7 +11,15 @@ from rich.table import Table
 
 from .._io import remove_empty
 from .._shards import SHARDS
-from ._common import InputError, fail, parse_options, progress_bar, run_directory, set_precision
+from ._common import (
+    InputError,
+    fail,
+    parse_options,
+    progress_bar,
+    progress_callback,
+    run_directory,
+    set_precision,
+)
 from ._options import OptOption
 
 
@@ -139,6 +147,8 @@ def sweep(
                          "step_sizes": step, "seeds": seeds, "steps": steps, "game": game,
                          "dim": dim}
             overrides = {k: v for k, v in overrides.items() if v is not None and v != []}
+            if float64:
+                overrides["float64"] = True
             if opt:
                 overrides["options"] = {**data.get("options", {}), **parse_options(opt)}
             if "seeds" in overrides and seeds < 1:
@@ -162,10 +172,7 @@ def sweep(
                 fail(f"cannot read --resume {str(resume)!r}: {e.strerror or e}")
             fail(f"cannot write to {str(run_dir if run_dir is not None else out)!r}: {e.strerror or e}")
         fail(str(e))
-    if isinstance(spec, TrainSweepSpec):
-        float64 = spec.float64
-    elif resume is not None:
-        float64 = float64 or _saved_float64(resume)
+    float64 = spec.float64 or (resume is not None and _saved_float64(resume))
     set_precision(float64)
     if worker:
         _work(spec, run_dir, new=new, coordinator=coordinator, num_processes=num_processes,
@@ -222,12 +229,9 @@ def _continue_hint(run_dir, message: str = "") -> str:
 
 
 def _create(run_dir: Path, spec, float64: bool) -> None:
-    from .._runs import write_json
+    from .._execute import create_sweep_folder
 
-    run_dir.mkdir(parents=True)
-    write_json(run_dir / "spec.json", spec.to_dict())
-    write_json(run_dir / "settings.json", {"command": "sweep", "float64": float64,
-                                           "spec": spec.to_dict()})
+    create_sweep_folder(run_dir, spec)
 
 
 def _saved_float64(run_dir: Path) -> bool:
@@ -343,12 +347,26 @@ def _work(spec, run_dir: Path | None, *, new: bool, coordinator=None, num_proces
         rows = _shards.merge(spec, run_dir)
     except ValueError as e:
         fail(str(e))
+    _report(spec, run_dir, rows, plot)
+
+
+def _report(spec, run_dir: Path, rows: list[dict], plot: bool, ranked=None) -> None:
+    """Write a finished sweep's last files (unless `ranked` says they are written) and
+    print its ranking."""
+    from .._execute import finish_sweep
     from .._train_sweep import TrainSweepSpec
 
+    if ranked is None:
+        try:
+            ranked = finish_sweep(spec, run_dir, rows, plot)
+        except OSError as e:
+            fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
+                 f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
     if isinstance(spec, TrainSweepSpec):
-        _report_training(spec, run_dir, rows, plot)
+        _print_training(rows)
     else:
-        report(spec, run_dir, rows, plot=plot)
+        _print_ranking(ranked)
+    typer.echo(f"wrote {run_dir} ({len(rows)} rows)")
 
 
 def _in_cluster() -> bool:
@@ -356,59 +374,35 @@ def _in_cluster() -> bool:
     return "--distributed" in sys.argv
 
 
-def _report_training(spec, run_dir: Path, rows: list[dict], plot: bool) -> None:
+def _print_training(rows: list[dict]) -> None:
     from .._train_sweep import KEY_COLUMNS, summarize_rows
 
     table = Table(*[c for c in KEY_COLUMNS if c != "seed"], "seeds", "trained", "median metric",
                   box=None, title="training sweep (per configuration: seeds that trained; the "
                   "median of the final metric)")
-    summary = summarize_rows(rows)
-    for r in summary[:30]:
+    for r in summarize_rows(rows)[:30]:
         table.add_row(*[str(r[c]) for c in KEY_COLUMNS if c != "seed"], str(r["seeds"]),
                       f"{r['trained']}/{r['seeds']}",
                       "—" if r["median"] is None else f"{r['metric']} {r['median']:.4g}")
     Console(width=130).print(table)
-    if plot:
-        from .._io import atomic_figure
-        from .._train_sweep import final_metric
-        from ..plotting import training_atlas
-
-        try:
-            figure = training_atlas(rows, final_metric(rows), title=f"training sweep: {', '.join(spec.data)}, "
-                                    f"{spec.steps:,} steps, {spec.seeds} seed(s) per cell")
-            figure.set_dpi(110)
-            atomic_figure(run_dir / "atlas.png", figure)
-        except OSError as e:
-            fail(f"cannot write {str(run_dir / 'atlas.png')!r}: {e.strerror or e}")
-    typer.echo(f"wrote {run_dir} ({len(rows)} rows)")
 
 
 def run_and_report(spec, run_dir: Path, *, shard: bool = False, plot: bool = False) -> None:
-    """Run (or resume) the sweep `spec` in `run_dir`, write its ranking, print it."""
-    from .._sweep import run_sweep
+    """Run (or resume) the sweep `spec` in its folder `run_dir` (`gandyn.run`), print its
+    ranking."""
+    from .._execute import run
 
     try:
         with progress_bar() as bar:
-            task = bar.add_task(f"sweep of {spec.size()} runs", total=None)
-            rows = run_sweep(spec, run_dir, shard=shard,
-                             on_group=lambda i, n: bar.update(task, completed=i, total=n))
+            outcome = run(spec, run_dir, resume=True, shard=shard, plot=plot,
+                          progress=progress_callback(bar))
     except OSError as e:
         fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
              f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
-    report(spec, run_dir, rows, plot=plot)
+    _report(spec, run_dir, outcome.records, plot, ranked=outcome.ranking)
 
 
-def report(spec, run_dir: Path, rows: list[dict], *, plot: bool = False) -> None:
-    """Write the ranking of a game sweep's `rows`, print it, draw the atlas."""
-    from .._runs import write_json
-    from .._sweep import ranking
-
-    try:
-        ranked = ranking(rows)
-        write_json(run_dir / "ranking.json", ranked)
-    except OSError as e:
-        fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
-             f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
+def _print_ranking(ranked: list[dict]) -> None:
     table = Table("loss", "regularizer", "method", "converged", "stable up to h", "median rate",
                   box=None, title="ranking (share of runs converged or converging; stable up to "
                   "h: every seed converged at every grid step ≤ h)")
@@ -419,22 +413,3 @@ def report(spec, run_dir: Path, rows: list[dict], *, plot: bool = False) -> None
                       if up_to == r["grid_largest_step"] else f"{up_to:.3g}",
                       "—" if r["median_rate"] is None else f"{r['median_rate']:.4f}")
     Console(width=110).print(table)
-    if plot:
-        from .._io import atomic_figure
-        from ..plotting import atlas
-
-        try:
-            from ..plotting._style import run_title
-
-            figure = atlas(rows, title=run_title(
-                spec.game, {"dim": spec.dim if spec.dim != 1 else None,
-                            "real_point": spec.real_point or None},
-                losses=list(spec.losses), regularizers=None, methods=list(spec.methods),
-                steps=spec.steps, extra=["regularizers (rows) " + ", ".join(spec.regularizers),
-                                         f"{len(spec.seeds)} seeds from radius "
-                                         f"{spec.init_radius:g} each"]))
-            figure.set_dpi(110)
-            atomic_figure(run_dir / "atlas.png", figure)
-        except OSError as e:
-            fail(f"cannot write {str(run_dir / 'atlas.png')!r}: {e.strerror or e}")
-    typer.echo(f"wrote {run_dir} ({len(rows)} rows)")

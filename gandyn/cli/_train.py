@@ -6,24 +6,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._common import InputError, fail, parse_options, progress_bar, run_directory, set_precision
-from .. import data as data_registry, losses as loss_registry, methods as method_registry
+from .. import data as data_registry
+from .. import losses as loss_registry
+from .. import methods as method_registry
 from .._methods import AbstractStepMethod
-from .._train_runs import (  # noqa: F401 - TrainSettings and build: the library's, re-exported
-    TrainSettings,
-    build as _build,
-    title as _title,
-    resumed_settings as _resumed_settings,
-    write_run as _write,
+from .._train_runs import TrainSettings
+from .._train_runs import resumed_settings as _resumed_settings
+from ._common import (
+    InputError,
+    fail,
+    parse_options,
+    progress_bar,
+    progress_callback,
+    run_directory,
+    set_precision,
 )
 from ._options import OptOption, RegOption
 
-IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two
 _RESUMABLE = {"steps"}  # what may be given with --resume (to extend a run)
-# What `train` keeps per log point, by kind of data (images: 64 samples, the parameters of
-# the first log point and the last two).
-_RUN_OPTIONS = {"toy": {}, "image": {"keep_samples": 64, "keep_checkpoints": IMAGE_CHECKPOINTS,
-                                     "eval_samples": 2000}}
 
 
 def train(
@@ -97,129 +97,38 @@ def train(
             settings = TrainSettings.new(**given)
             run_dir = run_directory(out, "train")
         set_precision(settings.float64)
-        game, method_obj, target_kind = _build(settings)
-        from .._train import train_memory
-        from .._budget import check_memory
-
-        parts = train_memory(game, method_obj, h=settings.step, steps=settings.steps,
-                             seeds=settings.seeds, log_every=settings.log_every,
-                             **_RUN_OPTIONS[target_kind])
-        check_memory(sum(parts.values()), f"training {settings.seeds} seed(s) for "
-                     f"{settings.steps:,} steps", parts)
     except (InputError, ValueError) as e:
         fail(str(e))
+    run_training(settings, run_dir, resume=resume is not None)
 
-    from .._io import make_parents, remove_empty, write_json
-    from .._train import CHECKPOINT, TrainResult, load_checkpoint, save_checkpoint, train as run_training
+
+def run_training(settings: TrainSettings, run_dir: Path, *, resume: bool = False) -> None:
+    """Train into `run_dir` (`gandyn.run`), printing progress, the summary and how it
+    ended; Ctrl-C says what was kept and how to continue (exit 130)."""
+    from .._execute import run
 
     console = Console(stderr=True)
-    state, created = None, []
-    if resume is not None:
-        try:
-            state = load_checkpoint(run_dir, game, method_obj, h=settings.step, seeds=settings.seeds)
-        except (OSError, ValueError) as e:
-            fail(f"cannot resume from {str(run_dir)!r}: {e}")
-        if state.step >= settings.steps and (run_dir / "metrics.json").exists():
-            fail(f"the run in {str(run_dir)!r} already has {state.step} steps; "
-                 f"give --steps above {state.step} to extend it")
-        if state.step >= settings.steps:  # killed while writing its results: write them
-            console.print(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
-        else:
-            console.print(f"resuming {run_dir} at step {state.step} of {settings.steps}")
-    else:
-        created = make_parents(run_dir)
-        run_dir.mkdir()
-        write_json(run_dir / "settings.json", settings.to_dict())
-
-    def discard() -> None:
-        """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
-        if state is None and not (run_dir / CHECKPOINT).exists():
-            import shutil
-
-            shutil.rmtree(run_dir, ignore_errors=True)
-            remove_empty(created)
-
-    checkpointed = [None if state is None else state.step]
-
-    def on_checkpoint(s) -> None:
-        save_checkpoint(run_dir, s)
-        checkpointed[0] = s.step
-
     try:
-        metrics, extra_kwargs = None, {}
-        if target_kind == "image":
-            import matplotlib.pyplot as plt
-
-            from .._image_metrics import ImageMetrics
-            from ..plotting._images import sample_figure
-
-            (run_dir / "samples").mkdir(exist_ok=True)
-            with console.status("preparing the metrics' classifier (cached after the first run)"):
-                metrics = ImageMetrics(game.target, seed=settings.seed)
-            extra_kwargs = {**_RUN_OPTIONS["image"], "eigen_checkpoints": 0}
-        if state is not None and state.step >= settings.steps:
-            result = TrainResult.from_state(state)
-        else:
-            with progress_bar() as bar:
-                task = bar.add_task("training", total=settings.steps,
-                                    completed=0 if state is None else state.step)
-
-                def on_log(step_done, rows, samples):
-                    bar.update(task, completed=step_done, description=_live(rows[0]))
-                    if target_kind == "image":
-                        from .._io import atomic_figure
-
-                        figure = sample_figure(samples[0][:64], step=step_done, seed=0,
-                                               row=rows[0], settings=_title(settings))
-                        atomic_figure(run_dir / "samples" / f"step_{step_done:07d}.png", figure)
-                        plt.close(figure)
-
-                result = run_training(
-                    game, method_obj, h=settings.step, steps=settings.steps,
-                    seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
-                    metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
-                    on_checkpoint=on_checkpoint, on_log=on_log, rotation_probes=settings.rotation_probes,
-                    **extra_kwargs,
-                )
-    except KeyboardInterrupt:
-        result = None
-    except BaseException:
-        discard()
-        raise
-    if result is None or result.interrupted:
-        done = checkpointed[0] if result is None else result.steps_done
-        if checkpointed[0] is None:
-            discard()
+        with progress_bar() as bar:
+            outcome = run(settings, run_dir, resume=resume, progress=progress_callback(bar),
+                          status=console.status, announce=console.print)
+    except (InputError, ValueError) as e:
+        fail(str(e))
+    result = outcome.result
+    if outcome.interrupted:
+        done = outcome.checkpointed if result is None else result.steps_done
+        if outcome.checkpointed is None:
             where = "" if done is None else f" at step {done}"
             typer.echo(f"Interrupted{where}, before the first checkpoint (every "
                        f"{settings.checkpoint_every} steps): nothing was kept.", err=True)
             raise typer.Exit(130)
-        if result is not None:
-            _write(run_dir, game, result, settings, target_kind)
         typer.echo(f"Interrupted at step {done}; the run is kept at its checkpoint of step "
-                   f"{checkpointed[0]}. Continue it with:", err=True)
+                   f"{outcome.checkpointed}. Continue it with:", err=True)
         typer.echo(f"gandyn train --resume {shlex.quote(str(run_dir))}", err=True)
         raise typer.Exit(130)
-    _write(run_dir, game, result, settings, target_kind)
-    _print_summary(result, target_kind)
+    _print_summary(result)
     typer.echo(f"wrote {run_dir}")
     typer.echo(_status_line(result))
-
-
-def _live(live: dict) -> str:
-    """The progress bar's description: seed 0's latest metrics."""
-    text = "training"
-    if "modes" in live:
-        text += f" · modes {live['modes']}/{live['modes_total']}"
-    if "high_quality" in live:
-        text += f" · HQ {live['high_quality']:.0%}"
-    if "kl" in live:
-        text += f" · KL {live['kl']:.3g}"
-    if "fd" in live:
-        text += f" · FD {live['fd']:.4g}"
-    if "classes_covered" in live:
-        text += f" · classes {live['classes_covered']}/{live['classes_total']}"
-    return text
 
 
 _COLUMNS = {  # metric key → (column title, format)
@@ -230,7 +139,7 @@ _COLUMNS = {  # metric key → (column title, format)
 }
 
 
-def _print_summary(result, kind: str) -> None:
+def _print_summary(result) -> None:
     from .._train import summary
 
     rows = summary(result)
