@@ -213,6 +213,29 @@ def test_cli_writes_the_diagram_and_json(tmp_path, monkeypatch):
     plt.close(fig)
 
 
+def test_cli_takes_the_methods_options(tmp_path):
+    """`--opt` reaches the method (and the game), as in every other command: alternating
+    GD with two discriminator steps is another map, with other multipliers."""
+    def branch(*opt):
+        out = tmp_path / str(len(opt))
+        result = runner.invoke(app, ["bifurcation", "--param", "r1", "--from", "0.1", "--to", "1",
+                                     "--points", "2", "-l", "wgan", "-m", "altgd", *opt,
+                                     "--step", "0.5", "--steps", "50", "--record", "16",
+                                     "--float64", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = out.iterdir()
+        return json.loads((run_dir / "bifurcation.json").read_text())
+
+    one, two = branch(), branch("--opt", "discriminator_steps=2")
+    assert two["settings"]["discriminator_steps"] == 2
+    assert "discriminator_steps" not in one["settings"]
+    assert one["branch"][0]["multipliers"] != two["branch"][0]["multipliers"]
+    bad = runner.invoke(app, ["bifurcation", "--param", "h", "--from", "0.1", "--to", "1",
+                              "-m", "altgd", "--opt", "nope=1", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "unknown option 'nope'" in bad.output
+    assert "discriminator_steps" in bad.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["--param", "lr", "--from", "0.1", "--to", "1"], "unknown parameter 'lr'"),
     (["--param", "h", "--from", "0.1", "--to", "1", "--points", "1"], "--points"),

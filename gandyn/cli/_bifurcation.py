@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .._spec import split_options
 from ._common import (
     InputError,
     check_int,
@@ -25,11 +26,11 @@ from ._options import (
     GameOption,
     LossOption,
     MethodOption,
+    OptOption,
     OutOption,
     RealPointOption,
     RegOption,
 )
-
 
 MAX_POINTS = 2000
 MAX_RECORD = 100_000
@@ -57,6 +58,7 @@ def bifurcation(
     real_point: RealPointOption = None,
     bias: BiasOption = None,
     critic: CriticOption = None,
+    opt: OptOption = None,
     float64: Float64Option = False,
     out: OutOption = Path("runs"),
 ) -> None:
@@ -77,8 +79,9 @@ def bifurcation(
         if len(loss or []) > 1 or len(method or []) > 1:
             raise InputError("bifurcation takes one --loss and one --method")
         names = resolve_names(method_registry.registry, method, ["simgd"])
-        games = build_games(game, loss, reg, game_options(dim, real_point, bias, critic),
-                            default_losses=["nsgan"])
+        given = game_options(dim, real_point, bias, critic, opt)
+        options, method_options = split_options(game, names, given)
+        games = build_games(game, loss, reg, options, default_losses=["nsgan"])
         is_step = param.strip().lower() == "h"
         if is_step:
             if step is not None:
@@ -100,7 +103,7 @@ def bifurcation(
     from ..plotting._style import run_title
 
     label, the_game = games[0]
-    the_method = method_registry.get(names[0])
+    the_method = method_registry.get(names[0], **method_options[names[0]])
     values = np.linspace(start, stop, points)
     h = None if is_step else (1.0 if step is None else step)
     try:
@@ -111,10 +114,9 @@ def bifurcation(
     settings = {"game": game, "loss": label if game != label else None, "method": names[0],
                 "regularizers": list(reg or []), "parameter": result.parameter,
                 "from": start, "to": stop, "points": points, "step": h, "steps": steps,
-                "record": record, **game_options(dim, real_point, bias, critic),
-                "float64": float64}
+                "record": record, **options, **method_options[names[0]], "float64": float64}
     title = run_title(
-        game, game_options(dim, real_point, bias, critic),
+        game, {**options, **method_options[names[0]]},
         losses=[label] if game != label else (), regularizers=list(reg or []),
         methods=[names[0]], h=h,
         extra=(f"{result.parameter} from {start:g} to {stop:g} ({points} values)",
