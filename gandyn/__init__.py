@@ -129,4 +129,13 @@ from ._train import (
 )
 
 
+from ._execute import Outcome as Outcome, read_run as read_run, run as run
+from ._train_runs import TrainSettings as TrainSettings
+from ._train_sweep import TrainSweepSpec as TrainSweepSpec
+
 __version__ = "0.1.0"
+
+# Last: third-party entries register into the registries above (`gandyn._plugins`).
+from . import _plugins  # noqa: E402
+
+_plugins.load()

@@ -175,27 +175,53 @@ def infer(factory: Callable, explicit: Iterable[Option] = ()) -> dict[str, Optio
 
 
 def parse_assignment(text, flag: str = "--opt") -> tuple[str, str]:
-    """`"NAME=VALUE"` → `(name, value text)`, the name with `-` read as `_`."""
+    """`"NAME=VALUE"` (or `"OWNER.NAME=VALUE"`) → `(name, value text)`, the option's name
+    with `-` read as `_`."""
     name, sep, value = text.partition("=") if isinstance(text, str) else ("", "", "")
-    name = name.strip().lower().replace("-", "_")
-    if not sep or not name:
+    owner, key = split_name(name)
+    name = key if owner is None else f"{owner}.{key}"
+    if not sep or not key or (owner is not None and not owner.strip()):
         raise ValueError(f"malformed {flag} {text!r}: expected NAME=VALUE")
     return name, value
 
 
 def assign(given: Mapping[str, object], owners: Mapping[str, Mapping[str, Option]],
            where: str) -> dict[str, dict[str, object]]:
-    """Each given option checked by the declaration of every owner (`"game"`, a method's
-    name, …) that declares it: `{owner: {name: value}}`. A name no owner declares is a
+    """Each given option checked by the declaration of every owner (`"game"`, a method's,
+    loss's or regularizer's name, …) that declares it: `{owner: {name: value}}`. A name
+    `OWNER.NAME` (`lecam.decay`) goes to that owner alone. A name no owner declares is a
     `ValueError` naming the valid options (`where`: what they were given for)."""
     assigned: dict[str, dict[str, object]] = {owner: {} for owner in owners}
     for name, value in given.items():
-        key = str(name).strip().lower().replace("-", "_")
-        takers = [owner for owner, declared in owners.items() if key in declared]
+        owner, key = split_name(name)
+        takers = [o for o, declared in owners.items()
+                  if key in declared and (owner is None or o == owner)]
         if not takers:
             valid = sorted({n for declared in owners.values() for n in declared})
+            qualified = sorted({f"{o}.{n}" for o, declared in owners.items() for n in declared
+                                if o != "game"})
             raise ValueError(f"unknown option {name!r} for {where}; valid options: "
-                             + (", ".join(valid) or "none"))
-        for owner in takers:
-            assigned[owner][key] = owners[owner][key].check(value)
+                             + (", ".join(valid) or "none")
+                             + (f" (or one owner's alone: {', '.join(qualified)})"
+                                if qualified and owner is not None else ""))
+        for taker in takers:
+            assigned[taker][key] = owners[taker][key].check(value)
     return assigned
+
+
+def split_name(name) -> tuple[str | None, str]:
+    """`"lecam.decay"` → `("lecam", "decay")`; `"decay"` → `(None, "decay")` (lower case,
+    `-` read as `_` in the option's name)."""
+    text = str(name).strip().lower()
+    owner, dot, key = text.rpartition(".")
+    return (owner or None) if dot else None, key.replace("-", "_")
+
+
+def for_owner(options: Mapping[str, object], owner: str, declared: Mapping[str, Option]) -> dict:
+    """The options of `options` (checked, plain or `OWNER.NAME`) that `owner` takes."""
+    taken = {}
+    for name, value in options.items():
+        prefix, key = split_name(name)
+        if key in declared and prefix in (None, owner):
+            taken[key] = value
+    return taken

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._options import Option, assign, parse_assignment
+from ._options import Option, assign, for_owner, parse_assignment
 
 
 class InputError(ValueError):
@@ -78,14 +78,32 @@ def resolve_names(registry, given, default) -> list[str]:
     return names
 
 
-def parse_regularizers(texts) -> tuple:
-    """`NAME=WEIGHT` texts → regularizer objects."""
+def parse_regularizers(texts, options: Mapping | None = None) -> tuple:
+    """`NAME=WEIGHT` texts → regularizer objects, each with the options of `options`
+    (checked; plain or `NAME.OPTION`) that it declares."""
     from . import regularizers
 
     try:
-        return tuple(regularizers.parse(t, label="--reg") for t in (texts or []))
+        return tuple(regularizers.parse(t, label="--reg",
+                                        options=_owner_options("regularizer", t, options))
+                     for t in (texts or []))
     except ValueError as e:
         raise InputError(str(e)) from None
+
+
+def _owner_options(family: str, text, options: Mapping | None) -> dict:
+    """The options in `options` that the loss or regularizer `text` names declares."""
+    from . import losses, regularizers
+    from ._options import for_owner
+
+    if not options or not isinstance(text, str):
+        return {}
+    name = text.partition("=")[0].strip().lower()
+    if family == "loss":
+        declared = losses.registry.options(name) if name in losses.registry else {}
+    else:
+        declared = regularizers.options(name) if name in regularizers.registry else {}
+    return for_owner(options, name, declared)
 
 
 def parse_options(texts) -> dict[str, str]:
@@ -159,16 +177,32 @@ def game_options(game: str) -> dict[str, Option]:
     return games.registry.options(game)
 
 
-def split_options(game: str, methods, given: Mapping) -> tuple[dict, dict[str, dict]]:
-    """`given` options (`{name: value}`, values typed or text) checked by the declarations
-    of the game and of each method that takes them: `(game's, {method: its})`. A name
-    that neither declares is an `InputError` naming the valid ones."""
-    from . import methods as method_registry
+def option_owners(game: str, methods=(), losses=(), regularizers=()) -> dict[str, dict]:
+    """`{owner: its declared options}`: `"game"`, then each method, loss and regularizer
+    (by name; a regularizer given as `NAME=WEIGHT`), the one table every front end
+    checks `--opt` against."""
+    from . import losses as loss_registry, methods as method_registry, regularizers as reg_registry
 
     owners = {"game": game_options(game)}
     owners.update({m: method_registry.registry.options(m) for m in methods})
-    where = f"game {game!r}" + (f" and method{'s' if len(methods) > 1 else ''} "
-                                 f"{', '.join(methods)}" if methods else "")
+    owners.update({n: loss_registry.registry.options(n) for n in losses
+                   if n in loss_registry.registry})
+    for text in regularizers:
+        name = text.partition("=")[0].strip().lower() if isinstance(text, str) else None
+        if name in reg_registry.registry:
+            owners[name] = reg_registry.options(name)
+    return owners
+
+
+def split_options(game: str, methods, given: Mapping, losses=(), regularizers=()
+                  ) -> tuple[dict, dict[str, dict]]:
+    """`given` options (`{name: value}`, values typed or text; a name `OWNER.NAME` for one
+    owner alone) checked by the declarations of the game and of each method, loss and
+    regularizer that takes them: `(game's, {owner: its})`. A name that none declares is
+    an `InputError` naming the valid ones."""
+    owners = option_owners(game, methods, losses, regularizers)
+    named = [*methods, *losses, *(r.partition("=")[0] for r in regularizers if isinstance(r, str))]
+    where = f"game {game!r}" + (f" and {', '.join(named)}" if named else "")
     try:
         assigned = assign(given, owners, where)
     except ValueError as e:
@@ -176,14 +210,33 @@ def split_options(game: str, methods, given: Mapping) -> tuple[dict, dict[str, d
     return assigned.pop("game"), assigned
 
 
+def check_options(game: str, given: Mapping, methods=(), losses=(), regularizers=()) -> dict:
+    """`given` checked (as `split_options`) and kept as given — a plain name for every
+    owner that declares it, `OWNER.NAME` for one — with typed values: what a run
+    description stores."""
+    from ._options import split_name
+
+    split_options(game, methods, given, losses, regularizers)  # refuses what none takes
+    owners = option_owners(game, methods, losses, regularizers)
+    canonical = {}
+    for name, value in given.items():
+        owner, key = split_name(name)
+        taker = next(o for o, declared in owners.items()
+                     if key in declared and owner in (None, o))
+        canonical[key if owner is None else f"{owner}.{key}"] = owners[taker][key].check(value)
+    return canonical
+
+
 # --------------------------------------------------------------------------------------
 # Games from names
 
 
-def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAULT_LOSSES):
+def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAULT_LOSSES,
+                extra: Mapping | None = None):
     """`[(label, game)]`: one per loss for a GAN game (label: the loss), one for any
     other game (label: its name). An option, loss or regularizer the game does not take
-    (or a value out of an option's bounds) is a one-line `InputError`."""
+    (or a value out of an option's bounds) is a one-line `InputError`. `extra`: checked
+    options (plain or `OWNER.NAME`) from which each loss and regularizer takes its own."""
     from . import games, losses as loss_registry
 
     options, _ = split_options(game, (), options)  # idempotent on checked options
@@ -195,14 +248,15 @@ def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAUL
             takes_loss = None  # known once loaded
         if takes_loss is False and (losses or regs):
             raise InputError(f"--game {game} is not a GAN: it takes no --loss or --reg")
-        regularizers = parse_regularizers(regs)
+        regularizers = parse_regularizers(regs, extra)
         names = resolve_names(loss_registry.registry, losses, default_losses)
         if takes_loss is False:
             return [(game, games.get(game, **options))]
         if takes_loss is True:
-            return [(name, games.get(game, loss=loss_registry.get(name), regularizers=regularizers,
-                                     **options)) for name in names]
-        return _user_games(game, names, regularizers, options, losses or regs)
+            return [(name, games.get(game, loss=loss_registry.get(
+                name, **_owner_options("loss", name, extra)), regularizers=regularizers,
+                **options)) for name in names]
+        return _user_games(game, names, regularizers, options, losses or regs, extra)
     except InputError:
         raise
     except (KeyError, TypeError) as e:
@@ -211,7 +265,7 @@ def build_games(game: str, losses, regs, options: Mapping, default_losses=DEFAUL
         raise InputError(str(e)) from None
 
 
-def _user_games(spec, names, regularizers, options, gan_options_given):
+def _user_games(spec, names, regularizers, options, gan_options_given, extra=None):
     """A user's `MODULE:FUNCTION` game: per loss if the function takes `loss`."""
     import inspect
 
@@ -222,15 +276,28 @@ def _user_games(spec, names, regularizers, options, gan_options_given):
         if gan_options_given:
             raise InputError(f"--game {spec} takes no loss: give no --loss or --reg")
         return [(spec, games.load(spec, **options))]
-    extra = {"regularizers": regularizers} if "regularizers" in parameters else {}
-    if regularizers and not extra:
+    takes = {"regularizers": regularizers} if "regularizers" in parameters else {}
+    if regularizers and not takes:
         raise InputError(f"--game {spec} takes no regularizers: give no --reg")
-    return [(name, games.load(spec, loss=loss_registry.get(name), **extra, **options))
-            for name in names]
+    return [(name, games.load(spec, loss=loss_registry.get(
+        name, **_owner_options("loss", name, extra)), **takes, **options)) for name in names]
 
 
 # --------------------------------------------------------------------------------------
 # The run description
+
+
+def _loss_names(game: str, losses, default_losses) -> tuple[str, ...]:
+    """The losses a GAN game runs under (none for a game that takes no loss), for the
+    options table; a bad name is left to `build_games` to name."""
+    from . import games, losses as loss_registry
+
+    if ":" not in game and not games.takes_loss(game):
+        return ()
+    try:
+        return tuple(resolve_names(loss_registry.registry, losses or None, default_losses))
+    except InputError:
+        return ()
 
 
 def _strings(name: str, value) -> tuple[str, ...]:
@@ -291,14 +358,12 @@ class RunSpec:
             raise InputError(f"float64 must be true or false, got {self.float64!r}")
         if not isinstance(self.options, Mapping):
             raise InputError(f"options must be a table of NAME = VALUE, got {self.options!r}")
-        game_opts, method_opts = split_options(self.game, self.methods, dict(self.options))
-        merged = dict(game_opts)
-        for taken in method_opts.values():
-            merged.update(taken)
-        set_("options", merged)
         losses, regs = _strings("losses", self.losses), _strings("regularizers", self.regularizers)
-        built = build_games(self.game, list(losses) or None, list(regs) or None, game_opts,
-                            default_losses=list(default_losses))
+        set_("options", check_options(self.game, dict(self.options), self.methods,
+                                      _loss_names(self.game, losses, default_losses), regs))
+        built = build_games(self.game, list(losses) or None, list(regs) or None,
+                            self.game_options(), default_losses=list(default_losses),
+                            extra=self.options)
         gan = built[0][0] != self.game
         set_("losses", tuple(label for label, _ in built) if gan else ())
         set_("regularizers", tuple(r.strip() for r in regs))
@@ -312,20 +377,19 @@ class RunSpec:
     # -- what it builds --------------------------------------------------------------
 
     def game_options(self) -> dict:
-        """The options the game takes (the rest are its methods')."""
-        declared = game_options(self.game)
-        return {k: v for k, v in self.options.items() if k in declared}
+        """The options the game takes (the rest are its methods', losses' and
+        regularizers')."""
+        return for_owner(self.options, "game", game_options(self.game))
 
     def method_options(self, method: str) -> dict:
         from . import methods as method_registry
 
-        declared = method_registry.registry.options(method)
-        return {k: v for k, v in self.options.items() if k in declared}
+        return for_owner(self.options, method, method_registry.registry.options(method))
 
     def games(self) -> list[tuple[str, object]]:
         """`[(label, game)]`: one per loss for a GAN game, else `[(name, game)]`."""
         return build_games(self.game, list(self.losses) or None, list(self.regularizers) or None,
-                           self.game_options())
+                           self.game_options(), extra=self.options)
 
     def method(self, name: str):
         from . import methods as method_registry

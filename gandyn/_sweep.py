@@ -52,7 +52,8 @@ from ._io import atomic_path, check_regular_file
 from ._runs import initial_states, summarize, write_json
 from ._sharding import shard_batch
 from ._simulate import Status, simulate
-from ._spec import MAX_STEPS, check_int, check_seed, check_step, split_options
+from ._options import for_owner
+from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
 from .losses import _LossSwitch
 
 COLUMNS = [
@@ -188,13 +189,11 @@ class SweepSpec:
         for name, value, default in (("dim", self.dim, 1), ("real_point", self.real_point, 0.0)):
             if name in declared or value != default or not _is_real(value):
                 given[name] = value
-        game_opts, method_opts = split_options(self.game, self.methods, given)
-        set_("dim", game_opts.pop("dim", 1))
-        set_("real_point", game_opts.pop("real_point", 0.0))
-        merged = dict(game_opts)
-        for taken in method_opts.values():
-            merged.update(taken)
-        set_("options", merged)
+        texts = [t for t in self.regularizers if isinstance(t, str)]
+        checked = check_options(self.game, given, self.methods, self.losses, texts)
+        set_("dim", checked.pop("dim", 1))
+        set_("real_point", checked.pop("real_point", 0.0))
+        set_("options", checked)
 
         regs = {}
         for text in self.regularizers:
@@ -396,18 +395,24 @@ def _regularizer_parts(text: str) -> tuple[str | None, float]:
 
 
 def _game_options(spec: SweepSpec) -> dict:
-    accepted = game_registry.registry.options(spec.game)
     options = {"real_point": spec.real_point, "dim": spec.dim, **spec.options}
-    return {k: v for k, v in options.items() if k in accepted}
+    return for_owner(options, "game", game_registry.registry.options(spec.game))
 
 
 def _method_options(spec: SweepSpec, method: str) -> tuple:
-    accepted = method_registry.registry.options(method)
-    return tuple(sorted((k, v) for k, v in spec.options.items() if k in accepted))
+    declared = method_registry.registry.options(method)
+    return tuple(sorted(for_owner(spec.options, method, declared).items()))
+
+
+def _loss(name: str, options) -> object:
+    """Loss `name` with the options (`{name: value}` or its items) it declares."""
+    return loss_registry.get(name, **for_owner(dict(options), name,
+                                               loss_registry.registry.options(name)))
 
 
 def _template(spec: SweepSpec):
-    return game_registry.get(spec.game, loss=loss_registry.get(spec.losses[0]), **_game_options(spec))
+    return game_registry.get(spec.game, loss=_loss(spec.losses[0], spec.options),
+                             **_game_options(spec))
 
 
 def _initial_points(spec: SweepSpec) -> np.ndarray:
@@ -434,16 +439,20 @@ def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=32)
-def _group_program(game_name, options, loss_names, reg_name, method_name, method_options, steps):
+def _group_program(game_name, options, loss_names, reg_name, method_name, method_options, steps,
+                   extra=()):
     """The compiled program of one (loss family, regularizer kind, method): vmapped
-    over (loss, weight, h) triples, each over every seed's initial point. Cached, so
-    that a resumed group of the same shape does not compile again."""
-    losses = tuple(loss_registry.get(n) for n in loss_names)
+    over (loss, weight, h) triples, each over every seed's initial point (`extra`: the
+    sweep's options, as items, from which each loss and regularizer takes its own).
+    Cached, so that a resumed group of the same shape does not compile again."""
+    losses = tuple(_loss(n, extra) for n in loss_names)
     method = method_registry.get(method_name, **dict(method_options))
+    reg_options = {} if reg_name is None else for_owner(dict(extra), reg_name,
+                                                        reg_registry.options(reg_name))
 
     def one(which, weight, h, points):
         loss = losses[0] if len(losses) == 1 else _LossSwitch(losses, which)
-        regs = () if reg_name is None else (reg_registry.build(reg_name, weight),)
+        regs = () if reg_name is None else (reg_registry.build(reg_name, weight, reg_options),)
         game = game_registry.get(game_name, loss=loss, regularizers=regs, **dict(options))
         return simulate(game, method, initial_states(game, points), h=h, steps=steps,
                         save_every=max(1, steps // 200))
@@ -457,7 +466,8 @@ def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits
     each over every seed's initial point."""
     options = tuple(sorted(_game_options(spec).items()))
     program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
-                             _method_options(spec, method_name), spec.steps)
+                             _method_options(spec, method_name), spec.steps,
+                             tuple(sorted(spec.options.items())))
     which = jnp.asarray(which, dtype=jnp.int32)
     weights = jnp.asarray(weights, dtype=float)
     steps_h = jnp.asarray(steps_h, dtype=float)

@@ -58,7 +58,8 @@ class TrainSettings:
     checkpoint_every: int = 250
     gif: bool = True
     float64: bool = False
-    options: dict = dataclasses.field(default_factory=dict)  # the method's, by name
+    # The method's, the loss's and the regularizers' options, by name (`OWNER.NAME`: one's).
+    options: dict = dataclasses.field(default_factory=dict)
     rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
 
     @classmethod
@@ -122,7 +123,8 @@ class TrainSettings:
             raise InputError(f"{flag('options')} must be a table of NAME = VALUE, got "
                              f"{self.options!r}")
         if self.options:
-            object.__setattr__(self, "options", _method_options(self.method, self.options))
+            object.__setattr__(self, "options", _method_options(
+                self.method, self.options, self.loss, self.regularizers))
         return self
 
     def to_dict(self) -> dict:
@@ -130,16 +132,32 @@ class TrainSettings:
                 "options": dict(self.options)}
 
 
-def _method_options(method: str, given: dict) -> dict:
-    """`given` checked by the declarations of `method`'s options."""
-    from . import methods as method_registry
-    from ._options import assign
+def _method_options(method: str, given: dict, loss: str = "", regularizers=()) -> dict:
+    """`given` checked by the declarations of the method's, the loss's and the
+    regularizers' options (a name `OWNER.NAME` for one of them alone), kept as given
+    with typed values."""
+    from . import losses as loss_registry, methods as method_registry, regularizers as reg_registry
+    from ._options import assign, split_name
 
+    owners = {method: method_registry.registry.options(method)}
+    if loss in loss_registry.registry:
+        owners[loss.lower()] = loss_registry.registry.options(loss)
+    for text in regularizers:
+        name = text.partition("=")[0].strip().lower()
+        if name in reg_registry.registry:
+            owners[name] = reg_registry.options(name)
     try:
-        declared = method_registry.registry.options(method)
-        return assign(given, {"method": declared}, f"method {method!r}")["method"]
+        assign(given, owners, f"method {method!r}, loss {loss!r}"
+               + "".join(f", {n}" for n in list(owners)[2:]))
     except ValueError as e:
         raise InputError(str(e)) from None
+    canonical = {}
+    for name, value in given.items():
+        owner, key = split_name(name)
+        taker = next(o for o, declared in owners.items() if key in declared
+                     and owner in (None, o))
+        canonical[key if owner is None else f"{owner}.{key}"] = owners[taker][key].check(value)
+    return canonical
 
 
 def resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, Path]:
@@ -166,11 +184,17 @@ def build(settings: TrainSettings):
     from ._games import ConvGAN, MLPGAN
     from ._methods import AbstractStepMethod
 
-    loss_fn = loss_registry.get(settings.loss)
-    method_obj = method_registry.get(settings.method, **settings.options)
+    from ._options import for_owner
+    from ._spec import _owner_options
+
+    loss_fn = loss_registry.get(settings.loss, **_owner_options("loss", settings.loss,
+                                                                settings.options))
+    method_obj = method_registry.get(settings.method, **for_owner(
+        settings.options, settings.method.lower(),
+        method_registry.registry.options(settings.method)))
     if not isinstance(method_obj, AbstractStepMethod):
         raise InputError(f"--method {settings.method!r} is adaptive; training needs a step method")
-    regs = parse_regularizers(settings.regularizers)
+    regs = parse_regularizers(settings.regularizers, settings.options)
     name = settings.data
     if name.lower() in data_registry.names():
         game = MLPGAN(loss_fn, data_registry.get(name), width=settings.width, depth=settings.depth,

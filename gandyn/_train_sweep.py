@@ -186,6 +186,7 @@ def _check_names(configs) -> None:
     data (one run built per data), losses, methods (a step method) and regularizers."""
     from . import losses as loss_registry, methods as method_registry
     from ._methods import AbstractStepMethod
+    from ._options import for_owner
     from ._spec import parse_regularizers
     from ._train_runs import build
 
@@ -202,7 +203,8 @@ def _check_names(configs) -> None:
                 elif what == "loss":
                     loss_registry.get(value)
                 elif what == "method":
-                    method = method_registry.get(value, **settings.options)
+                    method = method_registry.get(value, **for_owner(
+                        settings.options, value.lower(), method_registry.registry.options(value)))
                     if not isinstance(method, AbstractStepMethod):
                         raise InputError(f"method {value!r} is adaptive; training needs a step method")
                 else:

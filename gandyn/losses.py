@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from jax.nn import relu
 
 from ._custom_types import Logits, Scalar
+from ._options import Option
 from ._registry import Registry
 
 
@@ -334,8 +335,18 @@ ganqp = GANQP()
 
 registry: Registry[AbstractLoss] = Registry("loss", AbstractLoss)
 register, names, describe, get = registry.register, registry.names, registry.describe, registry.get
-for _loss in (sgan, nsgan, rsgan, rasgan, ralsgan, wgan, lsgan, hinge, ganqp):
-    register(_loss.name, _loss.description, (lambda loss: lambda: loss)(_loss))
+_H = Option("h", str, "logsigmoid", choices=tuple(GENERATOR_H),
+            help="the generator's h(t): " + "; ".join(d for _, d in GENERATOR_H.values()))
+for _loss, _options in (
+    (SGANMinimax, ()),
+    (SGANNonSaturating, (_H,)),
+    (RSGAN, (_H, Option("pairs", str, "aligned", choices=("aligned", "all"),
+                        help="expectation over a minibatch's aligned pairs or all pairs"))),
+    (RaSGAN, ()), (RaLSGAN, ()), (WGAN, ()), (LSGAN, ()), (Hinge, ()),
+    (GANQP, (Option("scale", float, 1.0, low=1e-6, high=1e6,
+                    help="λ of the quadratic potential"),)),
+):
+    register(_loss.name, _loss.description, _loss, options=_options)
 
 
 class _LossSwitch(AbstractLoss):

@@ -43,12 +43,13 @@ for _name, _cls, _description in (
     register(_name, _description, _cls)
 
 
-def build(name: str, weight) -> AbstractRegularizer:
+def build(name: str, weight, options: dict | None = None) -> AbstractRegularizer:
     """Like `get`, without checking the weight, which may be a traced array (sweeps)."""
-    return registry.get(name, weight)
+    return registry.get(name, weight, **(options or {}))
 
 
-def get(name: str, weight: float, *, label: str = "regularizer") -> AbstractRegularizer:
+def get(name: str, weight: float, *, label: str = "regularizer", options: dict | None = None
+        ) -> AbstractRegularizer:
     """The regularizer called `name` with its weight (or std, or clip bound); `label`
     names the setting in messages (the command line's `--reg`)."""
     factory = registry.factory(name)
@@ -57,10 +58,25 @@ def get(name: str, weight: float, *, label: str = "regularizer") -> AbstractRegu
     if not (math.isfinite(weight) and 0 <= weight <= 1e6):
         raise ValueError(f"{label} weight must be a finite number in [0, 1e6], got "
                          f"{name}={weight}")
-    return factory(weight)
+    return factory(weight, **(options or {}))
 
 
-def parse(text: str, *, label: str = "regularizer") -> AbstractRegularizer:
+def options(name: str) -> dict:
+    """The options regularizer `name` declares besides the value `NAME=VALUE` sets (its
+    factory's first parameter: a weight, a standard deviation, a clip bound), reached
+    with `--opt NAME.OPTION=VALUE` (`--opt lecam.decay=0.9`)."""
+    import inspect
+
+    declared = registry.options(name)
+    try:
+        first = next(iter(inspect.signature(registry.factory(name)).parameters), None)
+    except (TypeError, ValueError):
+        first = None
+    return {k: v for k, v in declared.items() if k != first}
+
+
+def parse(text: str, *, label: str = "regularizer", options: dict | None = None
+          ) -> AbstractRegularizer:
     """`"name=weight"` → a regularizer; a clear `ValueError` for anything else."""
     if not isinstance(text, str):
         raise ValueError(f"malformed {label} {text!r}: expected a string NAME=WEIGHT, NAME one "
@@ -74,4 +90,4 @@ def parse(text: str, *, label: str = "regularizer") -> AbstractRegularizer:
         raise ValueError(
             f"malformed {label} {text!r}: expected NAME=WEIGHT, NAME one of: {', '.join(names())}"
         )
-    return get(name, weight, label=label)
+    return get(name, weight, label=label, options=options)

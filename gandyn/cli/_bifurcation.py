@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from .._spec import split_options
+from .._options import for_owner
+from .._spec import check_options
+from .._spec import game_options as declared_game_options
+from ..games import takes_loss
 from ._common import (
     InputError,
     check_int,
@@ -80,8 +83,12 @@ def bifurcation(
             raise InputError("bifurcation takes one --loss and one --method")
         names = resolve_names(method_registry.registry, method, ["simgd"])
         given = game_options(dim, real_point, bias, critic, opt)
-        options, method_options = split_options(game, names, given)
-        games = build_games(game, loss, reg, options, default_losses=["nsgan"])
+        losses = loss or (["nsgan"] if ":" in game or takes_loss(game) else [])
+        checked = check_options(game, given, names, losses, reg or [])
+        options = for_owner(checked, "game", declared_game_options(game))
+        method_options = {names[0]: for_owner(checked, names[0],
+                                               method_registry.registry.options(names[0]))}
+        games = build_games(game, loss, reg, options, default_losses=["nsgan"], extra=checked)
         is_step = param.strip().lower() == "h"
         if is_step:
             if step is not None:
@@ -114,9 +121,9 @@ def bifurcation(
     settings = {"game": game, "loss": label if game != label else None, "method": names[0],
                 "regularizers": list(reg or []), "parameter": result.parameter,
                 "from": start, "to": stop, "points": points, "step": h, "steps": steps,
-                "record": record, **options, **method_options[names[0]], "float64": float64}
+                "record": record, **checked, "float64": float64}
     title = run_title(
-        game, {**options, **method_options[names[0]]},
+        game, checked,
         losses=[label] if game != label else (), regularizers=list(reg or []),
         methods=[names[0]], h=h,
         extra=(f"{result.parameter} from {start:g} to {stop:g} ({points} values)",

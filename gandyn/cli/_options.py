@@ -45,17 +45,21 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for run fol
 
 
 def _declared() -> str:
-    """`owner: option, …; …` for every registered game and method that declares options."""
+    """`owner: option, …; …` for every registered game, method, loss and regularizer
+    that declares options."""
     parts = []
-    for registry in (games.registry, methods.registry):
+    for registry, declared in ((games.registry, games.registry.options),
+                               (methods.registry, methods.registry.options),
+                               (losses.registry, losses.registry.options),
+                               (regularizers.registry, regularizers.options)):
         for name in registry.names():
-            declared = registry.options(name)
-            if declared:
-                parts.append(f"{name}: {', '.join(declared)}")
+            if declared(name):
+                parts.append(f"{name}: {', '.join(declared(name))}")
     return "; ".join(parts)
 
 
 OptOption = Annotated[list[str] | None, typer.Option(
-    "--opt", help="An option of the game or of a method, NAME=VALUE (repeatable), e.g. "
-    "--opt std=2 (gaussian) or --opt discriminator_steps=5 (altgd). Declared options: "
-    + _declared() + ".")]
+    "--opt", help="An option of the game, a method, a loss or a regularizer, NAME=VALUE "
+    "(repeatable; OWNER.NAME=VALUE for one of them alone), e.g. --opt std=2 (gaussian), "
+    "--opt discriminator_steps=5 (altgd), --opt nsgan.h=linear, --opt gp.center=0. Declared "
+    "options: " + _declared() + ".")]
