@@ -41,12 +41,15 @@ class Registry(Generic[T]):
         self.base = base
         self._entries: dict[str, tuple[Callable[..., T], str]] = {}
         self._options: dict[str, tuple[Option, ...]] = {}
+        self._families: dict[str, str] = {}
 
     def register(self, name: str, description: str, factory: Callable[..., T] | None = None,
-                 *, options: tuple[Option, ...] = (), replace: bool = False):
+                 *, options: tuple[Option, ...] = (), family: str | None = None,
+                 replace: bool = False):
         """Register `factory` under `name` (lower case); usable as a decorator when
         `factory` is omitted. `options`: declarations over those read from the
-        factory's signature. Registering a taken name raises unless `replace`."""
+        factory's signature; `family`: the group it belongs to (the explorer lists
+        methods by family). Registering a taken name raises unless `replace`."""
         key = self._normalise(name)
         if not key or any(c.isspace() for c in key) or "=" in key or "," in key:
             raise ValueError(f"{self.kind} name {name!r} must be one word without '=' or ','")
@@ -56,6 +59,8 @@ class Registry(Generic[T]):
                 raise ValueError(f"a {self.kind} called {key!r} is already registered")
             self._entries[key] = (factory, description)
             self._options[key] = tuple(options)
+            if family is not None:
+                self._families[key] = family
             return factory
 
         return add if factory is None else add(factory)
@@ -64,11 +69,21 @@ class Registry(Generic[T]):
         key = self.check(name)
         self._entries.pop(key)
         self._options.pop(key, None)
+        self._families.pop(key, None)
 
     def options(self, name: str) -> dict[str, Option]:
         """The options `name`'s factory takes, declared once (`gandyn._options.infer`)."""
         key = self.check(name)
         return infer(self._entries[key][0], self._options.get(key, ()))
+
+    def family(self, name: str) -> str | None:
+        """The family `name` was registered in (None: none declared)."""
+        return self._families.get(self.check(name))
+
+    def set_family(self, family: str, names) -> None:
+        """Declare the family of registered `names`."""
+        for name in names:
+            self._families[self.check(name)] = family
 
     def names(self) -> tuple[str, ...]:
         """The registered names, in order."""

@@ -160,3 +160,15 @@ for _name, _solver, _description in (
              lambda s=_solver: ExplicitPenalties(PlayerwiseFlow(s())))
 register("euler-heun-flow", "flow, the ODE-GAN colab's 'euler_heun' tableau: k₂ = f(y + h k₁/2), "
          "weights ½, ½ (first order)", lambda: Flow(ColabEulerHeun()))
+
+# Families (the explorer lists methods by them; a plugin declares its own with
+# `register(..., family=...)`, and one without a family is listed under "other").
+FAMILIES = ("flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order")
+registry.set_family("first-order maps", ("simgd", "altgd", "extragradient", "optimistic",
+                                         "eg-past", "altgd-avg", "altgd-ema", "sgd"))
+registry.set_family("flows (ODE solvers)", [n for n in names() if isinstance(
+    get(n), (AdaptiveFlow, Flow, PlayerwiseFlow, ExplicitPenalties)) and registry.family(n) is None])
+registry.set_family("second-order", [n for n in names() if isinstance(get(n), (
+    CompetitiveGD, LOLA, SOS, LookAheadOpponent, SymplecticGradientAdjustment, HamiltonianGD,
+    Unrolled, ACGD, ConsensusOptimization, LocalSymplecticSurgery)) and registry.family(n) is None])
+registry.set_family("optimizer-based", [n for n in names() if registry.family(n) is None])

@@ -616,19 +616,6 @@ _DASHES = {Status.CONVERGED: [], Status.CONVERGING: [7, 2], Status.CYCLING: [5, 
 
 
 def _method_group(name: str) -> str:
-    """The page's grouping of methods: ODE flows (solvers of dy/dt = v), first-order
-    maps (gradient steps and their extrapolations), optimizer-based (optax
-    optimizers and wrappers of them), second-order (using derivatives of the field)."""
-    from .._methods import AdaptiveFlow
-
-    method = method_registry.get(name)
-    kind = type(method).__name__
-    if name in ("simgd", "altgd", "extragradient", "optimistic", "eg-past", "altgd-avg",
-                "altgd-ema", "sgd"):
-        return "first-order maps"
-    if isinstance(method, AdaptiveFlow) or "Flow" in kind or name.endswith("-colab"):
-        return "flows (ODE solvers)"
-    if kind in ("CompetitiveGD", "LOLA", "SOS", "LookAheadOpponent", "SymplecticGradientAdjustment",
-                "HamiltonianGD", "Unrolled"):
-        return "second-order"
-    return "optimizer-based"
+    """The page's grouping of methods: the family each declares (`gd.methods.FAMILIES`;
+    "other" for one that declares none)."""
+    return method_registry.registry.family(name) or "other"
