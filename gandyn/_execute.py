@@ -163,8 +163,7 @@ def draw_atlas(spec, folder: Path, rows: list[dict]) -> None:
                                 f"{', '.join(spec.data)}, {spec.steps:,} steps, {spec.seeds} "
                                 "seed(s) per cell")
     else:
-        from .plotting import atlas
-        from .plotting._style import run_title
+        from .plotting import atlas, run_title
 
         figure = atlas(rows, title=run_title(
             spec.game, {"dim": spec.dim if spec.dim != 1 else None,

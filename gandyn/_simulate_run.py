@@ -18,9 +18,7 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress) -> list[dict]:
     step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
 
     from ._runs import atomic_directory, game_grid, summarize, write_json
-    from .plotting import portrait_grid
-    from .plotting._portrait import flatten_states
-    from .plotting._style import run_title
+    from .plotting import flatten_states, portrait_grid, run_title
 
     total, done = len(games) * len(methods), [0]
 

@@ -289,7 +289,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
             import matplotlib.pyplot as plt
 
             from ._image_metrics import ImageMetrics
-            from .plotting._images import sample_figure
+            from .plotting import sample_figure
 
             (run_dir / "samples").mkdir(exist_ok=True)
             with status("preparing the metrics' classifier (cached after the first run)"):
@@ -344,7 +344,7 @@ def live_description(live: dict) -> str:
 
 def title(settings: TrainSettings) -> str:
     """A training run's settings as a figure title."""
-    from .plotting._style import run_title
+    from .plotting import run_title
 
     return run_title(settings.data, None, losses=[settings.loss],
                      regularizers=list(settings.regularizers), methods=[settings.method],
@@ -391,8 +391,8 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
     heading = title(settings)
     atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
     if kind == "image":
-        from .plotting._images import sample_figure
-        from .plotting._style import history_row
+        from .plotting import sample_figure
+        from .plotting import history_row
 
         last = max(result.samples)
         atomic("samples.png", lambda p: sample_figure(

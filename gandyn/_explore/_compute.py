@@ -240,9 +240,9 @@ def _run(configuration: Configuration, weights, method, points, h: float, steps:
 def _plane(configuration: Configuration, weights: tuple[float, ...], choice=None) -> Plane:
     """The drawing plane `choice` (`drawing_plane`), an eigenplane's signs fixed as
     `portrait` fixes them."""
-    from ..plotting._portrait import _oriented
+    from ..plotting import oriented_plane
 
-    return _oriented(drawing_plane(configuration.build(weights), choice))
+    return oriented_plane(drawing_plane(configuration.build(weights), choice))
 
 
 @functools.lru_cache(maxsize=256)
@@ -284,10 +284,10 @@ def _axis_labels(game, plane: Plane) -> list[str]:
     roles = {"θ": "θ (generator)", "ψ": "ψ (discriminator)"}
     labels = [roles.get(label, label) for label in plane.labels]
     if plane.kind not in ("full", "coordinates"):  # say what each axis is made of
-        from ..plotting._portrait import _components
+        from ..plotting import axis_components
 
         names = game.coordinates()
-        labels = [f"{label} = {_components(names, vector)}"
+        labels = [f"{label} = {axis_components(names, vector)}"
                   for label, vector in zip(plane.labels, (plane.e1, plane.e2))]
     return labels
 
@@ -604,7 +604,7 @@ def _colours() -> dict[Status, str]:
     """Each status in the colour `portrait` draws it in."""
     from matplotlib.colors import to_hex
 
-    from ..plotting._style import STATUS_STYLE
+    from ..plotting import STATUS_STYLE
 
     return {s: to_hex(c) for s, (c, _, _) in STATUS_STYLE.items()}
 

@@ -36,7 +36,7 @@ def animate(
         fps = check_int("--fps", fps, 1, 60)
         start = check_int("--start", start, 0, 10**6)
         out = run_dir / "animation.gif" if out is None else Path(out)
-        from ..plotting._animate import writer_for
+        from ..plotting import writer_for
 
         writer_for(out, fps)
         if (run_dir / "trajectories.npz").is_file() and (run_dir / "metrics.json").is_file():
@@ -56,7 +56,7 @@ def animate(
 
     make_parents(out)
     if job is not None:
-        from ..plotting._animate import dirac_animation
+        from ..plotting import dirac_animation
 
         with atomic_path(out) as tmp:
             count = dirac_animation(tmp, fps=fps, frames=frames, **job)
@@ -70,10 +70,10 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
 
     from .._io import read_json
     from .._simulate import Status
-    from ..plotting._style import run_title
-    from .._spec import game_options as declared_options
-    from ._games import build_games
     from .._simulate_run import portrait_extent
+    from .._spec import game_options as declared_options
+    from ..plotting import run_title
+    from ._games import build_games
 
     settings = read_json(run_dir / "metrics.json", what="metrics")["settings"]
     game_name = settings.get("game", "dirac")

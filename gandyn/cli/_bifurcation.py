@@ -106,8 +106,7 @@ def bifurcation(
 
     from .. import continuation
     from .._io import atomic_directory, write_json
-    from ..plotting import bifurcation_diagram
-    from ..plotting._style import run_title
+    from ..plotting import bifurcation_diagram, run_title
 
     label, the_game = games[0]
     the_method = method_registry.get(names[0], **method_options[names[0]])

@@ -21,7 +21,6 @@ from ._options import (
     RegOption,
 )
 
-
 DEFAULT_LOSSES = ["sgan", "wgan"]
 DEFAULT_METHODS = ["simgd", "altgd", "heun", "rk4", "extragradient", "optimistic",
                    "implicit-euler"]
@@ -104,7 +103,7 @@ def eigen(
             "parameters": list(games[0][1].coordinates())}, "results": reports})
         scaled = [np.abs(p[1]) for row in panels for p in row if p[0] is not None]
         extent = max([3.5] + [1.2 * float(np.max(z)) for z in scaled if z.size])
-        from ..plotting._style import run_title
+        from ..plotting import run_title
 
         title = run_title(game, spec.game_options(),
                           losses=[label for label, g in games if hasattr(g, "loss")],

@@ -53,7 +53,7 @@ def landscape(
 
     from .._io import atomic_figure, write_json
     from .._landscape import landscape as compute
-    from ..plotting._landscape import eigenvalues_figure, path_angle_figure
+    from ..plotting import eigenvalues_figure, path_angle_figure
 
     first, last = chosen
     typer.echo(f"landscape of {run_dir} between steps {first} and {last} (seed {seed_index}, "

@@ -4,8 +4,10 @@ from typing import Annotated
 
 import typer
 
+from .._simulate_run import portrait_extent
 from .._spec import parse_plane
 from ._common import InputError, check_writable, fail, progress_bar, set_precision
+from ._games import game_options
 from ._options import (
     BiasOption,
     CriticOption,
@@ -23,8 +25,6 @@ from ._options import (
     StepOption,
     StepsOption,
 )
-from ._games import game_options
-from .._simulate_run import portrait_extent
 from ._simulate import prepare
 
 
@@ -96,7 +96,7 @@ def portrait(
         task = bar.add_task("simulating", total=len(games) * len(methods))
         results = game_grid(games, methods, points, h=step, steps=steps, seed=seed,
                             on_done=lambda: bar.advance(task))
-    from ..plotting._style import run_title
+    from ..plotting import run_title
 
     panels = [[(g, s, f"{l} · {m}") for l, m, g, s in results if l == name]
               for name, _ in games]

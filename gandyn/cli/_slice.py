@@ -68,7 +68,7 @@ def slice(  # noqa: A001 - the command's name
                                       resolution=resolution, krylov=krylov, step=n,
                                       key=jax.random.fold_in(key, n)))
             bar.update(task, completed=k + 1)
-    from ..plotting._style import STYLE, fit_suptitle
+    from ..plotting import STYLE, fit_suptitle
     from ._train import TrainSettings, _title
 
     name = _title(TrainSettings.from_file(Path(run_dir) / "settings.json"))
@@ -111,7 +111,8 @@ def _load(run_dir: Path, steps: list[int] | None, seed_index: int):
     from jax.flatten_util import ravel_pytree
 
     from .._train import CHECKPOINT, load_checkpoint
-    from .._train_runs import TrainSettings, build as _build
+    from .._train_runs import TrainSettings
+    from .._train_runs import build as _build
 
     if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
             or not (run_dir / CHECKPOINT).is_file():

@@ -5,7 +5,11 @@ colour-blind-safe palette.
 `import gandyn` does not import this subpackage.
 """
 
-from ._animate import data_space as data_space, dirac_animation as dirac_animation
+from ._animate import (
+    data_space as data_space,
+    dirac_animation as dirac_animation,
+    writer_for as writer_for,
+)
 from ._atlas import atlas as atlas, training_atlas as training_atlas
 from ._images import (
     image_gif as image_gif,
@@ -15,7 +19,10 @@ from ._images import (
     tile as tile,
 )
 from ._portrait import (
+    axis_components as axis_components,
     dirac_coordinates as dirac_coordinates,
+    flatten_states as flatten_states,
+    oriented_plane as oriented_plane,
     portrait as portrait,
     portrait_grid as portrait_grid,
 )
@@ -34,4 +41,15 @@ from ._slice import slice_figure as slice_figure, slice_gif as slice_gif, slice_
 from ._bifurcation import (
     bifurcation_diagram as bifurcation_diagram,
     stability_chart_figure as stability_chart_figure,
+)
+from ._landscape import (
+    eigenvalues_figure as eigenvalues_figure,
+    path_angle_figure as path_angle_figure,
+)
+from ._style import (
+    STATUS_STYLE as STATUS_STYLE,
+    STYLE as STYLE,
+    fit_suptitle as fit_suptitle,
+    history_row as history_row,
+    run_title as run_title,
 )

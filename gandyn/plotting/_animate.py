@@ -15,7 +15,7 @@ from jax.flatten_util import ravel_pytree
 from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
 from .._analysis import slice_plane
-from ._portrait import _axis_shift, _oriented, portrait
+from ._portrait import _axis_shift, oriented_plane, portrait
 from ._style import OKABE_ITO, STATUS_STYLE, STYLE, fit_suptitle
 
 REAL, FAKE, CRITIC = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"]
@@ -90,7 +90,7 @@ def dirac_animation(path, game, path_params: np.ndarray, steps: np.ndarray, *, s
     colour, style, marker = STATUS_STYLE[status]
     with plt.rc_context(STYLE):
         fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 5.2), layout="constrained")
-        plane = _oriented(slice_plane(game, coordinates=game.plane()))
+        plane = oriented_plane(slice_plane(game, coordinates=game.plane()))
         shift = _axis_shift(plane)
         projected = plane.project(path_params)
         portrait(left, game, None, lim=lim, colorbar=True, plane=plane)

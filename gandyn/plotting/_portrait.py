@@ -76,7 +76,7 @@ def portrait(
     is written in the corner. The view widens (up to 3×) to keep every trajectory's
     finite part inside. Axes are offsets from the plane's origin, plus the origin's
     own coordinates for a coordinate plane."""
-    plane = _oriented(slice_plane(game, coordinates=game.plane()) if plane is None else plane)
+    plane = oriented_plane(slice_plane(game, coordinates=game.plane()) if plane is None else plane)
     shift = _axis_shift(plane)
     paths = []
     if solution is not None:
@@ -132,7 +132,7 @@ def portrait(
     return ax
 
 
-def _oriented(plane: Plane) -> Plane:
+def oriented_plane(plane: Plane) -> Plane:
     """An eigenplane's axes with a fixed sign (each axis's largest component
     positive), so that the same start reads the same in every panel."""
     if plane.kind in ("full", "coordinates") or plane.kind.startswith("players"):
@@ -150,7 +150,7 @@ def shared_plane(games: Sequence[AbstractGame]) -> Plane | None:
     first = games[0]
     if len(first.coordinates()) <= 2 or first.equilibrium() is None:
         return None
-    plane = _oriented(slice_plane(first, coordinates=first.plane()))
+    plane = oriented_plane(slice_plane(first, coordinates=first.plane()))
     basis = np.stack([plane.e1, plane.e2], axis=1)
     for game in games[1:]:
         eq = game.equilibrium()
@@ -183,11 +183,11 @@ def _axis_label(game: AbstractGame, plane: Plane, which: int) -> str:
         return f"{label} ({role})"
     if plane.kind not in ("full", "coordinates"):
         vector = plane.e1 if which == 0 else plane.e2
-        return f"{label} = {_components(game.coordinates(), vector)}"
+        return f"{label} = {axis_components(game.coordinates(), vector)}"
     return label
 
 
-def _components(names, vector, count: int = 3) -> str:
+def axis_components(names, vector, count: int = 3) -> str:
     """The largest components of a unit vector by parameter, `0.71 θ1 − 0.71 ψ1 + …`."""
     order = np.argsort(-np.abs(vector), kind="stable")
     shown = [k for k in order[:count] if abs(vector[k]) > 1e-3]
