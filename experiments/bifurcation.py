@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from common import out_dir, save_json  # noqa: E402
 
 import gandyn as gd  # noqa: E402
-from gandyn._io import jsonable  # noqa: E402
+from gandyn.io import jsonable  # noqa: E402
 from gandyn.plotting import bifurcation_diagram, stability_chart_figure  # noqa: E402
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from common import clean, out_dir
 
 import gandyn as gd
-from gandyn._io import atomic_figure, write_json
+from gandyn.io import atomic_figure, write_json
 from gandyn.metrics import mode_coverage, pacgan_mode_metrics
 
 jax.config.update("jax_enable_x64", False)  # the colab runs in float32

@@ -36,8 +36,7 @@ import optax
 from common import clean, out_dir
 
 import gandyn as gd
-from gandyn._games._neural import _NetworkGAN
-from gandyn._io import atomic_figure, write_json
+from gandyn.io import atomic_figure, write_json
 from gandyn.metrics import pacgan_mode_metrics
 
 jax.config.update("jax_enable_x64", False)  # float32, as Theano ran it
@@ -93,7 +92,7 @@ class MaxoutDiscriminator(eqx.Module):
         return (self.out_weight @ h + self.out_bias)[0]
 
 
-class PacGANToy(_NetworkGAN):
+class PacGANToy(gd.AbstractNetworkGAN):
     """PacGAN's synthetic-data GAN (see the module docstring); `pack = m` packs."""
 
     loss: gd.losses.AbstractLoss

@@ -52,7 +52,7 @@ import optax
 from common import out_dir
 
 import gandyn as gd
-from gandyn._io import atomic_figure, write_json
+from gandyn.io import atomic_figure, write_json
 
 
 STEPS, LOG_EVERY, EVAL_SAMPLES = 25_000, 500, 2_560

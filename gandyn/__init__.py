@@ -7,6 +7,7 @@ metrics and plots.
 from . import (
     data as data,
     games as games,
+    io as io,
     losses as losses,
     methods as methods,
     metrics as metrics,
@@ -37,6 +38,7 @@ from ._spec import RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,
+    AbstractNetworkGAN as AbstractNetworkGAN,
     Bilinear as Bilinear,
     ConvGAN as ConvGAN,
     CustomGame as CustomGame,

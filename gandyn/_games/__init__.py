@@ -7,4 +7,8 @@ from ._classic import (
 )
 from ._dirac import DiracGAN as DiracGAN
 from ._gaussian import GaussianGAN as GaussianGAN
-from ._neural import ConvGAN as ConvGAN, MLPGAN as MLPGAN
+from ._neural import (
+    AbstractNetworkGAN as AbstractNetworkGAN,
+    ConvGAN as ConvGAN,
+    MLPGAN as MLPGAN,
+)

@@ -41,7 +41,7 @@ def spectral_normalize(weight: jax.Array, iterations: int = 5) -> jax.Array:
     return (weight / sigma).reshape(shape)
 
 
-class _NetworkGAN(AbstractGAN):
+class AbstractNetworkGAN(AbstractGAN):
     """A game of two equinox networks `G_θ: z ~ N(0, I) → x` and `C_ψ: x → logit`.
 
     Parameters are array PyTrees (the networks' static parts are rebuilt from the
@@ -147,7 +147,7 @@ class _NetworkGAN(AbstractGAN):
         return jax.vmap(model)(samples)
 
 
-class MLPGAN(_NetworkGAN):
+class MLPGAN(AbstractNetworkGAN):
     r"""A GAN of two MLPs on a toy target.
 
     `G_θ: z ~ N(0, I_latent) → x` and `C_ψ: x → logit`, each with `depth` hidden layers
@@ -155,7 +155,7 @@ class MLPGAN(_NetworkGAN):
     normalized (`spectral_norm=True`). `init_scheme="haiku"` initialises both as
     haiku's `hk.Linear` does (`haiku_initialize`: truncated normal, σ = 1/√fan_in, zero
     biases; ODE-GAN's colab) instead of equinox's uniform default; `pack = m` makes
-    the discriminator score packs of m samples (PacGAN, see `_NetworkGAN`).
+    the discriminator score packs of m samples (PacGAN, see `AbstractNetworkGAN`).
     """
 
     loss: AbstractLoss
@@ -223,7 +223,7 @@ class _Discriminator(eqx.Module):
         return self.linear(x.ravel())[0]
 
 
-class ConvGAN(_NetworkGAN):
+class ConvGAN(AbstractNetworkGAN):
     r"""A small DCGAN-style GAN on images `(C, H, W)`, with `H` and `W` divisible by 4.
 
     The generator maps `z ~ N(0, I_latent)` by a linear layer to `2·width` channels at
