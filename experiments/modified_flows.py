@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import common  # noqa: F401  (float64)
 import diffrax
 import equinox as eqx
 import jax
@@ -29,9 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-import common  # noqa: F401  (float64)
 import gandyn as gd
-
 
 HERE = Path(__file__).resolve().parent
 STEPS = np.array([0.2, 0.1, 0.05, 0.025, 0.0125])
@@ -98,7 +97,7 @@ def main():
                 slope = float(np.polyfit(np.log(STEPS[1:]), np.log(errors[1:]), 1)[0])
                 case[f"order {order}"] = {"errors": errors, "slope": slope}
                 print(f"{game_name:22s} {method_name:16s} order {order}: slope {slope:5.2f} "
-                      f"errors {['%.2e' % e for e in errors]}", flush=True)
+                      f"errors {[f'{e:.2e}' for e in errors]}", flush=True)
             case["seconds"] = time.time() - start
             results["cases"][f"{game_name} / {method_name}"] = case
     write(results)

@@ -214,7 +214,12 @@ def modified_field(game: AbstractGame, method: AbstractStepMethod, h, order: int
     manifold, see `_flat_step`), momentum, Runge–Kutta flows. Steps with integer
     state (Adam's counter, averaging and lookahead) depend on time and are refused.
 
-    On simultaneous GD `F₁ = −½ J v`: Rosca et al.'s drift (arXiv 2105.13922). A
+    On simultaneous GD `F₁ = −½ J v`: Rosca et al.'s drift (arXiv 2105.13922); with
+    per-player rates (`Optax(..., generator_scale=α, discriminator_scale=λ)`) the
+    drift is in the joint time `t = n·h` (see `drift_penalties` for theirs, in each
+    player's own time). For momentum and optimistic methods the flow follows iterates
+    whose state is on the slow manifold; from an optimizer's zero state the first
+    steps add a transient that decays like the powers of `∂S/∂s` (β for momentum). A
     game's projection after each step (weight clipping) is not part of the map here.
     Every field evaluation sees the minibatch of `key` (default `jax.random.key(0)`).
     The cost grows quickly with the order (nested forward-mode products); orders ≤ 3
@@ -226,3 +231,61 @@ def modified_field(game: AbstractGame, method: AbstractStepMethod, h, order: int
         raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
     key = jax.random.key(0) if key is None else key
     return ModifiedField(game, method, jnp.asarray(h, dtype=float), order, key)
+
+
+_TIMES = ("rosca", "joint")
+
+
+def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: bool = False,
+                    generator_first: bool = True, rates=(1.0, 1.0), time: str = "rosca",
+                    key: Key | None = None) -> dict[str, jax.Array]:
+    r"""Rosca et al.'s decomposition of the first-order drift of gradient descent
+    (arXiv 2105.13922, Theorems 3.1–3.2 and their code's `get_dd_coeffs`) into
+    penalties each player's loss implicitly carries: with rates `α_i h` and the other
+    player `j`,
+
+        self_i        = (α_i h/4) ‖∇_i L_i‖²,
+        interaction_i = c_i (r_i h/2) ∇_j L_i · sg(∇_j L_j),
+
+    so that player i follows `−α_i ∇_i (L_i + self_i + interaction_i)` (`sg`: stop
+    gradient; differentiate each player's two terms by its own parameters only).
+    `c_i = 1` for simultaneous GD and for the first mover of alternating GD; for the
+    second mover `c_i = −(2α_j/α_i − 1)` (`time="rosca"`) and `r_i = α_i`: Rosca et
+    al. expand each player's flow over its own time `α_i h`. `time="joint"` expands
+    both over the common time `t = n·h` of one flow, as `modified_field` does: then
+    `r_i = α_j`, and the second mover's `c_i = −1`; its penalties' gradients add up to
+    `h·F₁` exactly. The two agree when `α_1 = α_2`. Keys: `"generator self"`,
+    `"generator interaction"`, `"discriminator self"`, `"discriminator interaction"`
+    (generator = player 1, φ; discriminator = player 2). Uses `game.losses`; a game
+    whose field is adjusted (consensus, SGA) is not described by them."""
+    if time not in _TIMES:
+        raise ValueError(f"time must be one of {', '.join(_TIMES)}, got {time!r}")
+    rate = {"generator": rates[0], "discriminator": rates[1]}
+    other = {"generator": "discriminator", "discriminator": "generator"}
+    first = "generator" if generator_first else "discriminator"
+    index = {"generator": 0, "discriminator": 1}
+
+    def grad(loss_of: str, wrt: str):
+        def loss(part):
+            y = eqx.tree_at(lambda p: getattr(p, wrt), players, part)
+            return game.losses(y, key)[index[loss_of]]
+        return jax.grad(loss)(getattr(players, wrt))
+
+    def dot(a, b):
+        return sum(jnp.vdot(u, w) for u, w in zip(jax.tree_util.tree_leaves(a),
+                                                   jax.tree_util.tree_leaves(b)))
+
+    out = {}
+    for player in ("generator", "discriminator"):
+        j = other[player]
+        own, theirs = rate[player], rate[j]
+        second = alternating and player != first
+        if time == "rosca":
+            c, r = (-(2 * theirs / own - 1) if second else 1.0), own
+        else:
+            c, r = (-1.0 if second else 1.0), theirs
+        mine = grad(player, player)
+        out[f"{player} self"] = own * h / 4 * dot(mine, mine)
+        out[f"{player} interaction"] = c * r * h / 2 * dot(
+            grad(player, j), jax.lax.stop_gradient(grad(j, j)))
+    return out

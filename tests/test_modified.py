@@ -211,6 +211,8 @@ def test_methods_without_a_smooth_step_map_are_refused_in_one_line():
         assert "\n" not in str(info.value)
     with pytest.raises(ValueError, match="order"):
         gd.modified_field(BILINEAR, gd.SimultaneousGD(), 0.1, order=-1)
+    with pytest.raises(ValueError, match="time must be one of rosca, joint"):
+        gd.drift_penalties(BILINEAR, POINT, 0.1, time="own")
 
 
 # --- global error of the modified flows -----------------------------------------------
@@ -239,3 +241,47 @@ def test_modified_flow_follows_the_map_with_global_error_of_order_k_plus_one(ord
                             y0, h)) for h in hs]
     slope = np.polyfit(np.log(hs), np.log(errors), 1)[0]
     assert slope == pytest.approx(order + 1, abs=0.2)
+
+
+# --- Rosca et al.'s decomposition into self and interaction penalties -----------------
+
+
+def _penalty_drift(players, h, rates, **options):
+    """`(−α_i ∇_i(self_i + interaction_i))_i`: the drift the penalties put on the field."""
+    def player_penalty(name, part):
+        y = eqx.tree_at(lambda p: getattr(p, name), players, part)
+        terms = gd.drift_penalties(GAN, y, h, rates=rates, **options)
+        return terms[f"{name} self"] + terms[f"{name} interaction"]
+
+    g = jax.grad(lambda p: player_penalty("generator", p))(players.generator)
+    d = jax.grad(lambda p: player_penalty("discriminator", p))(players.discriminator)
+    return flat(gd.Players(-rates[0] * g, -rates[1] * d))
+
+
+@pytest.mark.parametrize("alternating, generator_first", [(False, True), (True, True),
+                                                          (True, False)])
+def test_drift_penalties_add_up_to_the_generic_first_order_drift(alternating, generator_first):
+    """In the joint time the gradients of the self and interaction penalties give
+    h·F₁ of `modified_field` (per-player rates 0.6, 1.7), to 1e-10; in Rosca et al.'s
+    per-player time they differ from it by their factors: the interaction scaled by
+    the player's own rate (own/other = α/λ for the generator of simultaneous GD), the
+    second mover's by −(2α/λ − 1)λ (their code's `get_dd_coeffs`)."""
+    alpha, lam, h = 0.6, 1.7, 0.05
+    method = gd.Optax(optax.sgd(1.0), alternating=alternating, generator_first=generator_first,
+                      generator_scale=alpha, discriminator_scale=lam)
+    f1 = terms_at(GAN, method, GAN_POINT, 1)[1]
+    options = dict(alternating=alternating, generator_first=generator_first)
+    joint = _penalty_drift(GAN_POINT, h, (alpha, lam), time="joint", **options)
+    np.testing.assert_allclose(joint, h * f1, atol=1e-10)
+    rosca = gd.drift_penalties(GAN, GAN_POINT, h, rates=(alpha, lam), **options)
+    plain = gd.drift_penalties(GAN, GAN_POINT, h, rates=(alpha, lam), time="joint", **options)
+    rates = {"generator": alpha, "discriminator": lam}
+    for player, other in (("generator", "discriminator"), ("discriminator", "generator")):
+        assert float(rosca[f"{player} self"]) == pytest.approx(float(plain[f"{player} self"]))
+        second = alternating and (player == "discriminator") == generator_first
+        if second:  # their −(2α/λ − 1)λ against the joint time's −α (α: first mover's rate)
+            ratio = (2 * rates[other] - rates[player]) / rates[other]
+        else:
+            ratio = rates[player] / rates[other]
+        assert float(rosca[f"{player} interaction"]) == pytest.approx(
+            ratio * float(plain[f"{player} interaction"]), rel=1e-12)
