@@ -109,6 +109,11 @@ from ._bifurcation import (
     stability_chart as stability_chart,
 )
 from ._image_metrics import ImageMetrics as ImageMetrics
+from ._modified import (
+    drift_penalties as drift_penalties,
+    ModifiedField as ModifiedField,
+    modified_field as modified_field,
+)
 from ._landscape import (
     landscape as landscape,
     path_angle as path_angle,

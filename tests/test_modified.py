@@ -1,0 +1,287 @@
+"""Modified fields of step methods (backward error analysis) against closed forms: the
+logarithm series of linear maps, the Dirac-GAN's linearisation, Rosca et al.'s drift
+terms (arXiv 2105.13922), the principal roots of multistep recursions, and the global
+error orders of the modified flows."""
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy.linalg
+from jax import lax
+from jax.flatten_util import ravel_pytree
+
+import gandyn as gd
+
+K = jnp.array([[1.0, 0.4], [-0.3, 0.8]])
+BILINEAR = gd.Bilinear(K)
+POINT = gd.Players(jnp.array([0.3, -0.5]), jnp.array([0.7, 0.2]))
+FLAT = np.asarray(ravel_pytree(POINT)[0])
+J = np.block([[np.zeros((2, 2)), -np.asarray(K)], [np.asarray(K).T, np.zeros((2, 2))]])
+ZERO = np.zeros((2, 2))
+
+
+def flat(tree):
+    return np.asarray(ravel_pytree(tree)[0])
+
+
+def terms_at(game, method, point, order):
+    return [flat(t) for t in gd.modified_field(game, method, 0.1, order=order).terms(point)]
+
+
+def _linear_cases():
+    """`(method, B)` with the method's map `M = I + hJ + h²B` on the bilinear game."""
+    ktk, kkt = np.asarray(K.T @ K), np.asarray(K @ K.T)
+    return {
+        "simultaneous": (gd.SimultaneousGD(), np.zeros((4, 4))),
+        # x' = x − hKy, then y' = y + hKᵀx' = y + hKᵀx − h²KᵀKy.
+        "alternating": (gd.AlternatingGD(), np.block([[ZERO, ZERO], [ZERO, -ktk]])),
+        # y' = y + hKᵀx, then x' = x − hKy' = x − hKy − h²KKᵀx.
+        "alternating, discriminator first": (
+            gd.AlternatingGD(generator_first=False), np.block([[-kkt, ZERO], [ZERO, ZERO]])),
+    }
+
+
+@pytest.mark.parametrize("case", list(_linear_cases()))
+def test_linear_maps_have_the_logarithm_series_as_modified_generator(case):
+    """For M = I + hA + h²B, log(M)/h = A + h(B − A²/2) + h²(A³/3 − (AB + BA)/2) + O(h³):
+    the terms F₁, F₂ at a point are those matrices times it, to 1e-12; and the order-2
+    generator matches scipy's logm(M)/h to O(h³) (the error falls 8× when h halves)."""
+    method, b = _linear_cases()[case]
+    f0, f1, f2 = terms_at(BILINEAR, method, POINT, 2)
+    a = J
+    np.testing.assert_allclose(f0, a @ FLAT, atol=1e-12)
+    np.testing.assert_allclose(f1, (b - a @ a / 2) @ FLAT, atol=1e-12)
+    np.testing.assert_allclose(f2, (a @ a @ a / 3 - (a @ b + b @ a) / 2) @ FLAT, atol=1e-12)
+    errors = []
+    for h in (0.02, 0.01):
+        exact = np.real(scipy.linalg.logm(np.eye(4) + h * a + h * h * b)) / h @ FLAT
+        errors.append(np.linalg.norm(exact - (f0 + h * f1 + h * h * f2)))
+    assert errors[0] / errors[1] == pytest.approx(8, rel=0.05)
+
+
+def test_dirac_gan_simultaneous_gd_linearises_to_j_minus_half_h_j_squared():
+    """At the Dirac-GAN's equilibrium v = 0, so the Jacobian of v − (h/2)Jv is
+    J − (h/2)J² (the terms with ∂J vanish), to 1e-12."""
+    game = gd.DiracGAN(gd.losses.SGANNonSaturating(), bias=True, real_point=0.5)
+    star = game.equilibrium()
+    x, unravel = ravel_pytree(star)
+    jac = np.asarray(jax.jacfwd(lambda x: ravel_pytree(game.field(unravel(x)))[0])(x))
+    h = 0.3
+    field = gd.modified_field(game, gd.SimultaneousGD(), h, order=1)
+    modified = np.asarray(jax.jacfwd(lambda x: ravel_pytree(field(unravel(x)))[0])(x))
+    np.testing.assert_allclose(modified, jac - h / 2 * jac @ jac, atol=1e-12)
+
+
+# --- Rosca et al. 2021: explicit drift terms -----------------------------------------
+
+GAN = gd.DiracGAN(gd.losses.SGANNonSaturating(), bias=True, real_point=0.5)
+GAN_POINT = GAN.state(0.8, -0.6, 0.3)
+
+
+def _player_gradients(game, point):
+    """`∇_φ L_1`, `∇_θ L_1`, `∇_φ L_2`, `∇_θ L_2` as functions of (φ, θ), with φ the
+    generator, θ the discriminator."""
+    l1 = lambda p, t: game.losses(gd.Players(p, t))[0]  # noqa: E731
+    l2 = lambda p, t: game.losses(gd.Players(p, t))[1]  # noqa: E731
+    return (jax.grad(l1, 0), jax.grad(l1, 1), jax.grad(l2, 0), jax.grad(l2, 1))
+
+
+def rosca_modified_losses(game, point, h, first="generator"):
+    """Rosca et al.'s modified losses (arXiv 2105.13922, Theorems 3.1 and 3.2, equal
+    learning rates h): each player i descends
+
+        L̃_i = L_i + (h/4)‖∇_i L_i‖² + c_i (h/2) ∇_j L_i · sg(∇_j L_j)   (j the other),
+
+    c = 1 for both players of simultaneous GD and for the first mover of alternating
+    GD, c = −(2α/λ − 1) = −1 for the second mover (the sign flip of its interaction
+    term). Returns the drifted field (−∇_φ L̃_1, −∇_θ L̃_2) at `point`."""
+    g1p, g1t, g2p, g2t = _player_gradients(game, point)
+    sg = lax.stop_gradient
+    c_gen = -1.0 if first == "discriminator" else 1.0
+    c_disc = -1.0 if first == "generator" else 1.0
+
+    def generator_loss(p, t):
+        base = game.losses(gd.Players(p, t))[0]
+        return (base + h / 4 * jnp.sum(g1p(p, t) ** 2)
+                + c_gen * h / 2 * jnp.sum(g1t(p, t) * sg(g2t(p, t))))
+
+    def discriminator_loss(p, t):
+        base = game.losses(gd.Players(p, t))[1]
+        return (base + h / 4 * jnp.sum(g2t(p, t) ** 2)
+                + c_disc * h / 2 * jnp.sum(g2p(p, t) * sg(g1p(p, t))))
+
+    p, t = point.generator, point.discriminator
+    return flat(gd.Players(-jax.grad(generator_loss, 0)(p, t),
+                           -jax.grad(discriminator_loss, 1)(p, t)))
+
+
+@pytest.mark.parametrize("method, first", [
+    (gd.SimultaneousGD(), None),
+    (gd.AlternatingGD(), "generator"),
+    (gd.AlternatingGD(generator_first=False), "discriminator"),
+])
+def test_first_order_drift_is_rosca_et_al_on_a_nonlinear_gan(method, first):
+    """The generic order-1 field equals Rosca et al.'s explicit drift (self terms
+    (h/4)‖∇_i L_i‖², interaction terms ±(h/2)∇_j L_i·∇_j L_j, sign − for the second
+    mover of alternating GD) on the non-zero-sum non-saturating Dirac-GAN, to 1e-10."""
+    h = 0.07
+    generic = flat(gd.modified_field(GAN, method, h, order=1)(GAN_POINT))
+    np.testing.assert_allclose(generic, rosca_modified_losses(GAN, GAN_POINT, h, first),
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize("alternating", [False, True])
+def test_per_player_learning_rates_give_the_drift_in_the_joint_time(alternating):
+    """With rates αh (generator φ) and λh (discriminator θ) the map is y + h(αf, λg) +
+    h²(0, αλ g_φ f)·[alternating]: in the joint time t = n·h its drift is
+
+        φ: −(h/2)(α² f_φ f + αλ f_θ g),
+        θ: −(h/2)(λ² g_θ g + αλ g_φ f) + [alternating] αλ h g_φ f.
+
+    (Rosca et al. state theirs in each player's own time, φ over αh and θ over λh,
+    whence their factor (2α/λ − 1); at α = λ the two agree, previous test.)"""
+    alpha, lam, h = 0.6, 1.7, 0.05
+    method = gd.Optax(optax.sgd(1.0), alternating=alternating, generator_scale=alpha,
+                      discriminator_scale=lam)
+    x, unravel = ravel_pytree(GAN_POINT)
+    n = GAN_POINT.generator.size
+    field = lambda x: ravel_pytree(GAN.field(unravel(x)))[0]  # noqa: E731
+    v = np.asarray(field(x))
+    jac = np.asarray(jax.jacfwd(field)(x))
+    f, g = v[:n], v[n:]
+    f_phi, f_theta, g_phi, g_theta = jac[:n, :n], jac[:n, n:], jac[n:, :n], jac[n:, n:]
+    drift_phi = -h / 2 * (alpha**2 * f_phi @ f + alpha * lam * f_theta @ g)
+    drift_theta = -h / 2 * (lam**2 * g_theta @ g + alpha * lam * g_phi @ f)
+    if alternating:
+        drift_theta = drift_theta + alpha * lam * h * g_phi @ f
+    expected = np.concatenate([alpha * f + drift_phi, lam * g + drift_theta])
+    generic = flat(gd.modified_field(GAN, method, h, order=1)(GAN_POINT))
+    np.testing.assert_allclose(generic, expected, atol=1e-10)
+
+
+# --- methods with state: the slow manifold --------------------------------------------
+
+
+def _principal_root_terms(beta, optimistic):
+    """`(c₁, c₂)` of the principal root ξ = 1 + c₁z + c₂z² + … of the method's
+    characteristic polynomial on y' = λy (z = hλ); the modified generator is
+    log ξ / h = c₁λ + h(c₂ − c₁²/2)λ² + …"""
+    if optimistic:  # ξ² − (1 + 2z)ξ + z = 0 (Daskalakis et al. 2018)
+        return 1.0, 1.0
+    c1 = 1 / (1 - beta)  # heavy ball: ξ² − (1 + β + z)ξ + β = 0
+    return c1, (c1 - c1 * c1) / (1 - beta)
+
+
+@pytest.mark.parametrize("name", ["optimistic", "extrapolation from the past", "momentum",
+                                  "negative momentum, simultaneous"])
+def test_methods_with_state_follow_their_principal_root(name):
+    """On the bilinear game a two-step method's iterates, on its slow manifold, follow
+    the principal root ξ(hJ) of its characteristic polynomial: F₀ = c₁J and
+    F₁ = (c₂ − c₁²/2)J², to 1e-12."""
+    method, beta, optimistic = {
+        "optimistic": (gd.OptimisticGD(), 0.0, True),
+        "extrapolation from the past": (gd.ExtrapolationFromThePast(), 0.0, True),
+        "momentum": (gd.Optax(optax.sgd(1.0, momentum=0.5)), 0.5, False),
+        "negative momentum, simultaneous": (gd.Optax(optax.sgd(1.0, momentum=-0.5)), -0.5,
+                                            False),
+    }[name]
+    c1, c2 = _principal_root_terms(beta, optimistic)
+    f0, f1 = terms_at(BILINEAR, method, POINT, 1)
+    np.testing.assert_allclose(f0, c1 * J @ FLAT, atol=1e-12)
+    np.testing.assert_allclose(f1, (c2 - c1 * c1 / 2) * J @ J @ FLAT, atol=1e-12)
+
+
+def test_a_second_order_runge_kutta_method_has_no_first_order_drift():
+    """Heun's method has one-step error O(h³): its modified field is the field plus
+    O(h²), so F₁ = 0 on a nonlinear game, while Euler's F₁ = −½Jv is not."""
+    f0, f1 = terms_at(GAN, gd.Flow(diffrax.Heun()), GAN_POINT, 1)
+    np.testing.assert_allclose(f0, flat(GAN.field(GAN_POINT)), atol=1e-12)
+    np.testing.assert_allclose(f1, 0, atol=1e-12)
+    assert np.linalg.norm(terms_at(GAN, gd.SimultaneousGD(), GAN_POINT, 1)[1]) > 1e-2
+
+
+def test_methods_without_a_smooth_step_map_are_refused_in_one_line():
+    for method in (gd.AdaptiveFlow(), gd.Averaged(gd.SimultaneousGD()), gd.OptimisticAdam()):
+        with pytest.raises(ValueError, match=type(method).__name__ + ".*works for") as info:
+            gd.modified_field(BILINEAR, method, 0.1)(POINT)
+        assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="order"):
+        gd.modified_field(BILINEAR, gd.SimultaneousGD(), 0.1, order=-1)
+    with pytest.raises(ValueError, match="time must be one of rosca, joint"):
+        gd.drift_penalties(BILINEAR, POINT, 0.1, time="own")
+
+
+# --- global error of the modified flows -----------------------------------------------
+
+
+@eqx.filter_jit
+def _errors(field, y0, h):
+    """|flow of `field` over T = 1 − map's iterate at n = 1/h| for the field's method."""
+    flow = diffrax.diffeqsolve(
+        diffrax.ODETerm(lambda t, y, args: field(y)), diffrax.Tsit5(), 0.0, 1.0, 0.01, y0,
+        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12), max_steps=100_000)
+    steps = jnp.round(1.0 / h).astype(int)
+    iterate = lax.fori_loop(0, steps, lambda i, y: field.method.step(
+        field.game, y, None, 0.0, h, field.key)[0], y0)
+    end = jax.tree_util.tree_map(lambda a: a[-1], flow.ys)
+    return jnp.linalg.norm(ravel_pytree(end)[0] - ravel_pytree(iterate)[0])
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_modified_flow_follows_the_map_with_global_error_of_order_k_plus_one(order):
+    """Simultaneous GD on the nonlinear Dirac-GAN over T = 1: the flow of the order-k
+    modified field ends within O(h^{k+1}) of the map's iterate (log-log slope k + 1)."""
+    hs = np.array([0.1, 0.05, 0.025])
+    y0 = GAN.state(1.0, 0.5, 0.2)
+    errors = [float(_errors(gd.modified_field(GAN, gd.SimultaneousGD(), h, order=order),
+                            y0, h)) for h in hs]
+    slope = np.polyfit(np.log(hs), np.log(errors), 1)[0]
+    assert slope == pytest.approx(order + 1, abs=0.2)
+
+
+# --- Rosca et al.'s decomposition into self and interaction penalties -----------------
+
+
+def _penalty_drift(players, h, rates, **options):
+    """`(−α_i ∇_i(self_i + interaction_i))_i`: the drift the penalties put on the field."""
+    def player_penalty(name, part):
+        y = eqx.tree_at(lambda p: getattr(p, name), players, part)
+        terms = gd.drift_penalties(GAN, y, h, rates=rates, **options)
+        return terms[f"{name} self"] + terms[f"{name} interaction"]
+
+    g = jax.grad(lambda p: player_penalty("generator", p))(players.generator)
+    d = jax.grad(lambda p: player_penalty("discriminator", p))(players.discriminator)
+    return flat(gd.Players(-rates[0] * g, -rates[1] * d))
+
+
+@pytest.mark.parametrize("alternating, generator_first", [(False, True), (True, True),
+                                                          (True, False)])
+def test_drift_penalties_add_up_to_the_generic_first_order_drift(alternating, generator_first):
+    """In the joint time the gradients of the self and interaction penalties give
+    h·F₁ of `modified_field` (per-player rates 0.6, 1.7), to 1e-10; in Rosca et al.'s
+    per-player time they differ from it by their factors: the interaction scaled by
+    the player's own rate (own/other = α/λ for the generator of simultaneous GD), the
+    second mover's by −(2α/λ − 1)λ (their code's `get_dd_coeffs`)."""
+    alpha, lam, h = 0.6, 1.7, 0.05
+    method = gd.Optax(optax.sgd(1.0), alternating=alternating, generator_first=generator_first,
+                      generator_scale=alpha, discriminator_scale=lam)
+    f1 = terms_at(GAN, method, GAN_POINT, 1)[1]
+    options = dict(alternating=alternating, generator_first=generator_first)
+    joint = _penalty_drift(GAN_POINT, h, (alpha, lam), time="joint", **options)
+    np.testing.assert_allclose(joint, h * f1, atol=1e-10)
+    rosca = gd.drift_penalties(GAN, GAN_POINT, h, rates=(alpha, lam), **options)
+    plain = gd.drift_penalties(GAN, GAN_POINT, h, rates=(alpha, lam), time="joint", **options)
+    rates = {"generator": alpha, "discriminator": lam}
+    for player, other in (("generator", "discriminator"), ("discriminator", "generator")):
+        assert float(rosca[f"{player} self"]) == pytest.approx(float(plain[f"{player} self"]))
+        second = alternating and (player == "discriminator") == generator_first
+        if second:  # their −(2α/λ − 1)λ against the joint time's −α (α: first mover's rate)
+            ratio = (2 * rates[other] - rates[player]) / rates[other]
+        else:
+            ratio = rates[player] / rates[other]
+        assert float(rosca[f"{player} interaction"]) == pytest.approx(
+            ratio * float(plain[f"{player} interaction"]), rel=1e-12)
