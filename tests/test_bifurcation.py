@@ -1,7 +1,8 @@
 """Bifurcations of training maps against closed forms (float64).
 
-The NS-GAN Dirac-GAN with R1 weight γ (gandyn's R1 adds (γ/2)ψ² to L_D, so the field
-gains −γψ: REFERENCE.md's convention, checked below) linearises to
+The NS-GAN Dirac-GAN (Mescheder et al. 2018, arXiv 1801.04406) with R1 weight γ (gandyn's
+R1 adds (γ/2)ψ² to L_D, so the field gains −γψ, as in Mescheder et al.'s §4.1; checked
+below) linearises to
 J = [[0, ½], [−½, −γ]]. Simultaneous GD multiplies by μ = 1 + hλ:
 |μ|² = 1 − hγ + h²/4 for γ < 1 (a complex pair leaves the unit disc at h* = 4γ,
 Neimark–Sacker); for γ > 1 the real λ₋ = −(γ + √(γ² − 1))/2 sends μ through −1 at
