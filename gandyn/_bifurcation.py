@@ -35,6 +35,7 @@ The parameter is `"h"` (the step size), a regularizer's registry name (its weigh
 """
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -388,8 +389,6 @@ def _forms(family, p, flat_y, key, analysis, u, v, w):
 def _multilinear(form, *vectors) -> np.ndarray:
     """A real symmetric multilinear form at complex vectors, by expanding each into its
     real and imaginary parts (2ᵏ real evaluations, in one batched call)."""
-    import itertools
-
     parts = [((np.real(v), 1.0), (np.imag(v), 1j)) for v in vectors]
     combos = list(itertools.product(*parts))
     rows = [np.stack([c[i][0] for c in combos]) for i in range(len(vectors))]
@@ -427,8 +426,8 @@ def _normal_form(kind: str, a: np.ndarray, second, third, analysis: str, crossin
     flow `ẋ = F(x)`, from `A = ∂F`, `B = ∂²F` (`second(u, v)`) and `C = ∂³F`
     (`third(u, v, w)`) at the point, with the critical eigenvectors `Aq = μq`,
     `Aᵀp = μ̄p`, `⟨q, q⟩ = ⟨p, q⟩ = 1` (Kuznetsov, *Elements of Applied Bifurcation
-    Theory*, 3rd ed. 2004, §3.5, §5.4; Kuznetsov & Meijer 2005, SIAM J. Sci. Comput.
-    27:1104):
+    Theory*, 3rd ed. 2004, chapters 3–5: the n-dimensional formulas on the centre
+    manifold):
 
     - Neimark–Sacker (`μ = e^{iθ}`): the normal form `z ↦ e^{iθ}z(1 + d|z|²)`, first
       Lyapunov coefficient `Re d`,

@@ -331,8 +331,8 @@ def test_explorer_answers_the_diagram_against_h():
 
 
 # --------------------------------------------------------------------------------------
-# Normal forms (Kuznetsov, Elements of Applied Bifurcation Theory, 3rd ed. 2004, §4.4–4.7,
-# §5.4): criticality from the map's derivatives at the point, not from simulation.
+# Normal forms (Kuznetsov, Elements of Applied Bifurcation Theory, 3rd ed. 2004, chapters
+# 3–5): criticality from the map's derivatives at the point, not from simulation.
 
 
 def polynomial_forms(quadratic=None, cubic=None):
@@ -372,7 +372,7 @@ def test_neimark_sacker_coefficient_of_the_normal_form_map(d):
 
 def test_delayed_logistic_map_is_supercritical_at_r_2():
     # x' = r x(1 − y), y' = x at r = 2: around (½, ½), u' = u − w − 2uw, w' = u, the
-    # multipliers e^{±iπ/3}. Against Kuznetsov's two-dimensional formula (§4.7):
+    # multipliers e^{±iπ/3}. Against Kuznetsov's two-dimensional formula (ch. 4):
     # c₁ = g₂₀g₁₁(1 − 2λ)/(2(λ² − λ)) + |g₁₁|²/(1 − λ̄) + |g₀₂|²/(2(λ² − λ̄)) + g₂₁/2,
     # first Lyapunov coefficient Re(e^{−iθ}c₁), g_kl = ⟨p, ∂ᵏ∂̄ˡF⟩ (here −1 exactly with
     # ⟨q, q⟩ = 1; Wan's 1978 form gives the same). A closed curve appears for r > 2.
