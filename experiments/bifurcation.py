@@ -5,12 +5,14 @@ Dirac-GAN (float64) under simultaneous GD, for NS-GAN, WGAN and RSGAN:
 (c) the h × γ stability chart (NS-GAN, WGAN): the computed boundary over the simulated
 outcome of a 16 × 12 grid. Each diagram is checked against the closed forms
 (NS-GAN: Neimark–Sacker at h* = 4γ, flip at h = 4/(γ + √(γ² − 1)) for γ > 1; WGAN:
-h* = γ; RSGAN coincides with NS-GAN on the Dirac-GAN at c = 0). Then a ring-8 MLP GAN
+h* = γ; RSGAN coincides with NS-GAN on the Dirac-GAN at c = 0); each point's criticality
+from its normal form (first Lyapunov or cubic coefficient) beside the simulation's
+verdict. Then a ring-8 MLP GAN
 (2×16 MLPs, latent 2, batch 128) over h under simultaneous GD and Adam (β₁ = 0.5): the
 equilibrium by Newton from the initial parameters where it is found, else the
 attractor alone.
 
-    python experiments/bifurcation.py [--quick] [--no-ring]
+    python experiments/bifurcation.py [--quick] [--no-ring] [--no-charts]
 """
 
 import argparse
@@ -70,10 +72,14 @@ def check(result, want, label, errors):
     errors[label] = max((abs(v - vw) for (_, v), (_, vw) in zip(got, want)), default=None)
     print(f"{label}: found {[(k, round(v, 10)) for k, v in got]}, closed form "
           f"{[(k, round(v, 10)) for k, v in want]} {'ok' if ok else 'MISMATCH'}")
+    for b in result.bifurcations:  # criticality: the normal form beside the simulation
+        coefficient = "n/a" if b.coefficient is None else f"{b.coefficient:.6g}"
+        print(f"    {b.kind} at {b.value:.10g}: normal form {b.criticality} (coefficient "
+              f"{coefficient}), simulated {b.simulated}")
     return ok
 
 
-def dirac_diagrams(quick, summary, charts_only=False):
+def dirac_diagrams(quick, summary, charts_only=False, no_charts=False):
     points = 25 if quick else 61
     transient, record = (3000, 400) if quick else (8000, 1000)
     gamma, h = 0.3, 1.0
@@ -101,7 +107,7 @@ def dirac_diagrams(quick, summary, charts_only=False):
     print(f"RSGAN's diagrams equal NS-GAN's (Dirac-GAN at c = 0): {same}")
     summary["rsgan_equals_nsgan"] = same
     summary["bifurcation_errors"] = errors
-    for loss in ("nsgan", "wgan"):
+    for loss in () if no_charts else ("nsgan", "wgan"):
         t = time.perf_counter()
         hs = np.linspace(0.1, 3.0 if loss == "nsgan" else 2.0, 10 if quick else 16)
         gammas = np.linspace(0.05, 1.6, 6 if quick else 12)
@@ -140,10 +146,11 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-ring", action="store_true")
     parser.add_argument("--charts-only", action="store_true", help="only the two-parameter charts")
+    parser.add_argument("--no-charts", action="store_true", help="skip the two-parameter charts")
     args = parser.parse_args()
     FIGURES.mkdir(exist_ok=True)
     summary = {}
-    dirac_diagrams(args.quick, summary, args.charts_only)
+    dirac_diagrams(args.quick, summary, args.charts_only, args.no_charts)
     if args.charts_only:
         return
     if not args.no_ring:

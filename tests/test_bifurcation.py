@@ -1,7 +1,8 @@
 """Bifurcations of training maps against closed forms (float64).
 
-The NS-GAN Dirac-GAN with R1 weight γ (gandyn's R1 adds (γ/2)ψ² to L_D, so the field
-gains −γψ: REFERENCE.md's convention, checked below) linearises to
+The NS-GAN Dirac-GAN (Mescheder et al. 2018, arXiv 1801.04406) with R1 weight γ (gandyn's
+R1 adds (γ/2)ψ² to L_D, so the field gains −γψ, as in Mescheder et al.'s §4.1; checked
+below) linearises to
 J = [[0, ½], [−½, −γ]]. Simultaneous GD multiplies by μ = 1 + hλ:
 |μ|² = 1 − hγ + h²/4 for γ < 1 (a complex pair leaves the unit disc at h* = 4γ,
 Neimark–Sacker); for γ > 1 the real λ₋ = −(γ + √(γ² − 1))/2 sends μ through −1 at
@@ -99,6 +100,47 @@ def test_continuation_in_the_r1_weight_finds_the_same_boundary():
     assert [k for k, _ in kinds] == ["neimark-sacker", "flip"]
     assert abs(kinds[0][1] - 0.25) < 1e-9 and abs(kinds[1][1] - 2.125) < 1e-9
     assert result.parameter == "r1"
+    # The flip's cubic coefficient vanishes identically on the Dirac-GAN: the cubic
+    # terms of v are −θψ²/4 and −θ²ψ/4 (σ(t) = ½ + t/4 + O(t³)), the critical vectors
+    # q ∝ (1, 2λ), p ∝ (1, −2λ), so ⟨p, C(q,q,q)⟩ ∝ q₁q₂(p₁q₂ + p₂q₁) = 0.
+    assert [b.criticality for b in result.bifurcations] == ["supercritical", "degenerate"]
+    assert abs(result.bifurcations[1].coefficient) < 1e-15
+
+
+def test_nsgan_neimark_sacker_coefficient_from_the_cubic_terms():
+    # NS-GAN + R1 γ = 0.3 at h* = 1.2: v is odd (B = 0), its cubic terms −θψ²/4 and
+    # −θ²ψ/4, so d = ½e^{−iθ}⟨p, hC(q, q, q̄)⟩ with C by hand and q, p of I + hJ.
+    gamma, h = 0.3, 1.2
+    result = gd.continuation(dirac("nsgan", gamma), SIMGD, "h", [1.0, 1.4], attractor=False)
+    (b,) = result.bifurcations
+    a = np.eye(2) + h * np.array([[0, 0.5], [-0.5, -gamma]])
+
+    def cubic(u, v, w):
+        return -0.5 * h * np.array([u[0] * v[1] * w[1] + u[1] * v[0] * w[1] + u[1] * v[1] * w[0],
+                                    u[0] * v[0] * w[1] + u[0] * v[1] * w[0] + u[1] * v[0] * w[0]])
+
+    values, vectors = np.linalg.eig(a)
+    mu, q = values[np.argmax(values.imag)], vectors[:, np.argmax(values.imag)]
+    values_t, vectors_t = np.linalg.eig(a.T)
+    p = vectors_t[:, np.argmin(np.abs(values_t - np.conj(mu)))]
+    p = p / np.conj(np.vdot(p, q))
+    expected = (0.5 * np.conj(mu) * np.vdot(p, cubic(q, q, np.conj(q)))).real
+    assert expected == pytest.approx(-0.123, abs=1e-12)
+    assert b.coefficient == pytest.approx(expected, rel=1e-9)
+    assert b.criticality == "supercritical"
+
+
+def test_hopf_of_the_flow_first_lyapunov_coefficient():
+    # The NS-GAN Dirac-GAN flow with R1 weight γ through 0: J = [[0, ½], [−½, −γ]], a Hopf
+    # point at γ = 0 with ω = ½, q = p = (1, i)/√2; with B = 0 and the cubic terms above,
+    # ℓ₁ = Re⟨p, C(q, q, q̄)⟩/(2ω) = −1/4: supercritical.
+    game = gd.games.get("dirac", loss=gd.losses.get("nsgan"))
+    result = gd.continuation(game, SIMGD, "r1", [0.2, -0.1], h=1.0, analysis="flow",
+                             attractor=False)
+    (b,) = result.bifurcations
+    assert b.kind == "hopf" and abs(b.value) < 1e-9
+    assert b.coefficient == pytest.approx(-0.25, rel=1e-9)
+    assert b.criticality == "supercritical"
 
 
 def test_supercritical_cycle_amplitude_grows_as_a_square_root():
@@ -109,6 +151,7 @@ def test_supercritical_cycle_amplitude_grows_as_a_square_root():
                              record=500)
     (b,) = result.bifurcations
     assert b.kind == "neimark-sacker" and b.criticality == "supercritical"
+    assert b.simulated == "supercritical"  # the simulation agrees with the normal form
     a = result.attractor
     assert a.status[0] == "converged" and list(a.status[1:]) == ["cycle"] * 4
     slope = np.polyfit(np.log(values[1:] - h_star), np.log(a.amplitude[1:, 1]), 1)[0]
@@ -121,7 +164,10 @@ def test_wgan_beyond_its_neimark_sacker_point_diverges_subcritical():
     result = gd.continuation(dirac("wgan", 0.5), SIMGD, "h", np.linspace(0.3, 0.8, 6),
                              transient=3000, record=200)
     (b,) = result.bifurcations
-    assert b.criticality == "subcritical"
+    # The map is linear (v = (ψ, −θ − γψ)): no cubic term, the normal form is degenerate;
+    # nothing bounds the orbit, so the runs beyond the point diverge.
+    assert b.coefficient == 0 and b.criticality == "degenerate"
+    assert b.simulated == "subcritical"
     status = result.attractor.status
     assert list(status[:2]) == ["converged"] * 2
     assert all(s == "diverged" for s in status[3:])
@@ -146,12 +192,45 @@ def test_pseudo_arclength_turns_round_a_fold():
                              attractor=False)
     (b,) = result.bifurcations
     assert b.kind == "fold" and abs(b.value) < 1e-8
+    # The map y + h·v: ∂²F = −2h along x, so the quadratic coefficient is ±h (its sign
+    # follows the orientation of q).
+    assert abs(b.coefficient) == pytest.approx(0.1, rel=1e-9) and b.criticality is None
     np.testing.assert_allclose(result.lost, [-0.125, -0.5])  # no equilibrium past the fold
     # Arclength points stay on the parabola x² = p, round the turn and back along
     # x = −√p to the end of the range.
     x, p = result.points[~result.on_grid, 0], result.values[~result.on_grid]
     np.testing.assert_allclose(x**2, p, atol=1e-9)
     assert x[-1] < -0.9 and np.all(np.diff(x) < 0)
+
+
+class BranchPoint(gd.AbstractGame):
+    """`v = (p x − xᵏ, −y)`: the equilibrium x = 0 persists for every p; k = 2 a
+    transcritical point (the branch x = p crosses it at p = 0), k = 3 a pitchfork
+    (x = ±√p for p > 0)."""
+
+    p: float = 0.0
+    power: int = eqx.field(static=True, default=2)
+
+    def init(self, key=None):
+        return gd.Players(jnp.asarray(0.0), jnp.asarray(0.0))
+
+    def losses(self, players, key=None):
+        x, y = players.generator, players.discriminator
+        return -self.p * x**2 / 2 + x ** (self.power + 1) / (self.power + 1), 0.5 * y**2
+
+
+@pytest.mark.parametrize("power, kind, criticality", [(2, "transcritical", None),
+                                                       (3, "pitchfork", "supercritical")])
+def test_a_crossing_through_plus_one_where_the_equilibrium_persists(power, kind, criticality):
+    # Simultaneous GD, h = 0.1: the multiplier 1 + hp passes +1 at p = 0 with x = 0 on
+    # both sides. On the centre manifold w ↦ (1 + hp)w + a w² + b w³: a = −h (k = 2);
+    # a = 0, b = −h (k = 3, odd field: a supercritical pitchfork).
+    result = gd.continuation(BranchPoint(power=power), SIMGD, "p", np.linspace(-0.5, 0.4, 4),
+                             h=0.1, attractor=False)
+    (b,) = result.bifurcations
+    assert b.kind == kind and abs(b.value) < 1e-9 and b.criticality == criticality
+    assert b.coefficient == pytest.approx(-0.1, rel=1e-9)
+    assert len(result.lost) == 0  # the branch x = 0 goes on past the point
 
 
 def test_parameters_by_field_name_and_by_callable():
@@ -196,7 +275,9 @@ def test_cli_writes_the_diagram_and_json(tmp_path, monkeypatch):
     data = json.loads((run_dir / "bifurcation.json").read_text())
     (b,) = data["bifurcations"]
     assert b["kind"] == "neimark-sacker" and abs(b["value"] - 0.5) < 1e-9
-    assert b["criticality"] == "subcritical"
+    # The normal form of the linear WGAN map is degenerate; the simulated runs diverge.
+    assert b["criticality"] == "degenerate" and b["coefficient"] == 0
+    assert b["simulated_criticality"] == "subcritical"
     assert [row["stable"] for row in data["branch"]] == [False, False, True, True]
     assert len(data["branch"][0]["multipliers"]) == 2
     assert [row["status"] for row in data["attractor"]][2:] == ["converged"] * 2
@@ -270,3 +351,87 @@ def test_explorer_answers_the_diagram_against_h():
     (b,) = data["bifurcations"]  # h from 0.05 to 0.8: WGAN + R1 loses stability at h = γ
     assert b["kind"] == "neimark-sacker" and abs(b["value"] - 0.5) < 1e-9
     assert len(data["attractor"]) == 24
+
+
+# --------------------------------------------------------------------------------------
+# Normal forms (Kuznetsov, Elements of Applied Bifurcation Theory, 3rd ed. 2004, chapters
+# 3–5): criticality from the map's derivatives at the point, not from simulation.
+
+
+def polynomial_forms(quadratic=None, cubic=None):
+    """`second(u, v)`, `third(u, v, w)` as `_normal_form` calls them (rows of real
+    directions), from B and C given as functions of single vectors."""
+    def second(u, v):
+        return np.stack([quadratic(a, b) if quadratic else 0 * a for a, b in zip(u, v)])
+
+    def third(u, v, w):
+        return np.stack([cubic(a, b, c) if cubic else 0 * a for a, b, c in zip(u, v, w)])
+    return second, third
+
+
+@pytest.mark.parametrize("d", [complex(-0.3, 0.7), complex(0.2, -0.4)])
+def test_neimark_sacker_coefficient_of_the_normal_form_map(d):
+    # z ↦ e^{iθ}z(1 + d|z|²) in x = (Re z, Im z). With ⟨q, q⟩ = 1, q = (1, −i)/√2, so
+    # z = √2 w and the map in w is w ↦ e^{iθ}w(1 + 2d|w|²): first Lyapunov coefficient
+    # Re(2d), supercritical iff Re d < 0.
+    from gandyn._bifurcation import _normal_form
+
+    theta = 0.9
+    rot = np.exp(1j * theta)
+    c = rot * d  # the cubic term c z|z|²: Re and Im parts as a real trilinear form
+
+    def cubic(u, v, w):
+        zu, zv, zw = (complex(x[0], x[1]) for x in (u, v, w))
+        # Polarisation of z|z|² = z·z·z̄: (1/3)(zu zv z̄w + zu zw z̄v + zv zw z̄u), times 3!
+        value = 2 * c * (zu * zv * np.conj(zw) + zu * zw * np.conj(zv) + zv * zw * np.conj(zu))
+        return np.array([value.real, value.imag])
+
+    a = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    form = _normal_form("neimark-sacker", a, *polynomial_forms(cubic=cubic), "map", rot,
+                        True, np.finfo(float).eps)
+    assert form.coefficient == pytest.approx(2 * d.real, rel=1e-12)
+    assert form.criticality == ("supercritical" if d.real < 0 else "subcritical")
+
+
+def test_delayed_logistic_map_is_supercritical_at_r_2():
+    # x' = r x(1 − y), y' = x at r = 2: around (½, ½), u' = u − w − 2uw, w' = u, the
+    # multipliers e^{±iπ/3}. Against Kuznetsov's two-dimensional formula (ch. 4):
+    # c₁ = g₂₀g₁₁(1 − 2λ)/(2(λ² − λ)) + |g₁₁|²/(1 − λ̄) + |g₀₂|²/(2(λ² − λ̄)) + g₂₁/2,
+    # first Lyapunov coefficient Re(e^{−iθ}c₁), g_kl = ⟨p, ∂ᵏ∂̄ˡF⟩ (here −1 exactly with
+    # ⟨q, q⟩ = 1; Wan's 1978 form gives the same). A closed curve appears for r > 2.
+    from gandyn._bifurcation import _normal_form
+
+    a = np.array([[1.0, -1.0], [1.0, 0.0]])
+    lam = np.exp(1j * np.pi / 3)
+
+    def quadratic(u, v):  # B(u, v) of the quadratic part −2uw
+        return np.array([-2 * (u[0] * v[1] + u[1] * v[0]), 0 * u[0]])
+
+    q = np.array([lam, 1]) / np.sqrt(2)
+    p = np.array([-np.conj(lam), 1])
+    p = p / np.conj(np.vdot(p, q))
+    np.testing.assert_allclose(a @ q, lam * q, atol=1e-15)
+    np.testing.assert_allclose(a.T @ p, np.conj(lam) * p, atol=1e-15)
+    qc = np.conj(q)
+    g20, g11, g02 = (np.vdot(p, quadratic(x, y)) for x, y in ((q, q), (q, qc), (qc, qc)))
+    lb = np.conj(lam)
+    c1 = (g20 * g11 * (1 - 2 * lam) / (2 * (lam**2 - lam)) + abs(g11) ** 2 / (1 - lb)
+          + abs(g02) ** 2 / (2 * (lam**2 - lb)))
+    expected = (lb * c1).real
+    assert expected == pytest.approx(-1.0, rel=1e-12)
+    form = _normal_form("neimark-sacker", a, *polynomial_forms(quadratic), "map", lam, True,
+                        np.finfo(float).eps)
+    assert form.coefficient == pytest.approx(expected, rel=1e-12)
+    assert form.criticality == "supercritical"
+
+
+def test_logistic_map_flip_at_r_3():
+    # x ↦ r x(1 − x) at r = 3: around x* = 2/3, u ↦ −u − 3u²; c = a² + b = 9 > 0
+    # (f'' = −6, f''' = 0): a supercritical period doubling.
+    from gandyn._bifurcation import _normal_form
+
+    form = _normal_form("flip", np.array([[-1.0]]),
+                        *polynomial_forms(lambda u, v: -6.0 * u * v), "map", -1 + 0j, True,
+                        np.finfo(float).eps)
+    assert form.coefficient == pytest.approx(9.0, rel=1e-14)
+    assert form.criticality == "supercritical"

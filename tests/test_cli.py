@@ -30,7 +30,8 @@ def test_simulate_writes_metrics_trajectories_and_portrait(tmp_path):
     euler = rows[("wgan", "simgd", (1.0, 1.0))]
     assert euler["status"] == "diverged" and euler["diverged_at"] == 39
     assert euler["rate"] == pytest.approx(np.sqrt(2), rel=1e-4)
-    assert rows[("wgan", "rk4", (1.0, 1.0))]["rate"] == pytest.approx(0.99392, rel=1e-4)
+    # |R(i)| = |1 + i − 1/2 − i/6 + 1/24| = √569/24 = 0.993905.
+    assert rows[("wgan", "rk4", (1.0, 1.0))]["rate"] == pytest.approx(np.sqrt(569) / 24, rel=1e-4)
     assert rows[("wgan", "altgd", (1.0, 1.0))]["status"] == "cycling"
     data = np.load(run_dir / "trajectories.npz")
     assert data["wgan__altgd__theta"].shape == (2, 301)

@@ -21,8 +21,11 @@ def call(loss, which, r, f):
     return getattr(loss, which)(r, f, **extra)
 
 
-# Independent NumPy transcriptions of REFERENCE.md's loss table (and of GAN-QP,
-# arXiv 1811.07296, λ = 1): (L_D, L_G).
+# Independent NumPy transcriptions of each loss from its paper: (L_D, L_G). SGAN and
+# NS-GAN: Goodfellow et al. 2014 (arXiv 1406.2661); RSGAN, RaSGAN, RaLSGAN:
+# Jolicoeur-Martineau 2018 (arXiv 1807.00734); WGAN: Arjovsky et al. 2017 (arXiv
+# 1701.07875); LSGAN with 0/1 targets: Mao et al. 2017 (arXiv 1611.04076); hinge: Lim &
+# Ye 2017 (arXiv 1705.02894); GAN-QP: Su 2018 (arXiv 1811.07296), λ = 1.
 def reference(name, r, f):
     mr, mf = r.mean(), f.mean()
     distance = np.linalg.norm(REAL[: len(r)] - FAKE[: len(f)], axis=1)

@@ -19,7 +19,12 @@ OUTCOME_COLOURS = {
     "diverging": OKABE_ITO["purple"],
     "diverged": OKABE_ITO["black"],
 }
-KIND_NAMES = {"neimark-sacker": "Neimark–Sacker", "flip": "flip", "fold": "fold", "hopf": "Hopf"}
+KIND_NAMES = {"neimark-sacker": "Neimark–Sacker", "flip": "flip", "fold": "fold", "hopf": "Hopf",
+              "transcritical": "transcritical", "pitchfork": "pitchfork",
+              "branch-point": "branch point"}
+# The normal-form coefficient of each kind: first Lyapunov (ℓ₁), cubic (c₃), quadratic (a₂).
+COEFFICIENT_NAMES = {"neimark-sacker": "ℓ₁", "hopf": "ℓ₁", "flip": "c₃", "pitchfork": "c₃",
+                     "fold": "a₂", "transcritical": "a₂"}
 _FONT = MIN_POINTS
 
 
@@ -43,8 +48,15 @@ def _mark_bifurcations(ax, continuation, label: bool) -> None:
         ax.axvline(b.value, color="#555555", ls="--", lw=1)
         if label:
             text = f"{KIND_NAMES.get(b.kind, b.kind)}\n{continuation.parameter} = {b.value:.6g}"
-            if b.criticality:
+            if b.coefficient is not None:  # the normal form's verdict, then the runs'
+                name = COEFFICIENT_NAMES.get(b.kind, "coefficient")
+                value = (f"{name} ≈ 0" if b.criticality == "degenerate"
+                         else f"{name} = {b.coefficient:.3g}")
+                text += f"\n{b.criticality} ({value})" if b.criticality else f"\n{value}"
+            elif b.criticality:
                 text += f"\n({b.criticality})"
+            if b.simulated:
+                text += f"\nruns: {b.simulated}"
             # Staggered heights, so that labels of nearby points do not overlap.
             ax.annotate(text, (b.value, 1 - 0.3 * (k % 2)), xycoords=("data", "axes fraction"),
                         xytext=(3, -3), textcoords="offset points", va="top", ha="left",
@@ -177,7 +189,8 @@ def stability_chart_figure(chart, *, title: str | None = None, figsize=(7.5, 5.5
                           label=f"simulated: {outcomes[k]}") for k in present]
     else:
         handles = []
-    markers = {"neimark-sacker": "o", "flip": "s", "fold": "^", "hopf": "D"}
+    markers = {"neimark-sacker": "o", "flip": "s", "fold": "^", "hopf": "D",
+               "transcritical": "v", "pitchfork": "P", "branch-point": "X"}
     for kind in dict.fromkeys(chart.kinds):
         sel = np.array([k == kind for k in chart.kinds])
         pts = chart.boundary[sel]
