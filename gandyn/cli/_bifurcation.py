@@ -133,8 +133,12 @@ def bifurcation(
         fig = bifurcation_diagram(result, title=title)
         fig.savefig(tmp / "bifurcation.png", dpi=110)
     for b in result.bifurcations:
+        detail = [part for part in (
+            b.criticality,
+            None if b.coefficient is None else f"normal-form coefficient {b.coefficient:.3g}",
+            None if b.simulated is None else f"runs: {b.simulated}") if part]
         typer.echo(f"{b.kind} at {result.parameter} = {b.value:.10g}"
-                   + (f" ({b.criticality})" if b.criticality else ""))
+                   + (f" ({'; '.join(detail)})" if detail else ""))
     if not result.bifurcations:
         typer.echo(f"no bifurcation of the branch between {start:g} and {stop:g}")
     counts = {}
