@@ -23,8 +23,6 @@ from ._analysis import (
     jacobian as jacobian,
     jacobian_split as jacobian_split,
     largest_stable_step as largest_stable_step,
-    Plane as Plane,
-    slice_plane as slice_plane,
     spectral_radius as spectral_radius,
     stability_function as stability_function,
     stability_report as stability_report,
@@ -34,6 +32,7 @@ from ._analysis import (
     verdict as verdict,
 )
 from ._options import Option as Option
+from ._planes import Plane as Plane, slice_plane as slice_plane
 from ._spec import RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
