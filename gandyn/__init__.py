@@ -125,7 +125,8 @@ from ._simulate import Solution as Solution, Status as Status, simulate as simul
 from ._slice import FieldSlice as FieldSlice, field_slice as field_slice
 from ._analysis import top_eigenvectors as top_eigenvectors
 from ._registry import Registry as Registry
-from ._sweep import SweepSpec as SweepSpec, run_sweep as run_sweep
+from ._sweep import SweepSpec as SweepSpec
+from ._sweep_grid import run_sweep as run_sweep
 from ._train import (
     TrainResult as TrainResult,
     TrainState as TrainState,
