@@ -33,7 +33,7 @@ from ._analysis import (
 )
 from ._options import Option as Option
 from ._planes import Plane as Plane, slice_plane as slice_plane
-from ._spec import RunSpec as RunSpec
+from ._spec import InputError as InputError, RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,
