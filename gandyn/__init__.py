@@ -65,6 +65,7 @@ from ._methods import (
     HamiltonianGD as HamiltonianGD,
     LOLA as LOLA,
     LocalSymplecticSurgery as LocalSymplecticSurgery,
+    TwoTimescaleLSS as TwoTimescaleLSS,
     Lookahead as Lookahead,
     LookAheadOpponent as LookAheadOpponent,
     NegativeMomentum as NegativeMomentum,

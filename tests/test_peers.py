@@ -81,7 +81,9 @@ def test_acgd_matches_the_cgds_package_on_its_own_test_game(solver):
     game = _acgd_game()
     method = gd.ACGD() if solver is None else gd.ACGD(solver)
     ours = run(game, method, game.init(), 1.0, 5)
-    reference = _acgd_reference(np.array([4.0, 4, 1, 1]), np.array([2.0, 2, -1]), 5)
+    # ε as the package's mode: GACGD's 1e-6 with GMRES, ACGD's 1e-5 with CG.
+    eps = 1e-6 if solver is None else 1e-5
+    reference = _acgd_reference(np.array([4.0, 4, 1, 1]), np.array([2.0, 2, -1]), 5, eps=eps)
     np.testing.assert_allclose(ours, reference, rtol=1e-7, atol=1e-9)
 
 
@@ -158,6 +160,63 @@ def test_lss_matches_letchers_code_on_a_general_sum_game_and_the_damped_tandem()
                                _letcher_reference(tandem, start, 0.1, 5, "lss"), rtol=1e-7)
 
 
+def test_registered_lss_is_letchers_on_the_singular_tandem_game_to_its_fixed_point():
+    """`gandyn simulate --game tandem -m lss --step 0.1 --steps 30 --float64 --init
+    0.3,-0.1`: H = [[2, 2], [2, 2]] everywhere, so every step takes the notebook's damped
+    inverse (λ = 0.1, `damping`, declared); it ends at (0.7, 0.3), as Letcher's code. A
+    matrix-free solve falls back to the damped one where its own solve fails, and ends
+    there too."""
+    assert gd.methods.registry.options("lss")["damping"].default == 0.1
+    tandem = gd.Quadratic.tandem()
+    start = gd.Players(jnp.array([0.3]), jnp.array([-0.1]))
+    reference = _letcher_reference(tandem, start, 0.1, 30, "lss")
+    np.testing.assert_allclose(reference[-1], [0.7, 0.3], atol=1e-6)
+    sol = gd.simulate(tandem, gd.methods.get("lss"), start, h=0.1, steps=30, save_every=1)
+    ours = np.stack([np.ravel(sol.ys.generator)[1:], np.ravel(sol.ys.discriminator)[1:]], axis=1)
+    np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
+    free = gd.LocalSymplecticSurgery(lx.GMRES(rtol=1e-10, atol=0.0, max_steps=20, restart=2))
+    np.testing.assert_allclose(run(tandem, free, start, 0.1, 30)[-1], [0.7, 0.3], atol=1e-6)
+    other = gd.methods.get("lss", damping=1.0)
+    assert run(tandem, other, start, 0.1, 1)[0] != pytest.approx(reference[0], rel=1e-6)
+
+
+def _mazumdar(x, y):
+    """Mazumdar, Jordan & Sastry's toy function (arXiv 1901.00838, Section 5)."""
+    return jnp.exp(-0.01 * (x**2 + y**2)) * ((0.3 * x**2 + y) ** 2 + (0.5 * y**2 + x) ** 2)
+
+
+# x maximises f, y minimises it: then the game has strict local Nash equilibria (e.g.
+# (12.395, −6.373), (−12.477, −8.678)) and a critical point (−1.3165, −1.2243) where
+# f_xx > 0 and f_yy > 0 (not Nash) that simultaneous GD finds stable (eigenvalues of
+# H: 0.707 ± 2.472i).
+MAZUMDAR = gd.CustomGame(lambda x, y: -_mazumdar(x, y), _mazumdar, 0.0, 0.0)
+NON_NASH = np.array([-1.31653, -1.22427])
+
+
+def _is_local_nash(point):
+    hess = np.asarray(jax.hessian(lambda z: _mazumdar(z[0], z[1]))(jnp.asarray(point)))
+    grad = np.asarray(jax.grad(lambda z: _mazumdar(z[0], z[1]))(jnp.asarray(point)))
+    return np.linalg.norm(grad) < 1e-6 and hess[0, 0] < 0 < hess[1, 1]
+
+
+def test_lss_escapes_the_non_nash_point_gradient_play_converges_to():
+    """The paper's claim on its toy game: simultaneous GD converges to the non-Nash
+    critical point from nearby starts; LSS, exact (Letcher's form) or two-timescale,
+    does not, and ends at a strict local Nash equilibrium."""
+    starts = gd.Players(jnp.array([-1.0, -0.5, -1.3]), jnp.array([-1.0, -1.0, -1.2]))
+    finals = lambda sol: np.stack([np.asarray(sol.final.generator),  # noqa: E731
+                                   np.asarray(sol.final.discriminator)], axis=1)
+    simgd = finals(gd.simulate(MAZUMDAR, gd.SimultaneousGD(), starts, h=0.01, steps=4000))
+    np.testing.assert_allclose(simgd, np.tile(NON_NASH, (3, 1)), atol=1e-4)
+    assert not _is_local_nash(NON_NASH)
+    exact = finals(gd.simulate(MAZUMDAR, gd.methods.get("lss"), starts, h=0.01, steps=4000))
+    two = finals(gd.simulate(MAZUMDAR, gd.TwoTimescaleLSS(fast_step=0.005), starts,
+                             h=0.0005, steps=60_000))
+    for point in [*exact, *two]:
+        assert np.linalg.norm(point - NON_NASH) > 1.0
+        assert _is_local_nash(point), point
+
+
 def test_lss_is_gradient_descent_on_a_potential_game_and_still_on_a_rotation():
     rng = np.random.default_rng(6)
     P = rng.normal(size=(2, 2))
@@ -195,8 +254,9 @@ def _gradient(point):
 def test_extrapolation_from_the_past_with_adam_is_gidels_pastextraadam():
     """train_pastextraadam.py: `extrapolation()` applies ExtraAdam's update with the
     gradient stored from the previous step (none at the first step), `step()` the
-    update with the look-ahead's gradient to the saved parameters; both advance Adam."""
-    b1, b2, eps, h = 0.5, 0.999, 1e-8, 0.05
+    update with the look-ahead's gradient to the saved parameters; both advance Adam.
+    β = (0.5, 0.9) as their configs (`-b2 0.9`): the registered `eg-past-adam`."""
+    b1, b2, eps, h = 0.5, 0.9, 1e-8, 0.05
     y, state, past, expected = flat(Y0), (0, np.zeros(2), np.zeros(2)), None, []
     for _ in range(5):
         look = y
@@ -210,6 +270,8 @@ def test_extrapolation_from_the_past_with_adam_is_gidels_pastextraadam():
     method = gd.ExtrapolationFromThePast(optax.adam(1.0, b1=b1, b2=b2, eps=eps))
     np.testing.assert_allclose(run(BILINEAR, method, Y0, h, 5), np.array(expected), rtol=1e-6)
     assert method.evaluations() == 1
+    registered = gd.methods.get("eg-past-adam")
+    np.testing.assert_allclose(run(BILINEAR, registered, Y0, h, 5), np.array(expected), rtol=1e-6)
 
 
 @pytest.mark.parametrize("first_step", ["optax", "zero-previous"])

@@ -33,6 +33,7 @@ from ._second_order import (
     CompetitiveGD as CompetitiveGD,
     ConsensusOptimization as ConsensusOptimization,
     LocalSymplecticSurgery as LocalSymplecticSurgery,
+    TwoTimescaleLSS as TwoTimescaleLSS,
     LOLA as LOLA,
     LookAheadOpponent as LookAheadOpponent,
     SOS as SOS,
