@@ -127,25 +127,33 @@ class WGANGP(AbstractRegularizer):
 
 class DRAGAN(AbstractRegularizer):
     r"""DRAGAN's gradient penalty around the data (Kodali et al. 2017, arXiv
-    1705.07215): adds
+    1705.07215), as the authors' code computes it (kodalinaveen3/DRAGAN): adds
 
-        λ·E_{x, δ} (‖∇_x C_ψ(x + δ)‖ − k)²,      δ ~ N(0, σ²I),
+        λ·E (‖∇_x C_ψ(x̂)‖ − k)²,     x̂ = x + α·c·std(x)·u,
 
-    to `L_D`, on the real minibatch perturbed by Gaussian noise of standard deviation
-    `std` (σ), `k = centre` (1). The norm is `√(‖g‖² + 1e-12)`, as in `WGANGP`. The
-    constants follow ChristophReich1996/Dirac-GAN (`dra_w = 0.1`, σ = 0.1; the paper
-    uses λ ≈ 10 and a noise scale c ≈ 10 on its data): that code adds the per-sample
-    penalty to the loss without averaging; here it is the mean over the minibatch.
-    On the Dirac-GAN (`C(x) = ψx`) the penalty is `λ(|ψ| − k)²` for any noise: the
-    field gains `−2λ(|ψ| − k) sign ψ`."""
+    to `L_D`, on the real minibatch: `u ~ U[0, 1)` per coordinate, `α ~ U[0, 1]` per
+    sample (their `get_perturbed_batch`, `x + 0.5·x.std()·U[0, 1)`, then a random point
+    between x and the perturbed x), `std(x)` the standard deviation of all the
+    minibatch's entries, `c = scale` (0.5), `k = centre` (1), λ = 10 as theirs. The
+    norm is `√(‖g‖² + 1e-12)`, as in `WGANGP`. (compare_gan's `dragan_penalty` takes
+    `x + std(x)·(U[0, 1) − ½)`, clipped to the data range, without the interpolation.)
+    On the Dirac-GAN (`C(x) = ψx`) the penalty is `λ(|ψ| − k)²` for any perturbation:
+    the field gains `−2λ(|ψ| − k) sign ψ`."""
 
     weight: float = 10.0
-    std: float = 0.1
+    scale: float = 0.5
     centre: float = 1.0
 
+    def points(self, real: Samples, key: Key) -> Samples:
+        """The perturbed real points x̂ at which the penalty takes the gradient."""
+        noise_key, mix_key = jax.random.split(key)
+        noise = jax.random.uniform(noise_key, real.shape, real.dtype)
+        mix = jax.random.uniform(mix_key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
+        return real + mix * (self.scale * jnp.std(real) * noise)
+
     def discriminator_penalty(self, game, players, real, fake, key):
-        noisy = real + self.std * jax.random.normal(key, real.shape, real.dtype)
-        norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, noisy)) + 1e-12)
+        points = self.points(real, key)
+        norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, points)) + 1e-12)
         return self.weight * jnp.mean((norms - self.centre) ** 2)
 
 

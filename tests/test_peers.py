@@ -210,7 +210,7 @@ def test_lss_escapes_the_non_nash_point_gradient_play_converges_to():
     np.testing.assert_allclose(simgd, np.tile(NON_NASH, (3, 1)), atol=1e-4)
     assert not _is_local_nash(NON_NASH)
     exact = finals(gd.simulate(MAZUMDAR, gd.methods.get("lss"), starts, h=0.01, steps=4000))
-    two = finals(gd.simulate(MAZUMDAR, gd.TwoTimescaleLSS(fast_step=0.005), starts,
+    two = finals(gd.simulate(MAZUMDAR, gd.TwoTimescaleLSS(), starts,
                              h=0.0005, steps=60_000))
     for point in [*exact, *two]:
         assert np.linalg.norm(point - NON_NASH) > 1.0
@@ -313,20 +313,30 @@ def test_dragan_on_the_dirac_gan_is_lambda_abs_psi_minus_one_squared(psi):
     assert float(v.generator) == pytest.approx(float(plain.generator), rel=1e-12)
 
 
-def test_dragan_takes_the_gradient_at_the_perturbed_real_points():
-    """With a quadratic critic the input gradient depends on x: the penalty is taken
-    at x + δ, δ ~ N(0, σ²) drawn from the penalty's key."""
-    game = gd.GaussianGAN(losses.sgan)
-    y = game.init()
-    y = gd.Players(y.generator, jnp.array([0.7, -0.4]))  # C'(x) = ψ₁ + 2ψ₂x, not constant
+def test_dragan_is_the_authors_penalty_on_a_fixed_minibatch():
+    """kodalinaveen3/DRAGAN (DRAGAN.ipynb), its arithmetic in NumPy on the uniform draws
+    u, α the regularizer takes from its key: x_p = x + 0.5·x.std()·u, x̂ = x + α(x_p − x),
+    slopes ‖∇C(x̂)‖, λ·mean((slopes − 1)²), λ = 10. The critic C(x) = ψ₁x + ψ₂x² has
+    C'(x) = ψ₁ + 2ψ₂x, so the gradient depends on where it is taken."""
+    game = gd.GaussianGAN(losses.sgan, mean=2.0, std=3.0, batch_size=16)
+    psi = np.array([0.7, -0.4])
+    y = gd.Players(game.init().generator, jnp.asarray(psi))
     real, fake = game.samples(y, KEY)
-    reg = gd.DRAGAN(2.0, std=0.3)
-    noisy = real + 0.3 * jax.random.normal(KEY, real.shape, real.dtype)
-    grads = jax.vmap(jax.grad(lambda x: game.discriminate(y.discriminator, x[None])[0]))(noisy)
-    norms = np.sqrt(np.sum(np.asarray(grads).reshape(len(grads), -1) ** 2, axis=1) + 1e-12)
-    expected = 2.0 * np.mean((norms - 1) ** 2)
+    noise_key, mix_key = jax.random.split(KEY)
+    u = np.asarray(jax.random.uniform(noise_key, real.shape))
+    alpha = np.asarray(jax.random.uniform(mix_key, (real.shape[0], 1)))
+    x = np.asarray(real)
+    x_p = x + 0.5 * x.std() * u
+    x_hat = x + alpha * (x_p - x)
+    slopes = np.abs(psi[0] + 2 * psi[1] * x_hat[:, 0])
+    expected = 10 * np.mean((slopes - 1.0) ** 2)
+    reg = gd.DRAGAN()
+    assert (reg.weight, reg.scale, reg.centre) == (10.0, 0.5, 1.0)
     assert float(reg.discriminator_penalty(game, y, real, fake, KEY)) == pytest.approx(expected, rel=1e-10)
-    assert float(gd.DRAGAN(2.0, std=0.0).discriminator_penalty(game, y, real, fake, KEY)) != pytest.approx(expected)
+    # The perturbation scales with the data: c·std(x) = 0.5·std(x), one-sided.
+    moved = np.asarray(reg.points(real, KEY)) - x
+    assert 0 <= moved.min() and moved.max() <= 0.5 * x.std()
+    assert float(gd.DRAGAN(scale=2.0).discriminator_penalty(game, y, real, fake, KEY)) != pytest.approx(expected)
 
 
 @pytest.mark.parametrize("theta, psi", [(0.5, 0.3), (-1.2, 0.8)])
