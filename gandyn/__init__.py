@@ -51,6 +51,7 @@ from ._methods import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,
     AbstractWrapper as AbstractWrapper,
+    CarryGameState as CarryGameState,
     ACGD as ACGD,
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,

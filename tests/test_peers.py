@@ -2,8 +2,9 @@
 written out in NumPy (the reference algorithm, dense) or a closed form: ACGD and
 two-rate CGD (devzhk/cgds-package), LSS and consensus optimisation
 (aletcher/stable-opponent-shaping), extrapolation from the past with Adam and
-optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN and
-LeCam (ChristophReich1996/Dirac-GAN)."""
+optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN
+(kodalinaveen3/DRAGAN) and LeCam (google/lecam-gan; ChristophReich1996/Dirac-GAN's
+constant anchors)."""
 
 import equinox as eqx
 import jax
@@ -294,7 +295,7 @@ def test_optimistic_adams_first_step_conventions(first_step):
         gd.OptimisticAdam(first_step="gidel")
 
 
-# --- DRAGAN and LeCam (ChristophReich1996/Dirac-GAN) ---------------------------------
+# --- DRAGAN and LeCam (the authors' code) -------------------------------------------
 
 
 KEY = jax.random.key(0)
@@ -340,12 +341,12 @@ def test_dragan_is_the_authors_penalty_on_a_fixed_minibatch():
 
 
 @pytest.mark.parametrize("theta, psi", [(0.5, 0.3), (-1.2, 0.8)])
-def test_lecam_on_the_dirac_gan(theta, psi):
-    """Real logit ψ·0 = 0, fake logit ψθ: the penalty λ(α_F² + (ψθ − α_R)²) adds
-    −2λθ(ψθ − α_R) to ψ's field and nothing to θ's (ChristophReich1996's constants
-    α_F = α_R = 1, λ = 0.15 by default)."""
-    reg = gd.LeCam()
-    assert (reg.weight, reg.real_anchor, reg.fake_anchor) == (0.15, 1.0, 1.0)
+def test_lecam_with_constant_anchors_on_the_dirac_gan(theta, psi):
+    """ChristophReich1996/Dirac-GAN's form (`fixed_anchors`, two-sided, α_F = α_R = 1,
+    λ = 0.15): real logit ψ·0 = 0, fake logit ψθ, the penalty λ(α_F² + (ψθ − α_R)²)
+    adds −2λθ(ψθ − α_R) to ψ's field and nothing to θ's."""
+    reg = gd.LeCam(0.15, one_sided=False, fixed_anchors=(1.0, 1.0))
+    assert not reg.carries_state()
     plain = gd.DiracGAN(losses.nsgan)
     game = gd.DiracGAN(losses.nsgan, regularizers=(reg,))
     v, w = game.field(game.state(theta, psi), KEY), plain.field(plain.state(theta, psi), KEY)
@@ -354,6 +355,82 @@ def test_lecam_on_the_dirac_gan(theta, psi):
     assert float(v.generator) == pytest.approx(float(w.generator), rel=1e-12)
     penalty = game.losses(game.state(theta, psi), KEY)[1] - plain.losses(plain.state(theta, psi), KEY)[1]
     assert float(penalty) == pytest.approx(0.15 * (1.0 + (psi * theta - 1.0) ** 2), rel=1e-9)
+
+
+# Four minibatches of logits, and λ·lecam_reg after each step from google/lecam-gan's
+# code (biggan_cifar/losses.py `lecam_reg`, third_party/utils.py `ema_losses`), by this
+# NumPy transcription of its arithmetic (torch is not installed here; run once):
+#
+#   class Ema:  # ema_losses(init=1000., decay=d, start_itr=1)
+#       def update(self, cur, mode, itr):
+#           decay = 0.0 if itr < self.start_itr else self.decay
+#           setattr(self, mode, getattr(self, mode) * decay + cur * (1 - decay))
+#   relu = lambda a: np.maximum(a, 0)
+#   lecam_reg = lambda r, f, ema: (np.mean(relu(r - ema.D_fake) ** 2)
+#                                  + np.mean(relu(ema.D_real - f) ** 2))
+#   for itr, (r, f) in enumerate(zip(LOGITS_REAL, LOGITS_FAKE)):  # as loss_hinge_dis:
+#       ema.update(f.mean(), "D_fake", itr); ema.update(r.mean(), "D_real", itr)
+#       out.append(0.3 * lecam_reg(r, f, ema))
+LOGITS_REAL = [[0.9, 1.4, -0.2], [1.1, 0.3, 2.0], [-0.5, 0.8, 1.6], [0.2, 0.4, 0.6]]
+LOGITS_FAKE = [[-0.7, 0.1, 0.5], [0.6, -1.2, 0.0], [1.3, -0.4, -0.9], [0.9, 1.2, 0.3]]
+LECAM_REFERENCE = {
+    0.99: ([0.5285555555555553, 0.9675131333333332, 0.7158313502088889, 0.07856740470231598],
+           (0.7005870999999998, -0.026303499999999987)),
+    0.5: ([0.5285555555555553, 1.1555, 0.7673055555555557, 0.013602430555555564],
+          (0.5875000000000001, 0.3708333333333333)),
+}
+
+
+@pytest.mark.parametrize("decay", [0.99, 0.5])
+def test_lecam_matches_the_official_lecam_reg_with_its_moving_averages(decay):
+    """With the critic C(x) = x (GaussianGAN, ψ = (1, 0)) the samples are the logits:
+    each step advances the anchors on its minibatch, then takes the one-sided penalty;
+    the real logits are measured against the *fake* anchor."""
+    game = gd.GaussianGAN(losses.sgan)
+    y = gd.Players(game.init().generator, jnp.array([1.0, 0.0]))
+    reg = gd.LeCam(0.3, decay=decay)
+    assert reg.carries_state() and reg.one_sided and gd.LeCam().decay == 0.99
+    state = reg.init_state(game, y)
+    penalties = []
+    for r, f in zip(LOGITS_REAL, LOGITS_FAKE):
+        real, fake = jnp.array(r)[:, None], jnp.array(f)[:, None]
+        state = reg.next_state(game, y, real, fake, state)
+        penalties.append(float(reg.with_state(state).discriminator_penalty(game, y, real, fake, KEY)))
+    expected, anchors = LECAM_REFERENCE[decay]
+    np.testing.assert_allclose(penalties, expected, rtol=1e-12)
+    np.testing.assert_allclose([float(state[0]), float(state[1])], anchors, rtol=1e-12)
+    # The paper's two-sided form differs where a logit is on the anchor's other side.
+    two = gd.LeCam(0.3, decay=decay, one_sided=False).with_state(state)
+    real, fake = jnp.array(LOGITS_REAL[-1])[:, None], jnp.array(LOGITS_FAKE[-1])[:, None]
+    r, f, (a_real, a_fake) = np.array(LOGITS_REAL[-1]), np.array(LOGITS_FAKE[-1]), anchors
+    assert float(two.discriminator_penalty(game, y, real, fake, KEY)) == pytest.approx(
+        0.3 * (np.mean((r - a_fake) ** 2) + np.mean((f - a_real) ** 2)), rel=1e-12)
+
+
+def test_simulate_carries_the_lecam_anchors_across_steps():
+    """The anchors are state: `simulate` advances them once a step on the step's own
+    minibatch (`fold_in(key, n)`) at the step's start; replaying the saved trajectory
+    gives the same moving averages, and a run continued from its state matches one
+    uninterrupted run."""
+    decay = 0.9
+    game = gd.GaussianGAN(losses.sgan, mean=1.0, std=2.0, nodes=None, batch_size=8,
+                          regularizers=(gd.LeCam(0.3, decay=decay),))
+    key = jax.random.key(3)
+    sol = gd.simulate(game, gd.SimultaneousGD(), game.init(), h=0.05, steps=6, save_every=1, key=key)
+    ys = jax.tree_util.tree_map(lambda a: np.asarray(a)[0] if a.ndim == 3 else np.asarray(a), sol.ys)
+    ema = None
+    for n in range(6):
+        point = gd.Players(jnp.asarray(ys.generator[n]), jnp.asarray(ys.discriminator[n]))
+        real_logits, fake_logits = game.logits(point, jax.random.fold_in(key, n))
+        means = np.array([np.mean(real_logits), np.mean(fake_logits)])
+        ema = means if ema is None else decay * ema + (1 - decay) * means
+    _, (anchors,) = sol.method_state
+    np.testing.assert_allclose([float(anchors[0]), float(anchors[1])], ema, rtol=1e-10)
+    assert int(anchors[2]) == 6
+    half = gd.simulate(game, gd.SimultaneousGD(), game.init(), h=0.05, steps=3, key=key)
+    rest = gd.simulate(game, gd.SimultaneousGD(), half.final, h=0.05, steps=3, key=key,
+                       method_state=half.method_state, start_step=3)
+    np.testing.assert_allclose(flat(rest.final), flat(sol.final), rtol=1e-12)
 
 
 def test_new_entries_are_registered():
