@@ -174,8 +174,8 @@ class DRAGAN(AbstractRegularizer):
         return real + mix * (self.scale * jnp.std(real) * noise)
 
     def discriminator_penalty(self, game, players, real, fake, key):
-        points = self.points(real, key)
-        norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, points)) + 1e-12)
+        grads = _input_gradients(game, players.discriminator, self.points(real, key))
+        norms = jnp.sqrt(_squared_norms(grads) + 1e-12)
         return self.weight * jnp.mean((norms - self.centre) ** 2)
 
 

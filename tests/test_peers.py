@@ -337,7 +337,8 @@ def test_dragan_is_the_authors_penalty_on_a_fixed_minibatch():
     # The perturbation scales with the data: c·std(x) = 0.5·std(x), one-sided.
     moved = np.asarray(reg.points(real, KEY)) - x
     assert 0 <= moved.min() and moved.max() <= 0.5 * x.std()
-    assert float(gd.DRAGAN(scale=2.0).discriminator_penalty(game, y, real, fake, KEY)) != pytest.approx(expected)
+    wider = gd.DRAGAN(scale=2.0).discriminator_penalty(game, y, real, fake, KEY)
+    assert float(wider) != pytest.approx(expected)
 
 
 @pytest.mark.parametrize("theta, psi", [(0.5, 0.3), (-1.2, 0.8)])
@@ -395,7 +396,8 @@ def test_lecam_matches_the_official_lecam_reg_with_its_moving_averages(decay):
     for r, f in zip(LOGITS_REAL, LOGITS_FAKE):
         real, fake = jnp.array(r)[:, None], jnp.array(f)[:, None]
         state = reg.next_state(game, y, real, fake, state)
-        penalties.append(float(reg.with_state(state).discriminator_penalty(game, y, real, fake, KEY)))
+        penalty = reg.with_state(state).discriminator_penalty(game, y, real, fake, KEY)
+        penalties.append(float(penalty))
     expected, anchors = LECAM_REFERENCE[decay]
     np.testing.assert_allclose(penalties, expected, rtol=1e-12)
     np.testing.assert_allclose([float(state[0]), float(state[1])], anchors, rtol=1e-12)
@@ -416,8 +418,9 @@ def test_simulate_carries_the_lecam_anchors_across_steps():
     game = gd.GaussianGAN(losses.sgan, mean=1.0, std=2.0, nodes=None, batch_size=8,
                           regularizers=(gd.LeCam(0.3, decay=decay),))
     key = jax.random.key(3)
-    sol = gd.simulate(game, gd.SimultaneousGD(), game.init(), h=0.05, steps=6, save_every=1, key=key)
-    ys = jax.tree_util.tree_map(lambda a: np.asarray(a)[0] if a.ndim == 3 else np.asarray(a), sol.ys)
+    sol = gd.simulate(game, gd.SimultaneousGD(), game.init(), h=0.05, steps=6, save_every=1,
+                      key=key)
+    ys = jax.tree_util.tree_map(np.asarray, sol.ys)
     ema = None
     for n in range(6):
         point = gd.Players(jnp.asarray(ys.generator[n]), jnp.asarray(ys.discriminator[n]))

@@ -200,7 +200,8 @@ class ACGD(AbstractStepMethod):
 
         def moments_and_rate(s, g, scale):
             s = jax.tree_util.tree_map(lambda si, gi: self.beta * si + (1 - self.beta) * gi * gi, s, g)
-            rate = jax.tree_util.tree_map(lambda si: h * scale * correction / (jnp.sqrt(si) + eps), s)
+            rate = jax.tree_util.tree_map(
+                lambda si: h * scale * correction / (jnp.sqrt(si) + eps), s)
             return s, rate
 
         sx, eta_x = moments_and_rate(sx, g1x, self.generator_scale)
@@ -497,7 +498,8 @@ class TwoTimescaleLSS(AbstractStepMethod):
 
     both from `(y, w)`, with `β = fast_step` ≫ h (Hessian-vector products only: one
     JVP and two VJPs a step). The tracking is stable for `β·σ_max(H)² < 2`; on the
-    paper's toy game β = 0.005 (the default) with h = 0.0005 separates the timescales. `λ(y) = exp(−bump·‖ξ(y)‖²)` is 1 at critical points; the
+    paper's toy game β = 0.005 (the default) with h = 0.0005 separates the timescales.
+    `λ(y) = exp(−bump·‖ξ(y)‖²)` is 1 at critical points; the
     paper's λ is a smooth function equal to 1 near critical points that removes the
     spurious zeros `ξ_LSS = 0, ξ ≠ 0` far from them; `bump = 0` (the default) keeps
     λ ≡ 1. The state is `w` (a PyTree like `y`)."""
