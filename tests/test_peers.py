@@ -13,9 +13,11 @@ import lineax as lx
 import numpy as np
 import optax
 import pytest
+from typer.testing import CliRunner
 
 import gandyn as gd
 from gandyn import losses
+from gandyn.cli import app
 
 
 def flat(tree):
@@ -162,7 +164,7 @@ def test_lss_matches_letchers_code_on_a_general_sum_game_and_the_damped_tandem()
                                _letcher_reference(tandem, start, 0.1, 5, "lss"), rtol=1e-7)
 
 
-def test_registered_lss_is_letchers_on_the_singular_tandem_game_to_its_fixed_point():
+def test_registered_lss_is_letchers_on_the_singular_tandem_game_to_its_fixed_point(tmp_path):
     """`gandyn simulate --game tandem -m lss --step 0.1 --steps 30 --float64 --init
     0.3,-0.1`: H = [[2, 2], [2, 2]] everywhere, so every step takes the notebook's damped
     inverse (λ = 0.1, `damping`, declared); it ends at (0.7, 0.3), as Letcher's code. A
@@ -173,8 +175,12 @@ def test_registered_lss_is_letchers_on_the_singular_tandem_game_to_its_fixed_poi
     start = gd.Players(jnp.array([0.3]), jnp.array([-0.1]))
     reference = _letcher_reference(tandem, start, 0.1, 30, "lss")
     np.testing.assert_allclose(reference[-1], [0.7, 0.3], atol=1e-6)
-    sol = gd.simulate(tandem, gd.methods.get("lss"), start, h=0.1, steps=30, save_every=1)
-    ours = np.stack([np.ravel(sol.ys.generator)[1:], np.ravel(sol.ys.discriminator)[1:]], axis=1)
+    result = CliRunner().invoke(app, ["simulate", "--game", "tandem", "-m", "lss", "--step", "0.1",
+                                      "--steps", "30", "--float64", "--init", "0.3,-0.1",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    ours = np.load(run_dir / "trajectories.npz")["tandem__lss__params"][0, 1:]
     np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
     free = gd.LocalSymplecticSurgery(lx.GMRES(rtol=1e-10, atol=0.0, max_steps=20, restart=2))
     np.testing.assert_allclose(run(tandem, free, start, 0.1, 30)[-1], [0.7, 0.3], atol=1e-6)
