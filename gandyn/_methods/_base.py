@@ -91,7 +91,9 @@ class CarryGameState(AbstractWrapper):
     e.g. LeCam's anchors): the state is `(method's state, game's state)`; each step
     first advances the game's state at `y` on the step's minibatch, then takes the
     method's step on the game using it. `simulate` and `train` wrap a step method so
-    (`carrying_game_state`); results and checkpoints hold the wrapped state."""
+    (`carrying_game_state`); results and checkpoints hold the wrapped state. The state
+    advances at the `y` the step starts from: for a method that reports another point
+    than it trains (`Averaged`), at the reported one."""
 
     method: AbstractStepMethod
 
