@@ -48,7 +48,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._analysis import _step_matrix
 from ._games import AbstractGame, Players
-from ._methods import AbstractMethod, AbstractStepMethod
+from ._methods import AbstractMethod, AbstractStepMethod, carrying_game_state
 from ._simulate import simulate
 
 
@@ -1038,6 +1038,7 @@ def _record_scan(game, method, y, state, h, key, start, steps, centre, plane, in
 def _one_attractor(family, p, y0, centre, plane, known, *, transient, record, index, key,
                    tangent, blowup):
     game, method, h = family.at(p)
+    method = carrying_game_state(game, method)  # the state simulate returns
     h = jnp.asarray(h)
     sol = simulate(game, method, y0, h=h, steps=transient, save_every=max(1, transient // 10),
                    key=key, blowup=blowup)

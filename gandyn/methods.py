@@ -23,6 +23,7 @@ from ._methods import (
     AbstractMethod,
     ConsensusOptimization,
     LocalSymplecticSurgery,
+    TwoTimescaleLSS,
     AdaptiveFlow,
     LOLA,
     SOS,
@@ -83,6 +84,20 @@ def _adam_alternating(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
     return Optax(_adam(b1, b2), alternating=True, linear=False)
 
 
+def _eg_past_adam(b1: Beta1 = 0.5, b2: Beta2 = 0.9) -> ExtrapolationFromThePast:
+    """Gidel et al.'s PastExtraAdam with their β = (0.5, 0.9); `b2=0.999` is gandyn's
+    earlier default."""
+    return ExtrapolationFromThePast(_adam(b1, b2))
+
+
+Damping = Annotated[float, Option(low=0.0, high=1e3, help="λ of the damped inverse "
+                                  "(HᵀH + λI)⁻¹Hᵀ where det H = 0 (Letcher's lss_lam)")]
+
+
+def _lss(damping: Damping = 0.1) -> LocalSymplecticSurgery:
+    return LocalSymplecticSurgery(damping=damping)
+
+
 # Bounds and help for settings the factories' signatures carry without them.
 _DECLARED = {
     "altgd": (Option("discriminator_steps", low=1, high=100,
@@ -138,11 +153,15 @@ for _name, _factory, _description in (
      "Adam (β₁=0.5), alternating, generator through 5 unrolled plain GD steps of D at rate h"),
     ("optimistic-adam-papers", lambda: _OPTIMISTIC_ADAM_PAPERS,
      "optimistic Adam, β₁=0.5, first step 2h·u₀ from a zero previous update (Daskalakis/Gidel code)"),
-    ("eg-past-adam", lambda: ExtrapolationFromThePast(_ADAM),
-     "extrapolation from the past with Adam (β₁=0.5) in both half-steps (Gidel 2019, PastExtraAdam)"),
+    ("eg-past-adam", _eg_past_adam,
+     "extrapolation from the past with Adam (β = 0.5, 0.9) in both half-steps (Gidel 2019, "
+     "PastExtraAdam)"),
     ("acgd", ACGD, "adaptive competitive GD: RMSProp per-coordinate rates, β = 0.99 (Schäfer 2020, CGDs)"),
     ("co", ConsensusOptimization, "consensus optimization as a method: y + h(v − γJᵀv), γ = 1 (Mescheder 2017)"),
-    ("lss", LocalSymplecticSurgery, "local symplectic surgery: y − (h/2)(ξ + HᵀH⁻¹ξ) (Mazumdar 2019)"),
+    ("lss", _lss, "local symplectic surgery as Letcher's code: y − (h/2)(ξ + HᵀH⁻¹ξ), a damped "
+     "inverse where det H = 0 (Letcher 2019)"),
+    ("lss-two-timescale", TwoTimescaleLSS,
+     "local symplectic surgery, Mazumdar et al.'s two-timescale procedure (Mazumdar 2019)"),
 ):
     register(_name, _description, _factory, options=_DECLARED.get(_name, ()))
 

@@ -37,8 +37,10 @@ for _name, _cls, _description in (
     ("clip", WeightClipping, "clip discriminator weights to [−c, c]"),
     ("l2", L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
     ("odegan", GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
-    ("dragan", DRAGAN, "DRAGAN, λE(‖∇C(x + δ)‖ − 1)² around real data, δ ~ N(0, 0.1²) (Kodali 2017)"),
-    ("lecam", LeCam, "LeCam (RLC), λ(E(C(x) − 1)² + E(C(G(z)) − 1)²), constant anchors (Tseng 2021)"),
+    ("dragan", DRAGAN, "DRAGAN, λE(‖∇C(x + αδ)‖ − 1)² around real data, δ = 0.5·std(x)·U[0, 1), "
+     "α ~ U[0, 1] (Kodali 2017, the authors' code)"),
+    ("lecam", LeCam, "LeCam (RLC), λ(E relu(C(x) − α_F)² + E relu(α_R − C(G(z)))²), anchors the "
+     "moving averages (0.99) of the real and fake logits (Tseng 2021, google/lecam-gan)"),
 ):
     register(_name, _description, _cls)
 

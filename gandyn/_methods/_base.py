@@ -84,3 +84,39 @@ class AbstractWrapper(AbstractStepMethod):
     def _init_with_copy(self, game, y0, h, key):
         """`(wrapped state, a copy of y0, a step counter at 0)`."""
         return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)
+
+
+class CarryGameState(AbstractWrapper):
+    """`method` on a game that keeps state across steps (`AbstractGame.carries_state`,
+    e.g. LeCam's anchors): the state is `(method's state, game's state)`; each step
+    first advances the game's state at `y` on the step's minibatch, then takes the
+    method's step on the game using it. `simulate` and `train` wrap a step method so
+    (`carrying_game_state`); results and checkpoints hold the wrapped state. The state
+    advances at the `y` the step starts from: for a method that reports another point
+    than it trains (`Averaged`), at the reported one."""
+
+    method: AbstractStepMethod
+
+    def linear_analysis(self) -> bool:
+        return False  # the game's state is part of the dynamics
+
+    def turns(self):
+        return self.method.turns()
+
+    def init(self, game, y0, h, key):
+        return self.method.init(game, y0, h, key), game.init_game_state(y0, key)
+
+    def step(self, game, y, state, t, h, key):
+        inner, game_state = state
+        game_state = game.next_game_state(game_state, y, key)
+        y, inner = self.method.step(game.with_game_state(game_state), y, inner, t, h, key)
+        return y, (inner, game_state)
+
+
+def carrying_game_state(game: AbstractGame, method: AbstractMethod) -> AbstractMethod:
+    """`CarryGameState(method)` where `game` keeps state and `method` is a step method
+    not yet wrapped; otherwise `method` itself."""
+    if (isinstance(method, AbstractStepMethod) and not isinstance(method, CarryGameState)
+            and game.carries_state()):
+        return CarryGameState(method)
+    return method
