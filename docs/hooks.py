@@ -18,7 +18,7 @@ from mkdocs.structure.files import File
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 ROOT = Path(__file__).resolve().parent.parent
-FIGURES = ("dirac_portrait.png", "su_dynamics.png", "bifurcation_nsgan_h.png",
+FIGURES = ("dirac_portrait.png", "bifurcation_nsgan_h.png",
            "bifurcation_chart_nsgan.png", "slices_ring8.png", "berard_path_angle_nsgan-sim.png",
            "berard_eigenvalues_nsgan-sim.png", "mnist5k_eigenvalues.png")
 
