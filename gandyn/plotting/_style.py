@@ -27,6 +27,9 @@ STYLE = {
     "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
     "figure.titlesize": 11, "axes.prop_cycle": mpl.cycler(color=CYCLE),
     "image.cmap": "cividis", "savefig.dpi": 110, "figure.dpi": 110,
+    # A dash pattern in points, whatever the line's width: a legend's handle then shows
+    # the very dashes of the (thinner or thicker) lines it stands for.
+    "lines.scale_dashes": False,
 }
 
 
@@ -45,7 +48,7 @@ def styled(function):
 # the colour (a run still on its way in); the line style tells them apart.
 STATUS_STYLE = {
     Status.CONVERGED: (OKABE_ITO["blue"], "-", "o"),
-    Status.CONVERGING: (OKABE_ITO["blue"], (0, (5, 1.5)), "o"),
+    Status.CONVERGING: (OKABE_ITO["blue"], (0, (6, 3)), "o"),
     Status.CYCLING: (OKABE_ITO["purple"], (0, (3, 1, 1, 1)), "s"),
     Status.DIVERGING: (OKABE_ITO["orange"], "--", "^"),
     Status.DIVERGED: (OKABE_ITO["vermillion"], ":", "X"),

@@ -1,0 +1,103 @@
+"""Figure defects a reader sees, checked through matplotlib's objects (issue 38): legend
+entries drawn as their lines are, slow spirals not filled solid, arrowheads inside the
+frame, generated samples above the real ones, atlas titles from outcomes that occur.
+One tiny Dirac-GAN run of each method, shared by the tests."""
+
+import functools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import gandyn as gd  # noqa: E402
+from gandyn.plotting import portrait_grid  # noqa: E402
+from gandyn.plotting._style import STATUS_STYLE  # noqa: E402
+
+
+STATUS_COLOURS = {matplotlib.colors.to_hex(c) for c, _, _ in STATUS_STYLE.values()}
+
+
+@functools.cache
+def dirac_grid():
+    """WGAN Dirac-GAN from (1, 1) and (−0.5, 0.3) at h = 0.5: simgd diverges, RK4
+    converges slowly (0.99989 per step: about 48 turns in 600 steps), extragradient
+    converges."""
+    game = gd.DiracGAN(gd.losses.wgan)
+    y0 = game.state(jnp.array([1.0, -0.5]), jnp.array([1.0, 0.3]))
+    panels = [[(game, gd.simulate(game, gd.methods.get(name), y0, h=0.5, steps=600), name)
+               for name in ("simgd", "extragradient", "rk4")]]
+    fig = portrait_grid(panels, lim=2.0)
+    fig.canvas.draw()
+    return fig, panels
+
+
+def trajectory_lines(ax):
+    return [line for line in ax.get_lines()
+            if len(line.get_xdata()) > 1 and line.get_linestyle() not in ("None", "none", "")
+            and matplotlib.colors.to_hex(line.get_color()) in STATUS_COLOURS]
+
+
+def style_of(line):
+    offset, dashes = line._dash_pattern  # what the renderer draws, in points
+    return matplotlib.colors.to_hex(line.get_color()), offset, tuple(dashes or ())
+
+
+def test_portrait_legend_entries_are_drawn_as_their_lines():
+    fig, panels = dirac_grid()
+    assert [p[1].labels().tolist() for p in panels[0]] == [
+        ["diverged", "diverged"], ["converged", "converged"], ["converging", "converging"]]
+    handles = {h.get_label(): style_of(h) for h in fig.legends[0].legend_handles
+               if isinstance(h, matplotlib.lines.Line2D) and h.get_linestyle() != "None"}
+    # Converged and converging share a colour: their legend entries must differ in dash.
+    assert handles["converged"] != handles["converging"]
+    drawn = {style_of(line) for ax in fig.axes for line in trajectory_lines(ax)}
+    assert drawn and drawn <= set(handles.values()), (drawn, handles)
+    for _, solution, title in panels[0]:
+        ax = panel(fig, title)
+        label = solution.labels()[0]
+        assert {style_of(line) for line in trajectory_lines(ax)} == {handles[label]}
+
+
+def panel(fig, title):
+    (ax,) = [ax for ax in fig.axes if ax.get_title() == title]
+    return ax
+
+
+def _turns(x, y):
+    angle = np.unwrap(np.arctan2(np.asarray(y, float), np.asarray(x, float)))
+    return abs(angle[-1] - angle[0]) / (2 * np.pi)
+
+
+def test_slow_spiral_draws_first_and_last_turn_not_a_solid_annulus():
+    fig, panels = dirac_grid()
+    rk4 = panel(fig, "rk4")
+    bold = [line for line in trajectory_lines(rk4) if line.get_linewidth() >= 0.9]
+    faint = [line for line in trajectory_lines(rk4) if line.get_linewidth() < 0.9]
+    # Each start: the whole run winds ~48 times; drawn boldly, at most about one turn
+    # at each end.
+    assert len(bold) == 4 and len(faint) == 2
+    assert all(_turns(line.get_xdata(), line.get_ydata()) <= 1.05 for line in bold)
+    assert all(_turns(line.get_xdata(), line.get_ydata()) > 10 for line in faint)
+    assert all(line.get_alpha() <= 0.3 for line in faint)
+    # A path with few turns (extragradient's spiral in) is drawn whole, boldly.
+    extragradient = panel(fig, "extragradient")
+    assert all(line.get_linewidth() >= 0.9 for line in trajectory_lines(extragradient))
+
+
+def test_direction_arrows_lie_inside_the_frame():
+    fig, _ = dirac_grid()
+    arrows = 0
+    for ax in (panel(fig, title) for title in ("simgd", "extragradient", "rk4")):
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        for child in ax.get_children():
+            if isinstance(child, matplotlib.text.Annotation) and child.arrow_patch is not None:
+                arrows += 1
+                for x, y in (child.xy, child.xyann):
+                    assert x0 < x < x1 and y0 < y < y1, (ax.get_title(), child.xy, (x0, x1, y0, y1))
+    assert arrows == 6  # one per start and panel: the diverging runs' too
+    plt.close("all")
