@@ -101,3 +101,49 @@ def test_direction_arrows_lie_inside_the_frame():
                     assert x0 < x < x1 and y0 < y < y1, (ax.get_title(), child.xy, (x0, x1, y0, y1))
     assert arrows == 6  # one per start and panel: the diverging runs' too
     plt.close("all")
+
+
+def _toy_snapshots(data_name, dim):
+    import jax
+
+    from gandyn import MLPGAN, data, losses
+    from gandyn.plotting import snapshots
+
+    game = MLPGAN(losses.get("nsgan"), data.get(data_name), width=8, depth=1, latent_size=dim,
+                  batch_size=16)
+    players = jax.tree_util.tree_map(lambda x: x[None], game.init(jax.random.key(0)))
+    reference = np.asarray(game.target.sample(jax.random.key(1), 400))
+    fake = np.random.default_rng(0).normal(size=(1, 300, dim))
+    return snapshots(game, {0: players, 10: players}, {0: fake, 10: fake}, reference,
+                     suptitle=f"{data_name} · loss nsgan")
+
+
+def test_ring_samples_drawn_above_the_real_ones():
+    fig = _toy_snapshots("ring8", 2)
+    for ax in fig.axes[:2]:
+        by_label = {c.get_label(): c for c in ax.collections}
+        assert by_label["generated"].get_zorder() > by_label["real (target)"].get_zorder()
+    plt.close(fig)
+
+
+def test_gaussian_samples_legend_names_both_histograms_and_the_critic():
+    fig = _toy_snapshots("gaussian", 1)
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert len(labels) == 3 and labels[0].startswith("real") and labels[1].startswith("generated")
+    real, generated, critic = legend.legend_handles
+    ax = fig.axes[0]
+    colours = [matplotlib.colors.to_hex(p.get_facecolor() if p.get_fill() else p.get_edgecolor())
+               for p in ax.patches]
+    # Filled grey bars are the real histogram, a black outline the generated one.
+    assert matplotlib.colors.to_hex(real.get_facecolor()) in colours
+    assert matplotlib.colors.to_hex(generated.get_color()) in colours
+    twin_lines = [line for other in fig.axes if other is not ax for line in other.get_lines()]
+    assert matplotlib.colors.to_hex(critic.get_color()) in {
+        matplotlib.colors.to_hex(line.get_color()) for line in twin_lines}
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    for other in fig.axes:  # the legend sits below the panels, over none of them
+        assert not box.overlaps(other.get_tightbbox(renderer)), other.get_title()
+    plt.close(fig)

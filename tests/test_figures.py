@@ -253,10 +253,11 @@ def test_toy_snapshots_have_axes_colour_bar_and_legend():
     assert [t.get_text() for t in legend.get_texts()][:2] == ["real (target)", "generated"]
     panel = fig.axes[0]
     assert panel.get_xlabel() == "x₁" and "modes 2/8" in panel.texts[0].get_text()
-    # The real samples are drawn above the generated ones at every step.
+    # The generated samples are drawn above the real ones (issue 38: real markers on
+    # top made a collapsed generator look spread round the ring).
     real, generated = ([c for c in ax.collections if c.get_label() == name][0]
                        for ax in fig.axes[:1] for name in ("real (target)", "generated"))
-    assert real.get_zorder() > generated.get_zorder()
+    assert generated.get_zorder() > real.get_zorder()
     plt.close(fig)
 
 
