@@ -147,3 +147,24 @@ def test_gaussian_samples_legend_names_both_histograms_and_the_critic():
     for other in fig.axes:  # the legend sits below the panels, over none of them
         assert not box.overlaps(other.get_tightbbox(renderer)), other.get_title()
     plt.close(fig)
+
+
+def test_titles_break_between_phrases_not_inside_them():
+    from gandyn.plotting._style import fit_suptitle, wrap_phrases
+
+    parts = ["gaussian", "loss nsgan", "no regularizer", "method adam", "h = 0.001",
+             "5,000 steps", "width 128, depth 3, latent 2, batch 256", "base seed 0"]
+    text = " · ".join(parts)
+    for width in range(max(map(len, parts)), len(text) + 2):
+        lines = wrap_phrases(text, width).split("\n")
+        assert [p for line in lines for p in line.removesuffix(" ·").split(" · ")] == parts
+        # a line over the width holds one phrase longer than the width alone
+        assert all(len(line) <= width + 2 or " · " not in line.removesuffix(" ·")
+                   for line in lines)
+    # A phrase longer than a line is wrapped at its spaces; line breaks given are kept.
+    assert wrap_phrases("a · " + "x " * 30 + "· b\nc", 20).split("\n")[-1] == "c"
+    fig = plt.figure(figsize=(4, 3))
+    fit_suptitle(fig, text)
+    for line in fig._suptitle.get_text().split("\n"):
+        assert "5,000" not in line or "5,000 steps" in line
+    plt.close(fig)
