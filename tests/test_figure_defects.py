@@ -168,3 +168,20 @@ def test_titles_break_between_phrases_not_inside_them():
     for line in fig._suptitle.get_text().split("\n"):
         assert "5,000" not in line or "5,000 steps" in line
     plt.close(fig)
+
+
+def test_portrait_zooms_in_on_paths_near_the_equilibrium():
+    """The README's `portrait --dim 2 … --init 0.1,0.2,0.2,0.1`: a start 0.2 from the
+    equilibrium drawn in a ±2.5 view was a blob under the star."""
+    from gandyn.plotting import portrait
+
+    game = gd.DiracGAN(gd.losses.wgan)
+    solution = gd.simulate(game, gd.methods.get("extragradient"), game.state(0.2, 0.1), h=0.5,
+                           steps=50)
+    fig, ax = plt.subplots()
+    portrait(ax, game, solution, lim=2.5)
+    path = max((line for line in trajectory_lines(ax)), key=lambda line: len(line.get_xdata()))
+    extent = np.nanmax(np.abs(np.concatenate([path.get_xdata(), path.get_ydata()])))
+    x0, x1 = ax.get_xlim()
+    assert extent < x1 <= 1.5 * extent and x0 == -x1
+    plt.close(fig)

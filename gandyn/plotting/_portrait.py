@@ -74,7 +74,7 @@ def portrait(
     plane, each drawn in its status's colour, line style and marker (a filled marker
     at the start, a hollow one at the end, an arrow for the direction); the outcome
     is written in the corner. The view widens (up to 3×) to keep every trajectory's
-    finite part inside. Axes are offsets from the plane's origin, plus the origin's
+    finite part inside, or zooms in on trajectories that stay within a third of it. Axes are offsets from the plane's origin, plus the origin's
     own coordinates for a coordinate plane."""
     plane = _oriented(slice_plane(game, coordinates=game.plane()) if plane is None else plane)
     shift = _axis_shift(plane)
@@ -87,7 +87,11 @@ def portrait(
         reach = [np.nanmax(np.abs(np.concatenate([a, b]))) for (a, b), _ in paths
                  if np.any(np.isfinite(a))]
         if reach:
-            lim = float(min(3 * lim, max(lim, 1.05 * max(reach))))
+            farthest = max(reach)
+            # Widen (up to 3×) to keep every path in view, or zoom in on paths that
+            # stay within a third of it (else a start near the equilibrium is a blob).
+            lim = float(1.3 * farthest if 0 < farthest < lim / 3
+                        else min(3 * lim, max(lim, 1.05 * farthest)))
     axis, u, w = _field_on_plane(game, plane, lim, 41)
     speed = np.hypot(u, w)
     lines = draw_streamlines(
