@@ -185,3 +185,59 @@ def test_portrait_zooms_in_on_paths_near_the_equilibrium():
     x0, x1 = ax.get_xlim()
     assert extent < x1 <= 1.5 * extent and x0 == -x1
     plt.close(fig)
+
+
+def visible_texts(fig):
+    """Every drawn, non-empty text of `fig` with its window extent: titles, labels,
+    legend entries, annotations and the tick labels in view."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes + [child for ax in fig.axes for child in ax.child_axes]:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks():
+                if low - 1e-12 <= tick.get_loc() <= high + 1e-12:
+                    out += [label for label in (tick.label1, tick.label2) if label.get_visible()]
+        out += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+    for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        out += legend.get_texts()
+    if fig._suptitle is not None:
+        out.append(fig._suptitle)
+    return [(t, t.get_window_extent(renderer)) for t in out
+            if t.get_visible() and t.get_text().strip()], renderer
+
+
+def overlapping_texts(fig):
+    texts, _ = visible_texts(fig)
+    return [(a.get_text(), b.get_text()) for i, (a, box_a) in enumerate(texts)
+            for b, box_b in texts[i + 1:] if box_a.overlaps(box_b)]
+
+
+def test_slice_figure_texts_legend_and_colour_bars_fit():
+    from gandyn.plotting import slice_figure
+
+    game = gd.DiracGAN(gd.losses.nsgan, dim=2, regularizers=(gd.R1(0.3),))
+    points = [game.state(jnp.array([0.3, -0.2]), jnp.array([0.1, 0.2])),
+              game.state(jnp.array([0.05, 0.1]), jnp.array([-0.1, 0.02])),
+              game.state(jnp.array([0.0, 0.01]), jnp.array([0.01, 0.0]))]
+    slices = [gd.field_slice(game, y, resolution=11, step=k) for k, y in enumerate(points)]
+    fig = slice_figure(slices, [f"step {k:,}" for k in range(3)],
+                       suptitle="dirac (dim 2) · loss nsgan · r1=0.3 · method simgd · h = 0.1 "
+                                "· 5,000 steps")
+    assert overlapping_texts(fig) == []
+    _, renderer = visible_texts(fig)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 3
+    for ax in panels:
+        frame = ax.get_window_extent(renderer)
+        (bar,) = ax.child_axes
+        box = bar.get_window_extent(renderer)
+        assert abs(box.height - frame.height) < 0.02 * frame.height  # as tall as its panel
+        for text in ax.texts:  # the λ box inside its panel
+            inner = text.get_bbox_patch().get_window_extent(renderer)
+            assert frame.x0 <= inner.x0 and inner.x1 <= frame.x1 and frame.y0 <= inner.y0
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_tightbbox(renderer)) for ax in panels)
+    plt.close(fig)
