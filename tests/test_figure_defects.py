@@ -241,3 +241,22 @@ def test_slice_figure_texts_legend_and_colour_bars_fit():
     box = legend.get_window_extent(renderer)
     assert not any(box.overlaps(ax.get_tightbbox(renderer)) for ax in panels)
     plt.close(fig)
+
+
+def test_image_gif_frames_carry_the_run_settings(tmp_path, monkeypatch):
+    from gandyn.plotting import _images
+
+    titles = []
+    original = _images.FuncAnimation
+
+    def recording(fig, frame, frames):
+        frame(0)
+        titles.append(fig._suptitle.get_text() if fig._suptitle else "")
+        return original(fig, frame, frames=frames)
+
+    monkeypatch.setattr(_images, "FuncAnimation", recording)
+    samples = {0: np.zeros((1, 4, 1, 8, 8)), 10: np.ones((1, 4, 1, 8, 8))}
+    settings = "digits · loss nsgan · no regularizer · method adam · h = 0.001 · 5,000 steps"
+    _images.image_gif(tmp_path / "t.gif", samples, suptitle=settings)
+    assert " ".join(titles[0].replace(" ·\n", " · ").split()) == settings
+    assert (tmp_path / "t.gif").stat().st_size > 0
