@@ -260,3 +260,30 @@ def test_image_gif_frames_carry_the_run_settings(tmp_path, monkeypatch):
     _images.image_gif(tmp_path / "t.gif", samples, suptitle=settings)
     assert " ".join(titles[0].replace(" ·\n", " · ").split()) == settings
     assert (tmp_path / "t.gif").stat().st_size > 0
+
+
+def test_atlases_share_their_colour_meaning_and_cells_count_converged_seeds():
+    """The Dirac atlas and the training atlas draw a small (good) value in the same
+    colour; a cell of seeds still converging, far from the equilibrium, is not `n/n`."""
+    from gandyn.plotting import atlas, training_atlas
+
+    rows = [{"loss": "wgan", "method": "rk4", "regularizer": reg, "step": h, "seed": s,
+             "status": "converged" if reg == "r1=1" else "converging",
+             "final_distance": 1e-8 if reg == "r1=1" else 0.5, "rate": None}
+            for reg in ("none", "r1=1") for h in (0.1, 0.5) for s in range(2)]
+    fig = atlas(rows)
+    ax = fig.axes[0]
+    texts = {tuple(int(round(v)) for v in t.get_position()): t.get_text() for t in ax.texts}
+    assert texts == {(0, 0): "0/2", (1, 0): "0/2", (0, 1): "2/2", (1, 1): "2/2"}
+    image = ax.images[0]
+    best_dirac = image.cmap(image.norm(image.norm.vmin))
+    train_rows = [{"data": "ring8", "width": 32, "depth": 2, "loss": "nsgan", "method": "adam",
+                   "regularizer": "none", "step": h, "seed": 0, "status": "trained", "kl": kl}
+                  for h, kl in ((1e-3, 0.01), (3e-3, 1.0))]
+    fig2 = training_atlas(train_rows, "kl")
+    image2 = fig2.axes[0].images[0]
+    best_training = image2.cmap(image2.norm(image2.norm.vmin))
+    assert np.allclose(best_dirac, best_training)
+    assert not np.allclose(image2.cmap(image2.norm(image2.norm.vmax)), best_training)
+    plt.close(fig)
+    plt.close(fig2)

@@ -15,7 +15,7 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
     log₁₀(final distance to equilibrium), over step size (x) × regularizer (y), in
     cividis (readable under every colour vision deficiency); a cell where the median
     run diverged is hatched white. Each cell reads `k/n`: k of its n seeds converged
-    or are converging, in black or white, whichever contrasts with the cell. Each row
+    (a seed still converging is told by the colour, its distance), in black or white, whichever contrasts with the cell. Each row
     is labelled on the right with the largest step at which every seed converged at
     that step and every smaller one (`none`, a step, or `all`); the panel's title
     gives the unregularized row's and the best row's."""
@@ -43,7 +43,7 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
                 values = [np.inf if r["status"] == "diverged" or r["final_distance"] is None
                           else np.log10(max(r["final_distance"], 1e-30)) for r in cell]
                 grid[a, b] = np.median(values)
-                good[a, b] = sum(r["status"] in ("converged", "converging") for r in cell)
+                good[a, b] = sum(r["status"] == "converged" for r in cell)
                 total[a, b] = len(cell)
             ax = axes[i, j]
             shown = np.where(np.isinf(grid), VMAX + 1, np.clip(grid, VMIN, VMAX))
@@ -74,8 +74,9 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
     bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
                        label="median final log₁₀ ‖y − y*‖")
     bar.ax.tick_params(labelsize=9)
-    note = ("cell text k/n: k of n seeds converged or converging · colour: median final "
-            "log₁₀ distance to the equilibrium · white, hatched: diverged")
+    note = ("cell text k/n: k of n seeds converged (reached the equilibrium) · colour: median "
+            "final log₁₀ distance to the equilibrium (lower is better) · white, hatched: "
+            "diverged · right: every seed stable (converged or converging) up to h")
     fit_suptitle(fig, (title + "\n" if title else "") + note)
     return fig
 
@@ -139,7 +140,8 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     if high - low < 1e-6:
         low, high = low - 0.5, high + 0.5
-    cmap = mpl.colormaps["cividis_r"].with_extremes(over="white")
+    # As the Dirac atlas: dark is a small (good) value, yellow a large one.
+    cmap = mpl.colormaps["cividis"].with_extremes(over="white")
     norm = mpl.colors.Normalize(low, high)
     image = None
     for i, (loss, net) in enumerate(panels):
