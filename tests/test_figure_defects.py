@@ -17,7 +17,6 @@ import gandyn as gd  # noqa: E402
 from gandyn.plotting import portrait_grid  # noqa: E402
 from gandyn.plotting._style import STATUS_STYLE  # noqa: E402
 
-
 STATUS_COLOURS = {matplotlib.colors.to_hex(c) for c, _, _ in STATUS_STYLE.values()}
 
 
@@ -98,7 +97,7 @@ def test_direction_arrows_lie_inside_the_frame():
             if isinstance(child, matplotlib.text.Annotation) and child.arrow_patch is not None:
                 arrows += 1
                 for x, y in (child.xy, child.xyann):
-                    assert x0 < x < x1 and y0 < y < y1, (ax.get_title(), child.xy, (x0, x1, y0, y1))
+                    assert x0 < x < x1 and y0 < y < y1, (ax.get_title(), child.xy)
     assert arrows == 6  # one per start and panel: the diverging runs' too
     plt.close("all")
 

@@ -15,10 +15,11 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
     log₁₀(final distance to equilibrium), over step size (x) × regularizer (y), in
     cividis (readable under every colour vision deficiency); a cell where the median
     run diverged is hatched white. Each cell reads `k/n`: k of its n seeds converged
-    (a seed still converging is told by the colour, its distance), in black or white, whichever contrasts with the cell. Each row
-    is labelled on the right with the largest step at which every seed converged at
-    that step and every smaller one (`none`, a step, or `all`); the panel's title
-    gives the unregularized row's and the best row's."""
+    (a seed still converging is told by the colour, its distance), in black or white,
+    whichever contrasts with the cell. Each row is labelled on the right with the
+    largest step at which every seed converged or is converging, at that step and every
+    smaller one (`none`, a step, or `all`); the panel's title gives the unregularized
+    row's and the best row's."""
     losses = list(dict.fromkeys(r["loss"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     regs = list(dict.fromkeys(r["regularizer"] for r in rows))
