@@ -452,15 +452,26 @@
     if (kind === "spectrum") $("verdict").dataset.stale = stale ? "true" : "false";
   }
 
+  // The note while a request runs, with the seconds it has taken so far (a fixed
+  // estimate was wrong for the slow compiles: cgd's first run takes over 30 s).
   let busySince = 0;
+  let busyTimer = null;
   function updateBusy() {
     const busy = [...document.body.classList].filter((c) => c.startsWith("busy-"))
       .map((c) => c.slice(5));
-    if (!busy.length) { $("busy").hidden = true; busySince = 0; return; }
+    if (!busy.length) {
+      $("busy").hidden = true;
+      busySince = 0;
+      if (busyTimer) { clearInterval(busyTimer); busyTimer = null; }
+      return;
+    }
     if (!busySince) busySince = Date.now();
+    if (!busyTimer) busyTimer = setInterval(updateBusy, 1000);
+    const seconds = Math.floor((Date.now() - busySince) / 1000);
     $("busy").hidden = false;
-    $("busy").textContent = `computing ${busy.join(", ")}… (a method's first run compiles it: `
-      + "up to ~20 s; greyed results are the previous settings)";
+    $("busy").textContent = `computing ${busy.join(", ")}… ${seconds} s (a method's first run `
+      + "compiles it: seconds for most, up to a minute for second-order methods such as cgd; "
+      + "greyed results are the previous settings)";
   }
 
   function settingsText() {
