@@ -94,8 +94,16 @@
     state.step = Number(q.get("step") || d.step);
     state.steps = Number(q.get("steps") || d.steps);
     state.lim = Number(q.get("lim") || VIEW[state.game] || d.lim);
-    state.points = q.getAll("point").map((p) => p.split(",").map(Number))
-      .filter((p) => p.length === 2 && p.every(Number.isFinite)).slice(0, OPTIONS.limits.points);
+    const linked = q.getAll("point").map((text) => [text, text.split(",").map(Number)]);
+    const planar = ([, p]) => p.length === 2 && p.every(Number.isFinite);
+    const dropped = linked.filter((entry) => !planar(entry)).map(([text]) => `point=${text}`);
+    if (dropped.length) {
+      // Said, not dropped silently (a link holding a command line's --init, say).
+      showError("link", `${dropped.join(", ")} not drawn: a point of the page is two `
+        + "numbers a,b of its drawing plane (the command line's --init takes every "
+        + "parameter: use gandyn simulate or portrait for that start)");
+    }
+    state.points = linked.filter(planar).map(([, p]) => p).slice(0, OPTIONS.limits.points);
   }
 
   function writeLocation() {
