@@ -401,7 +401,8 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
         atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
                                                      suptitle=heading).savefig(p, dpi=100))
         if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history))
+            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history,
+                                                       suptitle=heading))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
         atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,

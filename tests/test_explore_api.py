@@ -176,7 +176,9 @@ def test_csv_has_every_saved_step(server):
     code, text = get(server, "/api/trajectory.csv", {**WGAN, "method": "simgd", "steps": 20,
                                                      "point": ["1,1", "0,2"]})
     assert code == 200
-    lines = text.strip().splitlines()
+    comment, *lines = text.strip().splitlines()
+    # The settings travel in the file, not only in its name (issue 38).
+    assert comment == "# gandyn explore: dirac · loss wgan · method simgd · h = 0.1 · 20 steps"
     assert lines[0] == ("trajectory,start_a,start_b,status,step,t,θ,ψ,distance,generator_loss,"
                         "discriminator_loss,speed")
     rows = [line.split(",") for line in lines[1:]]
@@ -184,6 +186,13 @@ def test_csv_has_every_saved_step(server):
     last = rows[20]
     assert last[:6] == ["0", "1", "1", "diverging", "20", "2"]
     assert float(last[8]) == pytest.approx(math.sqrt(2) * (1 + H**2) ** 10, rel=1e-8)
+    code, text = get(server, "/api/trajectory.csv", {**WGAN, "method": "altgd", "steps": 20,
+                                                     "reg": "r1=0.3", "real-point": 0.5,
+                                                     "discriminator-steps": 2, "point": "1,1"})
+    assert code == 200
+    assert text.splitlines()[0] == ("# gandyn explore: dirac (real_point=0.5) · loss wgan · "
+                                    "r1=0.3 · method altgd (discriminator_steps=2) · h = 0.1 · "
+                                    "20 steps")
 
 
 def test_spectrum_of_the_wgan_dirac_gan(server):

@@ -95,6 +95,20 @@ class Request(NamedTuple):
     def build_method(self):
         return method_registry.get(self.method, **dict(self.method_options))
 
+    def settings_text(self) -> str:
+        """The settings as one line, `dirac (dim=2) · loss wgan · r1=0.3 · method altgd
+        (discriminator_steps=5) · h = 0.1 · 1000 steps · plane …` (a CSV's header)."""
+        def listed(pairs):
+            return f" ({', '.join(f'{k}={v}' for k, v in pairs)})" if pairs else ""
+
+        c = self.configuration
+        regs = " + ".join(f"{n}={w:g}" for n, w in zip(c.regularizers, self.weights))
+        parts = [f"{c.game}{listed(c.options)}", f"loss {c.loss}" if c.loss else "",
+                 regs if c.loss else "", f"method {self.method}{listed(self.method_options)}",
+                 f"h = {self.step:g}", f"{self.steps} steps",
+                 "" if self.plane is None else f"plane {self.plane}"]
+        return " · ".join(p for p in parts if p)
+
 
 # --------------------------------------------------------------------------------------
 # Checking a request
@@ -455,12 +469,14 @@ class Explorer:
 
     def csv(self, request: Request) -> str:
         """The trajectories as CSV: one row per trajectory and saved step, with the
-        game's parameters by name."""
+        game's parameters by name, after a first line `# gandyn explore: SETTINGS` (so
+        that the file says what it holds; `pandas.read_csv(…, comment="#")`)."""
         with self.lock:
             solution, _, game = self.solve(request)
             flat = _flatten(solution.ys)
             names = list(game.coordinates())
-            lines = [",".join(["trajectory", "start_a", "start_b", "status", "step", "t", *names,
+            lines = [f"# gandyn explore: {request.settings_text()}"]
+            lines += [",".join(["trajectory", "start_a", "start_b", "status", "step", "t", *names,
                                "distance", "generator_loss", "discriminator_loss", "speed"])]
             steps, ts = np.asarray(solution.steps), np.asarray(solution.ts, dtype=float)
             for i, start in enumerate(request.points):

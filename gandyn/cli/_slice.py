@@ -92,7 +92,8 @@ def slice(  # noqa: A001 - the command's name
         from .._io import atomic_path
 
         with atomic_path(out / "slices.gif") as tmp:
-            slice_gif(tmp, slices, [f"step {s.step:,} · seed index {seed_index}" for s in slices])
+            slice_gif(tmp, slices, [f"step {s.step:,} · seed index {seed_index}" for s in slices],
+                      suptitle=name)
     write_json(out / "slices.json", {"run": str(run_dir), "seed": seed_index,
                                      "directions": directions.value,
                                      "slices": [s.summary() for s in slices]})
