@@ -12,6 +12,7 @@ from ._common import (
     check_int,
     check_step,
     fail,
+    interruptible,
     resolve_names,
     run_directory,
     set_precision,
@@ -65,6 +66,7 @@ def bifurcation(
     multipliers, the bifurcations located and named, the attractor simulated at each
     value; writes bifurcation.json and bifurcation.png."""
     from .. import methods as method_registry
+    from .._bifurcation import check_step_method
 
     try:
         set_precision(float64)
@@ -77,6 +79,7 @@ def bifurcation(
         if len(loss or []) > 1 or len(method or []) > 1:
             raise InputError("bifurcation takes one --loss and one --method")
         names = resolve_names(method_registry.registry, method, ["simgd"])
+        check_step_method(names[0], method_registry.get(names[0]))
         games = build_games(game, loss, reg, game_options(dim, real_point, bias, critic),
                             default_losses=["nsgan"])
         is_step = param.strip().lower() == "h"
@@ -89,12 +92,13 @@ def bifurcation(
         else:
             check_step(1.0 if step is None else step)
         run_dir = run_directory(out, "bifurcation")
-    except InputError as e:
+    except (InputError, ValueError) as e:
         fail(str(e))
 
     import numpy as np
 
     from .. import continuation
+    from .._analysis import _breakdown_named
     from .._io import atomic_directory, write_json
     from ..plotting import bifurcation_diagram
     from ..plotting._style import run_title
@@ -103,9 +107,15 @@ def bifurcation(
     the_method = method_registry.get(names[0])
     values = np.linspace(start, stop, points)
     h = None if is_step else (1.0 if step is None else step)
+    def diagram():
+        with _breakdown_named(names[0], the_game):  # a solve that breaks down: one line
+            return continuation(the_game, the_method, param, values, h=h, transient=steps,
+                                record=record)
+
+    typer.echo(f"bifurcation: {points} values of {param}, {steps:,} + {record:,} steps at each "
+               f"(Ctrl-C stops it)", err=True)
     try:
-        result = continuation(the_game, the_method, param, values, h=h, transient=steps,
-                              record=record)
+        result = interruptible(diagram)
     except ValueError as e:
         fail(str(e).splitlines()[0])
     settings = {"game": game, "loss": label if game != label else None, "method": names[0],
