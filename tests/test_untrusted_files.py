@@ -2,7 +2,7 @@
 without blocking, within a size bound (`gandyn._io.open_regular`); archives are read with
 per-member and total limits; a decompressed stream is bounded. Each refusal is one line;
 memory is measured with `tracemalloc` (Python's allocations: where a file's content would
-land), and a read that could block runs in a thread joined with a generous 60 s (a
+land), and a read that could block runs in a thread joined with a generous `NEVER` (a
 blocked open never returns; a refusal takes milliseconds)."""
 
 import gzip
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import patient
 from typer.testing import CliRunner
 
 from gandyn import _io
@@ -22,8 +23,9 @@ from gandyn.cli import app
 
 
 runner = CliRunner()
-NEVER = 60.0
-"""Seconds a refusal may take before the test calls it a hang (it takes milliseconds)."""
+NEVER = patient(60.0)
+"""Seconds a refusal may take before the test calls it a hang (it takes milliseconds;
+60 s on an idle machine, scaled on a busy one)."""
 
 
 def answer_of(call):
