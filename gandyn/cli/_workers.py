@@ -22,7 +22,8 @@ GRACE = 10
 ends it at its timeout; the grace covers a loaded machine) before it is stopped."""
 WORKER_BYTES = 768 * 2**20
 """Memory one worker process holds on a small sweep (Python, JAX and its compiled
-programs: 400–700 MB measured): `--processes` is bounded by the memory limit with it."""
+programs: 690 MB measured on a ring-8 training sweep): `--processes` is bounded by
+the memory limit with it."""
 _FORWARD = ("process ", "wrote ", "finishing", "warning")  # a worker's "Error:" is summed up
 
 
