@@ -200,6 +200,29 @@ def test_animate_on_metrics_without_settings_or_with_a_mistyped_field_is_one_lin
     assert not (tmp_path / "a.gif").exists()
 
 
+@pytest.mark.parametrize("history, fragment", [
+    ("all of it", "'history' in"),
+    ([{"step": 0, "seed": 0}, 7], "'history' row 1 in"),
+    ([{"step": 0, "seed": 0, "kl": "low"}], 'kl must be a number, got "low"'),
+    ([{"step": "0", "seed": 0}], 'step must be a number, got "0"'),
+    ([{"step": 0, "seed": 0, "modes": True}], "modes must be a number, got true"),
+])
+def test_a_train_runs_logged_history_of_the_wrong_type_is_one_line(tmp_path, history, fragment):
+    """What a train run's animation shows of its `metrics.json` (the corner text of each
+    frame) is checked before it is drawn: the refusal `gandyn animate` prints."""
+    from gandyn.cli._animate import _logged_history
+    from gandyn.cli._common import InputError
+
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"history": history}))
+    with pytest.raises(InputError) as error:
+        _logged_history(path)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+    good = [{"step": 0, "seed": 0, "kl": None, "modes": 3, "modes_total": 8}]
+    path.write_text(json.dumps({"history": good}))
+    assert _logged_history(path) == good
+
+
 def test_animate_refuses_a_zip_bomb_in_trajectories_before_inflating_it(tmp_path, monkeypatch):
     """A 256 MiB entry (256 KiB compressed) under a 16 MiB memory limit: refused from
     the archive's directory, nothing inflated (the command's own peak, ~35 MB of Python

@@ -157,11 +157,40 @@ def _run_settings(path: Path) -> dict:
     return settings
 
 
+_SHOWN = ("step", "seed", "modes", "modes_total", "high_quality", "kl", "fd",
+          "classes_covered", "classes_total")
+"""The fields of a train run's logged rows that its animation shows (numbers or null)."""
+
+
+def _logged_history(path: Path) -> list[dict] | None:
+    """The `history` of a train run's `metrics.json` (None if it has none), each row a
+    JSON object whose shown fields are numbers or null; a one-line `InputError` naming
+    the row and the field otherwise."""
+    from .._io import read_json
+
+    history = read_json(path, what="metrics").get("history")
+    if history is None:
+        return None
+    if not isinstance(history, list):
+        raise InputError(f"'history' in {str(path)!r} must be a list of logged rows, got "
+                         f"{json.dumps(history)[:80]}")
+    for number, row in enumerate(history):
+        if not isinstance(row, dict):
+            raise InputError(f"'history' row {number} in {str(path)!r} is not a JSON object")
+        for name in _SHOWN:
+            value = row.get(name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise InputError(f"'history' row {number} in {str(path)!r}: {name} must be a "
+                                 f"number, got {json.dumps(value)[:80]}")
+    return history
+
+
 def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
     import jax
     import numpy as np
 
-    from .._io import atomic_path, read_json
+    from .._io import atomic_path
     from .._train import load_checkpoint
     from ..plotting import training_gif
     from ._common import set_precision
@@ -174,7 +203,7 @@ def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
         raise InputError("an image run already has training.gif")
     state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
     check_int("--start", seed, 0, settings.seeds - 1)
-    history = (read_json(run_dir / "metrics.json", what="metrics").get("history")
+    history = (_logged_history(run_dir / "metrics.json")
                if (run_dir / "metrics.json").is_file() else list(state.history))
     common = sorted(set(state.checkpoints) & set(state.samples))
     checkpoints = {k: state.checkpoints[k] for k in common}
