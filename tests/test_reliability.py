@@ -75,16 +75,17 @@ def test_a_bifurcation_of_1e8_steps_stops_on_ctrl_c(tmp_path):
     busy one; it returns in well under a second, a command that ignores Ctrl-C would run
     on for minutes); nothing is written."""
     env = {**os.environ, "GANDYN_CACHE_DIR": str(tmp_path / "cache")}
+    launch = ("import sys; from gandyn.cli import main; print('imported', file=sys.stderr, "
+              "flush=True); main()")  # a signal during the imports would be Python's traceback
     process = subprocess.Popen(
-        [sys.executable, "-c", "from gandyn.cli import main; main()", "bifurcation", "-p", "h",
+        [sys.executable, "-c", launch, "bifurcation", "-p", "h",
          "--from", "0.1", "--to", "0.5", "--points", "41", "-n", "100000000", "--record", "16",
          "--out", str(tmp_path / "runs")], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        first = process.stderr.readline()  # said before the work starts
-        assert first.startswith("bifurcation: 41 values of h, 100,000,000 + 16 steps"), first
-        time.sleep(3)  # compiling or simulating: both inside XLA, deaf to signals
+        assert process.stderr.readline() == "imported\n"
+        time.sleep(patient(5))  # compiling or simulating: both inside XLA, deaf to signals
         assert process.poll() is None
         process.send_signal(signal.SIGINT)
         sent = time.monotonic()

@@ -112,8 +112,6 @@ def bifurcation(
             return continuation(the_game, the_method, param, values, h=h, transient=steps,
                                 record=record)
 
-    typer.echo(f"bifurcation: {points} values of {param}, {steps:,} + {record:,} steps at each "
-               f"(Ctrl-C stops it)", err=True)
     try:
         result = interruptible(diagram)
     except ValueError as e:
