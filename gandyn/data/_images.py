@@ -351,14 +351,6 @@ def _labels(values: np.ndarray, where: str) -> jax.Array:
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _open(path: Path, expected: str):
-    """An IDX file's stream, inflated if it is gzipped (its header bounds what is read)."""
-    f = _open_regular(path, expected)
-    magic = f.read(2)
-    f.seek(0)
-    return gzip.GzipFile(fileobj=f, mode="rb") if magic == b"\x1f\x8b" else f
-
-
 def _idx_array(f, path: Path, expected: str) -> np.ndarray:
     """The array of an open IDX stream, its size checked against the header and the
     cap before it is read."""
@@ -396,8 +388,12 @@ def read_idx(path) -> np.ndarray:
     path = Path(path)
     expected = "an IDX file (MNIST format, optionally gzipped)"
     try:
-        with _open(path, expected) as f:
-            return _idx_array(f, path, expected)
+        with _open_regular(path, expected) as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            # Inflated if gzipped: the header bounds what is read (a gzip bomb is not read on).
+            with gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw as f:
+                return _idx_array(f, path, expected)
     except (OSError, EOFError, zlib.error) as e:  # unreadable, or a truncated or corrupt gzip
         raise DataError(f"{str(path)!r} cannot be read as {expected}: {_reason(e)}") from None
 
