@@ -223,12 +223,14 @@ def test_a_train_runs_logged_history_of_the_wrong_type_is_one_line(tmp_path, his
 
 
 def test_animate_refuses_a_zip_bomb_in_trajectories_before_inflating_it(tmp_path, monkeypatch):
-    """A 256 MiB entry (256 KiB compressed) under a 16 MiB memory limit: refused from
-    the archive's directory, nothing inflated (the command's own peak, ~35 MB of Python
+    """The run's own `params` as a 256 MiB entry (256 KiB compressed) under a 16 MiB
+    memory limit: refused from the archive's directory, nothing inflated (the command's own peak, ~35 MB of Python
     objects, is far below the entry); and with arrays of the wrong shape, one line."""
     run = simulate_run(tmp_path / "run")
+    np.savez(run / "trajectories.npz", **{"wgan__simgd__status": np.zeros(1, int),
+                                          "step": np.arange(5), "init": np.ones((1, 2))})
     with zipfile.ZipFile(run / "trajectories.npz", "a", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("bomb.npy", "w", force_zip64=True) as member:
+        with archive.open("wgan__simgd__params.npy", "w", force_zip64=True) as member:
             np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
                                                           "shape": (2**25,)})
             for _ in range(256):
