@@ -712,6 +712,9 @@ def continuation(
         raise ValueError(f"game must be an AbstractGame, got {type(game).__name__}")
     if not isinstance(method, AbstractMethod):
         raise ValueError(f"method must be an AbstractMethod, got {type(method).__name__}")
+    if attractor and not isinstance(method, AbstractStepMethod):
+        raise ValueError(f"{type(method).__name__} is an adaptive ODE solve, with no step map to "
+                         f"iterate: the attractor needs a step method (or attractor=False)")
     setter, name = _resolve(game, method, parameter)
     if setter.owner == "h":
         if h is not None:
@@ -766,6 +769,23 @@ def continuation(
         bifurcations=tuple(bifurcations), attractor=result, coordinates=coordinates,
         lost=np.asarray(branch["lost"], dtype=float),
     )
+
+
+def step_methods() -> tuple[str, ...]:
+    """The registered methods whose step map a bifurcation diagram iterates: every one
+    but the adaptive ODE solves (`AdaptiveFlow`: no fixed step, no state to carry)."""
+    from . import methods
+
+    return tuple(name for name in methods.registry.names()
+                 if isinstance(methods.registry.get(name), AbstractStepMethod))
+
+
+def check_step_method(name: str, method: AbstractMethod, flag: str = "--method") -> None:
+    """A one-line `ValueError` naming the step methods unless `method` is one."""
+    if not isinstance(method, AbstractStepMethod):
+        raise ValueError(f"{flag} {name!r} is an adaptive ODE solve, with no step map for a "
+                         f"bifurcation diagram to iterate; choose a step method: "
+                         f"{', '.join(step_methods())}")
 
 
 def _margin_at(values, ps, margin, on_grid) -> np.ndarray:

@@ -38,7 +38,7 @@ from . import (
     methods as method_registry,
     regularizers as reg_registry,
 )
-from ._io import check_regular_file
+from ._io import read_bytes
 from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
 # The grid's rows and how they are run live beside the spec: `_sweep_results.py` (the
 # columns, results.csv, the ranking) and `_sweep_grid.py` (one compiled program per group).
@@ -349,18 +349,10 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
-def _check_file(path: Path, what: str, max_bytes: int) -> None:
-    """A `ValueError` naming `path` unless it is a regular file of at most `max_bytes`
-    (checked with `stat` first: a FIFO or a device would block or never end)."""
-    check_regular_file(path, what, max_bytes=max_bytes)
-
-
 def _read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
-    _check_file(path, what, max_bytes)
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+    """The content of `path`, a regular file of at most `max_bytes` (`_io.read_bytes`:
+    a FIFO or a device is refused, never waited on); a one-line `ValueError` otherwise."""
+    return read_bytes(path, what, max_bytes=max_bytes)
 
 
 def _read_text(path: Path, what: str, max_bytes: int) -> str:

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 import gandyn as gd
 from gandyn._explore import make_server
 from gandyn.cli import app
+from helpers import patient
 
 
 H = 0.1
@@ -426,7 +427,7 @@ def test_a_request_at_its_limits_is_stopped_and_never_blocks_a_field():
             before = time.monotonic()
             code, body = get(server, "/api/field", field)
             assert code == 200 and body["n"] == 21
-            assert time.monotonic() - before < 1.0
+            assert time.monotonic() - before < patient(1.0)  # scaled on a busy machine
         worker.join(300)
         code, body = answers["heavy"]
         assert code == 503 and "longer than the 2 s one request may use" in body["error"]
@@ -470,11 +471,11 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
         assert budget is not None and budget.deadline is not None, "the run never started"
         connection.close()  # the page's AbortController
         closed = time.monotonic()
-        while _compute._budgets and time.monotonic() - closed < 20:
+        while _compute._budgets and time.monotonic() - closed < patient(20):
             time.sleep(0.1)
         assert not _compute._budgets, "the abandoned computation kept running"
         assert budget.reason is not None and budget.reason.cancelled
-        assert time.monotonic() - closed < 20 < budget.seconds
+        assert time.monotonic() - closed < patient(20) and 20 < budget.seconds
     finally:
         server.shutdown()
         server.server_close()

@@ -2,7 +2,6 @@
 paper's analysis: measured growth per step = the predicted one."""
 
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import gandyn as gd
