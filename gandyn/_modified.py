@@ -24,15 +24,20 @@ player.
 
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
 from ._games import AbstractGame, Players
-from ._methods import AbstractStepMethod
+from ._methods import AbstractStepMethod, RK4
+from ._methods._flows import erk_step, explicit_tableau
+from ._regularizers import AbstractRegularizer
 
 WORKING = ("SimultaneousGD", "AlternatingGD", "Extragradient", "OptimisticGD",
            "ExtrapolationFromThePast", "NegativeMomentum", "Optax(sgd, momentum)", "Flow",
@@ -167,6 +172,23 @@ def _flat_step(game: AbstractGame, method: AbstractStepMethod, like: Players, ke
     return (lambda x, h: full(x, sigma(x, h), h)[0]), unravel
 
 
+def has_modified_field(method) -> bool:
+    """Whether `modified_field` handles `method`: a step method whose state (on a
+    one-parameter-per-player game) holds floating-point arrays and flags only."""
+    if not isinstance(method, AbstractStepMethod):
+        return False
+    from ._games import CustomGame
+
+    game = CustomGame(lambda x, y: x * y, lambda x, y: -x * y, 0.0, 0.0)
+    try:
+        state = jax.eval_shape(lambda: method.init(game, game.init(), jnp.ones(()),
+                                                   jax.random.key(0)))
+    except Exception:  # noqa: BLE001 - a method that needs more of a game (a GAN's parts)
+        return False
+    return all(jnp.issubdtype(leaf.dtype, jnp.inexact) or leaf.dtype == jnp.bool_
+               for leaf in jax.tree_util.tree_leaves(state))
+
+
 class ModifiedField(eqx.Module):
     r"""The modified field `f̃_h = F₀ + hF₁ + … + h^k F_k` of a step method on a game, a
     function of the game's state (`Players` in, `Players` out): build it with
@@ -289,3 +311,100 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
         out[f"{player} interaction"] = c * r * h / 2 * dot(
             grad(player, j), jax.lax.stop_gradient(grad(j, j)))
     return out
+
+
+class ModifiedFlow(AbstractStepMethod):
+    r"""The modified flow of a step method, as a method: each step of size `h`
+    integrates `dy/dt = f̃_h(y)`, the method's modified field to order `order`
+    (`modified_field`), over time `h`, so `n` steps reach `t = n·h` and save where the
+    method's own iterates are saved: map, plain flow (`order=0`) and modified flows
+    side by side. The command line's `-m modified:NAME --opt order=k`.
+
+    The solve is fixed-step: `substeps` steps of the diffrax solver `solver` (classic
+    RK4, whose error over a fixed time is `O((h/substeps)⁴)`, far below the
+    `O(h^{k+1})` by which the flow and the map part for `k ≤ 2`) per step of `h`. Every
+    field evaluation of a step sees that step's minibatch; `key` is the step's. A step
+    method whose state is not floating point (Adam's step counter) has no modified
+    field and is refused when the first step is traced."""
+
+    method: AbstractStepMethod
+    order: int = eqx.field(static=True, default=1)
+    substeps: int = eqx.field(static=True, default=4)
+    solver: diffrax.AbstractSolver = RK4()
+
+    def __check_init__(self):
+        if not isinstance(self.method, AbstractStepMethod):
+            raise _refuse(self.method, "it has no step map (it solves the flow itself)")
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 0:
+            raise ValueError(f"order must be an integer ≥ 0, got {self.order!r}")
+        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) \
+                or self.substeps < 1:
+            raise ValueError(f"substeps must be a positive integer, got {self.substeps!r}")
+        if explicit_tableau(self.solver) is None:
+            raise ValueError("ModifiedFlow takes an explicit Runge–Kutta solver without "
+                             f"FSAL (Euler, Heun, Midpoint, RK4), got {self.solver!r}")
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def step(self, game, y, state, t, h, key):
+        field = modified_field(game, self.method, h, self.order, key=key)
+        tableau = explicit_tableau(self.solver)
+        dt = h / self.substeps
+        y1 = jax.lax.fori_loop(0, self.substeps,
+                               lambda _, x: erk_step(field, x, dt, tableau), y)
+        return y1, state
+
+    def flow_eigenvalues(self, game, y, h, key=None):
+        """The eigenvalues `λ̃` of the modified field's Jacobian at `y`: the map's growth
+        per step near a fixed point is `|exp(hλ̃)|` to `O(h^{order+2})`."""
+        field = modified_field(game, self.method, h, self.order, key=key)
+        x, unravel = ravel_pytree(y)
+        jacobian = jax.jacfwd(lambda z: ravel_pytree(field(unravel(z)))[0])(x)
+        return np.linalg.eigvals(np.asarray(jacobian))
+
+
+_PARTS = ("self", "interaction")
+
+
+class DriftPenalty(AbstractRegularizer):
+    r"""A part of gradient descent's first-order drift as an explicit penalty (Rosca et
+    al., arXiv 2105.13922, Sec. 6; their code's `dd_coeffs_multiplier`): adds `c` times
+    each player's `self_i` (`part="self"`) or `interaction_i` (`part="interaction"`)
+    of `drift_penalties` at step `h` (Rosca et al.'s time) to that player's loss, with
+    `c` the regularizer's `weight`:
+
+        L_i + c·self_i,    self_i = (h/4)‖∇_i L_i‖²,
+        L_i + c·interaction_i,    interaction_i = c_i (h/2) ∇_j L_i · sg(∇_j L_j).
+
+    The map at step `h` follows `−∇_i(L_i + (1 + c)·part_i + other part_i)` to `O(h²)`:
+    `c = −1` cancels that part (their "DD − IT" for the interaction terms), `c = 1`
+    doubles it, `c = 0` leaves the implicit drift alone. `h` must be the run's step
+    and `alternating`/`generator_first` its method's (simultaneous GD by default). The
+    terms use the game's loss with every other regularizer's penalty but no
+    `DriftPenalty`'s, on a minibatch drawn with the penalty's own key (the same as the
+    step's for a deterministic game such as the Dirac-GAN)."""
+
+    weight: float
+    part: str = eqx.field(static=True, default="interaction")
+    h: float = 0.1
+    alternating: bool = eqx.field(static=True, default=False)
+    generator_first: bool = eqx.field(static=True, default=True)
+    signed: ClassVar[bool] = True
+
+    def __check_init__(self):
+        if self.part not in _PARTS:
+            raise ValueError(f"part must be one of {', '.join(_PARTS)}, got {self.part!r}")
+
+    def _term(self, game, players, key, player: str):
+        others = tuple(r for r in game.regularizers if not isinstance(r, DriftPenalty))
+        plain = eqx.tree_at(lambda g: g.regularizers, game, others)
+        terms = drift_penalties(plain, players, self.h, alternating=self.alternating,
+                                generator_first=self.generator_first, key=key)
+        return self.weight * terms[f"{player} {self.part}"]
+
+    def generator_penalty(self, game, players, real, fake, key):
+        return self._term(game, players, key, "generator")
+
+    def discriminator_penalty(self, game, players, real, fake, key):
+        return self._term(game, players, key, "discriminator")

@@ -43,6 +43,8 @@ class AbstractRegularizer(eqx.Module):
     nothing unless a subclass overrides it."""
 
     adjusts_field: ClassVar[bool] = False
+    signed: ClassVar[bool] = False
+    """Whether its weight may be negative (a drift penalty: −1 cancels the drift)."""
 
     def perturb(self, real: Samples, fake: Samples, key: Key) -> tuple[Samples, Samples]:
         return real, fake
