@@ -342,3 +342,58 @@ def test_modified_simgd_is_a_method_by_name_with_its_and_its_maps_options():
     rotation = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) * np.exp(h * t / 2)
     np.testing.assert_allclose(flat(jax.tree_util.tree_map(lambda a: a[-1], solution.ys)),
                                rotation @ np.array([1.0, 0.5]), atol=1e-8)
+
+
+# --- the drift as regularizers (`--reg drift-self=c`, `--reg drift-interaction=c`) -----
+
+
+@eqx.filter_jit
+def _iterate(game, y0, h):
+    """Simultaneous GD's iterate at n = 1/h (h traced: one program for every h)."""
+    steps = jnp.round(1.0 / h).astype(int)
+    return lax.fori_loop(0, steps, lambda i, y: gd.SimultaneousGD().step(
+        game, y, None, 0.0, h, jax.random.key(0))[0], y0)
+
+
+def _drift_game(loss, parts, h, **options):
+    regs = tuple(gd.DriftPenalty(-1.0, part, jnp.asarray(h)) for part in parts)
+    return gd.DiracGAN(loss, regularizers=regs, **options)
+
+
+@pytest.mark.parametrize("loss, options, parts, slope", [
+    (gd.losses.WGAN(), {}, ("interaction",), 2),
+    (gd.losses.SGANNonSaturating(), {"bias": True, "real_point": 0.5}, ("interaction",), 1),
+    (gd.losses.SGANNonSaturating(), {"bias": True, "real_point": 0.5},
+     ("self", "interaction"), 2),
+])
+def test_cancelling_the_drift_makes_simultaneous_gd_follow_the_flow_one_order_closer(
+        loss, options, parts, slope):
+    """Simultaneous GD at step h ends O(h) from the plain flow at T = 1; with the drift
+    penalties at c = −1 (Rosca et al.'s explicit cancellation) it ends O(h²) from it
+    (log-log slope 2). On the WGAN Dirac-GAN the self terms vanish (‖∇_θ L_G‖² = ψ² does
+    not depend on θ), so cancelling the interaction terms suffices; on the nonlinear
+    one (non-saturating loss, bias, real point 0.5) the self terms remain and only
+    cancelling both gains the order."""
+    plain = gd.DiracGAN(loss, **options)
+    y0 = plain.state(0.9, 0.4, 0.2) if options else plain.state(0.9, 0.4)
+    flow = diffrax.diffeqsolve(
+        diffrax.ODETerm(lambda t, y, args: plain.field(y)), diffrax.Tsit5(), 0.0, 1.0, 0.01, y0,
+        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12), max_steps=10_000)
+    end = flat(jax.tree_util.tree_map(lambda a: a[-1], flow.ys))
+    hs = np.array([0.1, 0.05, 0.025])
+    errors = [np.linalg.norm(flat(_iterate(_drift_game(loss, parts, h, **options), y0,
+                                           jnp.asarray(h))) - end) for h in hs]
+    fitted = np.polyfit(np.log(hs), np.log(errors), 1)[0]
+    assert fitted == pytest.approx(slope, abs=0.2)
+
+
+def test_drift_regularizers_by_name_take_a_sign_and_the_step():
+    """`--reg drift-interaction=-1 --opt drift-interaction.h=0.05` builds the penalty
+    with c = −1 and h = 0.05; a negative weight stays refused for other regularizers."""
+    spec = gd.RunSpec(game="dirac", losses=("wgan",), regularizers=("drift-interaction=-1",),
+                      options={"drift-interaction.h": 0.05})
+    (_, game), = spec.games()
+    (penalty,) = game.regularizers
+    assert (penalty.weight, penalty.part, penalty.h) == (-1.0, "interaction", 0.05)
+    with pytest.raises(ValueError, match=r"weight must be a finite number in \[0, 1e6\]"):
+        gd.RunSpec(game="dirac", regularizers=("r1=-1",))
