@@ -258,6 +258,20 @@ def modified_field(game: AbstractGame, method: AbstractStepMethod, h, order: int
 _TIMES = ("rosca", "joint")
 
 
+@jax.custom_jvp
+def _held_dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """`a · sg(b)` held to first order: the derivative of `a · b` sees `a` alone, but
+    the derivative of that derivative sees `b` (a `lax.stop_gradient` would hide `b`
+    from every order, so the Jacobian of a field with the penalty would be wrong)."""
+    return jnp.vdot(a, b)
+
+
+@_held_dot.defjvp
+def _held_dot_jvp(primals, tangents):
+    (a, b), (da, _) = primals, tangents
+    return jnp.vdot(a, b), jnp.vdot(da, b)
+
+
 def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: bool = False,
                     generator_first: bool = True, rates=(1.0, 1.0), time: str = "rosca",
                     key: Key | None = None) -> dict[str, jax.Array]:
@@ -269,8 +283,10 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
         self_i        = (α_i h/4) ‖∇_i L_i‖²,
         interaction_i = c_i (r_i h/2) ∇_j L_i · sg(∇_j L_j),
 
-    so that player i follows `−α_i ∇_i (L_i + self_i + interaction_i)` (`sg`: stop
-    gradient; differentiate each player's two terms by its own parameters only).
+    so that player i follows `−α_i ∇_i (L_i + self_i + interaction_i)` (`sg`: held
+    constant in that gradient, to first order only, so that the Jacobian of the
+    drifted field is right; differentiate each player's two terms by its own
+    parameters only).
     `c_i = 1` for simultaneous GD and for the first mover of alternating GD; for the
     second mover `c_i = −(2α_j/α_i − 1)` (`time="rosca"`) and `r_i = α_i`: Rosca et
     al. expand each player's flow over its own time `α_i h`. `time="joint"` expands
@@ -297,6 +313,9 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
         return sum(jnp.vdot(u, w) for u, w in zip(jax.tree_util.tree_leaves(a),
                                                    jax.tree_util.tree_leaves(b)))
 
+    def held_dot(a, b):
+        return _held_dot(ravel_pytree(a)[0], ravel_pytree(b)[0])
+
     out = {}
     for player in ("generator", "discriminator"):
         j = other[player]
@@ -308,8 +327,7 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
             c, r = (-1.0 if second else 1.0), theirs
         mine = grad(player, player)
         out[f"{player} self"] = own * h / 4 * dot(mine, mine)
-        out[f"{player} interaction"] = c * r * h / 2 * dot(
-            grad(player, j), jax.lax.stop_gradient(grad(j, j)))
+        out[f"{player} interaction"] = c * r * h / 2 * held_dot(grad(player, j), grad(j, j))
     return out
 
 

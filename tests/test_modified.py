@@ -397,3 +397,18 @@ def test_drift_regularizers_by_name_take_a_sign_and_the_step():
     assert (penalty.weight, penalty.part, penalty.h) == (-1.0, "interaction", 0.05)
     with pytest.raises(ValueError, match=r"weight must be a finite number in \[0, 1e6\]"):
         gd.RunSpec(game="dirac", regularizers=("r1=-1",))
+
+
+def test_a_game_with_both_drift_penalties_has_the_modified_fields_jacobian():
+    """At the nonlinear Dirac-GAN's equilibrium the field of the game with
+    `drift-self=1` and `drift-interaction=1` has the Jacobian J − (h/2)J² of simultaneous
+    GD's order-1 modified field, to 1e-12: the other player's gradient is held only to
+    first order, so eigen's spectrum of a game with drift penalties is the modified
+    flow's (a stop-gradient would give J)."""
+    h = 0.3
+    game = gd.DiracGAN(gd.losses.SGANNonSaturating(), bias=True, real_point=0.5, regularizers=(
+        gd.DriftPenalty(1.0, "self", h), gd.DriftPenalty(1.0, "interaction", h)))
+    x, unravel = ravel_pytree(GAN.equilibrium())
+    jac = np.asarray(jax.jacfwd(lambda z: ravel_pytree(GAN.field(unravel(z)))[0])(x))
+    drifted = jax.jit(jax.jacfwd(lambda z: ravel_pytree(game.field(unravel(z)))[0]))(x)
+    np.testing.assert_allclose(drifted, jac - h / 2 * jac @ jac, atol=1e-12)
