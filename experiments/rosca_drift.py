@@ -15,8 +15,9 @@ its WGAN version:
    are not (they minimise each player's own gradient norm);
 3. for AltGD the second player's interaction term changes sign and cancels the first's;
 4. cancelling the interaction terms with an explicit penalty (their code's
-   `dd_coeffs_multiplier = −1`; here `--reg drift-interaction=-1`) stabilises SimGD, and
-   strengthening the self terms helps too.
+   `dd_coeffs_multiplier = −1` in its SGD configuration; here `--reg
+   drift-interaction=-1`) stabilises SimGD. (Also run: SimGD with the self terms
+   strengthened 4×, `--reg drift-self=3`, ours, not a claim of theirs checked here.)
 
 Drift parts are added as gandyn regularizers: the field of the game with
 `DriftPenalty(+1, part, h)` is the plain field plus that part of the drift, and with
@@ -44,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 H = 0.1
 STEPS = 1000  # T = 100, as in the authors' colab
 START = (1.0, 1.0)
+SAVE_EVERY = 2  # steps between the saved points of a path (the JSON's size)
 SELF_STRENGTH = 3.0  # c of `--reg drift-self=c` when strengthening the self terms
 
 
@@ -78,9 +80,9 @@ def spectra(loss: str) -> dict:
     return out
 
 
-def runs(loss: str) -> dict:
-    """Trajectories from START: each as (θ, ψ) per step, with the final distance to the
-    equilibrium and the status `simulate` gives."""
+def runs(loss: str, paths: bool) -> dict:
+    """Trajectories from START: the final distance to the equilibrium and the status
+    `simulate` gives, and (`paths`) (θ, ψ) every `SAVE_EVERY` steps."""
     simgd, altgd = gd.SimultaneousGD(), gd.AlternatingGD()
     cases = {
         "plain flow": (dirac(loss), gd.ModifiedFlow(simgd, order=0)),
@@ -96,18 +98,21 @@ def runs(loss: str) -> dict:
     out = {}
     for name, (game, method) in cases.items():
         sol = gd.simulate(game, method, game.state(*START), h=H, steps=STEPS, save_every=1)
-        path = np.asarray(jax.vmap(lambda y: ravel_pytree(y)[0])(sol.ys))
-        out[name] = {"path": path.tolist(), "distance": float(sol.distance[-1]),
+        path = np.asarray(jax.vmap(lambda y: ravel_pytree(y)[0])(sol.ys))[::SAVE_EVERY]
+        out[name] = {"distance": float(sol.distance[-1]),
                      "status": gd.Status(int(sol.status)).label}
+        if paths:
+            out[name]["path"] = np.round(path, 5).tolist()
     return out
 
 
 def main():
     start = time.time()
     results = {"h": H, "steps": STEPS, "start": START, "self_strength": SELF_STRENGTH,
+               "save_every": SAVE_EVERY,
                "losses": {}}
     for loss in ("sgan", "wgan"):
-        results["losses"][loss] = {"spectra": spectra(loss), "runs": runs(loss)}
+        results["losses"][loss] = {"spectra": spectra(loss), "runs": runs(loss, loss == "sgan")}
         for method, row in results["losses"][loss]["spectra"].items():
             print(loss, method, {k: round(v, 6) for k, v in row.items()}, flush=True)
         for name, run in results["losses"][loss]["runs"].items():
@@ -126,58 +131,62 @@ def write(results):
     print(f"wrote {path}")
 
 
-STYLE = {
-    "plain flow": ("black", "-", 1.6),
-    "SimGD": ("tab:red", "-", 1.0),
-    "SimGD modified flow (order 1)": ("tab:orange", "--", 1.4),
-    "SimGD, interaction cancelled": ("tab:blue", "-", 1.0),
-    "AltGD": ("tab:red", "-", 1.0),
-    "AltGD modified flow (order 1)": ("tab:orange", "--", 1.4),
-    "AltGD, interaction cancelled": ("tab:blue", "-", 1.0),
+STYLE = {  # colour, line style, width, drawing order
+    "plain flow": ("black", "-", 2.2, 1),
+    "SimGD": ("tab:red", "-", 3.0, 2),
+    "SimGD modified flow (order 1)": ("tab:orange", "--", 1.4, 4),
+    "SimGD, interaction cancelled": ("tab:blue", "-", 1.0, 5),
+    "AltGD": ("tab:red", "-", 3.0, 2),
+    "AltGD modified flow (order 1)": ("tab:orange", "--", 1.4, 4),
+    "AltGD, interaction cancelled": ("tab:blue", "-", 1.0, 5),
 }
+STRENGTHENED = ("tab:green", ":", 1.6, 3)
 
 
 def plot(results):
     loss = "sgan"
     runs_ = results["losses"][loss]["runs"]
-    strengthened = next(n for n in runs_ if "self ×" in n)
-    style = dict(STYLE, **{strengthened: ("tab:green", "-", 1.0)})
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), layout="constrained")
+    style = lambda name: STRENGTHENED if "self ×" in name else STYLE[name]  # noqa: E731
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), layout="constrained")
     for ax, family in zip(axes[:2], ("SimGD", "AltGD")):
         for name in ["plain flow"] + [n for n in runs_ if n.startswith(family)]:
             path = np.array(runs_[name]["path"], dtype=float)
-            color, dash, width = style[name]
-            ax.plot(path[:, 0], path[:, 1], dash, color=color, lw=width,
-                    label=f"{name} ({runs_[name]['status']})")
-        ax.plot(*START, "o", color="black", ms=6, label="start (1, 1)")
-        ax.plot(0, 0, "*", color="gold", mec="black", ms=13, label="equilibrium")
-        ax.set_xlim(-4, 4)
-        ax.set_ylim(-4, 4)
+            color, dash, width, order = style(name)
+            ax.plot(path[:, 0], path[:, 1], dash, color=color, lw=width, zorder=order,
+                    alpha=0.55 if width > 2.5 else 1.0,
+                    label=f"{name}: {runs_[name]['status']}")
+        ax.plot(*START, "o", color="black", ms=6, zorder=6, label="start (1, 1)")
+        ax.plot(0, 0, "*", color="gold", mec="black", ms=13, zorder=6, label="equilibrium")
+        ax.set_xlim(-3.2, 3.2)
+        ax.set_ylim(-3.2, 3.2)
         ax.set_aspect("equal")
         ax.set_xlabel("θ (generator)")
         ax.set_ylabel("ψ (discriminator)")
-        ax.set_title(f"{family}, h = {results['h']:g}, {results['steps']} steps", fontsize=10)
-        ax.legend(fontsize=8, loc="lower left")
+        ax.set_title(f"{family}, h = {results['h']:g}, {results['steps']} steps (t = 0 … "
+                     f"{results['h'] * results['steps']:g})", fontsize=10)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     ax = axes[2]
-    t = np.arange(results["steps"] + 1) * results["h"]
     for name, run in runs_.items():
         path = np.array(run["path"], dtype=float)
-        color, dash, width = style[name]
+        t = np.arange(len(path)) * results["h"] * results["save_every"]
+        color, dash, width, order = style(name)
         if name.startswith("AltGD"):
-            dash = ":" if dash == "-" else "-."
-        ax.semilogy(t, np.linalg.norm(path, axis=1), dash, color=color, lw=width, label=name)
+            dash, width = (":" if dash == "-" else "-."), min(width, 1.6)
+        ax.plot(t, np.linalg.norm(path, axis=1), dash, color=color, lw=width, zorder=order,
+                alpha=0.55 if width > 2.5 else 1.0, label=name)
     ax.set_xlabel("time t = n·h")
     ax.set_ylabel("distance to the equilibrium ‖(θ, ψ)‖")
-    ax.set_title("distance to the equilibrium (AltGD dotted)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("distance to the equilibrium (AltGD: dotted, dash-dotted)", fontsize=10)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.grid(alpha=0.3)
-    fig.suptitle("Rosca et al.'s drift on the Dirac-GAN (minimax loss, real point 0): map, "
-                 "plain flow, order-1 modified flow, and the map with drift terms cancelled "
-                 "or strengthened", fontsize=10)
+    fig.suptitle("Rosca et al.'s drift on the Dirac-GAN (minimax loss sgan, real point 0, "
+                 "their colab's start and step):\nthe map, the plain flow, the order-1 modified "
+                 "flow, and the map with drift terms cancelled (c = −1) or strengthened",
+                 fontsize=10)
     path = HERE / "figures" / "rosca_drift.png"
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_name("rosca_drift.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=110)
     os.replace(tmp, path)
     print(f"wrote {path}")
 

@@ -274,7 +274,8 @@ def _held_dot_jvp(primals, tangents):
 
 def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: bool = False,
                     generator_first: bool = True, rates=(1.0, 1.0), time: str = "rosca",
-                    key: Key | None = None) -> dict[str, jax.Array]:
+                    key: Key | None = None, terms: tuple[str, ...] | None = None
+                    ) -> dict[str, jax.Array]:
     r"""Rosca et al.'s decomposition of the first-order drift of gradient descent
     (arXiv 2105.13922, Theorems 3.1–3.2 and their code's `get_dd_coeffs`) into
     penalties each player's loss implicitly carries: with rates `α_i h` and the other
@@ -294,7 +295,8 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
     `r_i = α_j`, and the second mover's `c_i = −1`; its penalties' gradients add up to
     `h·F₁` exactly. The two agree when `α_1 = α_2`. Keys: `"generator self"`,
     `"generator interaction"`, `"discriminator self"`, `"discriminator interaction"`
-    (generator = player 1, φ; discriminator = player 2). Uses `game.losses`; a game
+    (generator = player 1, φ; discriminator = player 2); `terms`: those keys alone
+    (default: all four). Uses `game.losses`; a game
     whose field is adjusted (consensus, SGA) is not described by them."""
     if time not in _TIMES:
         raise ValueError(f"time must be one of {', '.join(_TIMES)}, got {time!r}")
@@ -325,9 +327,12 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
             c, r = (-(2 * theirs / own - 1) if second else 1.0), own
         else:
             c, r = (-1.0 if second else 1.0), theirs
-        mine = grad(player, player)
-        out[f"{player} self"] = own * h / 4 * dot(mine, mine)
-        out[f"{player} interaction"] = c * r * h / 2 * held_dot(grad(player, j), grad(j, j))
+        if terms is None or f"{player} self" in terms:
+            mine = grad(player, player)
+            out[f"{player} self"] = own * h / 4 * dot(mine, mine)
+        if terms is None or f"{player} interaction" in terms:
+            out[f"{player} interaction"] = c * r * h / 2 * held_dot(grad(player, j),
+                                                                     grad(j, j))
     return out
 
 
@@ -417,9 +422,10 @@ class DriftPenalty(AbstractRegularizer):
     def _term(self, game, players, key, player: str):
         others = tuple(r for r in game.regularizers if not isinstance(r, DriftPenalty))
         plain = eqx.tree_at(lambda g: g.regularizers, game, others)
+        name = f"{player} {self.part}"
         terms = drift_penalties(plain, players, self.h, alternating=self.alternating,
-                                generator_first=self.generator_first, key=key)
-        return self.weight * terms[f"{player} {self.part}"]
+                                generator_first=self.generator_first, key=key, terms=(name,))
+        return self.weight * terms[name]
 
     def generator_penalty(self, game, players, real, fake, key):
         return self._term(game, players, key, "generator")
