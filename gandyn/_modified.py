@@ -35,7 +35,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
 from ._games import AbstractGame, Players
-from ._methods import AbstractStepMethod, RK4
+from ._methods import RK4, AbstractStepMethod
 from ._methods._flows import erk_step, explicit_tableau
 from ._regularizers import AbstractRegularizer
 

@@ -48,7 +48,9 @@ class Registry(Generic[T]):
         self._entries: dict[str, tuple[Callable[..., T], str]] = {}
         self._options: dict[str, tuple[Option, ...]] = {}
         self._families: dict[str, str] = {}
-        self._prefixes: dict[str, tuple[Callable[..., T], str, tuple[Option, ...], str | None]] = {}
+        # prefix → (factory, description, declared options, family)
+        self._prefixes: dict[str, tuple[Callable[..., T], str, tuple[Option, ...],
+                                        str | None]] = {}
         self._accepts: dict[str, Callable[[str], bool]] = {}
 
     def register(self, name: str, description: str, factory: Callable[..., T] | None = None,
