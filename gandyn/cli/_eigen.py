@@ -95,8 +95,8 @@ def eigen(
         for name, row in report["methods"].items():
             if "flow_eigenvalues" in row:
                 flow = np.array([complex(*e) for e in row["flow_eigenvalues"]])
-                console.print(f"{name}: eigenvalues of its modified field's Jacobian at h={step:g}: "
-                              + ", ".join(_complex(e, flow) for e in flow)
+                console.print(f"{name}: eigenvalues of its modified field's Jacobian at "
+                              f"h={step:g}: " + ", ".join(_complex(e, flow) for e in flow)
                               + f" (growth per step exp(h·max Re λ̃) = "
                               f"{np.exp(step * flow.real.max()):.6f})")
         shown = label + (" + " + " + ".join(reg) if reg else "")
