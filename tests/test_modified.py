@@ -306,7 +306,10 @@ def test_modified_flow_predicts_simultaneous_gds_growth_on_the_wgan_dirac_gan(or
     real, imag = (0.0, 1.0) if order == 0 else (h / 2, 1.0 if order == 1 else 1 - h**2 / 3)
     np.testing.assert_allclose(np.sort_complex(flow), [real - 1j * imag, real + 1j * imag],
                                atol=1e-12)
-    growth = gd.amplification(WGAN, method, star, h)
+    row = gd.stability_report(WGAN, {"modified": method}, h)["methods"]["modified"]
+    growth = row["growth_per_step"]  # eigen's row: the spectrum beside the growth
+    np.testing.assert_allclose(sorted(row["flow_eigenvalues"]), [[real, -imag], [real, imag]],
+                               atol=1e-12)
     assert growth == pytest.approx(np.exp(h * real), rel=1e-7)
     map_growth = gd.amplification(WGAN, gd.SimultaneousGD(), star, h)
     assert map_growth == pytest.approx(np.sqrt(1 + h**2), rel=1e-12)
