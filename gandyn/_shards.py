@@ -92,7 +92,7 @@ def missing_units(spec, out: Path) -> list[int]:
 def merge(spec, out: Path) -> list[dict]:
     """Every shard's rows in unit order, written to `results.csv` and `results.json`
     (each atomically). A `ValueError` naming the units without a shard."""
-    from ._sweep import _format
+    from ._sweep_results import _format
 
     out = Path(out)
     units = spec.units()

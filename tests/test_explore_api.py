@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
@@ -304,9 +305,10 @@ def test_a_module_function_game_is_refused_and_never_imported(server, tmp_path, 
 def test_the_page_and_its_files_are_served(server):
     code, page = get(server, "/")
     assert code == 200 and '<script src="/static/explore.js">' in page
+    static = Path(gd.__file__).parent / "_explore" / "static"
     for name in ("explore.js", "explore.css"):
         code, text = get(server, f"/static/{name}")
-        assert code == 200 and len(text) > 1000
+        assert code == 200 and text == (static / name).read_text(encoding="utf-8")
     # Nothing is fetched from elsewhere: no absolute URL in the page or its files (SVG's
     # XML namespace, an identifier that is never fetched, aside).
     svg_namespace = '"http://www.w3.org/2000/svg"'

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
-from gandyn._sweep import _parse_fields
+from gandyn._sweep_results import _parse_fields
 from gandyn.sweeps import COLUMNS, MAX_RUNS, STATUSES, SweepSpec, read_rows, run_sweep
 from gandyn.cli import app
 

@@ -160,7 +160,7 @@ def test_sweep_shares_one_program_across_losses(tmp_path):
     its configuration alone."""
     from gandyn.sweeps import SweepSpec, run_sweep
 
-    from gandyn._sweep import _loss_families
+    from gandyn._sweep_grid import _loss_families
 
     assert _loss_families(("sgan", "ganqp", "wgan")) == [("sgan", "wgan"), ("ganqp",)]
     spec = SweepSpec(losses=("sgan", "wgan"), regularizers=("none", "r1=0.5"),

@@ -35,7 +35,8 @@ from .. import games as game_registry
 from .. import losses as loss_registry
 from .. import methods as method_registry
 from .. import regularizers as reg_registry
-from .._analysis import Plane, drawing_plane, stability_report, step_matrix
+from .._analysis import stability_report, step_matrix
+from .._planes import Plane, drawing_plane
 from .._budget import release_compiled_programs
 from .._simulate import Status, simulate
 from .._spec import InputError, RunSpec, check_int, parse_options, parse_plane, resolve_names

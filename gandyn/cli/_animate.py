@@ -113,7 +113,7 @@ def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
     from .._train import load_checkpoint
     from ..plotting import training_gif
     from ._common import set_precision
-    from ._train import TrainSettings, _build, _title
+    from .._train_runs import TrainSettings, build as _build, title as _title
 
     settings = TrainSettings.from_file(run_dir / "settings.json")
     set_precision(settings.float64)

@@ -86,7 +86,8 @@ def sweep(
     ranking. --processes N or --coordinator run it over several processes.
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
-    from .._sweep import SweepSpec, check_run_folder
+    from .._sweep import SweepSpec
+    from .._sweep_grid import check_run_folder
     from .._train_sweep import TrainSweepSpec
 
     multi = _check_distributed(processes, coordinator, num_processes, process_id, distributed,

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from .._analysis import Plane, slice_plane  # noqa: E402
+from .._planes import Plane, slice_plane  # noqa: E402
 from .._games import AbstractGame, Players  # noqa: E402
 from .._simulate import Solution, Status  # noqa: E402
 
