@@ -173,9 +173,12 @@ def _flat_step(game: AbstractGame, method: AbstractStepMethod, like: Players, ke
 
 
 def has_modified_field(method) -> bool:
-    """Whether `modified_field` handles `method`: a step method whose state (on a
-    one-parameter-per-player game) holds floating-point arrays and flags only."""
-    if not isinstance(method, AbstractStepMethod):
+    """Whether the command line offers `modified:NAME` for `method`: a step method with
+    a fixed number of field evaluations per step (an explicit map, smooth in `h`: no
+    iterative solve such as implicit Euler's or LSS's GMRES, whose derivatives in `h`
+    break down) whose state (on a one-parameter-per-player game) holds floating-point
+    arrays and flags only."""
+    if not isinstance(method, AbstractStepMethod) or method.evaluations() is None:
         return False
     from ._games import CustomGame
 
