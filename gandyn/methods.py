@@ -176,7 +176,7 @@ registry.set_family("optimizer-based", [n for n in names() if registry.family(n)
 
 
 def _modified(method: AbstractMethod,
-              order: Annotated[int, Option(low=0, high=4, help="order k of the modified field "
+              order: Annotated[int, Option(low=0, high=3, help="order k of the modified field "
                                            "(0: the plain flow the method discretises)")] = 1,
               substeps: Annotated[int, Option(low=1, high=64, help="RK4 steps per step h of "
                                               "the modified flow")] = 4) -> ModifiedFlow:
