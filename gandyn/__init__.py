@@ -112,6 +112,8 @@ from ._bifurcation import (
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._modified import (
     drift_penalties as drift_penalties,
+    DriftPenalty as DriftPenalty,
+    ModifiedFlow as ModifiedFlow,
     ModifiedField as ModifiedField,
     modified_field as modified_field,
 )

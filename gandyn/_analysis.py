@@ -356,7 +356,9 @@ def stability_report(
     y: Players | None = None, key: Key | None = None,
 ) -> dict:
     """The spectrum of `J` at `y` (default: the game's equilibrium) and, per method,
-    its growth per step at step `h`, the verdict and the largest stable step. JSON-ready.
+    its growth per step at step `h`, the verdict and the largest stable step, and for a
+    method that integrates a field of its own (a modified flow) that field's spectrum
+    `flow_eigenvalues`. JSON-ready.
     """
     if y is None:
         y = game.equilibrium()
@@ -386,6 +388,9 @@ def stability_report(
             "largest_stable_step": None if not np.isfinite(largest) else largest,
             "unconditionally_stable": bool(np.isinf(largest)),
         }
+        flow = method.flow_eigenvalues(game, y, h, key)
+        if flow is not None:  # a modified flow's spectrum: Re λ̃ > 0 where the map grows
+            rows[name]["flow_eigenvalues"] = [[float(e.real), float(e.imag)] for e in flow]
     return {
         "point": [float(x) for x in ravel_pytree(y)[0]],
         "eigenvalues": [[float(e.real), float(e.imag)] for e in eig],

@@ -53,6 +53,8 @@ class AbstractRegularizer(eqx.Module):
     method's state (`CarryGameState`)."""
 
     adjusts_field: ClassVar[bool] = False
+    signed: ClassVar[bool] = False
+    """Whether its weight may be negative (a drift penalty: −1 cancels the drift)."""
 
     def carries_state(self) -> bool:
         return False

@@ -49,6 +49,7 @@ from ._methods import (
 )
 from ._methods._colab import ColabEulerHeun, ExplicitPenalties
 from ._methods._maps import UNIT_SGD
+from ._modified import ModifiedFlow, has_modified_field
 from ._options import Option
 from ._registry import Registry
 
@@ -191,3 +192,19 @@ registry.set_family("second-order", [n for n in names() if isinstance(get(n), (
     CompetitiveGD, LOLA, SOS, LookAheadOpponent, SymplecticGradientAdjustment, HamiltonianGD,
     Unrolled, ACGD, ConsensusOptimization, LocalSymplecticSurgery)) and registry.family(n) is None])
 registry.set_family("optimizer-based", [n for n in names() if registry.family(n) is None])
+
+
+def _modified(method: AbstractMethod,
+              order: Annotated[int, Option(low=0, high=3, help="order k of the modified field "
+                                           "(0: the plain flow the method discretises)")] = 1,
+              substeps: Annotated[int, Option(low=1, high=64, help="RK4 steps per step h of "
+                                              "the modified flow")] = 4) -> ModifiedFlow:
+    return ModifiedFlow(method, order=order, substeps=substeps)
+
+
+# `modified:NAME` for every step method NAME (backward error analysis, `gd.modified_field`).
+registry.register_prefix(
+    "modified", "the flow of the method's order-k modified field (--opt order=k), integrated "
+    "with RK4 and saved once per step h", _modified, family="modified flows",
+    accepts=lambda name: has_modified_field(get(name)))
+FAMILIES = FAMILIES + ("modified flows",)

@@ -4,7 +4,10 @@
 """
 
 import math
+from typing import Annotated
 
+from ._modified import DriftPenalty
+from ._options import Option
 from ._registry import Registry
 from ._regularizers import (
     AbstractRegularizer,
@@ -44,6 +47,23 @@ for _name, _cls, _description in (
 ):
     register(_name, _description, _cls)
 
+_Step = Annotated[float, Option(low=1e-6, high=1e3, help="the run's step h (set it to --step)")]
+_Alternating = Annotated[bool, Option(help="drift of alternating GD (default: simultaneous)")]
+_First = Annotated[bool, Option(help="alternating GD moves the generator first")]
+
+
+def _drift(part):
+    def factory(weight, h: _Step = 0.1, alternating: _Alternating = False,
+                generator_first: _First = True) -> DriftPenalty:
+        return DriftPenalty(weight, part, h, alternating, generator_first)
+    return factory
+
+
+for _part in ("self", "interaction"):
+    register(f"drift-{_part}", f"c × Rosca et al.'s {_part} drift terms of GD at step h "
+             "(--opt drift-" + _part + ".h=H); c = −1 cancels them, c > 0 strengthens",
+             _drift(_part))
+
 
 def build(name: str, weight, options: dict | None = None) -> AbstractRegularizer:
     """Like `get`, without checking the weight, which may be a traced array (sweeps)."""
@@ -57,9 +77,10 @@ def get(name: str, weight: float, *, label: str = "regularizer", options: dict |
     factory = registry.factory(name)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
         raise ValueError(f"{label} weight must be a number, got {name}={weight!r}")
-    if not (math.isfinite(weight) and 0 <= weight <= 1e6):
-        raise ValueError(f"{label} weight must be a finite number in [0, 1e6], got "
-                         f"{name}={weight}")
+    signed = getattr(factory(0.0, **(options or {})), "signed", False)
+    if not (math.isfinite(weight) and (-1e6 if signed else 0) <= weight <= 1e6):
+        raise ValueError(f"{label} weight must be a finite number in "
+                         f"[{'−1e6' if signed else '0'}, 1e6], got {name}={weight}")
     return factory(weight, **(options or {}))
 
 

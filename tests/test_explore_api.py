@@ -64,7 +64,9 @@ def test_options_list_every_registry_entry(server):
     code, options = get(server, "/api/options")
     assert code == 200
     assert [g["name"] for g in options["games"]] == list(gd.games.names())
-    assert [m["name"] for m in options["methods"]] == list(gd.methods.names())
+    assert [m["name"] for m in options["methods"]] == list(gd.methods.registry.expanded())
+    assert {m["name"]: m["group"] for m in options["methods"]}["modified:simgd"] \
+        == "modified flows"
     assert [x["name"] for x in options["losses"]] == list(gd.losses.names())
     assert [r["name"] for r in options["regularizers"]] == list(gd.regularizers.names())
     dirac = next(g for g in options["games"] if g["name"] == "dirac")

@@ -635,7 +635,7 @@ def options() -> dict:
 
     def entries(registry, describe, **extra):
         return [{"name": n, "description": describe(n), **{k: f(n) for k, f in extra.items()}}
-                for n in registry.names()]
+                for n in registry.expanded()]
 
     return {
         "games": [game(n) for n in game_registry.names()],

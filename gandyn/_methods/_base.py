@@ -41,6 +41,13 @@ class AbstractMethod(eqx.Module):
         gives the method's local contraction there."""
         return False
 
+    def flow_eigenvalues(self, game: AbstractGame, y: Players, h: float,
+                         key: Key | None = None) -> np.ndarray | None:
+        """The eigenvalues at `y` of the Jacobian of the field whose flow the method
+        integrates, where it integrates one that depends on `h` (a modified flow);
+        `None` otherwise. `eigen` reports them beside the game's spectrum."""
+        return None
+
     def turns(self) -> tuple[tuple[str, int], ...] | None:
         """The players' moves within one step when they move in turns, each from the
         other's latest parameters: `(("generator", 1), ("discriminator", k))` for a
