@@ -39,11 +39,13 @@ from . import (
     regularizers as reg_registry,
 )
 from ._io import read_bytes
+from ._options import for_owner
 from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
+from ._sweep_results import NO_REGULARIZER
+
 # The grid's rows and how they are run live beside the spec: `_sweep_results.py` (the
 # columns, results.csv, the ranking) and `_sweep_grid.py` (one compiled program per group).
 
-NO_REGULARIZER = "none"
 
 MAX_RUNS = 100_000
 MAX_MAGNITUDE = 1e6
@@ -203,6 +205,22 @@ class SweepSpec:
         set_("init_radius", _check_number("init_radius", self.init_radius, positive=True))
         if not isinstance(self.float64, bool):
             raise ValueError(f"float64 must be true or false, got {_show(self.float64)}")
+
+    def game_options(self) -> dict:
+        """The options the game takes (`dim`, `real_point` and those in `options`)."""
+        options = {"real_point": self.real_point, "dim": self.dim, **self.options}
+        return for_owner(options, "game", game_registry.registry.options(self.game))
+
+    def method_options(self, method: str) -> tuple:
+        """Method `method`'s options, as sorted items."""
+        declared = method_registry.registry.options(method)
+        return tuple(sorted(for_owner(self.options, method, declared).items()))
+
+    def template(self):
+        """The game under the first loss (its shape and equilibrium are every run's)."""
+        loss = self.losses[0]
+        return game_registry.get(self.game, loss=loss_registry.get(loss, **for_owner(
+            self.options, loss, loss_registry.registry.options(loss))), **self.game_options())
 
     def size(self) -> int:
         return (len(self.losses) * len(self.regularizers) * len(self.methods)

@@ -23,24 +23,15 @@ from ._options import for_owner
 from ._runs import initial_states, summarize, write_json
 from ._sharding import shard_batch
 from ._simulate import simulate
-from ._sweep import NO_REGULARIZER, SweepSpec, _parse_regularizer
-from ._sweep_results import _append_csv, _key, _read_rows, _rewrite_csv, read_rows
+from ._sweep_results import (
+    NO_REGULARIZER,
+    _append_csv,
+    _key,
+    _read_rows,
+    _rewrite_csv,
+    read_rows,
+)
 from .losses import _LossSwitch
-
-
-def _regularizer_parts(text: str) -> tuple[str | None, float]:
-    _, name, weight = _parse_regularizer(text)
-    return name, weight
-
-
-def _game_options(spec: SweepSpec) -> dict:
-    options = {"real_point": spec.real_point, "dim": spec.dim, **spec.options}
-    return for_owner(options, "game", game_registry.registry.options(spec.game))
-
-
-def _method_options(spec: SweepSpec, method: str) -> tuple:
-    declared = method_registry.registry.options(method)
-    return tuple(sorted(for_owner(spec.options, method, declared).items()))
 
 
 def _loss(name: str, options) -> object:
@@ -49,16 +40,11 @@ def _loss(name: str, options) -> object:
                                                loss_registry.registry.options(name)))
 
 
-def _template(spec: SweepSpec):
-    return game_registry.get(spec.game, loss=_loss(spec.losses[0], spec.options),
-                             **_game_options(spec))
-
-
-def _initial_points(spec: SweepSpec) -> np.ndarray:
+def _initial_points(spec) -> np.ndarray:
     """Each seed's start: the equilibrium plus `U[−init_radius, init_radius]^n`."""
     from jax.flatten_util import ravel_pytree
 
-    game = _template(spec)
+    game = spec.template()
     centre = game.equilibrium()
     centre = np.asarray(ravel_pytree(game.init() if centre is None else centre)[0], dtype=float)
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
@@ -103,9 +89,9 @@ def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits
     """All (loss, weight, h) triples of one (loss family, regularizer kind, method),
     `which` indexing `loss_names`: one compiled program, vmapped over the triples,
     each over every seed's initial point."""
-    options = tuple(sorted(_game_options(spec).items()))
+    options = tuple(sorted(spec.game_options().items()))
     program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
-                             _method_options(spec, method_name), spec.steps,
+                             spec.method_options(method_name), spec.steps,
                              tuple(sorted(spec.options.items())))
     which = jnp.asarray(which, dtype=jnp.int32)
     weights = jnp.asarray(weights, dtype=float)
@@ -115,7 +101,7 @@ def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits
     return program(which, weights, steps_h, jnp.asarray(inits))
 
 
-def check_run_folder(out: Path, spec: SweepSpec) -> list[dict]:
+def check_run_folder(out: Path, spec) -> list[dict]:
     """The finished rows of the sweep in folder `out` (see `read_rows`); a one-line
     `ValueError` if the folder or its files cannot hold this sweep's results."""
     out = Path(out)
@@ -132,7 +118,7 @@ def _check_folder(out: Path) -> None:
 
 
 def run_sweep(
-    spec: SweepSpec,
+    spec,
     out: Path,
     *,
     shard: bool = False,
@@ -171,7 +157,7 @@ def run_sweep(
     return rows
 
 
-def _groups(spec: SweepSpec, done=frozenset()) -> list[tuple]:
+def _groups(spec, done=frozenset()) -> list[tuple]:
     """`[(loss family, regularizer kind, method, [(loss, regularizer, h)])]`: one group
     (one compiled program) per loss family × regularizer kind × method, holding the
     (loss, regularizer, h) triples with a seed not in `done`."""
@@ -193,7 +179,8 @@ def _groups(spec: SweepSpec, done=frozenset()) -> list[tuple]:
 def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) -> list[dict]:
     """The rows of one group: every seed of every (loss, regularizer, h) in `pending`."""
     which = [family.index(loss_name) for loss_name, _, _ in pending]
-    weights = [_regularizer_parts(text)[1] for _, text, _ in pending]
+    weights = [0.0 if text == NO_REGULARIZER else float(text.partition("=")[2])
+               for _, text, _ in pending]
     sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
                      weights, [h for _, _, h in pending], inits, spec, shard)
     rows = []

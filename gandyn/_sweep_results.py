@@ -17,15 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_path
+from ._io import atomic_path, read_bytes
+from ._options import _show
 from ._simulate import Status
-from ._sweep import SweepSpec, _read_bytes, _show
 
 COLUMNS = [
     "loss", "regularizer", "method", "step", "seed", "init", "status",
     "diverged_at", "final_distance", "final_speed", "rate",
 ]
 STATUSES = tuple(s.label for s in Status)
+NO_REGULARIZER = "none"  # the regularizer column of a run without one
 MAX_CSV_BYTES = 256 << 20
 
 
@@ -108,14 +109,14 @@ def _parse_fields(fields: list[str]) -> dict:
     return row
 
 
-def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
+def _read_rows(path: Path, spec) -> tuple[list[dict], bool]:
     """`(rows, damaged)`: the finished rows of `path`, and whether a line cut short by
     an interruption (or a blank line) was left out."""
     path = Path(path)
     if not (path.exists() or path.is_symlink()):
         return [], False
     what = f"results file {str(path)!r}"
-    data = _read_bytes(path, "results file", MAX_CSV_BYTES)
+    data = read_bytes(path, "results file", max_bytes=MAX_CSV_BYTES)
     *lines, tail = data.split(b"\n")  # `tail`: after the last newline, a line cut short
     damaged = tail != b""
     if not lines:  # nothing terminated: empty, or cut within the header
@@ -137,10 +138,7 @@ def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
         raise ValueError(f"{what} does not start with the header of a sweep's results "
                          f"({','.join(COLUMNS)}): got {_show(lines[0].removesuffix(chr(13)))}")
     keys = spec.keys() if spec is not None else None
-    if spec is not None:
-        from ._sweep_grid import _template
-
-    size = len(_template(spec).coordinates()) if spec is not None else None
+    size = len(spec.template().coordinates()) if spec is not None else None
     rows, seen = [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -169,7 +167,7 @@ def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
     return rows, damaged
 
 
-def read_rows(path: Path, spec: SweepSpec | None = None) -> list[dict]:
+def read_rows(path: Path, spec = None) -> list[dict]:
     """The finished rows of a sweep's CSV.
 
     A row counts only if its line ends with a newline: a last line cut short by an

@@ -265,13 +265,13 @@ def test_an_existing_out_folder_is_kept_empty_on_error(tmp_path):
 
 
 def test_a_failed_write_of_spec_json_leaves_nothing_behind(tmp_path, monkeypatch):
-    import gandyn._runs
+    import gandyn._io
 
     def full(path, data):
         open(path, "w").close()  # a half-written file, as a full disk would leave
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(gandyn._runs, "write_json", full)
+    monkeypatch.setattr(gandyn._io, "write_json", full)
     out = tmp_path / "a" / "runs"
     _assert_refused(_sweep(*TINY, "--out", out), "cannot write to", "No space left on device")
     assert not (tmp_path / "a").exists()

@@ -169,7 +169,9 @@ def test_opt_reaches_a_builtin_game_and_names_the_valid_options(tmp_path):
     line = one_error_line(cli("simulate", "--game", "gaussian", "--opt", "bogus=1",
                               "--out", str(tmp_path)))
     assert line.startswith("unknown option 'bogus' for game 'gaussian'")
-    assert "valid options: bias, discriminator_steps, generator_first, real_point, std" in line
+    # The game's, the default methods' (altgd) and the default losses' (rsgan) options.
+    assert ("valid options: bias, discriminator_steps, generator_first, h, pairs, real_point, "
+            "std") in line
 
 
 def test_runspec_checks_itself_and_round_trips():

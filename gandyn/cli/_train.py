@@ -6,12 +6,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import data as data_registry
-from .. import losses as loss_registry
-from .. import methods as method_registry
+from .. import data as data_registry, losses as loss_registry, methods as method_registry
 from .._methods import AbstractStepMethod
-from .._train_runs import TrainSettings
-from .._train_runs import resumed_settings as _resumed_settings
+from .._train_runs import TrainSettings, resumed_settings as _resumed_settings
 from ._common import (
     InputError,
     fail,
