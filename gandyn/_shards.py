@@ -76,7 +76,8 @@ def _number(value, *, integer: bool = False, low: float = -math.inf, high: float
 def check_row(row: dict, spec) -> str | None:
     """What is wrong with a shard's `row` for `spec` (a game sweep's or a training
     sweep's: a known status, numbers of their type and range), or None."""
-    from ._sweep import STATUSES, SweepSpec
+    from ._sweep import SweepSpec
+    from ._sweep_results import STATUSES
     from ._train_sweep import KEY_COLUMNS
 
     if isinstance(spec, SweepSpec):
