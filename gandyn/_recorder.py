@@ -17,7 +17,10 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
   Hessian by stochastic Lanczos quadrature (Golub & Meurant 1994; Ubaru, Chen & Saad
   2017, SIAM J. Matrix Anal. Appl. 38(4); Ghorbani, Krishnan & Xiao 2019,
   arXiv 1901.10159): `p` Rademacher probes `u`, `m` Lanczos steps from each
-  (`matfree.decomp.tridiag_sym`, fully reorthogonalised), the tridiagonal
+  (`matfree.decomp.hessenberg`, fully reorthogonalised: on a symmetric operator the
+  Lanczos process, and unlike `matfree.decomp.tridiag_sym`, whose symmetrised output
+  hides it, it shows where the Krylov space breaks down, as ReLU networks' Hessians with
+  exact null directions make it), the tridiagonal
   `T = S diag(θ) Sᵀ` gives nodes `θ_j` with weights `S₁ⱼ²/p`; `Σ_j w_j f(θ_j)`
   estimates `tr f(H)/n` (exactly in expectation for polynomials of degree < 2m).
   The extremes are those of the Ritz values (exact when `m` is the player's size).
@@ -86,7 +89,8 @@ def _flat(tree) -> jax.Array:
 
 
 def _hessian_tridiagonals(game, y, key, starts, m, player):
-    """The `m × m` Lanczos tridiagonals of `player`'s Hessian of its own loss at `y`,
+    """The `m × m` Lanczos tridiagonals of `player`'s Hessian of its own loss at `y`
+    (as Arnoldi's Hessenberg matrices, tridiagonal up to rounding until a breakdown),
     one per start vector (`starts`, vmapped), from Hessian-vector products (the JVP of
     minus its part of the field, linearised once)."""
     from matfree import decomp
@@ -100,7 +104,7 @@ def _hessian_tridiagonals(game, y, key, starts, m, player):
         gradient = lambda f: -_flat(game.discriminator_field(  # noqa: E731
             Players(y.generator, unravel(f)), key))
     _, hvp = jax.linearize(gradient, flat)
-    lanczos = decomp.tridiag_sym(m, reortho="full", custom_vjp=False)
+    lanczos = decomp.hessenberg(m, reortho="full", custom_vjp=False)
     return jax.vmap(lambda u: lanczos(hvp, u.astype(flat.dtype)).J_small)(starts)
 
 
@@ -137,9 +141,10 @@ def _program(game, y, y_prev, key, probe_key, sizes, probes):
 def _leading_block(matrix: np.ndarray) -> np.ndarray:
     """The leading block of a Hessenberg / tridiagonal matrix before the Krylov space
     broke down (an invariant subspace: a zero or non-finite subdiagonal entry, after
-    which matfree's entries are NaN). Its eigenvalues are exact eigenvalues."""
+    which matfree's entries are meaningless or NaN). Its eigenvalues are exact
+    eigenvalues."""
     n = matrix.shape[0]
-    scale = np.max(np.abs(np.nan_to_num(matrix[:1, :1]))) + 1
+    scale = float(np.max(np.abs(np.nan_to_num(matrix[:2, :1]))))
     for i in range(1, n):
         sub = matrix[i, i - 1]
         if not np.isfinite(sub) or abs(sub) <= 1e3 * n * np.finfo(matrix.dtype).eps * scale:
