@@ -118,9 +118,11 @@ def _one(game, y, y_prev, key, probe_key, sizes, probes):
     start = jax.random.normal(jax.random.fold_in(probe_key, 0), flat.shape, flat.dtype)
     hessenberg = decomp.hessenberg(m_game, reortho="full", custom_vjp=False)(jvp, start).J_small
     tridiagonals = {}
-    for i, (name, m) in enumerate((("generator", m_generator), ("discriminator", m_discriminator))):
+    players = (("generator", m_generator), ("discriminator", m_discriminator))
+    for i, (name, m) in enumerate(players):
         n = _flat(getattr(y, name)).size
-        starts = jax.random.rademacher(jax.random.fold_in(probe_key, i + 1), (probes, n), flat.dtype)
+        starts = jax.random.rademacher(jax.random.fold_in(probe_key, i + 1), (probes, n),
+                                       flat.dtype)
         tridiagonals[name] = _hessian_tridiagonals(game, y, key, starts, m, name)
     v_prev = _flat(game.field(y_prev, key))
     step = flat - _flat(y_prev)
@@ -189,7 +191,7 @@ def record(game: AbstractGame, y: Players, y_prev: Players | None, key, probe_ke
     out = jax.tree_util.tree_map(np.asarray, out)
     rows, densities = [], {p: {"nodes": [], "weights": []} for p in PLAYERS}
     for s in range(len(out["hamiltonian"])):
-        row = dict.fromkeys((PREFIX + k for k in SCALARS))
+        row = dict.fromkeys(PREFIX + k for k in SCALARS)
         block = _leading_block(out["hessenberg"][s].astype(np.float64))
         if np.all(np.isfinite(block)):
             eigenvalues = np.linalg.eigvals(block)

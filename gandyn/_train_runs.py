@@ -62,9 +62,9 @@ class TrainSettings:
     # The method's, the loss's and the regularizers' options, by name (`OWNER.NAME`: one's).
     options: dict = dataclasses.field(default_factory=dict)
     rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
-    # The flight recorder (`gandyn.Recorder`): at every k-th log point (0: off), on a fixed
-    # evaluation minibatch of `dynamics_samples`.
-    dynamics_every: int = 1
+    # The flight recorder (`gandyn.Recorder`): at every k-th log point (0: off, the default:
+    # it doubles a default ring-8 run's time), on a fixed evaluation minibatch.
+    dynamics_every: int = 0
     dynamics_samples: int = 256
 
     @classmethod

@@ -115,3 +115,48 @@ def test_path_cosine_on_a_bilinear_game_has_its_closed_form():
         assert row[f"dynamics/{name}"] == pytest.approx(0.0, abs=1e-12)
     z = complex(*(float(x[0, 0]) for x in (yk.generator, yk.discriminator)))
     assert row["dynamics/hamiltonian"] == pytest.approx(0.5 * abs(z) ** 2, rel=1e-12)
+
+
+def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(tmp_path):
+    # TensorBoard's own reader; the writer is tensorboardX (both in the `test` extra).
+    reader = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator",
+        reason="tensorboard is not installed (pip install 'gandyn[test]'); its reader checks "
+               "the event files")
+    pytest.importorskip("tensorboardX", reason="the event files' writer (gandyn[tensorboard])")
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    # The options of test_train's CLI run: one compiled program for both.
+    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "40", "--log-every",
+                                      "20", "--width", "16", "--depth", "1", "--batch", "64",
+                                      "--seeds", "2", "--no-gif", "--dynamics", "--out",
+                                      str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    run = next(tmp_path.iterdir())
+    assert (run / "dynamics.png").stat().st_size > 0
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    for seed in (0, 1):
+        events = reader.EventAccumulator(str(run / "tensorboard" / f"seed_{seed}"),
+                                         size_guidance={"scalars": 0, "histograms": 0})
+        events.Reload()
+        tags = events.Tags()
+        rows = {r["step"]: r for r in history if r["seed"] == seed}
+        assert sorted(rows) == [0, 20, 40]
+        for name in ("max_re_eig_J", "max_im_eig_J", "rotation_share", "hamiltonian",
+                     "min_eig_hessian_G", "min_eig_hessian_D", "max_eig_hessian_G",
+                     "max_eig_hessian_D"):
+            logged = {e.step: e.value for e in events.Scalars(f"dynamics/{name}")}
+            key = name if name == "rotation_share" else f"dynamics/{name}"
+            assert logged == pytest.approx({s: r[key] for s, r in rows.items()}, rel=1e-6)
+        assert {e.step for e in events.Scalars("dynamics/path_cosine")} == {20, 40}
+        assert {e.step for e in events.Scalars("metrics/kl")} == {0, 20, 40}
+        for player in ("G", "D"):
+            histograms = events.Histograms(f"dynamics/hessian_density_{player}")
+            assert [h.step for h in histograms] == [0, 20, 40]
+            for h in histograms:  # counts are eigenvalues: they sum to the player's size
+                assert sum(h.histogram_value.bucket) == pytest.approx(h.histogram_value.num)
+        assert set(tags["scalars"]) >= {"metrics/generator_loss", "metrics/speed"}

@@ -69,13 +69,14 @@ def train(
     dynamics: Annotated[bool | None, typer.Option("--dynamics/--no-dynamics", help="Record the "
                         "game's dynamics at log points (Jacobian and Hessian eigenvalue "
                         "extremes, Hessian spectral densities, ½‖v‖², path cosine) into "
-                        "metrics.json, dynamics.png and TensorBoard event files (default: "
-                        "yes).")] = None,
+                        "metrics.json, dynamics.png and TensorBoard event files; it "
+                        "doubles a ring-8 run's time (default: off).")] = None,
     dynamics_every: Annotated[int | None, typer.Option("--dynamics-every", help="Record every "
-                              "k-th log point (and the last) (default: 1).")] = None,
+                              "k-th log point (and the last); implies --dynamics (default: "
+                              "1).")] = None,
     dynamics_samples: Annotated[int | None, typer.Option("--dynamics-samples", help="Size of "
-                                "the fixed minibatch the dynamics are recorded on (default: "
-                                "256).")] = None,
+                                "the fixed minibatch the dynamics are recorded on; implies "
+                                "--dynamics (default: 256).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,
@@ -102,7 +103,7 @@ def train(
         elif dynamics and given.get("dynamics_every") == 0:
             raise InputError("--dynamics-every 0 turns the recorder off; give --no-dynamics "
                              "or k ≥ 1")
-        elif dynamics:
+        elif dynamics or "dynamics_samples" in given:
             given.setdefault("dynamics_every", TrainSettings.dynamics_every or 1)
         if opt:
             given["options"] = parse_options(opt)

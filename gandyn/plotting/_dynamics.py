@@ -24,7 +24,9 @@ def _heat_map(ax, fig, densities, player, seed, title):
     nodes = np.concatenate([densities[s][player]["nodes"][seed] for s in steps])
     low, high = float(nodes.min()), float(nodes.max())
     high = high if high > low else low + 1e-12
-    edges = np.linspace(low, high, 61)
+    # Bins even in asinh(λ/τ): fine near 0, where most of a network's spectrum lies.
+    tau = 1e-2 * max(abs(low), abs(high), 1e-12)
+    edges = tau * np.sinh(np.linspace(np.arcsinh(low / tau), np.arcsinh(high / tau), 61))
     grid = np.stack([density_on_grid(densities[s][player]["nodes"][seed],
                                      densities[s][player]["weights"][seed], edges)
                      for s in steps], axis=1)
@@ -37,10 +39,10 @@ def _heat_map(ax, fig, densities, player, seed, title):
     mesh = ax.pcolormesh(x_edges, edges, grid, cmap="cividis",
                          norm=LogNorm(vmin=max(floor, 1e-6), vmax=1.0), shading="flat")
     fig.colorbar(mesh, ax=ax, label="share of eigenvalues per bin")
-    ax.axhline(0, color="white", lw=0.8, ls=":")
+    ax.set_yscale("symlog", linthresh=tau)
     ax.set_title(title)
     ax.set_xlabel("step")
-    ax.set_ylabel("Hessian eigenvalue")
+    ax.set_ylabel("Hessian eigenvalue (symlog)")
 
 
 @styled
@@ -52,7 +54,7 @@ def dynamics_figure(history: list[dict], densities: dict[int, dict], *,
     and path cosine, `½‖v‖²`, each player's Hessian extremes, and each player's
     Hessian spectral density (stochastic Lanczos quadrature, seed 0) as a heat map."""
     seeds = sorted({r["seed"] for r in history})
-    panels = plt.figure(figsize=(17, 7.6)).subplot_mosaic(
+    panels = plt.figure(figsize=(18, 8), layout="constrained").subplot_mosaic(
         [["jac", "cloud", "shares", "energy"], ["hess", "hess", "dens_g", "dens_d"]])
     fig = panels["jac"].figure
     jac, cloud, shares, energy, hess, dens_g, dens_d = (
@@ -81,8 +83,9 @@ def dynamics_figure(history: list[dict], densities: dict[int, dict], *,
                           label=f"{end} λ(∇²L_{player}), seed {s}", **style)
     jac.axhline(0, color="grey", lw=0.8)
     jac.set(title="Game Jacobian: extreme eigenvalues", xlabel="step", ylabel="eigenvalue part")
-    jac.legend(fontsize=9)
-    re, im = _series(history, PREFIX + "max_re_eig_J", 0), _series(history, PREFIX + "max_im_eig_J", 0)
+    jac.legend(fontsize=9, loc="upper left", framealpha=0.7)
+    re = _series(history, PREFIX + "max_re_eig_J", 0)
+    im = _series(history, PREFIX + "max_im_eig_J", 0)
     points = cloud.scatter(re[:, 1], im[:, 1], c=re[:, 0], cmap="viridis", s=30)
     fig.colorbar(points, ax=cloud, label="step")
     cloud.axvline(0, color="grey", lw=0.8)
@@ -107,5 +110,4 @@ def dynamics_figure(history: list[dict], densities: dict[int, dict], *,
     _heat_map(dens_d, fig, densities, "D", 0, "Discriminator's Hessian spectrum (SLQ, seed 0)")
     if suptitle:
         fit_suptitle(fig, suptitle)
-    fig.tight_layout()
     return fig
