@@ -37,13 +37,24 @@ def dense(game, y, key):
     return tuple(np.asarray(m) for m in _dense(game, y, key))
 
 
-def test_recorded_extremes_match_a_dense_eigendecomposition():
+def test_recorded_extremes_match_a_dense_eigendecomposition(tmp_path):
     # Krylov spaces as large as the operators: Arnoldi and Lanczos are then exact, so
     # the recorded extremes must be those of the dense matrices to rounding error.
     game = tiny_game()
     recorder = gd.Recorder(samples=32, krylov=64, probes=2)
+
+    def keep(state):
+        if state.step == 1:
+            gd.save_checkpoint(tmp_path, state)
+
     result = gd.train(game, gd.SimultaneousGD(), h=0.05, steps=2, seeds=2, log_every=1,
-                      eigen_checkpoints=0, dynamics=recorder)
+                      eigen_checkpoints=0, dynamics=recorder, checkpoint_every=1,
+                      on_checkpoint=keep)
+    # Resumed from its checkpoint file at step 1: the same record, path cosine included.
+    state = gd.load_checkpoint(tmp_path, game, gd.SimultaneousGD(), h=0.05, seeds=2)
+    resumed = gd.train(game, gd.SimultaneousGD(), h=0.05, steps=2, log_every=1,
+                       eigen_checkpoints=0, dynamics=recorder, resume=state)
+    assert resumed.history == result.history and resumed.densities == result.densities
     # The fixed evaluation minibatch: `train`'s fourth root key, split once.
     sample_key = jax.random.split(jax.random.split(jax.random.key(0), 4)[3])[0]
     evaluation = evaluation_game(game, 32)
