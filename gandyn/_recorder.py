@@ -140,27 +140,27 @@ def _program(game, y, y_prev, key, probe_key, sizes, probes):
     return jax.vmap(lambda a, b: _one(game, a, b, key, probe_key, sizes, probes))(y, y_prev)
 
 
-def _leading_block(matrix: np.ndarray) -> np.ndarray:
+def _leading_block(matrix: np.ndarray, eps: float) -> np.ndarray:
     """The leading block of a Hessenberg / tridiagonal matrix before the Krylov space
     broke down (an invariant subspace: a zero or non-finite subdiagonal entry, after
     which matfree's entries are meaningless or NaN). Its eigenvalues are exact
-    eigenvalues."""
+    eigenvalues. `eps`: the machine epsilon of the precision it was computed in."""
     n = matrix.shape[0]
     scale = float(np.max(np.abs(np.nan_to_num(matrix[:2, :1]))))
     for i in range(1, n):
         sub = matrix[i, i - 1]
-        if not np.isfinite(sub) or abs(sub) <= 1e3 * n * np.finfo(matrix.dtype).eps * scale:
+        if not np.isfinite(sub) or abs(sub) <= 10 * n * eps * scale:
             return matrix[:i, :i]
         scale = max(scale, float(np.max(np.abs(matrix[:i + 1, :i + 1]))))
     return matrix
 
 
-def _quadrature(tridiagonals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _quadrature(tridiagonals: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Stochastic Lanczos quadrature: the nodes (Ritz values) of every probe's
     tridiagonal and their weights `S₁ⱼ²/p`, concatenated (the weights sum to 1)."""
     nodes, weights = [], []
     for t in tridiagonals:
-        block = _leading_block(np.asarray(t, dtype=np.float64))
+        block = _leading_block(np.asarray(t, dtype=np.float64), eps)
         if not np.all(np.isfinite(block)):
             return np.array([]), np.array([])
         theta, vectors = np.linalg.eigh(0.5 * (block + block.T))
@@ -189,10 +189,11 @@ def record(game: AbstractGame, y: Players, y_prev: Players | None, key, probe_ke
     out = _program(game, y, y if y_prev is None else y_prev, key, probe_key, sizes,
                    recorder.probes)
     out = jax.tree_util.tree_map(np.asarray, out)
+    eps = float(np.finfo(out["hessenberg"].dtype).eps)
     rows, densities = [], {p: {"nodes": [], "weights": []} for p in PLAYERS}
     for s in range(len(out["hamiltonian"])):
         row = dict.fromkeys(PREFIX + k for k in SCALARS)
-        block = _leading_block(out["hessenberg"][s].astype(np.float64))
+        block = _leading_block(out["hessenberg"][s].astype(np.float64), eps)
         if np.all(np.isfinite(block)):
             eigenvalues = np.linalg.eigvals(block)
             row[PREFIX + "max_re_eig_J"] = _number(np.max(eigenvalues.real))
@@ -201,7 +202,7 @@ def record(game: AbstractGame, y: Players, y_prev: Players | None, key, probe_ke
         if y_prev is not None:
             row[PREFIX + "path_cosine"] = _number(out["path_cosine"][s])
         for short, player in PLAYERS.items():
-            nodes, weights = _quadrature(out[player][s])
+            nodes, weights = _quadrature(out[player][s], eps)
             if nodes.size:
                 row[PREFIX + f"min_eig_hessian_{short}"] = _number(nodes.min())
                 row[PREFIX + f"max_eig_hessian_{short}"] = _number(nodes.max())

@@ -87,7 +87,7 @@ def test_cli_train_writes_its_run_folder(tmp_path):
         (["--reg", "r1"], "Error: malformed --reg 'r1'"),
         (["--rotation-probes", "1"], "Error: --rotation-probes must be 0 (off) or at least 2"),
         (["--rotation-probes", "-1"], "Error: --rotation-probes must be"),
-        (["--no-dynamics", "--dynamics-every", "2"], "Error: --no-dynamics turns the recorder off"),
+        (["--no-dynamics", "--dynamics-every", "2"], "Error: --no-dynamics turns the recorder"),
         (["--dynamics-samples", "0"], "Error: --dynamics-samples must be a positive integer"),
     ],
 )
