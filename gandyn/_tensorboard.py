@@ -4,7 +4,8 @@ extra `gandyn[tensorboard]`), so that `tensorboard --logdir runs` compares runs.
 Per seed a folder `tensorboard/seed_<s>` of the run folder: the recorder's scalars
 under their own names (`dynamics/max_re_eig_J`, …; the logged rotation share as
 `dynamics/rotation_share`), every other logged number under `metrics/<name>`, and each
-player's Hessian spectral density as a histogram (`dynamics/hessian_density_G`, `…_D`)."""
+player's Hessian spectral density as a histogram (`dynamics/hessian_density_G`, `…_D`)
+and, for images, the kept samples of every log point as a grid (`samples`)."""
 
 import shutil
 import sys
@@ -48,10 +49,11 @@ def _histogram(writer, name: str, nodes, weights, step: int, size: int, bins: in
 
 
 def write_events(run_dir: Path, history: list[dict], densities: dict[int, dict],
-                 sizes: dict[str, int]) -> bool:
+                 sizes: dict[str, int], images: dict[int, np.ndarray] | None = None) -> bool:
     """Write the run's event files into `run_dir/tensorboard` (a complete new folder
     replaces the old one: written aside, then renamed). `sizes`: each player's number
-    of parameters (`{"G": …, "D": …}`). Returns False, after one line on stderr saying
+    of parameters (`{"G": …, "D": …}`); `images[step]`: generated images `(seeds, n, C,
+    H, W)` in `[−1, 1]`, drawn as 8-wide grids of the first 64. Returns False, after one line on stderr saying
     how to get them, without tensorboardX."""
     try:
         from tensorboardX import SummaryWriter
@@ -75,6 +77,13 @@ def write_events(run_dir: Path, history: list[dict], densities: dict[int, dict],
                         _histogram(writer, f"{PREFIX}hessian_density_{player}",
                                    density["nodes"][seed], density["weights"][seed], step,
                                    sizes[player])
+            for step, batch in sorted((images or {}).items()):
+                if seed < len(batch) and len(batch[seed]):
+                    from .plotting import tile
+
+                    grid = tile(np.asarray(batch[seed][:64]))
+                    writer.add_image("samples", grid, global_step=step,
+                                     dataformats="HW" if grid.ndim == 2 else "HWC")
         finally:
             writer.close()
     shutil.rmtree(final, ignore_errors=True)

@@ -431,7 +431,7 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
 
         atomic("dynamics.png", lambda p: dynamics_figure(
             result.history, result.densities, suptitle=heading).savefig(p, dpi=100))
-    _write_events(run_dir, game, result)
+    _write_events(run_dir, game, result, result.samples if kind == "image" else None)
     # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
         "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
@@ -442,7 +442,7 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
     })
 
 
-def _write_events(run_dir: Path, game, result) -> None:
+def _write_events(run_dir: Path, game, result, images=None) -> None:
     """TensorBoard event files of the run (`gandyn._tensorboard`), if tensorboardX is there."""
     import jax
     from jax.flatten_util import ravel_pytree
@@ -452,4 +452,4 @@ def _write_events(run_dir: Path, game, result) -> None:
     one = jax.tree_util.tree_map(lambda x: x[0], result.final)
     sizes = {"G": int(ravel_pytree(one.generator)[0].size),
              "D": int(ravel_pytree(one.discriminator)[0].size)}
-    write_events(run_dir, result.history, result.densities, sizes)
+    write_events(run_dir, result.history, result.densities, sizes, images)
