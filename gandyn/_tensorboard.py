@@ -53,8 +53,8 @@ def write_events(run_dir: Path, history: list[dict], densities: dict[int, dict],
     """Write the run's event files into `run_dir/tensorboard` (a complete new folder
     replaces the old one: written aside, then renamed). `sizes`: each player's number
     of parameters (`{"G": …, "D": …}`); `images[step]`: generated images `(seeds, n, C,
-    H, W)` in `[−1, 1]`, drawn as 8-wide grids of the first 64. Returns False, after one line on stderr saying
-    how to get them, without tensorboardX."""
+    H, W)` in `[−1, 1]`, drawn as 8-wide grids of the first 64. Returns False, after one
+    line on stderr saying how to get them, without tensorboardX."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
