@@ -83,7 +83,9 @@ def dynamics_figure(history: list[dict], densities: dict[int, dict], *,
                           label=f"{end} λ(∇²L_{player}), seed {s}", **style)
     jac.axhline(0, color="grey", lw=0.8)
     jac.set(title="Game Jacobian: extreme eigenvalues", xlabel="step", ylabel="eigenvalue part")
-    jac.legend(fontsize=9, loc="upper left", framealpha=0.7)
+    low, high = jac.get_ylim()
+    jac.set_ylim(low, high + 0.45 * len(seeds) * (high - low))  # room for the legend above
+    jac.legend(fontsize=9, loc="upper left", framealpha=0.8)
     re = _series(history, PREFIX + "max_re_eig_J", 0)
     im = _series(history, PREFIX + "max_im_eig_J", 0)
     points = cloud.scatter(re[:, 1], im[:, 1], c=re[:, 0], cmap="viridis", s=30)
@@ -104,8 +106,8 @@ def dynamics_figure(history: list[dict], densities: dict[int, dict], *,
     hess.set_yscale("symlog", linthresh=1e-3)
     hess.set(title="Players' Hessians: extreme eigenvalues", xlabel="step",
              ylabel="eigenvalue (symlog)")
-    hess.legend(fontsize=9, ncol=2 if len(seeds) > 1 else 1, loc="center left",
-                bbox_to_anchor=(1.01, 0.5))
+    # The band around 0 of the symlog axis is empty: the legend goes there.
+    hess.legend(fontsize=9, ncol=2, loc="center", framealpha=0.8)
     _heat_map(dens_g, fig, densities, "G", 0, "Generator's Hessian spectrum (SLQ, seed 0)")
     _heat_map(dens_d, fig, densities, "D", 0, "Discriminator's Hessian spectrum (SLQ, seed 0)")
     if suptitle:
