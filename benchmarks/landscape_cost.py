@@ -39,7 +39,7 @@ def make_run(root: Path, **settings) -> Path:
     from jax.flatten_util import ravel_pytree
 
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn.cli._train import TrainSettings, _build
+    from gandyn._train_runs import TrainSettings, build as _build
 
     folder = root / f"{settings['data']}-train"
     folder.mkdir()

@@ -69,7 +69,7 @@ def main() -> None:
     from jax.flatten_util import ravel_pytree
 
     from gandyn._slice import field_slice
-    from gandyn.cli._slice import _load
+    from gandyn._train_runs import kept_points as _load
     from gandyn.plotting import slice_portrait
 
     start = time.perf_counter()

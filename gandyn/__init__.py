@@ -23,8 +23,6 @@ from ._analysis import (
     jacobian as jacobian,
     jacobian_split as jacobian_split,
     largest_stable_step as largest_stable_step,
-    Plane as Plane,
-    slice_plane as slice_plane,
     spectral_radius as spectral_radius,
     stability_function as stability_function,
     stability_report as stability_report,
@@ -34,7 +32,8 @@ from ._analysis import (
     verdict as verdict,
 )
 from ._options import Option as Option
-from ._spec import RunSpec as RunSpec
+from ._planes import Plane as Plane, slice_plane as slice_plane
+from ._spec import InputError as InputError, RunSpec as RunSpec
 from ._games import (
     AbstractGAN as AbstractGAN,
     AbstractGame as AbstractGame,
@@ -53,6 +52,7 @@ from ._methods import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,
     AbstractWrapper as AbstractWrapper,
+    CarryGameState as CarryGameState,
     ACGD as ACGD,
     AdaptiveFlow as AdaptiveFlow,
     AlternatingGD as AlternatingGD,
@@ -67,6 +67,7 @@ from ._methods import (
     HamiltonianGD as HamiltonianGD,
     LOLA as LOLA,
     LocalSymplecticSurgery as LocalSymplecticSurgery,
+    TwoTimescaleLSS as TwoTimescaleLSS,
     Lookahead as Lookahead,
     LookAheadOpponent as LookAheadOpponent,
     NegativeMomentum as NegativeMomentum,
@@ -111,6 +112,8 @@ from ._bifurcation import (
 from ._image_metrics import ImageMetrics as ImageMetrics
 from ._modified import (
     drift_penalties as drift_penalties,
+    DriftPenalty as DriftPenalty,
+    ModifiedFlow as ModifiedFlow,
     ModifiedField as ModifiedField,
     modified_field as modified_field,
 )
@@ -127,7 +130,8 @@ from ._simulate import Solution as Solution, Status as Status, simulate as simul
 from ._slice import FieldSlice as FieldSlice, field_slice as field_slice
 from ._analysis import top_eigenvectors as top_eigenvectors
 from ._registry import Registry as Registry
-from ._sweep import SweepSpec as SweepSpec, run_sweep as run_sweep
+from ._sweep import SweepSpec as SweepSpec
+from ._sweep_grid import run_sweep as run_sweep
 from ._train import (
     TrainResult as TrainResult,
     TrainState as TrainState,

@@ -48,7 +48,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._analysis import _step_matrix
 from ._games import AbstractGame, Players
-from ._methods import AbstractMethod, AbstractStepMethod
+from ._methods import AbstractMethod, AbstractStepMethod, carrying_game_state
 from ._simulate import simulate
 
 
@@ -712,6 +712,9 @@ def continuation(
         raise ValueError(f"game must be an AbstractGame, got {type(game).__name__}")
     if not isinstance(method, AbstractMethod):
         raise ValueError(f"method must be an AbstractMethod, got {type(method).__name__}")
+    if attractor and not isinstance(method, AbstractStepMethod):
+        raise ValueError(f"{type(method).__name__} is an adaptive ODE solve, with no step map to "
+                         f"iterate: the attractor needs a step method (or attractor=False)")
     setter, name = _resolve(game, method, parameter)
     if setter.owner == "h":
         if h is not None:
@@ -766,6 +769,23 @@ def continuation(
         bifurcations=tuple(bifurcations), attractor=result, coordinates=coordinates,
         lost=np.asarray(branch["lost"], dtype=float),
     )
+
+
+def step_methods() -> tuple[str, ...]:
+    """The registered methods whose step map a bifurcation diagram iterates: every one
+    but the adaptive ODE solves (`AdaptiveFlow`: no fixed step, no state to carry)."""
+    from . import methods
+
+    return tuple(name for name in methods.registry.names()
+                 if isinstance(methods.registry.get(name), AbstractStepMethod))
+
+
+def check_step_method(name: str, method: AbstractMethod, flag: str = "--method") -> None:
+    """A one-line `ValueError` naming the step methods unless `method` is one."""
+    if not isinstance(method, AbstractStepMethod):
+        raise ValueError(f"{flag} {name!r} is an adaptive ODE solve, with no step map for a "
+                         f"bifurcation diagram to iterate; choose a step method: "
+                         f"{', '.join(step_methods())}")
 
 
 def _margin_at(values, ps, margin, on_grid) -> np.ndarray:
@@ -1038,6 +1058,7 @@ def _record_scan(game, method, y, state, h, key, start, steps, centre, plane, in
 def _one_attractor(family, p, y0, centre, plane, known, *, transient, record, index, key,
                    tangent, blowup):
     game, method, h = family.at(p)
+    method = carrying_game_state(game, method)  # the state simulate returns
     h = jnp.asarray(h)
     sol = simulate(game, method, y0, h=h, steps=transient, save_every=max(1, transient // 10),
                    key=key, blowup=blowup)

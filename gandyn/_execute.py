@@ -108,7 +108,7 @@ def _run(spec, folder: Path, progress: Progress, *, resume, plot, shard, status,
     if not resume:
         create_sweep_folder(folder, spec)
     if kind == "sweep":
-        from ._sweep import run_sweep
+        from ._sweep_grid import run_sweep
 
         rows = run_sweep(spec, folder, shard=shard,
                          on_group=lambda i, n: progress(f"sweep of {spec.size()} runs", i, n))
@@ -126,7 +126,8 @@ def _run(spec, folder: Path, progress: Progress, *, resume, plot, shard, status,
 def finish_sweep(spec, folder: Path, rows: list[dict], plot: bool = False) -> list[dict]:
     """A finished sweep's last files: a game sweep's ranking (ranking.json, returned) and,
     with `plot`, the atlas (atlas.png)."""
-    from ._sweep import SweepSpec, ranking
+    from ._sweep import SweepSpec
+    from ._sweep_results import ranking
 
     ranked = []
     if isinstance(spec, SweepSpec):

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._io import atomic_write, check_regular_file
+from ._io import atomic_write, open_regular, read_json
 from ._nn import Conv
 from .data._images import AbstractImageData, ImageData, StackedImages, fingerprint
 
@@ -153,13 +153,10 @@ def cached_classifier(data: ImageData, settings: ClassifierSettings = Classifier
                           key=jax.random.key(0))
     if weights.exists() and meta.exists():
         try:
-            # Checked before opening: a FIFO or a device in the cache would block or never end.
-            check_regular_file(weights, "cached classifier", max_bytes=_MAX_CACHED_BYTES)
-            check_regular_file(meta, "cached classifier", max_bytes=2**20)
-            model = eqx.tree_deserialise_leaves(weights, template)
-            info = json.loads(meta.read_text())
-            if not isinstance(info, dict):
-                raise ValueError("not a JSON object")
+            # Opened without blocking and checked: a FIFO or a device in the cache is refused.
+            with open_regular(weights, "cached classifier", max_bytes=_MAX_CACHED_BYTES) as f:
+                model = eqx.tree_deserialise_leaves(f, template)
+            info = read_json(meta, what="cached classifier", max_bytes=2**20)
             return model, {**info, "path": str(weights), "trained": False}
         except Exception:  # noqa: BLE001 - a corrupt cache entry is retrained
             pass

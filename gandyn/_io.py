@@ -8,9 +8,17 @@ renamed into place the same way.
 
 JSON convention: non-finite floats (NaN, ±inf) are written as `null`, everywhere, so
 that a diverged run's metrics are valid JSON (`allow_nan=False` holds).
+
+Everything gandyn reads back (run folders, shards, settings, caches, data files) is
+untrusted and read through here: `open_regular` opens a path without blocking
+(`O_NONBLOCK`, then `fstat` on what was opened: a FIFO, a device or a folder is
+refused, and a file swapped for one after a check cannot slip through) and bounds its
+size; `read_bytes`, `read_json`, `read_npz` and `BoundedReader` (a gzip stream that
+refuses to inflate past a bound) build on it.
 """
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -25,9 +33,10 @@ from typing import IO, Any
 import numpy as np
 
 
-__all__ = ["atomic_directory", "atomic_figure", "atomic_path", "atomic_write", "check_regular_file",
-           "check_writable_file", "check_writable_folder", "finite_or_none", "jsonable", "make_parents",
-           "read_json", "read_npz", "remove_empty", "write_json"]
+__all__ = ["MAX_JSON_BYTES", "BoundedReader", "atomic_directory", "atomic_figure", "atomic_path",
+           "atomic_write", "check_regular_file", "check_writable_file", "check_writable_folder",
+           "finite_or_none", "jsonable", "make_parents", "open_regular", "read_bytes", "read_json",
+           "read_npz", "remove_empty", "write_json"]
 
 
 def finite_or_none(x) -> float | None:
@@ -135,14 +144,21 @@ def write_json(path, data) -> None:
     atomic_write(path, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path, *, expect: type = dict, what: str = "file") -> Any:
-    """The JSON in `path`, which must hold a `expect` (dict or list); `ValueError` naming
-    the file otherwise (missing, unreadable, not JSON, wrong shape)."""
+MAX_JSON_BYTES = 32 * 2**20
+"""The largest JSON file read back (settings, metrics, shards): 32 MiB. gandyn's own
+are far smaller; parsed, JSON takes up to ~20 times its size in Python objects."""
+
+
+def read_json(path, *, expect: type = dict, what: str = "file",
+              max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The JSON in `path`, which must hold a `expect` (dict or list) in at most
+    `max_bytes`; `ValueError` naming the file otherwise (missing, special, too large,
+    unreadable, not JSON, wrong shape)."""
     path = Path(path)
-    check_regular_file(path, what)
+    content = read_bytes(path, what, max_bytes=max_bytes)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ValueError(f"{what} {str(path)!r} is not valid JSON: {_short(e)}") from None
     if not isinstance(data, expect):
         raise ValueError(f"{what} {str(path)!r} holds a JSON {type(data).__name__}, expected a "
@@ -150,25 +166,103 @@ def read_json(path, *, expect: type = dict, what: str = "file") -> Any:
     return data
 
 
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket"}
+
+
+def _check_status(path: Path, info: os.stat_result, what: str, max_bytes: int | None) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"{what} {str(path)!r} is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+        raise ValueError(f"{what} {str(path)!r} is not a regular file ({kind})")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ValueError(f"{what} {str(path)!r} has {info.st_size:,} bytes, more than the "
+                         f"{max_bytes:,} allowed")
+
+
+def _status(path: Path, what: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(f"{what} {str(path)!r} does not exist") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the name
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ValueError(f"cannot read {what} {str(path)!r}: {reason}") from None
+
+
 def check_regular_file(path, what: str = "file", *, max_bytes: int | None = None) -> Path:
     """`path` if it names a regular file (of at most `max_bytes`); a `ValueError` naming
     it otherwise. Checked with `stat` before anything opens it: a FIFO or a device
-    (`/dev/zero`) would block or never end."""
+    (`/dev/zero`) would block or never end. To then read it, `open_regular` (which
+    checks what it opened) closes the gap between the check and the opening."""
     path = Path(path)
+    _check_status(path, _status(path, what), what, max_bytes)
+    return path
+
+
+def open_regular(path, what: str = "file", *, max_bytes: int | None = None) -> IO[bytes]:
+    """`path` opened for reading in binary, if it is a regular file of at most
+    `max_bytes`; a one-line `ValueError` naming it otherwise. Checked before opening
+    (`stat`: a device is never opened) and on what was opened (`fstat` of a descriptor
+    opened with `O_NONBLOCK`, so a FIFO put in its place meanwhile is refused, not
+    waited on); the descriptor is made blocking again for the caller."""
+    path = check_regular_file(path, what, max_bytes=max_bytes)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     try:
-        info = os.stat(path)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ValueError(f"{what} {str(path)!r} does not exist") from None
     except OSError as e:
         raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ValueError(f"{what} {str(path)!r} is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{what} {str(path)!r} is not a regular file")
-    if max_bytes is not None and info.st_size > max_bytes:
-        raise ValueError(f"{what} {str(path)!r} has {info.st_size:,} bytes, more than the "
-                         f"{max_bytes:,} allowed")
-    return path
+    try:
+        _check_status(path, os.fstat(fd), what, max_bytes)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path, what: str = "file", *, max_bytes: int) -> bytes:
+    """The content of the regular file `path` (`open_regular`), at most `max_bytes` of
+    it, however it grows while read; a one-line `ValueError` otherwise."""
+    path = Path(path)
+    with open_regular(path, what, max_bytes=max_bytes) as f:
+        try:
+            content = f.read(max_bytes + 1)
+        except OSError as e:
+            raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+    if len(content) > max_bytes:
+        raise ValueError(f"{what} {str(path)!r} has more than the {max_bytes:,} bytes allowed")
+    return content
+
+
+class BoundedReader(io.RawIOBase):
+    """A readable stream of `stream` that raises a one-line `ValueError` (`what`) once
+    more than `max_bytes` are read from it: for decompressed streams, whose size a
+    small file (a gzip bomb) does not bound."""
+
+    def __init__(self, stream, max_bytes: int, what: str):
+        self.stream, self.left, self.what, self.max_bytes = stream, max_bytes, what, max_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        with memoryview(buffer) as view:
+            count = self.stream.readinto(view[: self.left + 1])
+        self.left -= count
+        if self.left < 0:
+            from ._budget import format_bytes
+
+            raise ValueError(f"{self.what} inflates to more than the "
+                             f"{format_bytes(self.max_bytes)} allowed")
+        return count
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
 
 
 _NPY_HEADER = 65_536  # the most bytes an .npy header (magic, length, dict, padding) may take
@@ -178,7 +272,7 @@ def read_npz(path, what: str = "file", *, max_bytes: int,
              check: Callable[[str, tuple, np.dtype], str | None] | None = None,
              ) -> dict[str, np.ndarray]:
     """The arrays of an `.npz`, read as untrusted input: `path` must be a regular file
-    (`check_regular_file`); before anything is inflated, every entry's size as the
+    (`open_regular`); before anything is inflated, every entry's size as the
     archive declares it (`ZipInfo.file_size`) and their total must be at most
     `max_bytes`, and every entry must be an `.npy` whose header (read, bounded, by
     numpy) declares a plain real dtype (booleans, integers, floats: no objects, no
@@ -186,11 +280,15 @@ def read_npz(path, what: str = "file", *, max_bytes: int,
     shape, dtype)` may refuse an entry by returning the reason. Reading stops at the
     declared size (zipfile checks each entry's CRC). A `ValueError` naming the file
     and the entry otherwise."""
-    path = check_regular_file(path, what)
-    where = f"{what} {str(path)!r}"
+    path = Path(path)
+    with open_regular(path, what) as file:
+        return _npz_arrays(file, f"{what} {str(path)!r}", max_bytes, check)
+
+
+def _npz_arrays(file, where: str, max_bytes: int, check) -> dict[str, np.ndarray]:
     arrays = {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             entries = archive.infolist()
             total = sum(info.file_size for info in entries)
             if total > max_bytes:
@@ -291,12 +389,19 @@ def check_writable_folder(path, what: str = "--out") -> Path:
 
 
 def check_writable_file(path, what: str = "--out") -> Path:
-    """`path` if a file could be written there (`check_writable_folder` of its folder,
-    and a name the file system allows); a one-line `ValueError` otherwise."""
+    """`path` if a file could be written there (not a folder, `check_writable_folder`
+    of its folder, and a name the file system allows); a one-line `ValueError` otherwise."""
     path = Path(path)
     if len(os.fsencode(path.name)) > 255:
         raise ValueError(f"cannot write to {what} {str(path)[:80]!r}…: its name has "
                          f"{len(os.fsencode(path.name))} bytes, more than the 255 a file system allows")
+    try:
+        folder = stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):  # none yet (or a bad name: said below)
+        folder = False
+    if folder:
+        raise ValueError(f"cannot write to {what} {str(path)!r}: it is a folder; give a "
+                         f"file's name")
     check_writable_folder(path.parent, what)
     return path
 

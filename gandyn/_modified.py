@@ -24,15 +24,20 @@ player.
 
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
 from ._games import AbstractGame, Players
-from ._methods import AbstractStepMethod
+from ._methods import RK4, AbstractStepMethod
+from ._methods._flows import erk_step, explicit_tableau
+from ._regularizers import AbstractRegularizer
 
 WORKING = ("SimultaneousGD", "AlternatingGD", "Extragradient", "OptimisticGD",
            "ExtrapolationFromThePast", "NegativeMomentum", "Optax(sgd, momentum)", "Flow",
@@ -167,6 +172,26 @@ def _flat_step(game: AbstractGame, method: AbstractStepMethod, like: Players, ke
     return (lambda x, h: full(x, sigma(x, h), h)[0]), unravel
 
 
+def has_modified_field(method) -> bool:
+    """Whether the command line offers `modified:NAME` for `method`: a step method with
+    a fixed number of field evaluations per step (an explicit map, smooth in `h`: no
+    iterative solve such as implicit Euler's or LSS's GMRES, whose derivatives in `h`
+    break down) whose state (on a one-parameter-per-player game) holds floating-point
+    arrays and flags only."""
+    if not isinstance(method, AbstractStepMethod) or method.evaluations() is None:
+        return False
+    from ._games import CustomGame
+
+    game = CustomGame(lambda x, y: x * y, lambda x, y: -x * y, 0.0, 0.0)
+    try:
+        state = jax.eval_shape(lambda: method.init(game, game.init(), jnp.ones(()),
+                                                   jax.random.key(0)))
+    except Exception:  # noqa: BLE001 - a method that needs more of a game (a GAN's parts)
+        return False
+    return all(jnp.issubdtype(leaf.dtype, jnp.inexact) or leaf.dtype == jnp.bool_
+               for leaf in jax.tree_util.tree_leaves(state))
+
+
 class ModifiedField(eqx.Module):
     r"""The modified field `f̃_h = F₀ + hF₁ + … + h^k F_k` of a step method on a game, a
     function of the game's state (`Players` in, `Players` out): build it with
@@ -236,9 +261,24 @@ def modified_field(game: AbstractGame, method: AbstractStepMethod, h, order: int
 _TIMES = ("rosca", "joint")
 
 
+@jax.custom_jvp
+def _held_dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """`a · sg(b)` held to first order: the derivative of `a · b` sees `a` alone, but
+    the derivative of that derivative sees `b` (a `lax.stop_gradient` would hide `b`
+    from every order, so the Jacobian of a field with the penalty would be wrong)."""
+    return jnp.vdot(a, b)
+
+
+@_held_dot.defjvp
+def _held_dot_jvp(primals, tangents):
+    (a, b), (da, _) = primals, tangents
+    return jnp.vdot(a, b), jnp.vdot(da, b)
+
+
 def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: bool = False,
                     generator_first: bool = True, rates=(1.0, 1.0), time: str = "rosca",
-                    key: Key | None = None) -> dict[str, jax.Array]:
+                    key: Key | None = None, terms: tuple[str, ...] | None = None
+                    ) -> dict[str, jax.Array]:
     r"""Rosca et al.'s decomposition of the first-order drift of gradient descent
     (arXiv 2105.13922, Theorems 3.1–3.2 and their code's `get_dd_coeffs`) into
     penalties each player's loss implicitly carries: with rates `α_i h` and the other
@@ -247,8 +287,10 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
         self_i        = (α_i h/4) ‖∇_i L_i‖²,
         interaction_i = c_i (r_i h/2) ∇_j L_i · sg(∇_j L_j),
 
-    so that player i follows `−α_i ∇_i (L_i + self_i + interaction_i)` (`sg`: stop
-    gradient; differentiate each player's two terms by its own parameters only).
+    so that player i follows `−α_i ∇_i (L_i + self_i + interaction_i)` (`sg`: held
+    constant in that gradient, to first order only, so that the Jacobian of the
+    drifted field is right; differentiate each player's two terms by its own
+    parameters only).
     `c_i = 1` for simultaneous GD and for the first mover of alternating GD; for the
     second mover `c_i = −(2α_j/α_i − 1)` (`time="rosca"`) and `r_i = α_i`: Rosca et
     al. expand each player's flow over its own time `α_i h`. `time="joint"` expands
@@ -256,7 +298,8 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
     `r_i = α_j`, and the second mover's `c_i = −1`; its penalties' gradients add up to
     `h·F₁` exactly. The two agree when `α_1 = α_2`. Keys: `"generator self"`,
     `"generator interaction"`, `"discriminator self"`, `"discriminator interaction"`
-    (generator = player 1, φ; discriminator = player 2). Uses `game.losses`; a game
+    (generator = player 1, φ; discriminator = player 2); `terms`: those keys alone
+    (default: all four). Uses `game.losses`; a game
     whose field is adjusted (consensus, SGA) is not described by them."""
     if time not in _TIMES:
         raise ValueError(f"time must be one of {', '.join(_TIMES)}, got {time!r}")
@@ -275,6 +318,9 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
         return sum(jnp.vdot(u, w) for u, w in zip(jax.tree_util.tree_leaves(a),
                                                    jax.tree_util.tree_leaves(b)))
 
+    def held_dot(a, b):
+        return _held_dot(ravel_pytree(a)[0], ravel_pytree(b)[0])
+
     out = {}
     for player in ("generator", "discriminator"):
         j = other[player]
@@ -284,8 +330,108 @@ def drift_penalties(game: AbstractGame, players: Players, h, *, alternating: boo
             c, r = (-(2 * theirs / own - 1) if second else 1.0), own
         else:
             c, r = (-1.0 if second else 1.0), theirs
-        mine = grad(player, player)
-        out[f"{player} self"] = own * h / 4 * dot(mine, mine)
-        out[f"{player} interaction"] = c * r * h / 2 * dot(
-            grad(player, j), jax.lax.stop_gradient(grad(j, j)))
+        if terms is None or f"{player} self" in terms:
+            mine = grad(player, player)
+            out[f"{player} self"] = own * h / 4 * dot(mine, mine)
+        if terms is None or f"{player} interaction" in terms:
+            out[f"{player} interaction"] = c * r * h / 2 * held_dot(grad(player, j),
+                                                                     grad(j, j))
     return out
+
+
+class ModifiedFlow(AbstractStepMethod):
+    r"""The modified flow of a step method, as a method: each step of size `h`
+    integrates `dy/dt = f̃_h(y)`, the method's modified field to order `order`
+    (`modified_field`), over time `h`, so `n` steps reach `t = n·h` and save where the
+    method's own iterates are saved: map, plain flow (`order=0`) and modified flows
+    side by side. The command line's `-m modified:NAME --opt order=k`.
+
+    The solve is fixed-step: `substeps` steps of the diffrax solver `solver` (classic
+    RK4, whose error over a fixed time is `O((h/substeps)⁴)`, far below the
+    `O(h^{k+1})` by which the flow and the map part for `k ≤ 2`) per step of `h`. Every
+    field evaluation of a step sees that step's minibatch; `key` is the step's. A step
+    method whose state is not floating point (Adam's step counter) has no modified
+    field and is refused when the first step is traced."""
+
+    method: AbstractStepMethod
+    order: int = eqx.field(static=True, default=1)
+    substeps: int = eqx.field(static=True, default=4)
+    solver: diffrax.AbstractSolver = RK4()
+
+    def __check_init__(self):
+        if not isinstance(self.method, AbstractStepMethod):
+            raise _refuse(self.method, "it has no step map (it solves the flow itself)")
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 0:
+            raise ValueError(f"order must be an integer ≥ 0, got {self.order!r}")
+        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) \
+                or self.substeps < 1:
+            raise ValueError(f"substeps must be a positive integer, got {self.substeps!r}")
+        if explicit_tableau(self.solver) is None:
+            raise ValueError("ModifiedFlow takes an explicit Runge–Kutta solver without "
+                             f"FSAL (Euler, Heun, Midpoint, RK4), got {self.solver!r}")
+
+    def init(self, game, y0, h, key):
+        return None
+
+    def step(self, game, y, state, t, h, key):
+        field = modified_field(game, self.method, h, self.order, key=key)
+        tableau = explicit_tableau(self.solver)
+        dt = h / self.substeps
+        y1 = jax.lax.fori_loop(0, self.substeps,
+                               lambda _, x: erk_step(field, x, dt, tableau), y)
+        return y1, state
+
+    def flow_eigenvalues(self, game, y, h, key=None):
+        """The eigenvalues `λ̃` of the modified field's Jacobian at `y`: the map's growth
+        per step near a fixed point is `|exp(hλ̃)|` to `O(h^{order+2})`."""
+        field = modified_field(game, self.method, h, self.order, key=key)
+        x, unravel = ravel_pytree(y)
+        jacobian = jax.jacfwd(lambda z: ravel_pytree(field(unravel(z)))[0])(x)
+        return np.linalg.eigvals(np.asarray(jacobian))
+
+
+_PARTS = ("self", "interaction")
+
+
+class DriftPenalty(AbstractRegularizer):
+    r"""A part of gradient descent's first-order drift as an explicit penalty (Rosca et
+    al., arXiv 2105.13922, Sec. 6; their code's `dd_coeffs_multiplier`): adds `c` times
+    each player's `self_i` (`part="self"`) or `interaction_i` (`part="interaction"`)
+    of `drift_penalties` at step `h` (Rosca et al.'s time) to that player's loss, with
+    `c` the regularizer's `weight`:
+
+        L_i + c·self_i,    self_i = (h/4)‖∇_i L_i‖²,
+        L_i + c·interaction_i,    interaction_i = c_i (h/2) ∇_j L_i · sg(∇_j L_j).
+
+    The map at step `h` follows `−∇_i(L_i + (1 + c)·part_i + other part_i)` to `O(h²)`:
+    `c = −1` cancels that part (their "DD − IT" for the interaction terms), `c = 1`
+    doubles it, `c = 0` leaves the implicit drift alone. `h` must be the run's step
+    and `alternating`/`generator_first` its method's (simultaneous GD by default). The
+    terms use the game's loss with every other regularizer's penalty but no
+    `DriftPenalty`'s, on a minibatch drawn with the penalty's own key (the same as the
+    step's for a deterministic game such as the Dirac-GAN)."""
+
+    weight: float
+    part: str = eqx.field(static=True, default="interaction")
+    h: float = 0.1
+    alternating: bool = eqx.field(static=True, default=False)
+    generator_first: bool = eqx.field(static=True, default=True)
+    signed: ClassVar[bool] = True
+
+    def __check_init__(self):
+        if self.part not in _PARTS:
+            raise ValueError(f"part must be one of {', '.join(_PARTS)}, got {self.part!r}")
+
+    def _term(self, game, players, key, player: str):
+        others = tuple(r for r in game.regularizers if not isinstance(r, DriftPenalty))
+        plain = eqx.tree_at(lambda g: g.regularizers, game, others)
+        name = f"{player} {self.part}"
+        terms = drift_penalties(plain, players, self.h, alternating=self.alternating,
+                                generator_first=self.generator_first, key=key, terms=(name,))
+        return self.weight * terms[name]
+
+    def generator_penalty(self, game, players, real, fake, key):
+        return self._term(game, players, key, "generator")
+
+    def discriminator_penalty(self, game, players, real, fake, key):
+        return self._term(game, players, key, "discriminator")

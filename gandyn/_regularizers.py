@@ -8,6 +8,9 @@ A regularizer acts through one or more of four hooks, which the game applies:
 - `adjust_field(field, y, v)`: change the joint field itself (consensus, SGA);
 - `project(y)`: map the parameters back to a feasible set after every step (clipping).
 
+A regularizer may also keep state from one training step to the next (LeCam's
+moving-average anchors): see `AbstractRegularizer`.
+
 Each weight is the constant that multiplies the term exactly as written in its
 docstring. Conventions: the field is `v = −(gradient)`, its Jacobian is `J = ∂v/∂y`.
 """
@@ -40,9 +43,30 @@ __all__ = [
 
 class AbstractRegularizer(eqx.Module):
     """A change to a game; see the module docstring for the hooks. Every hook does
-    nothing unless a subclass overrides it."""
+    nothing unless a subclass overrides it.
+
+    A regularizer with state that lasts across training steps (LeCam's moving-average
+    anchors) says so with `carries_state()`, and gives `init_state(game, players)`,
+    `next_state(game, players, real, fake, state)` (after a step on that minibatch) and
+    `with_state(state)` (itself, using it). The game collects them
+    (`AbstractGame.init_game_state`, …) and `simulate` carries them beside the
+    method's state (`CarryGameState`)."""
 
     adjusts_field: ClassVar[bool] = False
+    signed: ClassVar[bool] = False
+    """Whether its weight may be negative (a drift penalty: −1 cancels the drift)."""
+
+    def carries_state(self) -> bool:
+        return False
+
+    def init_state(self, game, players):
+        return None
+
+    def next_state(self, game, players, real, fake, state):
+        return state
+
+    def with_state(self, state) -> "AbstractRegularizer":
+        return self
 
     def perturb(self, real: Samples, fake: Samples, key: Key) -> tuple[Samples, Samples]:
         return real, fake
@@ -127,49 +151,112 @@ class WGANGP(AbstractRegularizer):
 
 class DRAGAN(AbstractRegularizer):
     r"""DRAGAN's gradient penalty around the data (Kodali et al. 2017, arXiv
-    1705.07215): adds
+    1705.07215), as the authors' code computes it (kodalinaveen3/DRAGAN): adds
 
-        λ·E_{x, δ} (‖∇_x C_ψ(x + δ)‖ − k)²,      δ ~ N(0, σ²I),
+        λ·E (‖∇_x C_ψ(x̂)‖ − k)²,     x̂ = x + α·c·std(x)·u,
 
-    to `L_D`, on the real minibatch perturbed by Gaussian noise of standard deviation
-    `std` (σ), `k = centre` (1). The norm is `√(‖g‖² + 1e-12)`, as in `WGANGP`. The
-    constants follow ChristophReich1996/Dirac-GAN (`dra_w = 0.1`, σ = 0.1; the paper
-    uses λ ≈ 10 and a noise scale c ≈ 10 on its data): that code adds the per-sample
-    penalty to the loss without averaging; here it is the mean over the minibatch.
-    On the Dirac-GAN (`C(x) = ψx`) the penalty is `λ(|ψ| − k)²` for any noise: the
-    field gains `−2λ(|ψ| − k) sign ψ`."""
+    to `L_D`, on the real minibatch: `u ~ U[0, 1)` per coordinate, `α ~ U[0, 1]` per
+    sample (their `get_perturbed_batch`, `x + 0.5·x.std()·U[0, 1)`, then a random point
+    between x and the perturbed x), `std(x)` the standard deviation of all the
+    minibatch's entries, `c = scale` (0.5), `k = centre` (1), λ = 10 as theirs. The
+    norm is `√(‖g‖² + 1e-12)`, as in `WGANGP`. (compare_gan's `dragan_penalty` takes
+    `x + std(x)·(U[0, 1) − ½)`, clipped to the data range, without the interpolation.)
+    On the Dirac-GAN (`C(x) = ψx`) the penalty is `λ(|ψ| − k)²` for any perturbation:
+    the field gains `−2λ(|ψ| − k) sign ψ`."""
 
     weight: float = 10.0
-    std: float = 0.1
+    scale: float = 0.5
     centre: float = 1.0
 
+    def points(self, real: Samples, key: Key) -> Samples:
+        """The perturbed real points x̂ at which the penalty takes the gradient."""
+        noise_key, mix_key = jax.random.split(key)
+        noise = jax.random.uniform(noise_key, real.shape, real.dtype)
+        mix = jax.random.uniform(mix_key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
+        return real + mix * (self.scale * jnp.std(real) * noise)
+
     def discriminator_penalty(self, game, players, real, fake, key):
-        noisy = real + self.std * jax.random.normal(key, real.shape, real.dtype)
-        norms = jnp.sqrt(_squared_norms(_input_gradients(game, players.discriminator, noisy)) + 1e-12)
+        grads = _input_gradients(game, players.discriminator, self.points(real, key))
+        norms = jnp.sqrt(_squared_norms(grads) + 1e-12)
         return self.weight * jnp.mean((norms - self.centre) ** 2)
 
 
 class LeCam(AbstractRegularizer):
-    r"""LeCam regularization (RLC; Tseng et al. 2021, arXiv 2104.03310): adds
+    r"""LeCam regularization (RLC; Tseng et al. 2021, arXiv 2104.03310), as the official
+    code computes it (google/lecam-gan, `lecam_reg`): adds to `L_D`
 
-        λ·(E (C_ψ(x) − α_F)² + E (C_ψ(G(z)) − α_R)²)
+        λ·(E relu(C_ψ(x) − α_F)² + E relu(α_R − C_ψ(G(z)))²),
 
-    to `L_D`: real logits are pulled towards the anchor `α_F` and fake logits towards
-    `α_R`, which bounds the discriminator's outputs. The paper's anchors are moving
-    averages of the fake and real logits; gandyn's regularizers are stateless, so the
-    anchors are constants, as in ChristophReich1996/Dirac-GAN (`rlc_af = rlc_ar = 1`,
-    `rlc_w = 0.15`, the defaults here). On the Dirac-GAN (real point mass at 0,
-    `C(x) = ψx`) it is `λ(α_F² + (ψθ − α_R)²)`: the field gains `−2λθ(ψθ − α_R)` in ψ."""
+    the *real* logits pulled down towards the anchor of the *fake* ones, `α_F`, and the
+    fake logits up towards the real ones' anchor `α_R`, each only from its own side.
+    `one_sided=False` is the paper's two-sided form (its Eq. 3),
+    `λ·(E (C_ψ(x) − α_F)² + E (C_ψ(G(z)) − α_R)²)`.
 
-    weight: float = 0.15
-    real_anchor: float = 1.0
-    fake_anchor: float = 1.0
+    The anchors are exponential moving averages of the minibatches' mean real and fake
+    logits, updated once a training step before the penalty is taken (as their
+    `ema_losses.update` in the hinge loss, then `lecam_reg`), held fixed (no gradient):
+
+        α ← d·α + (1 − d)·mean logits,     d = `decay` (0.99, the paper's),
+
+    and set to the first step's means at the first step (their EMA before its start
+    iteration). They are state that lasts across steps: `simulate` and `train` carry it
+    beside the method's state (`Solution.method_state`, checkpoints). Where no state is
+    carried (`game.field` alone, eigenvalues, adaptive flows) the anchors are the current
+    minibatch's means, the first step's. λ = 0.3 is the official CIFAR-10 setting
+    (`--LC 0.3`); the BigGAN code's `ema_losses` defaults to d = 0.9, its StyleGAN2 code
+    (`lecamreg`) uses 0.99 with a zero-debiased EMA.
+
+    `fixed_anchors=(α_R, α_F)` keeps constant anchors and no state instead
+    (ChristophReich1996/Dirac-GAN: `rlc_af = rlc_ar = 1`, `rlc_w = 0.15`, two-sided).
+    On the Dirac-GAN (real point mass at 0, `C(x) = ψx`) the two-sided penalty is
+    `λ(α_F² + (ψθ − α_R)²)`: the field gains `−2λθ(ψθ − α_R)` in ψ."""
+
+    weight: float = 0.3
+    decay: float = 0.99
+    one_sided: bool = eqx.field(static=True, default=True)
+    fixed_anchors: tuple[float, float] | None = None
+    anchors: tuple[jax.Array, jax.Array] | None = None
+
+    def carries_state(self) -> bool:
+        return self.fixed_anchors is None
+
+    def init_state(self, game, players):
+        zero = jnp.zeros((), jnp.result_type(*jax.tree_util.tree_leaves(players)))
+        return zero, zero, jnp.zeros((), jnp.int32)
+
+    def with_state(self, state):
+        real_anchor, fake_anchor, _ = state
+        return eqx.tree_at(lambda r: r.anchors, self, (real_anchor, fake_anchor),
+                           is_leaf=lambda x: x is None)
+
+    def next_state(self, game, players, real, fake, state):
+        """The anchors after a step whose minibatch is `(real, fake)` at `players`."""
+        real_anchor, fake_anchor, count = state
+        real_mean, fake_mean = self._means(game, players, real, fake)
+        decay = jnp.where(count == 0, 0.0, self.decay)
+        return (decay * real_anchor + (1 - decay) * real_mean,
+                decay * fake_anchor + (1 - decay) * fake_mean, count + 1)
+
+    @staticmethod
+    def _means(game, players, real, fake):
+        disc = jax.lax.stop_gradient(players.discriminator)
+        return (jnp.mean(game.discriminate(disc, real)),
+                jnp.mean(game.discriminate(disc, jax.lax.stop_gradient(fake))))
 
     def discriminator_penalty(self, game, players, real, fake, key):
         real_logits = game.discriminate(players.discriminator, real)
         fake_logits = game.discriminate(players.discriminator, fake)
-        return self.weight * (jnp.mean((real_logits - self.real_anchor) ** 2)
-                              + jnp.mean((fake_logits - self.fake_anchor) ** 2))
+        if self.fixed_anchors is not None:
+            real_anchor, fake_anchor = self.fixed_anchors
+        elif self.anchors is not None:
+            real_anchor, fake_anchor = jax.lax.stop_gradient(self.anchors)
+        else:
+            real_anchor, fake_anchor = self._means(game, players, real, fake)
+        below = real_logits - fake_anchor  # real logits above the fake anchor
+        above = real_anchor - fake_logits  # fake logits below the real anchor
+        if self.one_sided:
+            below, above = jax.nn.relu(below), jax.nn.relu(above)
+        return self.weight * (jnp.mean(below**2) + jnp.mean(above**2))
 
 
 class L2(AbstractRegularizer):

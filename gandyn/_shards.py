@@ -18,6 +18,8 @@ heartbeats end every process when one is lost.
 
 import csv
 import io
+import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,18 +40,67 @@ def _read_shard(spec, out: Path, index: int, keys: list[tuple]) -> list[dict] | 
     path = shard_path(out, index)
     if not (path.exists() or path.is_symlink()):
         return None
-    data = read_json(path, what="shard")
+    again = "remove it to run its unit again"
+    try:
+        data = read_json(path, what="shard")
+    except ValueError as e:  # damaged (cut short, not JSON, a FIFO, …): said, never waited on
+        raise ValueError(f"{e}; {again}") from None
     rows = data.get("rows")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"shard {str(path)!r} holds no list of rows; remove it to run its unit again")
+        raise ValueError(f"shard {str(path)!r} holds no list of rows; {again}")
     try:
         found = [spec.row_key(r) for r in rows]
     except (KeyError, TypeError, ValueError):
         found = None
     if found != [tuple(k) for k in keys]:
         raise ValueError(f"shard {str(path)!r} does not hold the rows of unit {index} of this sweep "
-                         "(written by another sweep?); remove it to run its unit again")
+                         f"(written by another sweep?); {again}")
+    for number, row in enumerate(rows):
+        problem = check_row(row, spec)
+        if problem:
+            raise ValueError(f"shard {str(path)!r} row {number}: {problem}; {again}")
     return rows
+
+
+def _number(value, *, integer: bool = False, low: float = -math.inf, high: float = math.inf,
+            optional: bool = False) -> bool:
+    """Whether `value` (from JSON) is a finite number in `[low, high]` (an integer), or
+    None where `optional` (a non-finite number is written as `null`)."""
+    if value is None:
+        return optional
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        return False
+    return math.isfinite(value) and low <= value <= high
+
+
+def check_row(row: dict, spec) -> str | None:
+    """What is wrong with a shard's `row` for `spec` (a game sweep's or a training
+    sweep's: a known status, numbers of their type and range), or None."""
+    from ._sweep import STATUSES, SweepSpec
+    from ._train_sweep import KEY_COLUMNS
+
+    if isinstance(spec, SweepSpec):
+        statuses = STATUSES
+        rules = {"diverged_at": dict(integer=True, low=0, high=spec.steps, optional=True),
+                 "final_distance": dict(optional=True), "final_speed": dict(optional=True),
+                 "rate": dict(optional=True)}
+        init = row.get("init")
+        if not (isinstance(init, list) and init and all(_number(x) for x in init)):
+            return f"init {json.dumps(init)[:60]} is not a list of finite numbers"
+    else:
+        statuses = ("trained", "partial", "failed", "diverged")
+        rules = {"diverged_at": dict(integer=True, low=0, high=spec.steps, optional=True),
+                 "steps_done": dict(integer=True, low=0, high=spec.steps)}
+        for name, value in row.items():  # the metrics: numbers, flags or null
+            if name not in (*KEY_COLUMNS, "status", *rules) and not (
+                    value is None or isinstance(value, bool) or _number(value)):
+                return f"metric {name!r} is {json.dumps(value)[:60]}, not a number"
+    if row.get("status") not in statuses:
+        return f"status {json.dumps(row.get('status'))[:60]} is not one of: {', '.join(statuses)}"
+    for name, rule in rules.items():
+        if not _number(row.get(name), **rule):
+            return f"{name} {json.dumps(row.get(name))[:60]} is out of its range or type"
+    return None
 
 
 def progress(spec, out: Path, process: int = 0, processes: int = 1) -> tuple[int, int]:
@@ -92,7 +143,7 @@ def missing_units(spec, out: Path) -> list[int]:
 def merge(spec, out: Path) -> list[dict]:
     """Every shard's rows in unit order, written to `results.csv` and `results.json`
     (each atomically). A `ValueError` naming the units without a shard."""
-    from ._sweep import _format
+    from ._sweep_results import _format
 
     out = Path(out)
     units = spec.units()

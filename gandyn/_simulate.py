@@ -15,7 +15,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ._custom_types import Key
 from ._games import AbstractGame, Players
-from ._methods import AbstractMethod, AbstractStepMethod, AdaptiveFlow
+from ._methods import AbstractMethod, AbstractStepMethod, AdaptiveFlow, carrying_game_state
 
 
 class Status(enum.IntEnum):
@@ -296,6 +296,8 @@ def simulate(
         raise ValueError(f"game must be an AbstractGame, got {type(game).__name__}")
     if not isinstance(method, AbstractMethod):
         raise ValueError(f"method must be an AbstractMethod, got {type(method).__name__}")
+    # A game with state across steps (LeCam's anchors): carried beside the method's.
+    method = carrying_game_state(game, method)
     if not (isinstance(h, jax.Array) or (math.isfinite(h) and h > 0)):
         raise ValueError(f"step size h must be positive and finite, got {h}")
     if int(steps) != steps or steps < 1:

@@ -19,16 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._analysis import (
-    DENSE_LIMIT,
-    Plane,
-    _flat_field,
-    _slice_plane,
-    eigenvalues,
-    top_eigenvalues,
-)
+from ._analysis import _flat_field, eigenvalues, top_eigenvalues
 from ._custom_types import Key
 from ._games import AbstractGame, Players
+from ._planes import DENSE_LIMIT, Plane, _slice_plane
 
 
 class FieldSlice(eqx.Module):

@@ -1,6 +1,6 @@
 """Sweeps: a grid of loss × regularizer × method × step size × seed on a GAN game (the
-Dirac-GAN by default; any registered game that takes a loss), run in groups that share
-one compiled program, written incrementally and resumable.
+Dirac-GAN by default; any registered game that takes a loss), described by `SweepSpec`
+(checked on construction, read from a TOML table or a saved spec.json).
 
 Limits (checked before anything runs, each a one-line `ValueError`):
 
@@ -17,29 +17,19 @@ Limits (checked before anything runs, each a one-line `ValueError`):
 Every grid value must be given once: a duplicate (`wgan` and `WGAN`, `r1=1` and
 `r1=1.0`, a step size or seed twice) is refused, as it would write duplicate rows.
 
-`results.csv` on resume: a row counts only if its line ends with the newline (each
-group's rows are appended, flushed and fsynced together, so a crash leaves at most
-one unterminated last line, which is dropped and run again). Every field of every
-terminated row is checked (known status, finite numbers, a configuration of the
-spec); a terminated row that fails is not crash damage but a foreign or edited file,
-and is refused with an error naming the file and line rather than silently dropped.
+`results.csv`, the rows and the ranking are `_sweep_results.py`'s; running the grid,
+`_sweep_grid.py`'s.
 """
 
-import csv
 import dataclasses
-import functools
 import itertools
 import json
 import math
 import numbers
-import os
 import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import (
@@ -48,20 +38,12 @@ from . import (
     methods as method_registry,
     regularizers as reg_registry,
 )
-from ._io import atomic_path, check_regular_file
-from ._runs import initial_states, summarize, write_json
-from ._sharding import shard_batch
-from ._simulate import Status, simulate
-from ._options import for_owner
+from ._io import read_bytes
 from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
-from .losses import _LossSwitch
+# The grid's rows and how they are run live beside the spec: `_sweep_results.py` (the
+# columns, results.csv, the ranking) and `_sweep_grid.py` (one compiled program per group).
 
-COLUMNS = [
-    "loss", "regularizer", "method", "step", "seed", "init", "status",
-    "diverged_at", "final_distance", "final_speed", "rate",
-]
 NO_REGULARIZER = "none"
-STATUSES = tuple(s.label for s in Status)
 
 MAX_RUNS = 100_000
 MAX_MAGNITUDE = 1e6
@@ -69,7 +51,6 @@ MAX_MAGNITUDE = 1e6
 # its JSON: an estimate used in the refusal message.
 BYTES_PER_RUN = 20_000
 MAX_CONFIG_BYTES = 16 << 20  # a saved spec.json of 100,000 seeds is ~1.2 MB
-MAX_CSV_BYTES = 256 << 20
 
 _LIST_FIELDS = ("losses", "regularizers", "methods", "step_sizes", "seeds")
 
@@ -303,6 +284,8 @@ class SweepSpec:
     def units(self) -> list[tuple[list[tuple], Callable[[], list[dict]]]]:
         """`[(keys, run)]`: one unit per group of `run_sweep` (one compiled program),
         always whole, so that its rows are the same whichever process runs it."""
+        from ._sweep_grid import _group_rows, _groups, _initial_points
+
         units = []
         for family, kind, method_name, pending in _groups(self):
             keys = [(loss, text, method_name, float(h), seed) for loss, text, h in pending
@@ -313,10 +296,14 @@ class SweepSpec:
 
     @staticmethod
     def row_key(row: dict) -> tuple:
+        from ._sweep_results import _key
+
         return _key(row)
 
     @staticmethod
     def columns(rows: list[dict]) -> list[str]:
+        from ._sweep_results import COLUMNS
+
         return list(COLUMNS)
 
     @classmethod
@@ -362,18 +349,10 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
-def _check_file(path: Path, what: str, max_bytes: int) -> None:
-    """A `ValueError` naming `path` unless it is a regular file of at most `max_bytes`
-    (checked with `stat` first: a FIFO or a device would block or never end)."""
-    check_regular_file(path, what, max_bytes=max_bytes)
-
-
 def _read_bytes(path: Path, what: str, max_bytes: int) -> bytes:
-    _check_file(path, what, max_bytes)
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise ValueError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+    """The content of `path`, a regular file of at most `max_bytes` (`_io.read_bytes`:
+    a FIFO or a device is refused, never waited on); a one-line `ValueError` otherwise."""
+    return read_bytes(path, what, max_bytes=max_bytes)
 
 
 def _read_text(path: Path, what: str, max_bytes: int) -> str:
@@ -383,369 +362,3 @@ def _read_text(path: Path, what: str, max_bytes: int) -> str:
     except UnicodeDecodeError as e:
         raise ValueError(f"{what} {str(path)!r} is not UTF-8 text (byte {e.start}): is it a "
                          "binary file?") from None
-
-
-def _key(row) -> tuple:
-    return (row["loss"], row["regularizer"], row["method"], float(row["step"]), int(row["seed"]))
-
-
-def _regularizer_parts(text: str) -> tuple[str | None, float]:
-    _, name, weight = _parse_regularizer(text)
-    return name, weight
-
-
-def _game_options(spec: SweepSpec) -> dict:
-    options = {"real_point": spec.real_point, "dim": spec.dim, **spec.options}
-    return for_owner(options, "game", game_registry.registry.options(spec.game))
-
-
-def _method_options(spec: SweepSpec, method: str) -> tuple:
-    declared = method_registry.registry.options(method)
-    return tuple(sorted(for_owner(spec.options, method, declared).items()))
-
-
-def _loss(name: str, options) -> object:
-    """Loss `name` with the options (`{name: value}` or its items) it declares."""
-    return loss_registry.get(name, **for_owner(dict(options), name,
-                                               loss_registry.registry.options(name)))
-
-
-def _template(spec: SweepSpec):
-    return game_registry.get(spec.game, loss=_loss(spec.losses[0], spec.options),
-                             **_game_options(spec))
-
-
-def _initial_points(spec: SweepSpec) -> np.ndarray:
-    """Each seed's start: the equilibrium plus `U[−init_radius, init_radius]^n`."""
-    from jax.flatten_util import ravel_pytree
-
-    game = _template(spec)
-    centre = game.equilibrium()
-    centre = np.asarray(ravel_pytree(game.init() if centre is None else centre)[0], dtype=float)
-    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    return np.asarray([
-        centre + np.asarray(jax.random.uniform(jax.random.key(seed), (centre.size,),
-                                               minval=-spec.init_radius, maxval=spec.init_radius,
-                                               dtype=dtype), dtype=float)
-        for seed in spec.seeds])
-
-
-def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:
-    """The losses that can share one program: all those that see only the logits,
-    and each loss that also sees the samples (GAN-QP) on its own."""
-    names = list(names)
-    plain = tuple(n for n in names if not loss_registry.get(n).uses_samples)
-    return ([plain] if plain else []) + [(n,) for n in names if n not in plain]
-
-
-@functools.lru_cache(maxsize=32)
-def _group_program(game_name, options, loss_names, reg_name, method_name, method_options, steps,
-                   extra=()):
-    """The compiled program of one (loss family, regularizer kind, method): vmapped
-    over (loss, weight, h) triples, each over every seed's initial point (`extra`: the
-    sweep's options, as items, from which each loss and regularizer takes its own).
-    Cached, so that a resumed group of the same shape does not compile again."""
-    losses = tuple(_loss(n, extra) for n in loss_names)
-    method = method_registry.get(method_name, **dict(method_options))
-    reg_options = {} if reg_name is None else for_owner(dict(extra), reg_name,
-                                                        reg_registry.options(reg_name))
-
-    def one(which, weight, h, points):
-        loss = losses[0] if len(losses) == 1 else _LossSwitch(losses, which)
-        regs = () if reg_name is None else (reg_registry.build(reg_name, weight, reg_options),)
-        game = game_registry.get(game_name, loss=loss, regularizers=regs, **dict(options))
-        return simulate(game, method, initial_states(game, points), h=h, steps=steps,
-                        save_every=max(1, steps // 200))
-
-    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
-
-
-def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits, spec, shard):
-    """All (loss, weight, h) triples of one (loss family, regularizer kind, method),
-    `which` indexing `loss_names`: one compiled program, vmapped over the triples,
-    each over every seed's initial point."""
-    options = tuple(sorted(_game_options(spec).items()))
-    program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
-                             _method_options(spec, method_name), spec.steps,
-                             tuple(sorted(spec.options.items())))
-    which = jnp.asarray(which, dtype=jnp.int32)
-    weights = jnp.asarray(weights, dtype=float)
-    steps_h = jnp.asarray(steps_h, dtype=float)
-    if shard:
-        which, weights, steps_h = shard_batch((which, weights, steps_h))
-    return program(which, weights, steps_h, jnp.asarray(inits))
-
-
-def check_run_folder(out: Path, spec: SweepSpec) -> list[dict]:
-    """The finished rows of the sweep in folder `out` (see `read_rows`); a one-line
-    `ValueError` if the folder or its files cannot hold this sweep's results."""
-    out = Path(out)
-    _check_folder(out)
-    return read_rows(out / "results.csv", spec)
-
-
-def _check_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"sweep folder {str(out)!r} is not a folder")
-    json_path = out / "results.json"
-    if (json_path.exists() or json_path.is_symlink()) and not json_path.is_file():
-        raise ValueError(f"results file {str(json_path)!r} is not a regular file")
-
-
-def run_sweep(
-    spec: SweepSpec,
-    out: Path,
-    *,
-    shard: bool = False,
-    on_group: Callable[[int, int], None] | None = None,
-) -> list[dict]:
-    """Run every configuration of `spec` not already in `out/results.csv`, appending
-    each group's rows as soon as it finishes (and rewriting `results.json`
-    atomically), so that an interrupted sweep keeps every finished row and a second
-    call resumes where it stopped. Returns all rows.
-
-    A `ValueError` (before anything runs or is written) if `spec` is too large or
-    `out/results.csv` holds a row that is not one of this spec's finished runs."""
-    spec.check_size()
-    out = Path(out)
-    _check_folder(out)
-    csv_path, json_path = out / "results.csv", out / "results.json"
-    rows, damaged = _read_rows(csv_path, spec)
-    out.mkdir(parents=True, exist_ok=True)
-    if damaged:
-        _rewrite_csv(csv_path, rows)  # drops a line cut short by an interruption
-    done = {_key(r) for r in rows}
-    inits = _initial_points(spec)
-
-    groups = _groups(spec, done)
-    for index, (family, kind, method_name, pending) in enumerate(groups):
-        new_rows = [row for row in _group_rows(spec, family, kind, method_name, pending, inits, shard)
-                    if _key(row) not in done]
-        _append_csv(csv_path, new_rows)
-        rows += new_rows
-        done |= {_key(r) for r in new_rows}
-        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
-        if on_group is not None:
-            on_group(index + 1, len(groups))
-    if not json_path.exists():
-        write_json(json_path, {"spec": spec.to_dict(), "rows": rows})
-    return rows
-
-
-def _groups(spec: SweepSpec, done=frozenset()) -> list[tuple]:
-    """`[(loss family, regularizer kind, method, [(loss, regularizer, h)])]`: one group
-    (one compiled program) per loss family × regularizer kind × method, holding the
-    (loss, regularizer, h) triples with a seed not in `done`."""
-    groups = []
-    for family, reg_text_kind, method_name in itertools.product(
-        _loss_families(spec.losses), _kinds(spec.regularizers), spec.methods
-    ):
-        pending = [
-            (loss_name, text, h) for loss_name in family
-            for text in spec.regularizers if _kind(text) == reg_text_kind
-            for h in spec.step_sizes
-            if any((loss_name, text, method_name, float(h), seed) not in done for seed in spec.seeds)
-        ]
-        if pending:
-            groups.append((family, reg_text_kind, method_name, pending))
-    return groups
-
-
-def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) -> list[dict]:
-    """The rows of one group: every seed of every (loss, regularizer, h) in `pending`."""
-    which = [family.index(loss_name) for loss_name, _, _ in pending]
-    weights = [_regularizer_parts(text)[1] for _, text, _ in pending]
-    sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
-                     weights, [h for _, _, h in pending], inits, spec, shard)
-    rows = []
-    for i, (loss_name, text, h) in enumerate(pending):
-        member = jax.tree_util.tree_map(lambda x: x[i], sol)
-        for seed, point, record in zip(spec.seeds, inits, summarize(member)):
-            rows.append({"loss": loss_name, "regularizer": text, "method": method_name,
-                         "step": float(h), "seed": seed, "init": [float(x) for x in point], **record})
-    return rows
-
-
-def _kind(text: str) -> str:
-    return text if text == NO_REGULARIZER else text.partition("=")[0].strip().lower()
-
-
-def _kinds(texts: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(_kind(t) for t in texts))
-
-
-def _format(value) -> str:
-    if isinstance(value, list):  # a point: its coordinates, separated by spaces
-        return " ".join(repr(float(x)) for x in value)
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
-
-
-def _append_csv(path: Path, rows: list[dict]) -> None:
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(COLUMNS)
-        for row in rows:
-            writer.writerow([_format(row[c]) for c in COLUMNS])
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _rewrite_csv(path: Path, rows: list[dict]) -> None:
-    if not path.exists():
-        return
-    with atomic_path(path) as tmp:
-        _append_csv(tmp, rows)
-
-
-def _finite(text: str, *, optional: bool = False, positive: bool = False) -> float | None:
-    if optional and text == "":
-        return None
-    value = float(text)  # ValueError for anything but a number
-    if not math.isfinite(value) or (positive and value <= 0):
-        raise ValueError
-    return value
-
-
-def _point(text: str) -> list[float]:
-    values = [_finite(part) for part in text.split(" ")]
-    if not text or not values:
-        raise ValueError
-    return values
-
-
-def _natural(text: str, *, optional: bool = False) -> int | None:
-    if optional and text == "":
-        return None
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError
-    return int(text)
-
-
-_FIELD_RULES = {
-    "step": (lambda t: _finite(t, positive=True), "a positive finite number"),
-    "seed": (_natural, "an integer ≥ 0"),
-    "init": (lambda t: _point(t), "finite numbers separated by spaces"),
-    "diverged_at": (lambda t: _natural(t, optional=True), "empty or an integer ≥ 0"),
-    "final_distance": (lambda t: _finite(t, optional=True), "empty or a finite number"),
-    "final_speed": (lambda t: _finite(t, optional=True), "empty or a finite number"),
-    "rate": (lambda t: _finite(t, optional=True), "empty or a finite number"),
-}
-
-
-def _parse_fields(fields: list[str]) -> dict:
-    """One CSV row's fields → a row; a `ValueError` naming the first bad field."""
-    if len(fields) != len(COLUMNS):
-        raise ValueError(f"has {len(fields)} fields, expected {len(COLUMNS)}")
-    row = dict(zip(COLUMNS, fields))
-    for column, (parse, rule) in _FIELD_RULES.items():
-        try:
-            row[column] = parse(row[column])
-        except (ValueError, OverflowError):
-            raise ValueError(f"{column} {_show(row[column])} is not {rule}") from None
-    if row["status"] not in STATUSES:
-        raise ValueError(f"status {_show(row['status'])} is not one of: {', '.join(STATUSES)}")
-    return row
-
-
-def _read_rows(path: Path, spec: SweepSpec | None) -> tuple[list[dict], bool]:
-    """`(rows, damaged)`: the finished rows of `path`, and whether a line cut short by
-    an interruption (or a blank line) was left out."""
-    path = Path(path)
-    if not (path.exists() or path.is_symlink()):
-        return [], False
-    what = f"results file {str(path)!r}"
-    data = _read_bytes(path, "results file", MAX_CSV_BYTES)
-    *lines, tail = data.split(b"\n")  # `tail`: after the last newline, a line cut short
-    damaged = tail != b""
-    if not lines:  # nothing terminated: empty, or cut within the header
-        return [], damaged
-    try:
-        text = b"\n".join(lines).decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise ValueError(f"{what} line {line} is not UTF-8 text: is it a binary file?") from None
-
-    def fields(line: str, number: int) -> list[str]:
-        try:
-            return next(csv.reader([line.removesuffix("\r")]), [])
-        except csv.Error as e:
-            raise ValueError(f"{what} line {number} is not a CSV row: {e}") from None
-
-    lines = text.split("\n")
-    if fields(lines[0], 1) != COLUMNS:
-        raise ValueError(f"{what} does not start with the header of a sweep's results "
-                         f"({','.join(COLUMNS)}): got {_show(lines[0].removesuffix(chr(13)))}")
-    keys = spec.keys() if spec is not None else None
-    size = len(_template(spec).coordinates()) if spec is not None else None
-    rows, seen = [], {}
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            damaged = True
-            continue
-        try:
-            row = _parse_fields(fields(line, number))
-        except ValueError as e:
-            raise ValueError(f"{what} line {number}: {e}") from None
-        key = _key(row)
-        if keys is not None:
-            if key not in keys:
-                raise ValueError(f"{what} line {number} is a run that is not in the sweep's spec "
-                                 f"({', '.join(map(str, key))}): was it written by another sweep?")
-            if len(row["init"]) != size:
-                raise ValueError(f"{what} line {number}: init has {len(row['init'])} coordinates, "
-                                 f"but the game has {size}")
-            if row["diverged_at"] is not None and row["diverged_at"] > spec.steps:
-                raise ValueError(f"{what} line {number}: diverged_at {row['diverged_at']} is past "
-                                 f"the sweep's {spec.steps} steps")
-        if key in seen:
-            raise ValueError(f"{what} line {number} repeats the run of line {seen[key]} "
-                             f"({', '.join(map(str, key))})")
-        seen[key] = number
-        rows.append(row)
-    return rows, damaged
-
-
-def read_rows(path: Path, spec: SweepSpec | None = None) -> list[dict]:
-    """The finished rows of a sweep's CSV.
-
-    A row counts only if its line ends with a newline: a last line cut short by an
-    interruption is left out (a cut row can still parse, `0.0001` cut to `0.00`).
-    Every other line must be a valid row (known status, finite numbers or empty where
-    allowed, a run of `spec` when given, no run twice); otherwise a one-line
-    `ValueError` naming the file and line."""
-    return _read_rows(path, spec)[0]
-
-
-def ranking(rows: list[dict]) -> list[dict]:
-    """Per loss × regularizer × method: the share of runs that converged (or are
-    converging), the largest step size at which every seed did, the largest step up
-    to which every seed did at every grid step (`stable_up_to`; equal to
-    `grid_largest_step` when the grid never found the limit), and the median rate
-    over those runs; best first."""
-    table = {}
-    for row in rows:
-        table.setdefault((row["loss"], row["regularizer"], row["method"]), []).append(row)
-    ranked = []
-    for (loss, reg, method), group in table.items():
-        good = [r for r in group if r["status"] in ("converged", "converging")]
-        by_step = {}
-        for r in group:
-            by_step.setdefault(r["step"], []).append(r["status"] in ("converged", "converging"))
-        stable_steps = [h for h, ok in by_step.items() if all(ok)]
-        up_to = None  # every seed converged at this step and at every smaller one
-        for h in sorted(by_step):
-            if not all(by_step[h]):
-                break
-            up_to = h
-        rates = [r["rate"] for r in good if r["rate"] is not None]
-        ranked.append({
-            "loss": loss, "regularizer": reg, "method": method,
-            "converged_share": len(good) / len(group),
-            "largest_converging_step": max(stable_steps) if stable_steps else None,
-            "stable_up_to": up_to, "grid_largest_step": max(by_step),
-            "median_rate": float(np.median(rates)) if rates else None,
-        })
-    ranked.sort(key=lambda r: (-r["converged_share"], r["median_rate"] if r["median_rate"] is not None else 2.0))
-    return ranked

@@ -18,7 +18,7 @@ from ._budget import check_memory
 from ._games import AbstractGame, Players
 from ._io import atomic_write, jsonable, read_npz
 from ._landscape import rotation_shares
-from ._methods import AbstractStepMethod
+from ._methods import AbstractStepMethod, carrying_game_state
 from ._metrics import sample_metrics
 from ._recorder import Recorder, record
 from ._simulate import _observe as observe, simulate
@@ -245,7 +245,7 @@ def _init_state(game: AbstractGame, method: AbstractStepMethod, y: Players, h: f
     """Every seed's `method.init` state at `y`, as `simulate` would start it (`h` in
     the parameters' dtype, the minibatch `key`)."""
     dtype = jnp.result_type(*jax.tree_util.tree_leaves(y))
-    return _vmapped_init(game, method, y, np.asarray(h, dtype), key)
+    return _vmapped_init(game, carrying_game_state(game, method), y, np.asarray(h, dtype), key)
 
 
 @eqx.filter_jit
@@ -270,6 +270,8 @@ def _observe(game, y, key):
 
 def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: int):
     """Shapes and structure of a run's `(params, method_state)`."""
+    method = carrying_game_state(game, method)
+
     def build(key):
         y = jax.vmap(game.init)(jax.random.split(key, seeds))
         return y, jax.vmap(lambda p: method.init(game, p, jnp.asarray(h), key))(y)

@@ -416,7 +416,8 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
         atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
                                                      suptitle=heading).savefig(p, dpi=100))
         if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history))
+            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history,
+                                                       suptitle=heading))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
         atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
@@ -453,3 +454,46 @@ def _write_events(run_dir: Path, game, result, images=None) -> None:
     sizes = {"G": int(ravel_pytree(one.generator)[0].size),
              "D": int(ravel_pytree(one.discriminator)[0].size)}
     write_events(run_dir, result.history, result.densities, sizes, images)
+
+
+def kept_points(run_dir: Path, steps: list[int] | None = None, seed_index: int = 0):
+    """`(game, {step: parameters of seed `seed_index`}, key)` from a train run folder, at
+    the kept `steps` (all of them: None); the key is the run's minibatch key (the one its
+    logged eigenvalues used). A one-line `InputError` for a folder that is not a training
+    run's, a step it did not keep, or a seed whose parameters there are not finite."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.flatten_util import ravel_pytree
+
+    from ._train import CHECKPOINT, load_checkpoint
+
+    if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
+            or not (run_dir / CHECKPOINT).is_file():
+        raise InputError(f"{str(run_dir)!r} is not a gandyn train run folder (settings.json and "
+                         f"{CHECKPOINT})")
+    try:
+        settings = TrainSettings.from_file(run_dir / "settings.json")
+    except InputError as e:
+        raise InputError(str(e).removeprefix("cannot resume: ")) from None
+    if settings.float64:
+        jax.config.update("jax_enable_x64", True)
+    game, method, _ = build(settings)
+    state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
+    check_int("--seed-index", seed_index, 0, len(state.diverged_at) - 1)
+    kept = {**state.checkpoints, state.step: state.params}
+    available = ", ".join(map(str, sorted(kept)))
+    chosen = sorted(kept) if not steps else steps
+    for n in chosen:
+        if n not in kept:
+            raise InputError(f"--step {n} is not a step whose parameters the run kept; "
+                             f"choose from: {available}")
+    points = {}
+    for n in dict.fromkeys(chosen):
+        y = jax.tree_util.tree_map(lambda x: jnp.asarray(x[seed_index]), kept[n])
+        if not np.all(np.isfinite(np.asarray(ravel_pytree(y)[0]))):
+            raise InputError(f"seed {seed_index}'s parameters at step {n} are not finite (the run "
+                             f"diverged at step {state.diverged_at[seed_index]})")
+        points[n] = y
+    key = jax.random.split(jax.random.key(settings.seed), 4)[1]
+    return game, points, key

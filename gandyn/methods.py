@@ -23,6 +23,7 @@ from ._methods import (
     AbstractMethod,
     ConsensusOptimization,
     LocalSymplecticSurgery,
+    TwoTimescaleLSS,
     AdaptiveFlow,
     LOLA,
     SOS,
@@ -48,6 +49,7 @@ from ._methods import (
 )
 from ._methods._colab import ColabEulerHeun, ExplicitPenalties
 from ._methods._maps import UNIT_SGD
+from ._modified import ModifiedFlow, has_modified_field
 from ._options import Option
 from ._registry import Registry
 
@@ -81,6 +83,20 @@ def _adam_method(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
 
 def _adam_alternating(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
     return Optax(_adam(b1, b2), alternating=True, linear=False)
+
+
+def _eg_past_adam(b1: Beta1 = 0.5, b2: Beta2 = 0.9) -> ExtrapolationFromThePast:
+    """Gidel et al.'s PastExtraAdam with their β = (0.5, 0.9); `b2=0.999` is gandyn's
+    earlier default."""
+    return ExtrapolationFromThePast(_adam(b1, b2))
+
+
+Damping = Annotated[float, Option(low=0.0, high=1e3, help="λ of the damped inverse "
+                                  "(HᵀH + λI)⁻¹Hᵀ where det H = 0 (Letcher's lss_lam)")]
+
+
+def _lss(damping: Damping = 0.1) -> LocalSymplecticSurgery:
+    return LocalSymplecticSurgery(damping=damping)
 
 
 # Bounds and help for settings the factories' signatures carry without them.
@@ -138,11 +154,15 @@ for _name, _factory, _description in (
      "Adam (β₁=0.5), alternating, generator through 5 unrolled plain GD steps of D at rate h"),
     ("optimistic-adam-papers", lambda: _OPTIMISTIC_ADAM_PAPERS,
      "optimistic Adam, β₁=0.5, first step 2h·u₀ from a zero previous update (Daskalakis/Gidel code)"),
-    ("eg-past-adam", lambda: ExtrapolationFromThePast(_ADAM),
-     "extrapolation from the past with Adam (β₁=0.5) in both half-steps (Gidel 2019, PastExtraAdam)"),
+    ("eg-past-adam", _eg_past_adam,
+     "extrapolation from the past with Adam (β = 0.5, 0.9) in both half-steps (Gidel 2019, "
+     "PastExtraAdam)"),
     ("acgd", ACGD, "adaptive competitive GD: RMSProp per-coordinate rates, β = 0.99 (Schäfer 2020, CGDs)"),
     ("co", ConsensusOptimization, "consensus optimization as a method: y + h(v − γJᵀv), γ = 1 (Mescheder 2017)"),
-    ("lss", LocalSymplecticSurgery, "local symplectic surgery: y − (h/2)(ξ + HᵀH⁻¹ξ) (Mazumdar 2019)"),
+    ("lss", _lss, "local symplectic surgery as Letcher's code: y − (h/2)(ξ + HᵀH⁻¹ξ), a damped "
+     "inverse where det H = 0 (Letcher 2019)"),
+    ("lss-two-timescale", TwoTimescaleLSS,
+     "local symplectic surgery, Mazumdar et al.'s two-timescale procedure (Mazumdar 2019)"),
 ):
     register(_name, _description, _factory, options=_DECLARED.get(_name, ()))
 
@@ -172,3 +192,19 @@ registry.set_family("second-order", [n for n in names() if isinstance(get(n), (
     CompetitiveGD, LOLA, SOS, LookAheadOpponent, SymplecticGradientAdjustment, HamiltonianGD,
     Unrolled, ACGD, ConsensusOptimization, LocalSymplecticSurgery)) and registry.family(n) is None])
 registry.set_family("optimizer-based", [n for n in names() if registry.family(n) is None])
+
+
+def _modified(method: AbstractMethod,
+              order: Annotated[int, Option(low=0, high=3, help="order k of the modified field "
+                                           "(0: the plain flow the method discretises)")] = 1,
+              substeps: Annotated[int, Option(low=1, high=64, help="RK4 steps per step h of "
+                                              "the modified flow")] = 4) -> ModifiedFlow:
+    return ModifiedFlow(method, order=order, substeps=substeps)
+
+
+# `modified:NAME` for every step method NAME (backward error analysis, `gd.modified_field`).
+registry.register_prefix(
+    "modified", "the flow of the method's order-k modified field (--opt order=k), integrated "
+    "with RK4 and saved once per step h", _modified, family="modified flows",
+    accepts=lambda name: has_modified_field(get(name)))
+FAMILIES = FAMILIES + ("modified flows",)

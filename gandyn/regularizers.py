@@ -4,7 +4,10 @@
 """
 
 import math
+from typing import Annotated
 
+from ._modified import DriftPenalty
+from ._options import Option
 from ._registry import Registry
 from ._regularizers import (
     AbstractRegularizer,
@@ -37,10 +40,29 @@ for _name, _cls, _description in (
     ("clip", WeightClipping, "clip discriminator weights to [−c, c]"),
     ("l2", L2, "weight decay (λ/2)‖ψ‖² on the discriminator"),
     ("odegan", GeneratorGradientPenalty, "ODE-GAN penalty λ‖∇θ L_G‖² on the discriminator"),
-    ("dragan", DRAGAN, "DRAGAN, λE(‖∇C(x + δ)‖ − 1)² around real data, δ ~ N(0, 0.1²) (Kodali 2017)"),
-    ("lecam", LeCam, "LeCam (RLC), λ(E(C(x) − 1)² + E(C(G(z)) − 1)²), constant anchors (Tseng 2021)"),
+    ("dragan", DRAGAN, "DRAGAN, λE(‖∇C(x + αδ)‖ − 1)² around real data, δ = 0.5·std(x)·U[0, 1), "
+     "α ~ U[0, 1] (Kodali 2017, the authors' code)"),
+    ("lecam", LeCam, "LeCam (RLC), λ(E relu(C(x) − α_F)² + E relu(α_R − C(G(z)))²), anchors the "
+     "moving averages (0.99) of the real and fake logits (Tseng 2021, google/lecam-gan)"),
 ):
     register(_name, _description, _cls)
+
+_Step = Annotated[float, Option(low=1e-6, high=1e3, help="the run's step h (set it to --step)")]
+_Alternating = Annotated[bool, Option(help="drift of alternating GD (default: simultaneous)")]
+_First = Annotated[bool, Option(help="alternating GD moves the generator first")]
+
+
+def _drift(part):
+    def factory(weight, h: _Step = 0.1, alternating: _Alternating = False,
+                generator_first: _First = True) -> DriftPenalty:
+        return DriftPenalty(weight, part, h, alternating, generator_first)
+    return factory
+
+
+for _part in ("self", "interaction"):
+    register(f"drift-{_part}", f"c × Rosca et al.'s {_part} drift terms of GD at step h "
+             "(--opt drift-" + _part + ".h=H); c = −1 cancels them, c > 0 strengthens",
+             _drift(_part))
 
 
 def build(name: str, weight, options: dict | None = None) -> AbstractRegularizer:
@@ -55,9 +77,10 @@ def get(name: str, weight: float, *, label: str = "regularizer", options: dict |
     factory = registry.factory(name)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
         raise ValueError(f"{label} weight must be a number, got {name}={weight!r}")
-    if not (math.isfinite(weight) and 0 <= weight <= 1e6):
-        raise ValueError(f"{label} weight must be a finite number in [0, 1e6], got "
-                         f"{name}={weight}")
+    signed = getattr(factory(0.0, **(options or {})), "signed", False)
+    if not (math.isfinite(weight) and (-1e6 if signed else 0) <= weight <= 1e6):
+        raise ValueError(f"{label} weight must be a finite number in "
+                         f"[{'−1e6' if signed else '0'}, 1e6], got {name}={weight}")
     return factory(weight, **(options or {}))
 
 

@@ -1,3 +1,7 @@
+import functools
+import os
+import time
+
 import jax
 import numpy as np
 from jax.flatten_util import ravel_pytree
@@ -40,3 +44,40 @@ class Compilations:
 
     def __exit__(self, *exc):
         jax.monitoring.unregister_event_duration_listener(self._listen)
+
+
+# ------------------------------------------------------------------ a busy machine
+
+REFERENCE_SECONDS = 0.15
+"""The reference step (`_reference_step`) on an idle core of the 2-core machine the
+suite's time bounds were set on."""
+
+
+def _reference_step() -> float:
+    start = time.perf_counter()
+    sum(i * i for i in range(3_000_000))
+    return time.perf_counter() - start
+
+
+@functools.lru_cache(maxsize=1)
+def _measured_slowness() -> float:
+    """How much slower than `REFERENCE_SECONDS` the reference step runs, measured once
+    per process (the best of three: a pause is not slowness)."""
+    return min(_reference_step() for _ in range(3)) / REFERENCE_SECONDS
+
+
+def slowness() -> float:
+    """How much slower this machine is now than the idle one the bounds were set on, at
+    least 1: the larger of the reference step's measured slowness and the load average
+    per core now (a machine running other jobs gives each process a share of a core)."""
+    try:
+        load = os.getloadavg()[0] / (len(os.sched_getaffinity(0)) or 1)
+    except (AttributeError, OSError):
+        load = 1.0
+    return max(1.0, _measured_slowness(), load)
+
+
+def patient(seconds: float) -> float:
+    """A time bound of `seconds` on the idle machine, scaled by `slowness()`: for
+    timeouts that guard against hangs (a hang is forever; a slow machine is not one)."""
+    return seconds * slowness()

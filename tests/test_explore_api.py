@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
@@ -27,6 +28,7 @@ from typer.testing import CliRunner
 import gandyn as gd
 from gandyn._explore import make_server
 from gandyn.cli import app
+from helpers import patient
 
 
 H = 0.1
@@ -62,7 +64,9 @@ def test_options_list_every_registry_entry(server):
     code, options = get(server, "/api/options")
     assert code == 200
     assert [g["name"] for g in options["games"]] == list(gd.games.names())
-    assert [m["name"] for m in options["methods"]] == list(gd.methods.names())
+    assert [m["name"] for m in options["methods"]] == list(gd.methods.registry.expanded())
+    assert {m["name"]: m["group"] for m in options["methods"]}["modified:simgd"] \
+        == "modified flows"
     assert [x["name"] for x in options["losses"]] == list(gd.losses.names())
     assert [r["name"] for r in options["regularizers"]] == list(gd.regularizers.names())
     dirac = next(g for g in options["games"] if g["name"] == "dirac")
@@ -175,7 +179,9 @@ def test_csv_has_every_saved_step(server):
     code, text = get(server, "/api/trajectory.csv", {**WGAN, "method": "simgd", "steps": 20,
                                                      "point": ["1,1", "0,2"]})
     assert code == 200
-    lines = text.strip().splitlines()
+    comment, *lines = text.strip().splitlines()
+    # The settings travel in the file, not only in its name (issue 38).
+    assert comment == "# gandyn explore: dirac · loss wgan · method simgd · h = 0.1 · 20 steps"
     assert lines[0] == ("trajectory,start_a,start_b,status,step,t,θ,ψ,distance,generator_loss,"
                         "discriminator_loss,speed")
     rows = [line.split(",") for line in lines[1:]]
@@ -183,6 +189,13 @@ def test_csv_has_every_saved_step(server):
     last = rows[20]
     assert last[:6] == ["0", "1", "1", "diverging", "20", "2"]
     assert float(last[8]) == pytest.approx(math.sqrt(2) * (1 + H**2) ** 10, rel=1e-8)
+    code, text = get(server, "/api/trajectory.csv", {**WGAN, "method": "altgd", "steps": 20,
+                                                     "reg": "r1=0.3", "real-point": 0.5,
+                                                     "discriminator-steps": 2, "point": "1,1"})
+    assert code == 200
+    assert text.splitlines()[0] == ("# gandyn explore: dirac (real_point=0.5) · loss wgan · "
+                                    "r1=0.3 · method altgd (discriminator_steps=2) · h = 0.1 · "
+                                    "20 steps")
 
 
 def test_spectrum_of_the_wgan_dirac_gan(server):
@@ -302,9 +315,10 @@ def test_a_module_function_game_is_refused_and_never_imported(server, tmp_path, 
 def test_the_page_and_its_files_are_served(server):
     code, page = get(server, "/")
     assert code == 200 and '<script src="/static/explore.js">' in page
+    static = Path(gd.__file__).parent / "_explore" / "static"
     for name in ("explore.js", "explore.css"):
         code, text = get(server, f"/static/{name}")
-        assert code == 200 and len(text) > 1000
+        assert code == 200 and text == (static / name).read_text(encoding="utf-8")
     # Nothing is fetched from elsewhere: no absolute URL in the page or its files (SVG's
     # XML namespace, an identifier that is never fetched, aside).
     svg_namespace = '"http://www.w3.org/2000/svg"'
@@ -415,7 +429,7 @@ def test_a_request_at_its_limits_is_stopped_and_never_blocks_a_field():
             before = time.monotonic()
             code, body = get(server, "/api/field", field)
             assert code == 200 and body["n"] == 21
-            assert time.monotonic() - before < 1.0
+            assert time.monotonic() - before < patient(1.0)  # scaled on a busy machine
         worker.join(300)
         code, body = answers["heavy"]
         assert code == 503 and "longer than the 2 s one request may use" in body["error"]
@@ -459,11 +473,11 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
         assert budget is not None and budget.deadline is not None, "the run never started"
         connection.close()  # the page's AbortController
         closed = time.monotonic()
-        while _compute._budgets and time.monotonic() - closed < 20:
+        while _compute._budgets and time.monotonic() - closed < patient(20):
             time.sleep(0.1)
         assert not _compute._budgets, "the abandoned computation kept running"
         assert budget.reason is not None and budget.reason.cancelled
-        assert time.monotonic() - closed < 20 < budget.seconds
+        assert time.monotonic() - closed < patient(20) and 20 < budget.seconds
     finally:
         server.shutdown()
         server.server_close()

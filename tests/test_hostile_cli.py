@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gandyn.cli import app
+from helpers import patient
 
 
 runner = CliRunner()
@@ -370,7 +371,8 @@ def test_a_decompression_bomb_is_refused_before_inflating(finished_run, tmp_path
     assert (run_dir / "checkpoint.npz").stat().st_blocks * 512 < 2**20  # a hole, not 3 GiB on disk
     env = {**os.environ, "GANDYN_COMPILE_CACHE": "0", "GANDYN_MEMORY_LIMIT": limit}
     result = subprocess.run([sys.executable, "-c", BOMB_RUNNER, "train", "--resume", str(run_dir),
-                             "--steps", "40"], capture_output=True, text=True, timeout=120, env=env)
+                             "--steps", "40"], capture_output=True, text=True,
+                            timeout=patient(120), env=env)
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert str(run_dir / "checkpoint.npz") in line and fragment in line, line
@@ -556,7 +558,7 @@ def _cached_run(cache: Path):
 
     env = {**os.environ, "GANDYN_CACHE_DIR": str(cache), "GANDYN_COMPILE_CACHE": "1"}
     result = subprocess.run([sys.executable, "-c", CACHE_RUNNER], capture_output=True, text=True,
-                            timeout=120, env=env)
+                            timeout=patient(120), env=env)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
-from gandyn._sweep import _parse_fields
+from gandyn._sweep_results import _parse_fields
 from gandyn.sweeps import COLUMNS, MAX_RUNS, STATUSES, SweepSpec, read_rows, run_sweep
 from gandyn.cli import app
 
@@ -231,10 +231,14 @@ def test_config_that_is_a_fifo(tmp_path):
 def test_config_that_is_unreadable(tmp_path, monkeypatch):
     path = _toml(tmp_path, "")
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(type(path), "read_bytes", denied)
+    def denied(name, *args, **kwargs):  # the file is opened with os.open (`_io.open_regular`)
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     _assert_refused(_sweep("--config", path, "--out", tmp_path / "runs"),
                     f"cannot read sweep file '{path}': Permission denied")
     assert not (tmp_path / "runs").exists()

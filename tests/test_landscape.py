@@ -168,7 +168,7 @@ def _run_folder(root, **settings):
     """A `gandyn train` run folder with parameters kept at steps 0, 1, 2 (written as
     training writes its checkpoint; the later ones moved along random directions)."""
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn.cli._train import TrainSettings, _build
+    from gandyn._train_runs import TrainSettings, build as _build
 
     folder = root / "tiny-train"
     folder.mkdir()

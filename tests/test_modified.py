@@ -285,3 +285,133 @@ def test_drift_penalties_add_up_to_the_generic_first_order_drift(alternating, ge
             ratio = rates[player] / rates[other]
         assert float(rosca[f"{player} interaction"]) == pytest.approx(
             ratio * float(plain[f"{player} interaction"]), rel=1e-12)
+
+
+# --- the modified flow as a method (`-m modified:NAME`) -------------------------------
+
+WGAN = gd.DiracGAN(gd.losses.WGAN())
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_modified_flow_predicts_simultaneous_gds_growth_on_the_wgan_dirac_gan(order):
+    """J = [[0, 1], [−1, 0]] (λ = ±i): simultaneous GD grows by |1 + ih| = √(1 + h²) per
+    step while the plain flow's Re λ = 0. The order-k modified field's spectrum is the
+    truncated log(1 + hλ)/h: Re λ̃ = 0 at order 0 and h/2 at orders 1, 2 (the h² term
+    i³/3 is imaginary), Im λ̃ = 1 − h²/3 at order 2, to 1e-12; the method's growth per
+    step (its step matrix, RK4 substeps) is exp(h Re λ̃), within h⁴ of the map's."""
+    h = 0.2
+    method = gd.ModifiedFlow(gd.SimultaneousGD(), order=order)
+    star = WGAN.equilibrium()
+    flow = method.flow_eigenvalues(WGAN, star, h)
+    real, imag = (0.0, 1.0) if order == 0 else (h / 2, 1.0 if order == 1 else 1 - h**2 / 3)
+    np.testing.assert_allclose(np.sort_complex(flow), [real - 1j * imag, real + 1j * imag],
+                               atol=1e-12)
+    row = gd.stability_report(WGAN, {"modified": method}, h)["methods"]["modified"]
+    growth = row["growth_per_step"]  # eigen's row: the spectrum beside the growth
+    np.testing.assert_allclose(sorted(row["flow_eigenvalues"]), [[real, -imag], [real, imag]],
+                               atol=1e-12)
+    assert growth == pytest.approx(np.exp(h * real), rel=1e-7)
+    map_growth = gd.amplification(WGAN, gd.SimultaneousGD(), star, h)
+    assert map_growth == pytest.approx(np.sqrt(1 + h**2), rel=1e-12)
+    if order > 0:
+        assert abs(growth - map_growth) < h**4 and growth > 1
+
+
+def test_modified_simgd_is_a_method_by_name_with_its_and_its_maps_options():
+    """`modified:altgd` passes every name check, takes `order`, `substeps` and altgd's
+    own options, is in the "modified flows" family; an unknown or stateful inner name
+    is one line naming the valid ones; runs like any method (10 steps on the
+    WGAN Dirac-GAN end where the order-1 modified flow's exact rotation ends)."""
+    registry = gd.methods.registry
+    assert {"order", "substeps", "discriminator_steps"} <= set(registry.options("modified:altgd"))
+    assert registry.family("modified:simgd") == "modified flows" and "modified:simgd" in registry
+    spec = gd.RunSpec(game="dirac", losses=("wgan",), methods=("altgd", "Modified: AltGD"),
+                      options={"order": 2, "discriminator_steps": 3})
+    built = spec.methods_built()["modified:altgd"]
+    assert built.order == 2 and built.method.discriminator_steps == 3
+    for bad in ("modified:nope", "modified:adam", "nope"):
+        with pytest.raises(ValueError, match="simgd, altgd") as info:
+            gd.RunSpec(methods=(bad,))
+        message = str(info.value)
+        assert "\n" not in message and ("NAME takes" in message) == (bad != "nope")
+        if bad != "nope":  # the stateful Adam has no modified field: not offered
+            assert "adam" not in message.partition("one of:")[2]
+    h, n = 0.1, 10
+    solution = gd.simulate(WGAN, gd.ModifiedFlow(gd.SimultaneousGD()), WGAN.state(1.0, 0.5),
+                           h=h, steps=n, save_every=1)
+    # v = Jy with J = [[0, 1], [−1, 0]]: v − (h/2)Jv = (J + h/2)y, a clockwise rotation by
+    # t = n·h growing as exp(ht/2).
+    t = n * h
+    rotation = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) * np.exp(h * t / 2)
+    np.testing.assert_allclose(flat(jax.tree_util.tree_map(lambda a: a[-1], solution.ys)),
+                               rotation @ np.array([1.0, 0.5]), atol=1e-8)
+
+
+# --- the drift as regularizers (`--reg drift-self=c`, `--reg drift-interaction=c`) -----
+
+
+@eqx.filter_jit
+def _iterate(game, y0, h):
+    """Simultaneous GD's iterate at n = 1/h (h traced: one program for every h)."""
+    steps = jnp.round(1.0 / h).astype(int)
+    return lax.fori_loop(0, steps, lambda i, y: gd.SimultaneousGD().step(
+        game, y, None, 0.0, h, jax.random.key(0))[0], y0)
+
+
+def _drift_game(loss, parts, h, **options):
+    regs = tuple(gd.DriftPenalty(-1.0, part, jnp.asarray(h)) for part in parts)
+    return gd.DiracGAN(loss, regularizers=regs, **options)
+
+
+@pytest.mark.parametrize("loss, options, parts, slope", [
+    (gd.losses.WGAN(), {}, ("interaction",), 2),
+    (gd.losses.SGANNonSaturating(), {"bias": True, "real_point": 0.5}, ("interaction",), 1),
+    (gd.losses.SGANNonSaturating(), {"bias": True, "real_point": 0.5},
+     ("self", "interaction"), 2),
+])
+def test_cancelling_the_drift_makes_simultaneous_gd_follow_the_flow_one_order_closer(
+        loss, options, parts, slope):
+    """Simultaneous GD at step h ends O(h) from the plain flow at T = 1; with the drift
+    penalties at c = −1 (Rosca et al.'s explicit cancellation) it ends O(h²) from it
+    (log-log slope 2). On the WGAN Dirac-GAN the self terms vanish (‖∇_θ L_G‖² = ψ² does
+    not depend on θ), so cancelling the interaction terms suffices; on the nonlinear
+    one (non-saturating loss, bias, real point 0.5) the self terms remain and only
+    cancelling both gains the order."""
+    plain = gd.DiracGAN(loss, **options)
+    y0 = plain.state(0.9, 0.4, 0.2) if options else plain.state(0.9, 0.4)
+    flow = diffrax.diffeqsolve(
+        diffrax.ODETerm(lambda t, y, args: plain.field(y)), diffrax.Tsit5(), 0.0, 1.0, 0.01, y0,
+        stepsize_controller=diffrax.PIDController(rtol=1e-12, atol=1e-12), max_steps=10_000)
+    end = flat(jax.tree_util.tree_map(lambda a: a[-1], flow.ys))
+    hs = np.array([0.1, 0.05, 0.025])
+    errors = [np.linalg.norm(flat(_iterate(_drift_game(loss, parts, h, **options), y0,
+                                           jnp.asarray(h))) - end) for h in hs]
+    fitted = np.polyfit(np.log(hs), np.log(errors), 1)[0]
+    assert fitted == pytest.approx(slope, abs=0.2)
+
+
+def test_drift_regularizers_by_name_take_a_sign_and_the_step():
+    """`--reg drift-interaction=-1 --opt drift-interaction.h=0.05` builds the penalty
+    with c = −1 and h = 0.05; a negative weight stays refused for other regularizers."""
+    spec = gd.RunSpec(game="dirac", losses=("wgan",), regularizers=("drift-interaction=-1",),
+                      options={"drift-interaction.h": 0.05})
+    (_, game), = spec.games()
+    (penalty,) = game.regularizers
+    assert (penalty.weight, penalty.part, penalty.h) == (-1.0, "interaction", 0.05)
+    with pytest.raises(ValueError, match=r"weight must be a finite number in \[0, 1e6\]"):
+        gd.RunSpec(game="dirac", regularizers=("r1=-1",))
+
+
+def test_a_game_with_both_drift_penalties_has_the_modified_fields_jacobian():
+    """At the nonlinear Dirac-GAN's equilibrium the field of the game with
+    `drift-self=1` and `drift-interaction=1` has the Jacobian J − (h/2)J² of simultaneous
+    GD's order-1 modified field, to 1e-12: the other player's gradient is held only to
+    first order, so eigen's spectrum of a game with drift penalties is the modified
+    flow's (a stop-gradient would give J)."""
+    h = 0.3
+    game = gd.DiracGAN(gd.losses.SGANNonSaturating(), bias=True, real_point=0.5, regularizers=(
+        gd.DriftPenalty(1.0, "self", h), gd.DriftPenalty(1.0, "interaction", h)))
+    x, unravel = ravel_pytree(GAN.equilibrium())
+    jac = np.asarray(jax.jacfwd(lambda z: ravel_pytree(GAN.field(unravel(z)))[0])(x))
+    drifted = jax.jit(jax.jacfwd(lambda z: ravel_pytree(game.field(unravel(z)))[0]))(x)
+    np.testing.assert_allclose(drifted, jac - h / 2 * jac @ jac, atol=1e-12)

@@ -2,8 +2,9 @@
 written out in NumPy (the reference algorithm, dense) or a closed form: ACGD and
 two-rate CGD (devzhk/cgds-package), LSS and consensus optimisation
 (aletcher/stable-opponent-shaping), extrapolation from the past with Adam and
-optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN and
-LeCam (ChristophReich1996/Dirac-GAN)."""
+optimistic Adam's first step (GauthierGidel/Variational-Inequality-GAN), DRAGAN
+(kodalinaveen3/DRAGAN) and LeCam (google/lecam-gan; ChristophReich1996/Dirac-GAN's
+constant anchors)."""
 
 import equinox as eqx
 import jax
@@ -12,9 +13,11 @@ import lineax as lx
 import numpy as np
 import optax
 import pytest
+from typer.testing import CliRunner
 
 import gandyn as gd
 from gandyn import losses
+from gandyn.cli import app
 
 
 def flat(tree):
@@ -81,7 +84,9 @@ def test_acgd_matches_the_cgds_package_on_its_own_test_game(solver):
     game = _acgd_game()
     method = gd.ACGD() if solver is None else gd.ACGD(solver)
     ours = run(game, method, game.init(), 1.0, 5)
-    reference = _acgd_reference(np.array([4.0, 4, 1, 1]), np.array([2.0, 2, -1]), 5)
+    # ε as the package's mode: GACGD's 1e-6 with GMRES, ACGD's 1e-5 with CG.
+    eps = 1e-6 if solver is None else 1e-5
+    reference = _acgd_reference(np.array([4.0, 4, 1, 1]), np.array([2.0, 2, -1]), 5, eps=eps)
     np.testing.assert_allclose(ours, reference, rtol=1e-7, atol=1e-9)
 
 
@@ -111,9 +116,10 @@ def _letcher_reference(game, y, h, steps, algo, gam=1.0, lss_lam=0.1):
     x = flat(y)
     _, unravel = jax.flatten_util.ravel_pytree(y)
     xi_of = lambda z: -jax.flatten_util.ravel_pytree(game.field(unravel(z)))[0]  # noqa: E731
+    both = jax.jit(lambda z: (xi_of(z), jax.jacobian(xi_of)(z)))
     out = []
     for _ in range(steps):
-        xi, hess = np.asarray(xi_of(x)), np.asarray(jax.jacobian(xi_of)(x))
+        xi, hess = (np.asarray(a) for a in both(x))
         if algo == "co":
             grads = xi + gam * hess.T @ xi  # ∇(ξ·stop(ξ)) = Hᵀξ
         else:
@@ -158,6 +164,66 @@ def test_lss_matches_letchers_code_on_a_general_sum_game_and_the_damped_tandem()
                                _letcher_reference(tandem, start, 0.1, 5, "lss"), rtol=1e-7)
 
 
+def test_registered_lss_is_letchers_on_the_singular_tandem_game_to_its_fixed_point(tmp_path):
+    """`gandyn simulate --game tandem -m lss --step 0.1 --steps 30 --float64 --init
+    0.3,-0.1`: H = [[2, 2], [2, 2]] everywhere, so every step takes the notebook's damped
+    inverse (λ = 0.1, `damping`, declared); it ends at (0.7, 0.3), as Letcher's code. A
+    matrix-free solve falls back to the damped one where its own solve fails, and ends
+    there too."""
+    assert gd.methods.registry.options("lss")["damping"].default == 0.1
+    tandem = gd.Quadratic.tandem()
+    start = gd.Players(jnp.array([0.3]), jnp.array([-0.1]))
+    reference = _letcher_reference(tandem, start, 0.1, 30, "lss")
+    np.testing.assert_allclose(reference[-1], [0.7, 0.3], atol=1e-6)
+    result = CliRunner().invoke(app, ["simulate", "--game", "tandem", "-m", "lss", "--step", "0.1",
+                                      "--steps", "30", "--float64", "--init", "0.3,-0.1",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    ours = np.load(run_dir / "trajectories.npz")["tandem__lss__params"][0, 1:]
+    np.testing.assert_allclose(ours, reference, rtol=1e-9, atol=1e-12)
+    free = gd.LocalSymplecticSurgery(lx.GMRES(rtol=1e-10, atol=0.0, max_steps=20, restart=2))
+    np.testing.assert_allclose(run(tandem, free, start, 0.1, 30)[-1], [0.7, 0.3], atol=1e-6)
+    assert gd.methods.get("lss", damping=1.0).damping == 1.0
+
+
+def _mazumdar(x, y):
+    """Mazumdar, Jordan & Sastry's toy function (arXiv 1901.00838, Section 5)."""
+    return jnp.exp(-0.01 * (x**2 + y**2)) * ((0.3 * x**2 + y) ** 2 + (0.5 * y**2 + x) ** 2)
+
+
+# x maximises f, y minimises it: then the game has strict local Nash equilibria (e.g.
+# (12.395, −6.373), (−12.477, −8.678)) and a critical point (−1.3165, −1.2243) where
+# f_xx > 0 and f_yy > 0 (not Nash) that simultaneous GD finds stable (eigenvalues of
+# H: 0.707 ± 2.472i).
+MAZUMDAR = gd.CustomGame(lambda x, y: -_mazumdar(x, y), _mazumdar, 0.0, 0.0)
+NON_NASH = np.array([-1.31653, -1.22427])
+
+
+def _is_local_nash(point):
+    hess = np.asarray(jax.hessian(lambda z: _mazumdar(z[0], z[1]))(jnp.asarray(point)))
+    grad = np.asarray(jax.grad(lambda z: _mazumdar(z[0], z[1]))(jnp.asarray(point)))
+    return np.linalg.norm(grad) < 1e-6 and hess[0, 0] < 0 < hess[1, 1]
+
+
+def test_lss_escapes_the_non_nash_point_gradient_play_converges_to():
+    """The paper's claim on its toy game: simultaneous GD converges to the non-Nash
+    critical point from nearby starts; LSS, exact (Letcher's form) or two-timescale,
+    does not, and ends at a strict local Nash equilibrium."""
+    starts = gd.Players(jnp.array([-1.0, -0.5, -1.3]), jnp.array([-1.0, -1.0, -1.2]))
+    finals = lambda sol: np.stack([np.asarray(sol.final.generator),  # noqa: E731
+                                   np.asarray(sol.final.discriminator)], axis=1)
+    simgd = finals(gd.simulate(MAZUMDAR, gd.SimultaneousGD(), starts, h=0.01, steps=4000))
+    np.testing.assert_allclose(simgd, np.tile(NON_NASH, (3, 1)), atol=1e-4)
+    assert not _is_local_nash(NON_NASH)
+    exact = finals(gd.simulate(MAZUMDAR, gd.methods.get("lss"), starts, h=0.01, steps=4000))
+    two = finals(gd.simulate(MAZUMDAR, gd.TwoTimescaleLSS(), starts,
+                             h=0.0005, steps=60_000))
+    for point in [*exact, *two]:
+        assert np.linalg.norm(point - NON_NASH) > 1.0
+        assert _is_local_nash(point), point
+
+
 def test_lss_is_gradient_descent_on_a_potential_game_and_still_on_a_rotation():
     rng = np.random.default_rng(6)
     P = rng.normal(size=(2, 2))
@@ -195,8 +261,9 @@ def _gradient(point):
 def test_extrapolation_from_the_past_with_adam_is_gidels_pastextraadam():
     """train_pastextraadam.py: `extrapolation()` applies ExtraAdam's update with the
     gradient stored from the previous step (none at the first step), `step()` the
-    update with the look-ahead's gradient to the saved parameters; both advance Adam."""
-    b1, b2, eps, h = 0.5, 0.999, 1e-8, 0.05
+    update with the look-ahead's gradient to the saved parameters; both advance Adam.
+    β = (0.5, 0.9) as their configs (`-b2 0.9`): the registered `eg-past-adam`."""
+    b1, b2, eps, h = 0.5, 0.9, 1e-8, 0.05
     y, state, past, expected = flat(Y0), (0, np.zeros(2), np.zeros(2)), None, []
     for _ in range(5):
         look = y
@@ -210,6 +277,8 @@ def test_extrapolation_from_the_past_with_adam_is_gidels_pastextraadam():
     method = gd.ExtrapolationFromThePast(optax.adam(1.0, b1=b1, b2=b2, eps=eps))
     np.testing.assert_allclose(run(BILINEAR, method, Y0, h, 5), np.array(expected), rtol=1e-6)
     assert method.evaluations() == 1
+    registered = gd.methods.get("eg-past-adam")
+    np.testing.assert_allclose(run(BILINEAR, registered, Y0, h, 5), np.array(expected), rtol=1e-6)
 
 
 @pytest.mark.parametrize("first_step", ["optax", "zero-previous"])
@@ -232,7 +301,7 @@ def test_optimistic_adams_first_step_conventions(first_step):
         gd.OptimisticAdam(first_step="gidel")
 
 
-# --- DRAGAN and LeCam (ChristophReich1996/Dirac-GAN) ---------------------------------
+# --- DRAGAN and LeCam (the authors' code) -------------------------------------------
 
 
 KEY = jax.random.key(0)
@@ -251,29 +320,40 @@ def test_dragan_on_the_dirac_gan_is_lambda_abs_psi_minus_one_squared(psi):
     assert float(v.generator) == pytest.approx(float(plain.generator), rel=1e-12)
 
 
-def test_dragan_takes_the_gradient_at_the_perturbed_real_points():
-    """With a quadratic critic the input gradient depends on x: the penalty is taken
-    at x + δ, δ ~ N(0, σ²) drawn from the penalty's key."""
-    game = gd.GaussianGAN(losses.sgan)
-    y = game.init()
-    y = gd.Players(y.generator, jnp.array([0.7, -0.4]))  # C'(x) = ψ₁ + 2ψ₂x, not constant
+def test_dragan_is_the_authors_penalty_on_a_fixed_minibatch():
+    """kodalinaveen3/DRAGAN (DRAGAN.ipynb), its arithmetic in NumPy on the uniform draws
+    u, α the regularizer takes from its key: x_p = x + 0.5·x.std()·u, x̂ = x + α(x_p − x),
+    slopes ‖∇C(x̂)‖, λ·mean((slopes − 1)²), λ = 10. The critic C(x) = ψ₁x + ψ₂x² has
+    C'(x) = ψ₁ + 2ψ₂x, so the gradient depends on where it is taken."""
+    game = gd.GaussianGAN(losses.sgan, mean=2.0, std=3.0, batch_size=16)
+    psi = np.array([0.7, -0.4])
+    y = gd.Players(game.init().generator, jnp.asarray(psi))
     real, fake = game.samples(y, KEY)
-    reg = gd.DRAGAN(2.0, std=0.3)
-    noisy = real + 0.3 * jax.random.normal(KEY, real.shape, real.dtype)
-    grads = jax.vmap(jax.grad(lambda x: game.discriminate(y.discriminator, x[None])[0]))(noisy)
-    norms = np.sqrt(np.sum(np.asarray(grads).reshape(len(grads), -1) ** 2, axis=1) + 1e-12)
-    expected = 2.0 * np.mean((norms - 1) ** 2)
+    noise_key, mix_key = jax.random.split(KEY)
+    u = np.asarray(jax.random.uniform(noise_key, real.shape))
+    alpha = np.asarray(jax.random.uniform(mix_key, (real.shape[0], 1)))
+    x = np.asarray(real)
+    x_p = x + 0.5 * x.std() * u
+    x_hat = x + alpha * (x_p - x)
+    slopes = np.abs(psi[0] + 2 * psi[1] * x_hat[:, 0])
+    expected = 10 * np.mean((slopes - 1.0) ** 2)
+    reg = gd.DRAGAN()
+    assert (reg.weight, reg.scale, reg.centre) == (10.0, 0.5, 1.0)
     assert float(reg.discriminator_penalty(game, y, real, fake, KEY)) == pytest.approx(expected, rel=1e-10)
-    assert float(gd.DRAGAN(2.0, std=0.0).discriminator_penalty(game, y, real, fake, KEY)) != pytest.approx(expected)
+    # The perturbation scales with the data: c·std(x) = 0.5·std(x), one-sided.
+    moved = np.asarray(reg.points(real, KEY)) - x
+    assert 0 <= moved.min() and moved.max() <= 0.5 * x.std()
+    wider = gd.DRAGAN(scale=2.0).discriminator_penalty(game, y, real, fake, KEY)
+    assert float(wider) != pytest.approx(expected)
 
 
 @pytest.mark.parametrize("theta, psi", [(0.5, 0.3), (-1.2, 0.8)])
-def test_lecam_on_the_dirac_gan(theta, psi):
-    """Real logit ψ·0 = 0, fake logit ψθ: the penalty λ(α_F² + (ψθ − α_R)²) adds
-    −2λθ(ψθ − α_R) to ψ's field and nothing to θ's (ChristophReich1996's constants
-    α_F = α_R = 1, λ = 0.15 by default)."""
-    reg = gd.LeCam()
-    assert (reg.weight, reg.real_anchor, reg.fake_anchor) == (0.15, 1.0, 1.0)
+def test_lecam_with_constant_anchors_on_the_dirac_gan(theta, psi):
+    """ChristophReich1996/Dirac-GAN's form (`fixed_anchors`, two-sided, α_F = α_R = 1,
+    λ = 0.15): real logit ψ·0 = 0, fake logit ψθ, the penalty λ(α_F² + (ψθ − α_R)²)
+    adds −2λθ(ψθ − α_R) to ψ's field and nothing to θ's."""
+    reg = gd.LeCam(0.15, one_sided=False, fixed_anchors=(1.0, 1.0))
+    assert not reg.carries_state()
     plain = gd.DiracGAN(losses.nsgan)
     game = gd.DiracGAN(losses.nsgan, regularizers=(reg,))
     v, w = game.field(game.state(theta, psi), KEY), plain.field(plain.state(theta, psi), KEY)
@@ -284,8 +364,91 @@ def test_lecam_on_the_dirac_gan(theta, psi):
     assert float(penalty) == pytest.approx(0.15 * (1.0 + (psi * theta - 1.0) ** 2), rel=1e-9)
 
 
+# Four minibatches of logits, and λ·lecam_reg after each step from google/lecam-gan's
+# code (biggan_cifar/losses.py `lecam_reg`, third_party/utils.py `ema_losses`), by this
+# NumPy transcription of its arithmetic (torch is not installed here; run once):
+#
+#   class Ema:  # ema_losses(init=1000., decay=d, start_itr=1)
+#       def update(self, cur, mode, itr):
+#           decay = 0.0 if itr < self.start_itr else self.decay
+#           setattr(self, mode, getattr(self, mode) * decay + cur * (1 - decay))
+#   relu = lambda a: np.maximum(a, 0)
+#   lecam_reg = lambda r, f, ema: (np.mean(relu(r - ema.D_fake) ** 2)
+#                                  + np.mean(relu(ema.D_real - f) ** 2))
+#   for itr, (r, f) in enumerate(zip(LOGITS_REAL, LOGITS_FAKE)):  # as loss_hinge_dis:
+#       ema.update(f.mean(), "D_fake", itr); ema.update(r.mean(), "D_real", itr)
+#       out.append(0.3 * lecam_reg(r, f, ema))
+LOGITS_REAL = [[0.9, 1.4, -0.2], [1.1, 0.3, 2.0], [-0.5, 0.8, 1.6], [0.2, 0.4, 0.6]]
+LOGITS_FAKE = [[-0.7, 0.1, 0.5], [0.6, -1.2, 0.0], [1.3, -0.4, -0.9], [0.9, 1.2, 0.3]]
+LECAM_REFERENCE = {
+    0.99: ([0.5285555555555553, 0.9675131333333332, 0.7158313502088889, 0.07856740470231598],
+           (0.7005870999999998, -0.026303499999999987)),
+    0.5: ([0.5285555555555553, 1.1555, 0.7673055555555557, 0.013602430555555564],
+          (0.5875000000000001, 0.3708333333333333)),
+}
+
+
+@pytest.mark.parametrize("decay", [0.99, 0.5])
+def test_lecam_matches_the_official_lecam_reg_with_its_moving_averages(decay):
+    """With the critic C(x) = x (GaussianGAN, ψ = (1, 0)) the samples are the logits:
+    each step advances the anchors on its minibatch, then takes the one-sided penalty;
+    the real logits are measured against the *fake* anchor."""
+    game = gd.GaussianGAN(losses.sgan)
+    y = gd.Players(game.init().generator, jnp.array([1.0, 0.0]))
+    reg = gd.LeCam(0.3, decay=decay)
+    assert reg.carries_state() and reg.one_sided and gd.LeCam().decay == 0.99
+    state = reg.init_state(game, y)
+    penalties = []
+    for r, f in zip(LOGITS_REAL, LOGITS_FAKE):
+        real, fake = jnp.array(r)[:, None], jnp.array(f)[:, None]
+        state = reg.next_state(game, y, real, fake, state)
+        penalty = reg.with_state(state).discriminator_penalty(game, y, real, fake, KEY)
+        penalties.append(float(penalty))
+    expected, anchors = LECAM_REFERENCE[decay]
+    np.testing.assert_allclose(penalties, expected, rtol=1e-12)
+    np.testing.assert_allclose([float(state[0]), float(state[1])], anchors, rtol=1e-12)
+    # The paper's two-sided form differs where a logit is on the anchor's other side.
+    two = gd.LeCam(0.3, decay=decay, one_sided=False).with_state(state)
+    real, fake = jnp.array(LOGITS_REAL[-1])[:, None], jnp.array(LOGITS_FAKE[-1])[:, None]
+    r, f, (a_real, a_fake) = np.array(LOGITS_REAL[-1]), np.array(LOGITS_FAKE[-1]), anchors
+    assert float(two.discriminator_penalty(game, y, real, fake, KEY)) == pytest.approx(
+        0.3 * (np.mean((r - a_fake) ** 2) + np.mean((f - a_real) ** 2)), rel=1e-12)
+
+
+def test_simulate_carries_the_lecam_anchors_across_steps():
+    """The anchors are state: `simulate` advances them once a step on the step's own
+    minibatch (`fold_in(key, n)`) at the step's start; replaying the saved trajectory
+    gives the same moving averages, and a run continued from its state matches one
+    uninterrupted run."""
+    decay = 0.9
+    game = gd.GaussianGAN(losses.sgan, mean=1.0, std=2.0, nodes=None, batch_size=8,
+                          regularizers=(gd.LeCam(0.3, decay=decay),))
+    key = jax.random.key(3)
+    # Each run given its starting state and the default saves (every step here): one
+    # compiled program serves the three.
+    method = gd.SimultaneousGD()
+    start = gd.CarryGameState(method).init(game, game.init(), 0.05, key)
+    run_ = lambda y, steps, state, first=0: gd.simulate(  # noqa: E731
+        game, method, y, h=0.05, steps=steps, key=key, method_state=state, start_step=first)
+    sol = run_(game.init(), 6, start)
+    ys = jax.tree_util.tree_map(np.asarray, sol.ys)
+    ema = None
+    for n in range(6):
+        point = gd.Players(jnp.asarray(ys.generator[n]), jnp.asarray(ys.discriminator[n]))
+        real_logits, fake_logits = game.logits(point, jax.random.fold_in(key, n))
+        means = np.array([np.mean(real_logits), np.mean(fake_logits)])
+        ema = means if ema is None else decay * ema + (1 - decay) * means
+    _, (anchors,) = sol.method_state
+    np.testing.assert_allclose([float(anchors[0]), float(anchors[1])], ema, rtol=1e-10)
+    assert int(anchors[2]) == 6
+    half = run_(game.init(), 3, start)
+    rest = run_(half.final, 3, half.method_state, 3)
+    np.testing.assert_allclose(flat(rest.final), flat(sol.final), rtol=1e-12)
+
+
 def test_new_entries_are_registered():
-    for name in ("acgd", "co", "lss", "eg-past-adam", "optimistic-adam-papers", "unrolled-gd"):
+    for name in ("acgd", "co", "lss", "lss-two-timescale", "eg-past-adam",
+                 "optimistic-adam-papers", "unrolled-gd"):
         assert name in gd.methods.names() and gd.methods.describe(name)
     assert isinstance(gd.regularizers.parse("dragan=10"), gd.DRAGAN)
     assert isinstance(gd.regularizers.parse("lecam=0.1"), gd.LeCam)

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import patient
 
 import gandyn as gd
 from gandyn._games._base import AbstractGame
@@ -160,7 +161,7 @@ def test_sweep_shares_one_program_across_losses(tmp_path):
     its configuration alone."""
     from gandyn.sweeps import SweepSpec, run_sweep
 
-    from gandyn._sweep import _loss_families
+    from gandyn._sweep_grid import _loss_families
 
     assert _loss_families(("sgan", "ganqp", "wgan")) == [("sgan", "wgan"), ("ganqp",)]
     spec = SweepSpec(losses=("sgan", "wgan"), regularizers=("none", "r1=0.5"),
@@ -181,7 +182,8 @@ def test_sweep_shares_one_program_across_losses(tmp_path):
 def _gandyn(args, env, cwd):
     command = [sys.executable, "-c", "from gandyn.cli import main; main()", *args]
     result = subprocess.run(command, env=env, cwd=cwd,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True,
+                            timeout=patient(300))  # scaled on a busy machine
     assert result.returncode == 0, result.stderr
     return result
 

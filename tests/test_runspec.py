@@ -17,6 +17,7 @@ from typing import Annotated
 import jax
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 import gandyn as gd
@@ -363,3 +364,53 @@ def test_competitive_gd_takes_any_lineax_solver_that_fits_or_names_them():
     with pytest.raises(ValueError, match="solver must be one of lineax's GMRES, .*LU, QR, SVD, "
                                          "got Cholesky"):
         gd.CompetitiveGD(lx.Cholesky())
+
+
+# -- every description, generated --------------------------------------------------------
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8))
+_NAMES = {"game": ["dirac", "gaussian", "bilinear", "tandem", "nope", "DIRAC"],
+          "losses": ["sgan", "nsgan", "wgan", "ganqp", "rsgan", "bogus"],
+          "methods": ["simgd", "altgd", "rk4", "adam", "cgd", "bogus"],
+          "regularizers": ["r1=1", "gp=0.5", "r1=-1", "lecam=0.1", "r1", "none", "x=1"],
+          "options": ["real_point", "dim", "std", "h", "discriminator_steps", "gp.center",
+                      "nsgan.h", "bogus", "b1"]}
+
+
+@st.composite
+def _run_settings(draw):
+    """A settings table as a user or a file could give it: mostly sensible, sometimes not."""
+    data = {}
+    if draw(st.booleans()):
+        data["game"] = draw(st.sampled_from(_NAMES["game"]))
+    for key in ("losses", "methods", "regularizers"):
+        if draw(st.booleans()):
+            data[key] = draw(st.lists(st.sampled_from(_NAMES[key]), max_size=3))
+    if draw(st.booleans()):
+        data["options"] = draw(st.dictionaries(st.sampled_from(_NAMES["options"]), st.one_of(
+            _VALUES, st.sampled_from(["linear", "2", "0.5", "logsigmoid"])), max_size=3))
+    for key, values in (("step", st.one_of(_VALUES, st.floats(1e-3, 2))),
+                        ("steps", st.one_of(_VALUES, st.integers(1, 100))),
+                        ("seed", _VALUES), ("random_inits", st.integers(-1, 3)),
+                        ("float64", _VALUES)):
+        if draw(st.booleans()):
+            data[key] = draw(values)
+    return data
+
+
+@settings(max_examples=150, deadline=None)
+@given(_run_settings())
+def test_any_settings_either_round_trip_or_are_one_line_refusals(data):
+    """One description, one check: whatever a settings table holds, `RunSpec.from_dict`
+    gives a spec that round-trips through its plain data (settings.json), or refuses it
+    with one line that names where it came from, never another error."""
+    try:
+        spec = gd.RunSpec.from_dict(data, source="settings")
+    except gd.InputError as e:
+        line = str(e)
+        assert line.startswith("settings: ") and "\n" not in line and len(line) < 2000
+        return
+    again = gd.RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())), source="settings")
+    assert again == spec and again.to_dict() == spec.to_dict()
+    assert spec.options == gd.RunSpec.from_dict(spec.to_dict()).options

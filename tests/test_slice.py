@@ -178,7 +178,7 @@ def run_dir(tmp_path_factory):
     """A tiny `gandyn train` run folder (ring-8, 4-unit MLPs, logged at steps 0, 1, 2),
     its checkpoint written as training writes it (parameters kept at every log)."""
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn.cli._train import TrainSettings, _build
+    from gandyn._train_runs import TrainSettings, build as _build
 
     folder = tmp_path_factory.mktemp("run") / "tiny-train"
     folder.mkdir()

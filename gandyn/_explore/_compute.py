@@ -35,7 +35,8 @@ from .. import games as game_registry
 from .. import losses as loss_registry
 from .. import methods as method_registry
 from .. import regularizers as reg_registry
-from .._analysis import Plane, drawing_plane, stability_report, step_matrix
+from .._analysis import stability_report, step_matrix
+from .._planes import Plane, drawing_plane
 from .._budget import release_compiled_programs
 from .._simulate import Status, simulate
 from .._spec import InputError, RunSpec, check_int, parse_options, parse_plane, resolve_names
@@ -51,6 +52,12 @@ MAX_SECONDS = 30.0
 """The most time one request's computation may take (a trajectory is stopped past it)."""
 MAX_CONCURRENT = 4
 """Requests computed at once; more wait their turn (each at most `MAX_SECONDS`)."""
+MAX_HEAVY = 1
+"""Heavy requests (a bifurcation diagram: a continuation and a simulation per value,
+not stopped midway) computed at once, in their own pool: they never hold a slot that
+a field, a spectrum or a trajectory waits for."""
+MAX_HEAVY_WAITING = 4
+"""Heavy requests that may wait for the heavy pool; one more is answered 503 at once."""
 DEFAULTS = {"game": "dirac", "loss": "sgan", "method": "simgd", "step": 0.1, "steps": 1000,
             "lim": 2.5, "grid": 41}
 # Query parameters, named as the command line's options (without the dashes); besides
@@ -93,6 +100,20 @@ class Request(NamedTuple):
 
     def build_method(self):
         return method_registry.get(self.method, **dict(self.method_options))
+
+    def settings_text(self) -> str:
+        """The settings as one line, `dirac (dim=2) · loss wgan · r1=0.3 · method altgd
+        (discriminator_steps=5) · h = 0.1 · 1000 steps · plane …` (a CSV's header)."""
+        def listed(pairs):
+            return f" ({', '.join(f'{k}={v}' for k, v in pairs)})" if pairs else ""
+
+        c = self.configuration
+        regs = " + ".join(f"{n}={w:g}" for n, w in zip(c.regularizers, self.weights))
+        parts = [f"{c.game}{listed(c.options)}", f"loss {c.loss}" if c.loss else "",
+                 regs if c.loss else "", f"method {self.method}{listed(self.method_options)}",
+                 f"h = {self.step:g}", f"{self.steps} steps",
+                 "" if self.plane is None else f"plane {self.plane}"]
+        return " · ".join(p for p in parts if p)
 
 
 # --------------------------------------------------------------------------------------
@@ -358,9 +379,36 @@ class Explorer:
     game of at most 64-dimensional players). No request holds a lock that others
     wait on for longer than its own budget."""
 
-    def __init__(self, *, seconds: float = MAX_SECONDS, slots: int = MAX_CONCURRENT):
+    def __init__(self, *, seconds: float = MAX_SECONDS, slots: int = MAX_CONCURRENT,
+                 heavy: int = MAX_HEAVY):
         self.seconds = seconds
         self.lock = threading.BoundedSemaphore(slots)
+        self.heavy = threading.BoundedSemaphore(heavy)
+        self.heavy_waiting = threading.BoundedSemaphore(heavy + MAX_HEAVY_WAITING)
+
+    @contextlib.contextmanager
+    def heavy_slot(self):
+        """A slot of the heavy pool, waited for while the request's client is there: a
+        request whose client left while it waited (or left before it starts) is
+        dropped (`OverBudget`, cancelled), never computed; past `MAX_HEAVY_WAITING`
+        waiting, a 503 at once."""
+        budget = _budgets.get(getattr(_request, "ticket", 0))
+        gone = budget.gone if budget is not None and budget.gone is not None else lambda: False
+        if not self.heavy_waiting.acquire(blocking=False):
+            raise OverBudget(f"{MAX_HEAVY_WAITING} bifurcation diagrams are already waiting to "
+                             f"be computed; ask again once they are done")
+        try:
+            while not self.heavy.acquire(timeout=0.25):
+                if gone():
+                    raise OverBudget("the client closed the connection", cancelled=True)
+            try:
+                if gone():
+                    raise OverBudget("the client closed the connection", cancelled=True)
+                yield
+            finally:
+                self.heavy.release()
+        finally:
+            self.heavy_waiting.release()
 
     @contextlib.contextmanager
     def budget(self, gone=None):
@@ -454,12 +502,14 @@ class Explorer:
 
     def csv(self, request: Request) -> str:
         """The trajectories as CSV: one row per trajectory and saved step, with the
-        game's parameters by name."""
+        game's parameters by name, after a first line `# gandyn explore: SETTINGS` (so
+        that the file says what it holds; `pandas.read_csv(…, comment="#")`)."""
         with self.lock:
             solution, _, game = self.solve(request)
             flat = _flatten(solution.ys)
             names = list(game.coordinates())
-            lines = [",".join(["trajectory", "start_a", "start_b", "status", "step", "t", *names,
+            lines = [f"# gandyn explore: {request.settings_text()}"]
+            lines += [",".join(["trajectory", "start_a", "start_b", "status", "step", "t", *names,
                                "distance", "generator_loss", "discriminator_loss", "speed"])]
             steps, ts = np.asarray(solution.steps), np.asarray(solution.ts, dtype=float)
             for i, start in enumerate(request.points):
@@ -529,15 +579,19 @@ class Explorer:
         """The current setting against the step size: `continuation` over
         `BIFURCATION_POINTS` values of h from h/4 to 4h, the attractor simulated for
         `min(steps, 2000)` steps and recorded for 200: `bifurcation.json`'s content."""
-        from .._bifurcation import continuation
+        from .._analysis import _breakdown_named
+        from .._bifurcation import check_step_method, continuation
         from .._io import jsonable
 
-        with self.lock:
+        method = request.build_method()
+        check_step_method(request.method, method, "method")
+        with self.heavy_slot():
             game = request.configuration.build(request.weights)
-            method = request.build_method()
             values = np.linspace(request.step / 4, 4 * request.step, BIFURCATION_POINTS)
-            result = continuation(game, method, "h", values, transient=min(request.steps, 2000),
-                                  record=200, require_equilibrium=False)
+            with _breakdown_named(request.method, game):
+                result = continuation(game, method, "h", values,
+                                      transient=min(request.steps, 2000), record=200,
+                                      require_equilibrium=False)
             return jsonable(result.to_json())
 
 
@@ -581,7 +635,7 @@ def options() -> dict:
 
     def entries(registry, describe, **extra):
         return [{"name": n, "description": describe(n), **{k: f(n) for k, f in extra.items()}}
-                for n in registry.names()]
+                for n in registry.expanded()]
 
     return {
         "games": [game(n) for n in game_registry.names()],

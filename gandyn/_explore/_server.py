@@ -10,13 +10,16 @@
 | `/api/spectrum` | `hλ` over the method's stability region (`Explorer.spectrum`) |
 | `/api/bifurcation` | the current setting against h (`Explorer.bifurcation`) |
 
+`HEAD` is answered as `GET`, without the body.
 Query parameters are named as the command line's options (`game`, `loss`, `method`,
 `reg=NAME=WEIGHT`, `step`, `steps`, `plane`, `dim`, `real-point`, `bias`, `critic`, a
 method's options such as `discriminator-steps`) plus
 `point`, `lim` and `grid`. Bad input is a 400 with the command line's one-line message,
 as JSON `{"error": …}`; nothing a request carries is run as code. A computation past
 its time budget is stopped and answered 503; one whose client left (a page that
-aborted a stale fetch) is stopped and answered nothing; a request addressed to another
+aborted a stale fetch) is stopped and answered nothing; a bifurcation diagram computes
+in a pool of its own (`MAX_HEAVY`), never in a slot a field waits for, and is dropped
+if its client leaves while it waits; a request addressed to another
 host (Host header, absolute request target) is a 403.
 """
 
@@ -122,8 +125,16 @@ class _Handler(BaseHTTPRequestHandler):
                               {"Content-Disposition": 'attachment; filename="trajectories.csv"'})
         return self._send(200, answer)
 
+    def do_HEAD(self):  # noqa: N802 - answered as GET, without the body
+        self._head = True
+        try:
+            self.do_GET()
+        finally:
+            self._head = False
+
     def do_POST(self):  # noqa: N802
-        self._send(405, {"error": "only GET is served"}, headers={"Allow": "GET"})
+        self._send(405, {"error": "only GET and HEAD are served"},
+                   headers={"Allow": "GET, HEAD"})
 
     do_PUT = do_DELETE = do_PATCH = do_POST
 
@@ -164,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not getattr(self, "_head", False):
+            self.wfile.write(body)
 
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
         if self.server.verbose:

@@ -97,6 +97,24 @@ class AbstractGame(eqx.Module):
     def _adjusts_field(self) -> bool:
         return False
 
+    def carries_state(self) -> bool:
+        """Whether the game keeps state from one training step to the next (a GAN's
+        LeCam anchors): then `simulate` carries `init_game_state`, advanced by
+        `next_game_state` before every step and used through `with_game_state`."""
+        return False
+
+    def init_game_state(self, players: Players, key: Key | None = None):
+        """The state before the first step (default: none)."""
+        return None
+
+    def next_game_state(self, state, players: Players, key: Key | None = None):
+        """The state once a step at `players` has drawn its minibatch from `key`."""
+        return state
+
+    def with_game_state(self, state) -> "AbstractGame":
+        """The game using `state`."""
+        return self
+
     def _gradient_field(self, players: Players, key: Key | None, which: str) -> Params:
         if which == "generator":
             fn = lambda x: self.losses(Players(x, players.discriminator), key)[0]
@@ -223,6 +241,32 @@ class AbstractGAN(AbstractGame):
 
     def _adjusts_field(self) -> bool:
         return any(r.adjusts_field for r in self.regularizers)
+
+    def carries_state(self) -> bool:
+        return any(r.carries_state() for r in self.regularizers)
+
+    def init_game_state(self, players: Players, key: Key | None = None):
+        """Every regularizer's `init_state` (None for one without state)."""
+        if not self.carries_state():
+            return None
+        return tuple(r.init_state(self, players) if r.carries_state() else None
+                     for r in self.regularizers)
+
+    def next_game_state(self, state, players: Players, key: Key | None = None):
+        """Every regularizer's `next_state` on the minibatch the step's losses see
+        (`samples(players, key)`)."""
+        if state is None:
+            return None
+        real, fake = self.samples(players, key)
+        return tuple(r.next_state(self, players, real, fake, s) if s is not None else None
+                     for r, s in zip(self.regularizers, state))
+
+    def with_game_state(self, state) -> "AbstractGAN":
+        if state is None:
+            return self
+        regularizers = tuple(r.with_state(s) if s is not None else r
+                             for r, s in zip(self.regularizers, state))
+        return eqx.tree_at(lambda g: g.regularizers, self, regularizers)
 
     def adjust_field(self, field, players: Players, v: Players) -> Players:
         """Every field-adjusting regularizer (consensus, SGA) in turn."""

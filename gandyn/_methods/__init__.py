@@ -2,6 +2,8 @@ from ._base import (
     AbstractMethod as AbstractMethod,
     AbstractStepMethod as AbstractStepMethod,
     AbstractWrapper as AbstractWrapper,
+    CarryGameState as CarryGameState,
+    carrying_game_state as carrying_game_state,
 )
 from ._flows import (
     AdaptiveFlow as AdaptiveFlow,
@@ -33,6 +35,7 @@ from ._second_order import (
     CompetitiveGD as CompetitiveGD,
     ConsensusOptimization as ConsensusOptimization,
     LocalSymplecticSurgery as LocalSymplecticSurgery,
+    TwoTimescaleLSS as TwoTimescaleLSS,
     LOLA as LOLA,
     LookAheadOpponent as LookAheadOpponent,
     SOS as SOS,

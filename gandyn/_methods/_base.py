@@ -41,6 +41,13 @@ class AbstractMethod(eqx.Module):
         gives the method's local contraction there."""
         return False
 
+    def flow_eigenvalues(self, game: AbstractGame, y: Players, h: float,
+                         key: Key | None = None) -> np.ndarray | None:
+        """The eigenvalues at `y` of the Jacobian of the field whose flow the method
+        integrates, where it integrates one that depends on `h` (a modified flow);
+        `None` otherwise. `eigen` reports them beside the game's spectrum."""
+        return None
+
     def turns(self) -> tuple[tuple[str, int], ...] | None:
         """The players' moves within one step when they move in turns, each from the
         other's latest parameters: `(("generator", 1), ("discriminator", k))` for a
@@ -84,3 +91,39 @@ class AbstractWrapper(AbstractStepMethod):
     def _init_with_copy(self, game, y0, h, key):
         """`(wrapped state, a copy of y0, a step counter at 0)`."""
         return self.method.init(game, y0, h, key), y0, jnp.zeros((), jnp.int32)
+
+
+class CarryGameState(AbstractWrapper):
+    """`method` on a game that keeps state across steps (`AbstractGame.carries_state`,
+    e.g. LeCam's anchors): the state is `(method's state, game's state)`; each step
+    first advances the game's state at `y` on the step's minibatch, then takes the
+    method's step on the game using it. `simulate` and `train` wrap a step method so
+    (`carrying_game_state`); results and checkpoints hold the wrapped state. The state
+    advances at the `y` the step starts from: for a method that reports another point
+    than it trains (`Averaged`), at the reported one."""
+
+    method: AbstractStepMethod
+
+    def linear_analysis(self) -> bool:
+        return False  # the game's state is part of the dynamics
+
+    def turns(self):
+        return self.method.turns()
+
+    def init(self, game, y0, h, key):
+        return self.method.init(game, y0, h, key), game.init_game_state(y0, key)
+
+    def step(self, game, y, state, t, h, key):
+        inner, game_state = state
+        game_state = game.next_game_state(game_state, y, key)
+        y, inner = self.method.step(game.with_game_state(game_state), y, inner, t, h, key)
+        return y, (inner, game_state)
+
+
+def carrying_game_state(game: AbstractGame, method: AbstractMethod) -> AbstractMethod:
+    """`CarryGameState(method)` where `game` keeps state and `method` is a step method
+    not yet wrapped; otherwise `method` itself."""
+    if (isinstance(method, AbstractStepMethod) and not isinstance(method, CarryGameState)
+            and game.carries_state()):
+        return CarryGameState(method)
+    return method

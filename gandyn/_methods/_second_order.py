@@ -15,6 +15,7 @@ parameters may be any PyTrees.
 
 import equinox as eqx
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import lineax as lx
 import optax
@@ -169,12 +170,14 @@ class ACGD(AbstractStepMethod):
     For a zero-sum game (`L₂ = −L₁`) the operator is `I + √η_x B η_y Bᵀ √η_x`,
     positive definite: `lineax.CG` (the package's choice) applies; GMRES (the
     default, the package's `GACGD`) serves any game. The state is `(t, s_x, s_y)`.
+    `eps` defaults to each mode's constant in the package: 1e-6 as `GACGD` (GMRES, or
+    any solver but CG), 1e-5 as `ACGD` (CG); give it to choose another.
     The package alternates which player's system it solves and warm-starts CG from
     the previous solution; with solves to tolerance the step is the same."""
 
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-8, atol=0.0, max_steps=100, restart=4)
     beta: float = 0.99
-    eps: float = 1e-5
+    eps: float | None = None
     generator_scale: float = 1.0
     discriminator_scale: float = 1.0
 
@@ -192,10 +195,13 @@ class ACGD(AbstractStepMethod):
         g1x, d_xy_l1 = at.linearized_cross_x(0)
         g2y, d_yx_l2 = at.linearized_cross_y(1)
         correction = jnp.sqrt(1 - self.beta ** count.astype(jnp.result_type(h)))
+        eps = self.eps if self.eps is not None else (
+            1e-5 if isinstance(self.solver, lx.CG) else 1e-6)
 
         def moments_and_rate(s, g, scale):
             s = jax.tree_util.tree_map(lambda si, gi: self.beta * si + (1 - self.beta) * gi * gi, s, g)
-            rate = jax.tree_util.tree_map(lambda si: h * scale * correction / (jnp.sqrt(si) + self.eps), s)
+            rate = jax.tree_util.tree_map(
+                lambda si: h * scale * correction / (jnp.sqrt(si) + eps), s)
             return s, rate
 
         sx, eta_x = moments_and_rate(sx, g1x, self.generator_scale)
@@ -397,21 +403,30 @@ class ConsensusOptimization(AbstractStepMethod):
 
 
 class LocalSymplecticSurgery(AbstractStepMethod):
-    r"""Local symplectic surgery (Mazumdar, Jordan & Sastry 2019, arXiv 1901.00838),
-    in the form of Letcher et al.'s code (aletcher/stable-opponent-shaping, `'lss'`):
+    r"""Local symplectic surgery as Letcher et al.'s code computes it (Letcher et al.
+    2019, "Differentiable Game Mechanics", arXiv 1905.04926; their notebook's
+    `update_th`, `'lss'`), the exact-solve form of Mazumdar et al.'s dynamics (arXiv
+    1901.00838; their two-timescale procedure is `TwoTimescaleLSS`):
 
-        ξ_LSS = ½(ξ + Hᵀ H⁻¹ ξ),      y' = y − h ξ_LSS,
+        ξ_LSS = ½(ξ + Hᵀ H⁻¹ ξ)                     where det H ≠ 0,
+        ξ_LSS = ½(ξ + Hᵀ (HᵀH + λI)⁻¹ Hᵀ ξ)         where det H = 0,
+        y' = y − h ξ_LSS,
 
-    `H = ∂ξ/∂y` the game's Jacobian. In field terms (`v = −ξ`, `J = −H`),
-    `y' = y + (h/2)(v + JᵀJ⁻¹v)`: one matrix-free solve `J s = v` (lineax, JVPs
-    through the field) and one VJP. Where H is symmetric (a potential game) it is
-    gradient descent; where it is antisymmetric (the bilinear game) `HᵀH⁻¹ = −I` and it
-    does not move: LSS keeps only the potential part of the dynamics. With
-    `damping = λ > 0` the solve is the regularised least-squares one the reference
-    falls back to when `det H = 0`, `s = (JᵀJ + λI)⁻¹Jᵀv`."""
+    `H = ∂ξ/∂y` the game's Jacobian and λ = `damping` (the notebook's `lss_lam`, 0.1).
+    In field terms (`v = −ξ`, `J = −H`), `y' = y + (h/2)(v + Jᵀs)` with `J s = v`, or
+    `(JᵀJ + λI) s = Jᵀv` where J is singular. Where H is symmetric (a potential game)
+    it is gradient descent; where it is antisymmetric (the bilinear game) `HᵀH⁻¹ = −I`
+    and it does not move. At a fixed point its Jacobian is `S = (H + Hᵀ)/2`: in a
+    zero-sum game the stable points are the strict local Nash equilibria.
 
-    solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-8, atol=0.0, max_steps=200, restart=20)
-    damping: float | None = None
+    `solver=None` (the default) builds H densely, as the notebook does, and applies its
+    rule exactly (`det H == 0`); a game with more than `dense_limit` parameters, or a
+    lineax `solver`, solves matrix-free instead (JVPs through the field), and falls
+    back to the damped solve (CG on the normal equations) where that solve fails."""
+
+    solver: lx.AbstractLinearSolver | None = None
+    damping: float = 0.1
+    dense_limit: int = eqx.field(static=True, default=256)
 
     def evaluations(self):
         return None  # the solve's JVPs vary
@@ -423,20 +438,96 @@ class LocalSymplecticSurgery(AbstractStepMethod):
         field = lambda p: game.field(p, key)  # noqa: E731
         v, jvp = jax.linearize(field, y)
         pullback = jax.linear_transpose(jvp, y)
-        structure = jax.eval_shape(lambda: v)
-        if self.damping is None:
-            operator = lx.FunctionLinearOperator(jvp, structure)
-            rhs = v
-            solver = self.solver
+        flat_v, unravel = jax.flatten_util.ravel_pytree(v)
+        if self.solver is None and flat_v.size <= self.dense_limit:
+            s = unravel(_letcher_solve(jvp, y, flat_v, self.damping))
         else:
-            normal = lambda s: _axpy(self.damping, s, pullback(jvp(s))[0])  # noqa: E731
-            operator = lx.FunctionLinearOperator(normal, structure, lx.positive_semidefinite_tag)
-            rhs = pullback(v)[0]
-            solver = lx.CG(rtol=1e-10, atol=1e-12, max_steps=200)
-        s = lx.linear_solve(operator, rhs, solver, throw=False).value
+            s = _matrix_free_solve(jvp, pullback, v, self.solver, self.damping)
         (jts,) = pullback(s)
         return _axpy(0.5 * h, _axpy(1.0, jts, v), y), state
 
 
+def _letcher_solve(jvp, y, flat_v, damping):
+    """`J⁻¹v`, or `(JᵀJ + λI)⁻¹Jᵀv` where `det J = 0`, with J dense (one JVP per
+    parameter): the notebook's rule."""
+    _, unravel_y = jax.flatten_util.ravel_pytree(y)
+    columns = jax.vmap(lambda e: jax.flatten_util.ravel_pytree(jvp(unravel_y(e)))[0])
+    jac = columns(jnp.eye(flat_v.size, dtype=flat_v.dtype)).T
+    eye = jnp.eye(flat_v.size, dtype=flat_v.dtype)
+    return jax.lax.cond(
+        jnp.linalg.det(jac) == 0,
+        lambda: jnp.linalg.solve(jac.T @ jac + damping * eye, jac.T @ flat_v),
+        lambda: jnp.linalg.solve(jac, flat_v),
+    )
+
+
+def _matrix_free_solve(jvp, pullback, v, solver, damping):
+    """`J s = v` by a Krylov solve; where it fails (J singular), the damped normal
+    equations `(JᵀJ + λI) s = Jᵀv` by CG."""
+    structure = jax.eval_shape(lambda: v)
+    solver = lx.GMRES(rtol=1e-8, atol=0.0, max_steps=200, restart=20) if solver is None else solver
+    plain = lx.linear_solve(lx.FunctionLinearOperator(jvp, structure), v, solver, throw=False)
+    ok = (plain.result == lx.RESULTS.successful) & jnp.all(
+        jnp.isfinite(jax.flatten_util.ravel_pytree(plain.value)[0]))
+
+    def damped():
+        normal = lambda s: _axpy(damping, s, pullback(jvp(s))[0])  # noqa: E731
+        operator = lx.FunctionLinearOperator(normal, structure, lx.positive_semidefinite_tag)
+        cg = lx.CG(rtol=1e-10, atol=1e-12, max_steps=200)
+        return lx.linear_solve(operator, pullback(v)[0], cg, throw=False).value
+
+    return jax.lax.cond(ok, lambda: plain.value, damped)
+
+
+class TwoTimescaleLSS(AbstractStepMethod):
+    r"""Local symplectic surgery as Mazumdar, Jordan & Sastry's two-timescale procedure
+    (arXiv 1901.00838), for zero-sum games. With `A = (H − Hᵀ)/2` the antisymmetric part
+    of the game's Jacobian, LSS follows
+
+        ξ_LSS = ξ − λ(y)·A H⁻¹ ξ           (= ½(ξ + HᵀH⁻¹ξ) where λ = 1),
+
+    whose Jacobian at a critical point is `S = (H + Hᵀ)/2`: only strict local Nash
+    equilibria are stable, and a non-Nash point that gradient play finds stable becomes a
+    saddle. The procedure never solves `H w = ξ`: a second variable `w` tracks `H⁻¹ξ`
+    on a faster timescale, by gradient descent on `½‖H w − ξ‖²`,
+
+        y' = y − h (ξ − λ(y)·A w),      w' = w − β Hᵀ(H w − ξ),      w₀ = 0,
+
+    both from `(y, w)`, with `β = fast_step` ≫ h (Hessian-vector products only: one
+    JVP and two VJPs a step). The tracking is stable for `β·σ_max(H)² < 2`; on the
+    paper's toy game β = 0.005 (the default) with h = 0.0005 separates the timescales.
+    `λ(y) = exp(−bump·‖ξ(y)‖²)` is 1 at critical points; the
+    paper's λ is a smooth function equal to 1 near critical points that removes the
+    spurious zeros `ξ_LSS = 0, ξ ≠ 0` far from them; `bump = 0` (the default) keeps
+    λ ≡ 1. The state is `w` (a PyTree like `y`)."""
+
+    fast_step: float = 0.005
+    bump: float = 0.0
+
+    def evaluations(self):
+        return 4  # the field, one JVP and two VJPs
+
+    def linear_analysis(self) -> bool:
+        return False  # the state w is part of the dynamics
+
+    def init(self, game, y0, h, key):
+        return jax.tree_util.tree_map(jnp.zeros_like, y0)
+
+    def step(self, game, y, w, t, h, key):
+        field = lambda p: game.field(p, key)  # noqa: E731
+        v, jvp = jax.linearize(field, y)
+        pullback = jax.linear_transpose(jvp, y)
+        # In field terms (v = −ξ, J = −H): A w = −(Jw − Jᵀw)/2 and
+        # Hᵀ(Hw − ξ) = Jᵀ(Jw − v).
+        jw = jvp(w)
+        residual = _axpy(-1.0, v, jw)
+        (jtw,) = pullback(w)
+        (jtr,) = pullback(residual)
+        bump = jnp.exp(-self.bump * _dot(v, v))
+        a_w = jax.tree_util.tree_map(lambda a, b: -0.5 * (a - b), jw, jtw)
+        moved = _axpy(h, _axpy(bump, a_w, v), y)
+        return moved, _axpy(-self.fast_step, jtr, w)
+
+
 __all__ = ["ACGD", "CompetitiveGD", "ConsensusOptimization", "LOLA", "LocalSymplecticSurgery",
-           "LookAheadOpponent", "SOS", "SymplecticGradientAdjustment"]
+           "LookAheadOpponent", "SOS", "SymplecticGradientAdjustment", "TwoTimescaleLSS"]

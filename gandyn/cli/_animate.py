@@ -1,5 +1,7 @@
 """`gandyn animate RUN_DIR`: play a run back, the data space beside the parameters."""
 
+import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -36,9 +38,11 @@ def animate(
         fps = check_int("--fps", fps, 1, 60)
         start = check_int("--start", start, 0, 10**6)
         out = run_dir / "animation.gif" if out is None else Path(out)
+        from .._io import check_writable_file
         from ..plotting import writer_for
 
         writer_for(out, fps)
+        check_writable_file(out)
         if (run_dir / "trajectories.npz").is_file() and (run_dir / "metrics.json").is_file():
             job = _simulate_job(run_dir, loss, method, start)
         elif (run_dir / "settings.json").is_file():
@@ -68,16 +72,17 @@ def animate(
 def _simulate_job(run_dir: Path, loss, method, start) -> dict:
     import numpy as np
 
-    from .._io import read_json
+    from .._budget import memory_limit
+    from .._io import read_npz
     from .._simulate import Status
     from .._simulate_run import portrait_extent
     from .._spec import game_options as declared_options
     from ..plotting import run_title
     from ._games import build_games
 
-    settings = read_json(run_dir / "metrics.json", what="metrics")["settings"]
+    settings = _run_settings(run_dir / "metrics.json")
     game_name = settings.get("game", "dirac")
-    if game_name not in ("dirac", "gaussian") or int(settings.get("dim") or 1) != 1:
+    if game_name not in ("dirac", "gaussian") or (settings.get("dim") or 1) != 1:
         raise InputError(f"the data-space view is drawn for the 1-D dirac and gaussian games; "
                          f"this run is {game_name!r}" + (f" with dim {settings['dim']}"
                                                          if settings.get("dim") else ""))
@@ -89,13 +94,25 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
     if method not in methods:
         raise InputError(f"--method {method!r} is not in this run; choose from: {', '.join(methods)}")
     # The game's declared options among the run's settings (`std` given by --opt included).
-    options = {k: settings[k] for k in declared_options(game_name) if settings.get(k) is not None}
+    options = {k: option.check(settings[k]) for k, option in declared_options(game_name).items()
+               if settings.get(k) is not None}
     ((_, game),) = build_games(game_name, [loss], settings.get("regularizers") or None, options)
-    with np.load(run_dir / "trajectories.npz", allow_pickle=False) as data:
-        params = data[f"{loss}__{method}__params"]
-        status = data[f"{loss}__{method}__status"]
-        steps = data["step"]
-        init = data["init"]
+    data = read_npz(run_dir / "trajectories.npz", "trajectories", max_bytes=memory_limit())
+    prefix = f"{loss}__{method}__"
+    shapes = {prefix + "params": 3, prefix + "status": 1, "step": 1, "init": 2}
+    for name, ndim in shapes.items():
+        if name not in data or data[name].ndim != ndim:
+            raise InputError(f"{str(run_dir / 'trajectories.npz')!r} lacks the array {name!r} "
+                             f"of {ndim} dimensions that a simulate run of {loss} · {method} has")
+    params, status, steps, init = (data[name] for name in shapes)
+    if not len(params) == len(status) == len(init) or params.shape[1] != len(steps) \
+            or params.shape[2] != 2 or init.shape[1] != 2:
+        raise InputError(f"{str(run_dir / 'trajectories.npz')!r}: its arrays' shapes disagree "
+                         f"(params {params.shape}, status {status.shape}, step {steps.shape}, "
+                         f"init {init.shape})")
+    if not np.all(np.isin(status, [s.value for s in Status])):
+        raise InputError(f"{str(run_dir / 'trajectories.npz')!r}: {prefix}status holds values "
+                         f"that are no run status")
     check_int("--start", start, 0, len(params) - 1)
     title = run_title(game_name, options, losses=[loss], regularizers=settings.get("regularizers"),
                       methods=[method], h=settings["step"], steps=settings["steps"],
@@ -105,15 +122,79 @@ def _simulate_job(run_dir: Path, loss, method, start) -> dict:
             "lim": portrait_extent(init[start:start + 1], game)}
 
 
+def _run_settings(path: Path) -> dict:
+    """The `settings` of a simulate run's `metrics.json`, each field animate uses of
+    its type (read as untrusted: a one-line `InputError` naming the field otherwise)."""
+    from .._io import read_json
+
+    settings = read_json(path, what="metrics").get("settings")
+    if not isinstance(settings, dict):
+        raise InputError(f"{str(path)!r} holds no 'settings' object; it is not the metrics of a "
+                         f"gandyn simulate run")
+
+    def words(v):
+        return isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)
+
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    def step(v):
+        return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                and v > 0)
+
+    rules = {"game": (lambda v: v is None or isinstance(v, str), "a game's name"),
+             "dim": (lambda v: v is None or count(v), "a positive integer"),
+             "losses": (words, "a list of losses' names"),
+             "methods": (words, "a list of methods' names"),
+             "regularizers": (lambda v: v is None or (isinstance(v, list)
+                                                      and all(isinstance(x, str) for x in v)),
+                              "a list of NAME=WEIGHT"),
+             "step": (step, "a positive number"), "steps": (count, "a positive integer")}
+    for name, (valid, rule) in rules.items():
+        if not valid(settings.get(name)):
+            raise InputError(f"'settings.{name}' in {str(path)!r} must be {rule}, got "
+                             f"{json.dumps(settings.get(name))[:80]}")
+    return settings
+
+
+_SHOWN = ("step", "seed", "modes", "modes_total", "high_quality", "kl", "fd",
+          "classes_covered", "classes_total")
+"""The fields of a train run's logged rows that its animation shows (numbers or null)."""
+
+
+def _logged_history(path: Path) -> list[dict] | None:
+    """The `history` of a train run's `metrics.json` (None if it has none), each row a
+    JSON object whose shown fields are numbers or null; a one-line `InputError` naming
+    the row and the field otherwise."""
+    from .._io import read_json
+
+    history = read_json(path, what="metrics").get("history")
+    if history is None:
+        return None
+    if not isinstance(history, list):
+        raise InputError(f"'history' in {str(path)!r} must be a list of logged rows, got "
+                         f"{json.dumps(history)[:80]}")
+    for number, row in enumerate(history):
+        if not isinstance(row, dict):
+            raise InputError(f"'history' row {number} in {str(path)!r} is not a JSON object")
+        for name in _SHOWN:
+            value = row.get(name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, (int, float))):
+                raise InputError(f"'history' row {number} in {str(path)!r}: {name} must be a "
+                                 f"number, got {json.dumps(value)[:80]}")
+    return history
+
+
 def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
     import jax
     import numpy as np
 
-    from .._io import atomic_path, read_json
+    from .._io import atomic_path
     from .._train import load_checkpoint
     from ..plotting import training_gif
     from ._common import set_precision
-    from ._train import TrainSettings, _build, _title
+    from .._train_runs import TrainSettings, build as _build, title as _title
 
     settings = TrainSettings.from_file(run_dir / "settings.json")
     set_precision(settings.float64)
@@ -122,7 +203,7 @@ def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
         raise InputError("an image run already has training.gif")
     state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
     check_int("--start", seed, 0, settings.seeds - 1)
-    history = (read_json(run_dir / "metrics.json", what="metrics").get("history")
+    history = (_logged_history(run_dir / "metrics.json")
                if (run_dir / "metrics.json").is_file() else list(state.history))
     common = sorted(set(state.checkpoints) & set(state.samples))
     checkpoints = {k: state.checkpoints[k] for k in common}

@@ -16,6 +16,7 @@ from ._common import (
     check_int,
     check_step,
     fail,
+    interruptible,
     resolve_names,
     run_directory,
     set_precision,
@@ -70,6 +71,7 @@ def bifurcation(
     multipliers, the bifurcations located and named, the attractor simulated at each
     value; writes bifurcation.json and bifurcation.png."""
     from .. import methods as method_registry
+    from .._bifurcation import check_step_method
 
     try:
         set_precision(float64)
@@ -88,6 +90,7 @@ def bifurcation(
         options = for_owner(checked, "game", declared_game_options(game))
         method_options = {names[0]: for_owner(checked, names[0],
                                                method_registry.registry.options(names[0]))}
+        check_step_method(names[0], method_registry.get(names[0]))
         games = build_games(game, loss, reg, options, default_losses=["nsgan"], extra=checked)
         is_step = param.strip().lower() == "h"
         if is_step:
@@ -99,12 +102,13 @@ def bifurcation(
         else:
             check_step(1.0 if step is None else step)
         run_dir = run_directory(out, "bifurcation")
-    except InputError as e:
+    except (InputError, ValueError) as e:
         fail(str(e))
 
     import numpy as np
 
     from .. import continuation
+    from .._analysis import _breakdown_named
     from .._io import atomic_directory, write_json
     from ..plotting import bifurcation_diagram, run_title
 
@@ -112,9 +116,13 @@ def bifurcation(
     the_method = method_registry.get(names[0], **method_options[names[0]])
     values = np.linspace(start, stop, points)
     h = None if is_step else (1.0 if step is None else step)
+    def diagram():
+        with _breakdown_named(names[0], the_game):  # a solve that breaks down: one line
+            return continuation(the_game, the_method, param, values, h=h, transient=steps,
+                                record=record)
+
     try:
-        result = continuation(the_game, the_method, param, values, h=h, transient=steps,
-                              record=record)
+        result = interruptible(diagram)
     except ValueError as e:
         fail(str(e).splitlines()[0])
     settings = {"game": game, "loss": label if game != label else None, "method": names[0],

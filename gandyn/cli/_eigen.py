@@ -92,6 +92,13 @@ def eigen(
                        "none" if not row["largest_stable_step"] else f"{row['largest_stable_step']:.6g}")
             table.add_row(name, f"{row['growth_per_step']:.6f}", row["verdict"], largest)
         console.print(table)
+        for name, row in report["methods"].items():
+            if "flow_eigenvalues" in row:
+                flow = np.array([complex(*e) for e in row["flow_eigenvalues"]])
+                console.print(f"{name}: eigenvalues of its modified field's Jacobian at "
+                              f"h={step:g}: " + ", ".join(_complex(e, flow) for e in flow)
+                              + f" (growth per step exp(h·max Re λ̃) = "
+                              f"{np.exp(step * flow.real.max()):.6f})")
         shown = label + (" + " + " + ".join(reg) if reg else "")
         panels.append([_panel(g, m, name, y, step, eig, shown, report["methods"][name])
                        for name, m in objects.items()])

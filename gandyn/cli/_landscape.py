@@ -102,8 +102,8 @@ def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None)
     `batch`, default the run's) and seed `seed_index`'s parameters at both steps."""
     import dataclasses
 
-    from ._slice import _load as load_points
-    from ._train import TrainSettings, _build
+    from .._train_runs import kept_points as load_points
+    from .._train_runs import TrainSettings, build as _build
 
     game, kept, key = load_points(run_dir, None, seed_index)
     steps = sorted(kept)

@@ -28,6 +28,8 @@ LossOption = Annotated[list[str] | None, typer.Option(
     + f" (default: {', '.join(DEFAULT_LOSSES)}).")]
 MethodOption = Annotated[list[str] | None, typer.Option(
     "--method", "-m", help="Method (repeatable): " + ", ".join(methods.names())
+    + ", or modified:NAME, the flow of method NAME's modified field of order k (--opt "
+    "order=k, backward error analysis), saved once per step h"
     + f" (default: {', '.join(DEFAULT_METHODS)}).")]
 RegOption = Annotated[list[str] | None, typer.Option(
     "--reg", "-r", help="Regularizer of a GAN game, NAME=WEIGHT (repeatable): "
@@ -55,6 +57,7 @@ def _declared() -> str:
         for name in registry.names():
             if declared(name):
                 parts.append(f"{name}: {', '.join(declared(name))}")
+    parts.append("modified:NAME: order, substeps and NAME's own")
     return "; ".join(parts)
 
 

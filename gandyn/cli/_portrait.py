@@ -79,7 +79,7 @@ def portrait(
             raise InputError(f"--lim must be a positive finite number of at most 1e6, got {lim}")
         chosen = None
         if plane is not None:
-            from .._analysis import drawing_plane
+            from .._planes import drawing_plane
 
             try:
                 chosen = drawing_plane(games[0][1], plane)

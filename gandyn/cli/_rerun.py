@@ -47,10 +47,11 @@ def rerun(
 
         run_training(spec, new_dir)
     else:
-        from ._sweep import _create, run_and_report
+        from .._execute import create_sweep_folder
+        from ._sweep import run_and_report
 
         try:
-            _create(new_dir, spec, spec.float64)
+            create_sweep_folder(new_dir, spec)
         except OSError as e:
             fail(f"cannot write to {str(new_dir)!r}: {e.strerror or e}")
         run_and_report(spec, new_dir)

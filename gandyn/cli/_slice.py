@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ._common import InputError, check_int, check_writable, fail, progress_bar, set_precision
+from .._train_runs import kept_points
+from ._common import InputError, check_int, check_writable, fail, progress_bar
 
 
 class Directions(enum.StrEnum):
@@ -49,7 +50,7 @@ def slice(  # noqa: A001 - the command's name
                              f"units), got {lim}")
         out = Path(run_dir) / "slices" if out is None else out
         check_writable(out)
-        game, points, key = _load(Path(run_dir), step, seed_index)
+        game, points, key = kept_points(Path(run_dir), step, seed_index)
     except (InputError, ValueError) as e:
         fail(str(e))
 
@@ -69,7 +70,7 @@ def slice(  # noqa: A001 - the command's name
                                       key=jax.random.fold_in(key, n)))
             bar.update(task, completed=k + 1)
     from ..plotting import STYLE, fit_suptitle
-    from ._train import TrainSettings, _title
+    from .._train_runs import TrainSettings, title as _title
 
     name = _title(TrainSettings.from_file(Path(run_dir) / "settings.json"))
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,8 @@ def slice(  # noqa: A001 - the command's name
         from .._io import atomic_path
 
         with atomic_path(out / "slices.gif") as tmp:
-            slice_gif(tmp, slices, [f"step {s.step:,} · seed index {seed_index}" for s in slices])
+            slice_gif(tmp, slices, [f"step {s.step:,} · seed index {seed_index}" for s in slices],
+                      suptitle=name)
     write_json(out / "slices.json", {"run": str(run_dir), "seed": seed_index,
                                      "directions": directions.value,
                                      "slices": [s.summary() for s in slices]})
@@ -100,45 +102,3 @@ def slice(  # noqa: A001 - the command's name
         typer.echo(f"step {s.step}: {s.plane.kind}; rotation {s.rotation:.0%}, curl {s.curl:.3g}, "
                    f"divergence {s.divergence:.3g}, |λ₁| {abs(lead):.3g}")
     typer.echo(f"wrote {out}")
-
-
-def _load(run_dir: Path, steps: list[int] | None, seed_index: int):
-    """`(game, {step: parameters of seed `seed_index`}, key)` from a train run folder;
-    the key is the run's minibatch key (the one its logged eigenvalues used)."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-    from jax.flatten_util import ravel_pytree
-
-    from .._train import CHECKPOINT, load_checkpoint
-    from .._train_runs import TrainSettings
-    from .._train_runs import build as _build
-
-    if not run_dir.is_dir() or not (run_dir / "settings.json").is_file() \
-            or not (run_dir / CHECKPOINT).is_file():
-        raise InputError(f"{str(run_dir)!r} is not a gandyn train run folder (settings.json and "
-                         f"{CHECKPOINT})")
-    try:
-        settings = TrainSettings.from_file(run_dir / "settings.json")
-    except InputError as e:
-        raise InputError(str(e).removeprefix("cannot resume: ")) from None
-    set_precision(settings.float64)
-    game, method, _ = _build(settings)
-    state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
-    check_int("--seed-index", seed_index, 0, len(state.diverged_at) - 1)
-    kept = {**state.checkpoints, state.step: state.params}
-    available = ", ".join(map(str, sorted(kept)))
-    chosen = sorted(kept) if not steps else steps
-    for n in chosen:
-        if n not in kept:
-            raise InputError(f"--step {n} is not a step whose parameters the run kept; "
-                             f"choose from: {available}")
-    points = {}
-    for n in dict.fromkeys(chosen):
-        y = jax.tree_util.tree_map(lambda x: jnp.asarray(x[seed_index]), kept[n])
-        if not np.all(np.isfinite(np.asarray(ravel_pytree(y)[0]))):
-            raise InputError(f"seed {seed_index}'s parameters at step {n} are not finite (the run "
-                             f"diverged at step {state.diverged_at[seed_index]})")
-        points[n] = y
-    key = jax.random.split(jax.random.key(settings.seed), 4)[1]
-    return game, points, key

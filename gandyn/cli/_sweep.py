@@ -86,7 +86,8 @@ def sweep(
     ranking. --processes N or --coordinator run it over several processes.
 
     At most 100,000 runs per sweep and 10^8 steps per run; every grid value once."""
-    from .._sweep import SweepSpec, check_run_folder
+    from .._sweep import SweepSpec
+    from .._sweep_grid import check_run_folder
     from .._train_sweep import TrainSweepSpec
 
     multi = _check_distributed(processes, coordinator, num_processes, process_id, distributed,
@@ -204,6 +205,12 @@ def _check_distributed(processes, coordinator, num_processes, process_id, distri
     check = lambda name, v, low, high: v is None or low <= v <= high or fail(  # noqa: E731
         f"{name} must be an integer from {low} to {high}, got {v}")
     check("--processes", processes, 1, 256)
+    if processes is not None and processes > 1:
+        from ._workers import check_processes
+
+        problem = check_processes(processes)
+        if problem:
+            fail(problem)
     check("--num-processes", num_processes, 1, 100_000)
     check("--timeout", timeout, 1, 86_400)
     joined = [coordinator is not None, num_processes is not None, process_id is not None]
@@ -216,6 +223,12 @@ def _check_distributed(processes, coordinator, num_processes, process_id, distri
             fail(f"--coordinator must be HOST:PORT, got {coordinator!r}")
         if not 0 <= process_id < num_processes:
             fail(f"--process-id must be from 0 to {num_processes - 1}, got {process_id}")
+        if process_id == 0:  # the coordinator serves on the port: said now, not by a crash
+            from ._workers import port_in_use
+
+            if port_in_use(int(port)):
+                fail(f"--coordinator port {port} is already in use on this machine; process 0 "
+                     f"serves the coordinator there: choose a free port")
     if processes is not None and (any(joined) or distributed):
         fail("--processes starts local workers itself: give it without --coordinator, "
              "--num-processes, --process-id or --distributed")
@@ -307,7 +320,29 @@ def _work(spec, run_dir: Path | None, *, new: bool, coordinator=None, num_proces
 
     index, count = 0, 1
     if coordinator is not None or num_processes is not None or _in_cluster():
+        from ._workers import JOINED, JOINING
+
+        print(JOINING, file=sys.stderr, flush=True)  # the parent's clock: timeout + a grace
         index, count = _shards.initialize(coordinator, num_processes, process_id, timeout=timeout)
+        print(JOINED, file=sys.stderr, flush=True)
+    try:
+        _share(spec, run_dir, index, count, new=new, timeout=timeout, plot=plot, float64=float64)
+    except typer.Exit as e:
+        if count > 1 and e.exit_code:
+            # Said on stderr already. JAX's shutdown at exit would wait at a barrier for
+            # the others, which wait for this one's share: end now, the parent stops them.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.exit_code)
+        raise
+
+
+def _share(spec, run_dir, index: int, count: int, *, new: bool, timeout: int, plot: bool,
+           float64: bool) -> None:
+    """Process `index` of `count`'s part of `_work`, once it joined the others."""
+    from .. import _shards
+
+    if count > 1:
         if new:
             if index == 0:
                 _create(run_dir, spec, float64)

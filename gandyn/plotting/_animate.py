@@ -14,7 +14,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
-from .._analysis import slice_plane
+from .._planes import slice_plane
 from ._portrait import _axis_shift, oriented_plane, portrait
 from ._style import OKABE_ITO, STATUS_STYLE, STYLE, fit_suptitle
 

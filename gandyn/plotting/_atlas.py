@@ -15,9 +15,11 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
     log₁₀(final distance to equilibrium), over step size (x) × regularizer (y), in
     cividis (readable under every colour vision deficiency); a cell where the median
     run diverged is hatched white. Each cell reads `k/n`: k of its n seeds converged
-    or are converging, in black or white, whichever contrasts with the cell. Each
-    panel's corner gives the largest step at which every seed converged at that step
-    and every smaller one (per regularizer, the best)."""
+    (a seed still converging is told by the colour, its distance), in black or white,
+    whichever contrasts with the cell. Each row is labelled on the right with the
+    largest step at which every seed converged or is converging, at that step and every
+    smaller one (`none`, a step, or `all`); the panel's title gives the unregularized
+    row's and the best row's."""
     losses = list(dict.fromkeys(r["loss"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     regs = list(dict.fromkeys(r["regularizer"] for r in rows))
@@ -42,7 +44,7 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
                 values = [np.inf if r["status"] == "diverged" or r["final_distance"] is None
                           else np.log10(max(r["final_distance"], 1e-30)) for r in cell]
                 grid[a, b] = np.median(values)
-                good[a, b] = sum(r["status"] in ("converged", "converging") for r in cell)
+                good[a, b] = sum(r["status"] == "converged" for r in cell)
                 total[a, b] = len(cell)
             ax = axes[i, j]
             shown = np.where(np.isinf(grid), VMAX + 1, np.clip(grid, VMIN, VMAX))
@@ -61,34 +63,58 @@ def atlas(rows: list[dict], *, panel_size: float = 3.2, title: str | None = None
                             fontsize=9, color=colour)
             ax.set_xticks(range(len(steps)), [f"{h:.2g}" for h in steps], rotation=45)
             ax.set_yticks(range(len(regs)), regs if j == 0 else [""] * len(regs))
-            ax.set_title(f"{loss} · {method}\nstable up to h = {_stable_up_to(cells, steps)}")
+            limits = [_row_limit(cells, steps, a) for a in range(len(regs))]
+            ax.set_title(f"{loss} · {method}\n{_limits_summary(limits, regs, steps)}")
             ax.set_xlabel("step size h")
             ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
+            right = ax.secondary_yaxis("right")
+            right.set_yticks(range(len(regs)), [_limit_text(k, steps) for k in limits])
+            right.tick_params(labelsize=9, length=0)
+            if j == len(methods) - 1:
+                right.set_ylabel("every seed stable up to h")
     bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
                        label="median final log₁₀ ‖y − y*‖")
     bar.ax.tick_params(labelsize=9)
-    note = ("cell text k/n: k of n seeds converged or converging · colour: median final "
-            "log₁₀ distance to the equilibrium · white, hatched: diverged")
+    note = ("cell text k/n: k of n seeds converged (reached the equilibrium) · colour: median "
+            "final log₁₀ distance to the equilibrium (lower is better) · white, hatched: "
+            "diverged · right: every seed stable (converged or converging) up to h")
     fit_suptitle(fig, (title + "\n" if title else "") + note)
     return fig
 
 
-def _stable_up_to(cells: dict, steps: list[float]) -> str:
-    """The largest grid step `h` such that, for some regularizer, every seed converged
-    at every grid step up to `h`; `none` if not even the smallest; `≥ h_max` if all."""
-    best = -1
-    regs = {a for a, _ in cells}
-    for a in regs:
-        k = -1
-        for b in range(len(steps)):
-            cell = cells.get((a, b), [])
-            if not cell or not all(r["status"] in ("converged", "converging") for r in cell):
-                break
-            k = b
-        best = max(best, k)
-    if best < 0:
-        return "none"
-    return f"≥ {steps[-1]:.2g} (grid max)" if best == len(steps) - 1 else f"{steps[best]:.2g}"
+def _row_limit(cells: dict, steps: list[float], row: int) -> int:
+    """The index of the largest grid step `h` such that every seed of regularizer
+    `row` converged (or is converging) at every grid step up to `h`; −1 if not even at
+    the smallest."""
+    k = -1
+    for b in range(len(steps)):
+        cell = cells.get((row, b), [])
+        if not cell or not all(r["status"] in ("converged", "converging") for r in cell):
+            break
+        k = b
+    return k
+
+
+def _limit_text(k: int, steps: list[float]) -> str:
+    """A row's limit as its right-hand label: `none`, `0.14`, or `all` (every grid step)."""
+    return "none" if k < 0 else "all" if k == len(steps) - 1 else f"{steps[k]:.2g}"
+
+
+def _limits_summary(limits: list[int], regs: list[str], steps: list[float]) -> str:
+    """A panel's second title line from the rows' limits that occur: the unregularized
+    row's (where the sweep has one) and the best row's, e.g. `none: never stable · best
+    r1=1: all h`."""
+    def said(k):
+        return ("never stable" if k < 0 else "all h" if k == len(steps) - 1
+                else f"h ≤ {steps[k]:.2g}")
+
+    best = max(range(len(regs)), key=lambda a: limits[a])
+    parts = []
+    if "none" in regs:
+        parts.append(f"none: {said(limits[regs.index('none')])}")
+    if regs[best] != "none" or not parts:
+        parts.append(f"best {regs[best]}: {said(limits[best])}")
+    return " · ".join(parts)
 
 
 @styled
@@ -115,7 +141,8 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     if high - low < 1e-6:
         low, high = low - 0.5, high + 0.5
-    cmap = mpl.colormaps["cividis_r"].with_extremes(over="white")
+    # As the Dirac atlas: dark is a small (good) value, yellow a large one.
+    cmap = mpl.colormaps["cividis"].with_extremes(over="white")
     norm = mpl.colors.Normalize(low, high)
     image = None
     for i, (loss, net) in enumerate(panels):

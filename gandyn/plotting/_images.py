@@ -67,11 +67,15 @@ def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int =
 
 
 def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int = 4,
-              history=None) -> None:
-    """An animation of one seed's sample grid over the log points, as a GIF."""
+              history=None, suptitle: str | None = None) -> None:
+    """An animation of one seed's sample grid over the log points, as a GIF, each frame
+    under `suptitle` (the run's settings)."""
     steps = sorted(samples)
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(3.6, 4.0), layout="constrained")
+        fig, ax = plt.subplots(figsize=(4.2, 4.0 if suptitle is None else 5.0),
+                               layout="constrained")
+        if suptitle:
+            fit_suptitle(fig, suptitle, fontsize=9)
 
         def frame(i):
             ax.clear()

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from .._analysis import Plane, slice_plane  # noqa: E402
+from .._planes import Plane, slice_plane  # noqa: E402
 from .._games import AbstractGame, Players  # noqa: E402
 from .._simulate import Solution, Status  # noqa: E402
 
@@ -74,7 +74,7 @@ def portrait(
     plane, each drawn in its status's colour, line style and marker (a filled marker
     at the start, a hollow one at the end, an arrow for the direction); the outcome
     is written in the corner. The view widens (up to 3×) to keep every trajectory's
-    finite part inside. Axes are offsets from the plane's origin, plus the origin's
+    finite part inside, or zooms in on trajectories that stay within a third of it. Axes are offsets from the plane's origin, plus the origin's
     own coordinates for a coordinate plane."""
     plane = oriented_plane(slice_plane(game, coordinates=game.plane()) if plane is None else plane)
     shift = _axis_shift(plane)
@@ -87,7 +87,11 @@ def portrait(
         reach = [np.nanmax(np.abs(np.concatenate([a, b]))) for (a, b), _ in paths
                  if np.any(np.isfinite(a))]
         if reach:
-            lim = float(min(3 * lim, max(lim, 1.05 * max(reach))))
+            farthest = max(reach)
+            # Widen (up to 3×) to keep every path in view, or zoom in on paths that
+            # stay within a third of it (else a start near the equilibrium is a blob).
+            lim = float(1.3 * farthest if 0 < farthest < lim / 3
+                        else min(3 * lim, max(lim, 1.05 * farthest)))
     axis, u, w = _field_on_plane(game, plane, lim, 41)
     speed = np.hypot(u, w)
     lines = draw_streamlines(
@@ -98,26 +102,42 @@ def portrait(
         ax.figure.colorbar(lines, ax=ax, shrink=0.8, pad=0.02, label="speed ‖v‖")
     alpha = 1.0 if len(paths) <= 3 else 0.8
     width = 1.4 if len(paths) <= 3 else 0.9
+    equilibrium = game.equilibrium()
+    centre = None if equilibrium is None else plane.project(
+        np.asarray(ravel_pytree(equilibrium)[0], dtype=float))
+    view = (shift[0] - lim, shift[0] + lim, shift[1] - lim, shift[1] + lim)
     for (a, b), code in paths:
         colour, style, marker = STATUS_STYLE[code]
+        first, last_turn = _first_and_last_turn(a, b, centre)
         a, b = a + shift[0], b + shift[1]
-        ax.plot(a, b, color=colour, ls=style, lw=width, alpha=alpha, zorder=3)
+        if first is None:
+            ax.plot(a, b, color=colour, ls=style, lw=width, alpha=alpha, zorder=3)
+        else:
+            # Many turns (a slow spiral or a cycle): every turn drawn would fill an
+            # annulus solid; the first and last turn are drawn in full, the ones between
+            # faintly, in the same line style.
+            ax.plot(a[first:last_turn + 1], b[first:last_turn + 1], color=colour, ls=style,
+                    lw=0.5, alpha=0.3, zorder=2.5)
+            ax.plot(a[:first + 1], b[:first + 1], color=colour, ls=style, lw=width, alpha=alpha,
+                    zorder=3)
+            ax.plot(a[last_turn:], b[last_turn:], color=colour, ls=style, lw=width, alpha=alpha,
+                    zorder=3)
         ax.plot(a[0], b[0], marker, color=colour, mec="black", mew=0.5, ms=6, zorder=4)
         finite = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
         if finite.size > 1:
             last = finite[-1]
             ax.plot(a[last], b[last], marker, mfc="white", mec=colour, mew=1.2, ms=6, zorder=4)
-            k = max(1, min(finite.size // 8, finite.size - 1))
-            ax.annotate("", xy=(a[finite[k]], b[finite[k]]), xytext=(a[finite[k - 1]], b[finite[k - 1]]),
-                        arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2,
-                                    "mutation_scale": 14}, zorder=4)
+            k = _arrow_index(a, b, finite, view, before=first)
+            if k is not None:
+                ax.annotate("", xy=(a[k], b[k]), xytext=(a[k - 1], b[k - 1]),
+                            arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2,
+                                        "mutation_scale": 14}, zorder=4, annotation_clip=True)
     if paths:
         counts = {}
         for _, code in paths:
             counts[code.label] = counts.get(code.label, 0) + 1
         outcome_text(ax, ", ".join(f"{n} {label}" if len(paths) > 1 else label
                                    for label, n in counts.items()))
-    equilibrium = game.equilibrium()
     if equilibrium is not None:
         a, b = plane.project(np.asarray(ravel_pytree(equilibrium)[0], dtype=float))
         ax.plot([a + shift[0]], [b + shift[1]], marker="*", color=OKABE_ITO["yellow"], mec="black",
@@ -130,6 +150,53 @@ def portrait(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _first_and_last_turn(a: np.ndarray, b: np.ndarray, centre, turns: float = 2.5,
+                         spread: float = 0.05):
+    """For a path that winds more than `turns` times round `centre` (default: its own
+    mean) with its turns close together (their radius changing by less than `spread`,
+    relative, per turn: a slow spiral or a cycle, which drawn whole fills an annulus):
+    the index where its first full turn ends and the one where its last full turn
+    starts; `(None, None)` for any other path."""
+    finite = np.isfinite(a) & np.isfinite(b)
+    if finite.sum() < 3:
+        return None, None
+    ca, cb = (np.nanmean(a[finite]), np.nanmean(b[finite])) if centre is None else centre
+    angle = np.full(a.shape, np.nan)
+    angle[finite] = np.unwrap(np.arctan2(b[finite] - cb, a[finite] - ca))
+    seen = angle[finite]
+    wound = abs(seen[-1] - seen[0]) / (2 * np.pi)
+    if wound < turns:
+        return None, None
+    first = int(np.flatnonzero(finite & (np.abs(angle - seen[0]) >= 2 * np.pi))[0])
+    last = int(np.flatnonzero(finite & (np.abs(seen[-1] - angle) >= 2 * np.pi))[-1])
+    if first >= last:
+        return None, None
+    radius = np.hypot(a - ca, b - cb)
+    inner, outer = np.nanmedian(radius[:first + 1]), np.nanmedian(radius[last:])
+    if min(inner, outer) <= 0 or abs(np.log(outer / inner)) > spread * (wound - 1):
+        return None, None
+    return first, last
+
+
+def _arrow_index(a: np.ndarray, b: np.ndarray, finite: np.ndarray, view,
+                 before: int | None = None) -> int | None:
+    """Where to draw a path's direction arrow: about an eighth of the way along (half
+    way round the first turn of a path of many, `before`), at a segment whose both ends
+    lie well inside the view (an arrowhead at the frame would be clipped); None if the
+    path has no such segment."""
+    x0, x1, y0, y1 = view
+    margin = 0.06 * (x1 - x0)
+    inside = ((a > x0 + margin) & (a < x1 - margin) & (b > y0 + margin) & (b < y1 - margin))
+    candidates = [k for k in finite[1:] if inside[k] and inside[k - 1]
+                  and (a[k], b[k]) != (a[k - 1], b[k - 1])]
+    if not candidates:
+        return None
+    target = finite[max(1, min(finite.size // 8, finite.size - 1))]
+    if before is not None:
+        target = min(target, max(1, before // 2))
+    return min(candidates, key=lambda k: (k < target, abs(k - target)))
 
 
 def oriented_plane(plane: Plane) -> Plane:
@@ -287,7 +354,7 @@ def portrait_grid(
     if handles:
         width = fig.get_figwidth()
         legend = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
-                            ncols=max(1, min(len(handles), int(width // 1.9))),
+                            ncols=max(1, min(len(handles), int(width // 1.9))), handlelength=3.2,
                             title="outcome (● start, ○ end)" if statuses else None)
     if suptitle:
         fit_suptitle(fig, suptitle)

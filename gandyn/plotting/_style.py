@@ -27,6 +27,9 @@ STYLE = {
     "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
     "figure.titlesize": 11, "axes.prop_cycle": mpl.cycler(color=CYCLE),
     "image.cmap": "cividis", "savefig.dpi": 110, "figure.dpi": 110,
+    # A dash pattern in points, whatever the line's width: a legend's handle then shows
+    # the very dashes of the (thinner or thicker) lines it stands for.
+    "lines.scale_dashes": False,
 }
 
 
@@ -45,7 +48,7 @@ def styled(function):
 # the colour (a run still on its way in); the line style tells them apart.
 STATUS_STYLE = {
     Status.CONVERGED: (OKABE_ITO["blue"], "-", "o"),
-    Status.CONVERGING: (OKABE_ITO["blue"], (0, (5, 1.5)), "o"),
+    Status.CONVERGING: (OKABE_ITO["blue"], (0, (6, 3)), "o"),
     Status.CYCLING: (OKABE_ITO["purple"], (0, (3, 1, 1, 1)), "s"),
     Status.DIVERGING: (OKABE_ITO["orange"], "--", "^"),
     Status.DIVERGED: (OKABE_ITO["vermillion"], ":", "X"),
@@ -68,11 +71,35 @@ def status_handles(statuses) -> list:
             for s, (c, ls, m) in STATUS_STYLE.items() if s in occurring]
 
 
+SEPARATOR = " · "
+
+
+def wrap_phrases(text: str, width: int) -> str:
+    """`text` wrapped at `width` characters between its `·`-separated phrases ("5,000
+    steps" stays on one line); a phrase longer than a line alone is wrapped at its
+    spaces. Existing line breaks are kept."""
+    out = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for phrase in paragraph.split(SEPARATOR):
+            candidate = phrase if not line else line + SEPARATOR + phrase
+            if len(candidate) <= width or not line:
+                line = candidate
+            else:
+                out.append(line + " ·")
+                line = phrase
+            if len(line) > width:  # one phrase longer than a line
+                *full, line = textwrap.wrap(line, width, break_on_hyphens=False) or [""]
+                out.extend(full)
+        out.append(line)
+    return "\n".join(out)
+
+
 def settings_title(*parts, width: int = 110) -> str:
-    """A title from the run's settings, `·`-separated, wrapped at `width` characters;
-    empty parts are left out."""
-    text = " · ".join(str(p) for p in parts if p not in (None, "", []))
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) if text else ""
+    """A title from the run's settings, `·`-separated, wrapped at `width` characters
+    between phrases; empty parts are left out."""
+    text = SEPARATOR.join(str(p) for p in parts if p not in (None, "", []))
+    return wrap_phrases(text, width) if text else ""
 
 
 def describe_game(game: str, **options) -> str:
@@ -132,8 +159,7 @@ def run_title(game: str, options: dict | None = None, *, losses=(), regularizers
 def fit_suptitle(fig: plt.Figure, text: str, fontsize: float = 11) -> None:
     """`fig.suptitle(text)` wrapped to the figure's width (about 0.55 em a character)."""
     chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
-    lines = [textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n")]
-    fig.suptitle("\n".join(lines), fontsize=fontsize)
+    fig.suptitle(wrap_phrases(text, chars), fontsize=fontsize)
 
 
 def history_row(history, step, seed) -> dict | None:

@@ -82,10 +82,12 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
                      vmax=1, aspect="auto", interpolation="bicubic")
     if colorbar:
         ax.figure.colorbar(heat, ax=ax, shrink=0.85, pad=0.02, label="D(x) = σ(C(x))")
-    ax.scatter(samples[:, 0], samples[:, 1], s=3, c=FAKE_COLOUR, label="generated", zorder=2,
+    # The generated samples above the real ones: a collapsed generator shows as black
+    # clusters on some of the blue modes, the others left blue.
+    ax.scatter(reference[:1000, 0], reference[:1000, 1], s=6, c=REAL_COLOUR, label="real (target)",
+               zorder=2, linewidths=0, alpha=0.6)
+    ax.scatter(samples[:, 0], samples[:, 1], s=3, c=FAKE_COLOUR, label="generated", zorder=3,
                linewidths=0)
-    ax.scatter(reference[:1000, 0], reference[:1000, 1], s=5, c=REAL_COLOUR, label="real (target)",
-               zorder=3, linewidths=0, alpha=0.8)
     norm = np.linalg.norm(push, axis=1, keepdims=True) + 1e-12
     ax.quiver(samples[:arrows, 0], samples[:arrows, 1], *(push / norm).T, color=PUSH_COLOUR,
               scale=30, width=0.004, zorder=4, label="generator's push −∇ₓL_G")
@@ -103,7 +105,15 @@ def _players_at(params, seed):
     return jax.tree_util.tree_map(lambda x: x[seed], params)
 
 
-def _sample_legend(fig):
+def _sample_legend(fig, one_dimensional: bool = False):
+    if one_dimensional:
+        handles = [
+            mpl.patches.Patch(color="0.8", label="real (target), histogram"),
+            mpl.lines.Line2D([], [], color=FAKE_COLOUR, lw=1.0, label="generated, histogram"),
+            mpl.lines.Line2D([], [], color=PUSH_COLOUR, lw=1.2, label="D(x) (right axis)"),
+        ]
+        return fig.legend(handles=handles, loc="lower center",
+                          ncols=3 if fig.get_figwidth() > 8 else 1)
     handles = [
         mpl.lines.Line2D([], [], ls="none", marker="o", ms=5, color=REAL_COLOUR, label="real (target)"),
         mpl.lines.Line2D([], [], ls="none", marker="o", ms=4, color=FAKE_COLOUR, label="generated"),
@@ -138,7 +148,7 @@ def snapshots(game, checkpoints: dict[int, Players], samples: dict[int, np.ndarr
     fig = panel_grid([[(step,) for step in chosen]], draw, panel_size=3.3 if plane else 3.8,
                      min_width=6.5, gap=0.75 if plane else 1.3, right=1.0 if plane else 0.7,
                      cell_aspect=1.0 if plane else 1.1)
-    legend = _sample_legend(fig) if plane else None
+    legend = _sample_legend(fig, one_dimensional=not plane)
     if suptitle:
         fit_suptitle(fig, f"{suptitle} · seed {seed}")
     fit_margins(fig, legend=legend)

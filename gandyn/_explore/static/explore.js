@@ -94,8 +94,16 @@
     state.step = Number(q.get("step") || d.step);
     state.steps = Number(q.get("steps") || d.steps);
     state.lim = Number(q.get("lim") || VIEW[state.game] || d.lim);
-    state.points = q.getAll("point").map((p) => p.split(",").map(Number))
-      .filter((p) => p.length === 2 && p.every(Number.isFinite)).slice(0, OPTIONS.limits.points);
+    const linked = q.getAll("point").map((text) => [text, text.split(",").map(Number)]);
+    const planar = ([, p]) => p.length === 2 && p.every(Number.isFinite);
+    const dropped = linked.filter((entry) => !planar(entry)).map(([text]) => `point=${text}`);
+    if (dropped.length) {
+      // Said, not dropped silently (a link holding a command line's --init, say).
+      showError("link", `${dropped.join(", ")} not drawn: a point of the page is two `
+        + "numbers a,b of its drawing plane (the command line's --init takes every "
+        + "parameter: use gandyn simulate or portrait for that start)");
+    }
+    state.points = linked.filter(planar).map(([, p]) => p).slice(0, OPTIONS.limits.points);
   }
 
   function writeLocation() {
@@ -452,15 +460,26 @@
     if (kind === "spectrum") $("verdict").dataset.stale = stale ? "true" : "false";
   }
 
+  // The note while a request runs, with the seconds it has taken so far (a fixed
+  // estimate was wrong for the slow compiles: cgd's first run takes over 30 s).
   let busySince = 0;
+  let busyTimer = null;
   function updateBusy() {
     const busy = [...document.body.classList].filter((c) => c.startsWith("busy-"))
       .map((c) => c.slice(5));
-    if (!busy.length) { $("busy").hidden = true; busySince = 0; return; }
+    if (!busy.length) {
+      $("busy").hidden = true;
+      busySince = 0;
+      if (busyTimer) { clearInterval(busyTimer); busyTimer = null; }
+      return;
+    }
     if (!busySince) busySince = Date.now();
+    if (!busyTimer) busyTimer = setInterval(updateBusy, 1000);
+    const seconds = Math.floor((Date.now() - busySince) / 1000);
     $("busy").hidden = false;
-    $("busy").textContent = `computing ${busy.join(", ")}… (a method's first run compiles it: `
-      + "up to ~20 s; greyed results are the previous settings)";
+    $("busy").textContent = `computing ${busy.join(", ")}… ${seconds} s (a method's first run `
+      + "compiles it: seconds for most, up to a minute for second-order methods such as cgd; "
+      + "greyed results are the previous settings)";
   }
 
   function settingsText() {
