@@ -124,6 +124,7 @@ from ._landscape import (
     spectra as spectra,
     top_spectrum as top_spectrum,
 )
+from ._recorder import Recorder as Recorder, record as record
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
 from ._slice import FieldSlice as FieldSlice, field_slice as field_slice

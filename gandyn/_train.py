@@ -20,6 +20,7 @@ from ._io import atomic_write, jsonable, read_npz
 from ._landscape import rotation_shares
 from ._methods import AbstractStepMethod, carrying_game_state
 from ._metrics import sample_metrics
+from ._recorder import Recorder, record
 from ._simulate import _observe as observe, simulate
 
 
@@ -39,6 +40,7 @@ class TrainState:
     eigenvalues: dict[int, list]
     samples: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
     checkpoints: dict[int, Players] = dataclasses.field(default_factory=dict)
+    densities: dict[int, dict] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -51,7 +53,8 @@ class TrainResult:
     `final`: the parameters of every seed (the last good ones for a diverged seed);
     `diverged_at[seed]`: the step of divergence or None; `eigenvalues[step]`: top
     Jacobian eigenvalues of seed 0 at a few checkpoints; `interrupted`: stopped by
-    Ctrl-C (everything logged until then is kept); `steps_done`.
+    Ctrl-C (everything logged until then is kept); `steps_done`;
+    `densities[step]`: the recorded Hessian spectral densities (`gandyn.Recorder`).
     """
 
     history: list[dict]
@@ -63,11 +66,13 @@ class TrainResult:
     eigenvalues: dict[int, list]
     interrupted: bool
     steps_done: int
+    densities: dict[int, dict] = dataclasses.field(default_factory=dict)
 
     @property
     def state(self) -> TrainState:
         return TrainState(self.final, self.method_state, self.steps_done, self.diverged_at,
-                          self.history, self.eigenvalues, self.samples, self.checkpoints)
+                          self.history, self.eigenvalues, self.samples, self.checkpoints,
+                          self.densities)
 
     def summary(self) -> list[dict]:
         """The last logged row of every seed, with its divergence step and `outcome`."""
@@ -78,7 +83,7 @@ class TrainResult:
         """The result a run ended with, from its last checkpoint."""
         return cls(list(state.history), dict(state.samples), dict(state.checkpoints), state.params,
                    state.method_state, list(state.diverged_at), dict(state.eigenvalues), interrupted,
-                   state.step)
+                   state.step, dict(state.densities))
 
 
 def toy_metrics(game: AbstractGame, *, seed: int = 0, reference: int = 10_000):
@@ -103,6 +108,7 @@ def train(
     keep_samples: int | None = None,
     keep_checkpoints: bool | int = True,
     rotation_probes: int = 0,
+    dynamics: Recorder | None = None,
     resume: TrainState | None = None,
     checkpoint_every: int | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
@@ -117,7 +123,10 @@ def train(
     `gandyn landscape` needs two to compare). With `rotation_probes = m > 0` each row also
     has `rotation_share` (± `rotation_share_se`): the antisymmetric share of the
     Jacobian, `‖A‖²_F/‖J‖²_F`, Hutchinson-estimated from m probes on the step's
-    minibatch (`gandyn.rotation_share`; 2m field-sized products per seed).
+    minibatch (`gandyn.rotation_share`; 2m field-sized products per seed). With a
+    `dynamics` recorder (`gandyn.Recorder`) its log points also have the game's
+    recorded dynamics, `dynamics/max_re_eig_J`, … (`gandyn.record`), on a minibatch
+    fixed for the run, and `densities[step]` the players' Hessian spectral densities.
 
     Every `checkpoint_every` steps `on_checkpoint(state)` receives a `TrainState`;
     `resume=state` continues such a state to `steps` with the same numbers as an
@@ -138,7 +147,8 @@ def train(
                          keep_checkpoints=keep_checkpoints)
     check_memory(sum(parts.values()), f"training {seeds} seed(s) for {steps:,} steps", parts)
     root = jax.random.key(seed)
-    init_key, batch_key, eval_key, _ = jax.random.split(root, 4)
+    init_key, batch_key, eval_key, dynamics_key = jax.random.split(root, 4)
+    sample_key, probe_key = jax.random.split(dynamics_key)
     metrics = toy_metrics(game, seed=seed) if metrics is None else metrics
     sample = lambda generator: _generate(game, generator, eval_key, eval_samples)  # noqa: E731
     eigen_steps = set(np.linspace(0, steps, eigen_checkpoints).astype(int).tolist()) if eigen_checkpoints else set()
@@ -149,17 +159,22 @@ def train(
         # program (one that initialised it itself would be a second, as costly).
         method_state = _init_state(game, method, y, h, batch_key)
         history, eigenvalues, done = [], {}, 0
-        samples, checkpoints = {}, {}
+        samples, checkpoints, densities = {}, {}, {}
         diverged_at: list[int | None] = [None] * seeds
+        previous = None  # the parameters at the last recorded point
     else:
         y, method_state, done = resume.params, resume.method_state, resume.step
         history, eigenvalues = list(resume.history), dict(resume.eigenvalues)
         samples, checkpoints = dict(resume.samples), dict(resume.checkpoints)
+        densities = dict(resume.densities)
         diverged_at = list(resume.diverged_at)
         seeds = len(diverged_at)
+        # Stopped at a recorded point: the same path cosine as an uninterrupted run.
+        previous = y if dynamics and done in densities else None
     interrupted = False
 
     def log(step, generator_loss, discriminator_loss, speed):
+        nonlocal previous
         xs = np.asarray(sample(y.generator))
         samples[step] = xs if keep_samples is None else xs[:, :keep_samples]
         if keep_checkpoints:
@@ -172,11 +187,18 @@ def train(
             share, share_se = (np.asarray(a) for a in rotation_shares(
                 game, y, jax.random.fold_in(batch_key, step), jax.random.fold_in(eval_key, step),
                 rotation_probes))
+        recorded = None
+        if dynamics is not None and dynamics.records(step, log_every, steps) \
+                and not all(d is not None for d in diverged_at):
+            recorded, densities[step] = record(game, y, previous, sample_key, probe_key, dynamics)
+            previous = y
         for s in range(seeds):
             row = {"step": step, "seed": s, "generator_loss": float(generator_loss[s]),
                    "discriminator_loss": float(discriminator_loss[s]), "speed": float(speed[s])}
             if rotation_probes:
                 row.update(rotation_share=float(share[s]), rotation_share_se=float(share_se[s]))
+            if recorded is not None:
+                row.update(recorded[s])
             if diverged_at[s] is None:
                 row.update(metrics(xs[s]))
             # Non-finite numbers are logged as None, as JSON writes them (see `_io`).
@@ -193,7 +215,7 @@ def train(
 
     def state():
         return TrainState(y, method_state, done, list(diverged_at), list(history), dict(eigenvalues),
-                          dict(samples), dict(checkpoints))
+                          dict(samples), dict(checkpoints), dict(densities))
 
     if resume is None:
         log(0, *_observe(game, y, batch_key))
@@ -216,7 +238,7 @@ def train(
     except KeyboardInterrupt:
         interrupted = True
     return TrainResult(history, samples, checkpoints, y, method_state, diverged_at, eigenvalues,
-                       interrupted, done)
+                       interrupted, done, densities)
 
 
 def _init_state(game: AbstractGame, method: AbstractStepMethod, y: Players, h: float, key):
@@ -275,7 +297,8 @@ def _checkpoint_arrays(state: TrainState) -> tuple[dict[str, np.ndarray], dict]:
             "diverged_at": state.diverged_at, "history": state.history,
             "eigenvalues": state.eigenvalues, "leaves": len(leaves),
             "sample_steps": sorted(state.samples), "param_steps": sorted(state.checkpoints),
-            "param_leaves": snapshot_leaves}
+            "param_leaves": snapshot_leaves,
+            "densities": {str(k): v for k, v in state.densities.items()}}
     return arrays, meta
 
 
@@ -388,6 +411,8 @@ def _check_meta(meta: dict, arrays: dict, where: str, seeds: int, leaves: int, p
                 isinstance(e, list) and len(e) == 2 and all(isinstance(x, (int, float)) for x in e)
                 for e in v) for k, v in eigenvalues.items()):
         bad("has eigenvalues that are not lists of (real, imaginary) pairs by step")
+    if not _are_densities(meta.get("densities", {}), seeds):
+        bad("has densities that are not the recorder's nodes and weights by step")
     for key in ("sample_steps", "param_steps"):
         listed = meta.get(key)
         if not isinstance(listed, list) or not all(_is_int(s) for s in listed):
@@ -402,6 +427,20 @@ def _check_meta(meta: dict, arrays: dict, where: str, seeds: int, leaves: int, p
         bad(f"lists array {missing[0]!r} but does not hold it")
     if extra:
         bad(f"holds array {extra[0]!r} that its log does not list")
+
+
+def _are_densities(densities, seeds: int) -> bool:
+    """Whether `densities` is `{step: {"G" | "D": {"nodes", "weights": seeds lists of
+    numbers}}}`, as `record` writes them."""
+    def numbers(x):
+        return isinstance(x, list) and len(x) == seeds and all(
+            isinstance(s, list) and all(isinstance(v, (int, float)) for v in s) for s in x)
+
+    return isinstance(densities, dict) and all(
+        isinstance(k, str) and k.isdigit() and isinstance(v, dict) and set(v) == {"G", "D"}
+        and all(isinstance(p, dict) and set(p) == {"nodes", "weights"} and numbers(p["nodes"])
+                and numbers(p["weights"]) for p in v.values())
+        for k, v in densities.items())
 
 
 def load_checkpoint(directory, game: AbstractGame, method: AbstractStepMethod, *, h: float,
@@ -428,7 +467,8 @@ def load_checkpoint(directory, game: AbstractGame, method: AbstractStepMethod, *
     }
     return TrainState(params, method_state, meta["step"], list(meta["diverged_at"]),
                       list(meta["history"]), {int(k): v for k, v in meta["eigenvalues"].items()},
-                      {s: arrays[f"samples_{s}"] for s in meta["sample_steps"]}, checkpoints)
+                      {s: arrays[f"samples_{s}"] for s in meta["sample_steps"]}, checkpoints,
+                      {int(k): v for k, v in meta.get("densities", {}).items()})
 
 
 def _sample_shape(game: AbstractGame, template) -> tuple:

@@ -31,7 +31,8 @@ at 10⁻³ the 28×28 generator saturates to a blank image."""
 _INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
          "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
          "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS),
-         "rotation_probes": (0, 4096)}
+         "rotation_probes": (0, 4096), "dynamics_every": (0, MAX_STEPS),
+         "dynamics_samples": (1, 65_536)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,10 @@ class TrainSettings:
     # The method's, the loss's and the regularizers' options, by name (`OWNER.NAME`: one's).
     options: dict = dataclasses.field(default_factory=dict)
     rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
+    # The flight recorder (`gandyn.Recorder`): at every k-th log point (0: off, the default:
+    # it doubles a default ring-8 run's time), on a fixed evaluation minibatch.
+    dynamics_every: int = 0
+    dynamics_samples: int = 256
 
     @classmethod
     def new(cls, **given) -> "TrainSettings":
@@ -86,8 +91,10 @@ class TrainSettings:
         except ValueError as e:
             raise InputError(f"cannot resume: {e}") from None
         names = [f.name for f in dataclasses.fields(cls)]
-        # `options` and `rotation_probes` came later: an older run had none and 16.
-        data = {"options": {}, "rotation_probes": 16, **data}
+        # `options`, `rotation_probes` and the recorder's settings came later: an older run
+        # had none, 16 and the defaults.
+        data = {"options": {}, "rotation_probes": 16, "dynamics_every": cls.dynamics_every,
+                "dynamics_samples": cls.dynamics_samples, **data}
         missing = [k for k in names if k not in data]
         if missing:
             raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
@@ -126,6 +133,13 @@ class TrainSettings:
             object.__setattr__(self, "options", _method_options(
                 self.method, self.options, self.loss, self.regularizers))
         return self
+
+    def recorder(self):
+        """The run's `gandyn.Recorder`, or None when it is off."""
+        from ._recorder import Recorder
+
+        return Recorder(every=self.dynamics_every, samples=self.dynamics_samples) \
+            if self.dynamics_every else None
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "regularizers": list(self.regularizers),
@@ -311,7 +325,8 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
                            seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
                            metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
                            on_checkpoint=on_checkpoint, on_log=on_log,
-                           rotation_probes=settings.rotation_probes, **extra)
+                           rotation_probes=settings.rotation_probes,
+                           dynamics=settings.recorder(), **extra)
     except KeyboardInterrupt:
         result = None
     except BaseException:
@@ -412,13 +427,33 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
             atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
                                                           reference, history=result.history,
                                                           suptitle=heading))
+    if result.densities or any("dynamics/hamiltonian" in r for r in result.history):
+        from .plotting import dynamics_figure
+
+        atomic("dynamics.png", lambda p: dynamics_figure(
+            result.history, result.densities, suptitle=heading).savefig(p, dpi=100))
+    _write_events(run_dir, game, result, result.samples if kind == "image" else None)
     # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
         "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
         "diverged_at": result.diverged_at, "summary": summary(result),
         "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
         "history": result.history,
+        "densities": {str(k): v for k, v in result.densities.items()},
     })
+
+
+def _write_events(run_dir: Path, game, result, images=None) -> None:
+    """TensorBoard event files of the run (`gandyn._tensorboard`), if tensorboardX is there."""
+    import jax
+    from jax.flatten_util import ravel_pytree
+
+    from ._tensorboard import write_events
+
+    one = jax.tree_util.tree_map(lambda x: x[0], result.final)
+    sizes = {"G": int(ravel_pytree(one.generator)[0].size),
+             "D": int(ravel_pytree(one.discriminator)[0].size)}
+    write_events(run_dir, result.history, result.densities, sizes, images)
 
 
 def kept_points(run_dir: Path, steps: list[int] | None = None, seed_index: int = 0):

@@ -230,7 +230,8 @@ def run_configuration(key: tuple, settings: TrainSettings) -> list[dict]:
         extra = {"metrics": ImageMetrics(game.target, seed=settings.seed), "eval_samples": 2000}
     result = train(game, method, h=settings.step, steps=settings.steps, seeds=settings.seeds,
                    seed=settings.seed, log_every=settings.log_every,
-                   keep_samples=0, keep_checkpoints=False, eigen_checkpoints=0, **extra)
+                   keep_samples=0, keep_checkpoints=False, eigen_checkpoints=0,
+                   dynamics=settings.recorder(), **extra)
     rows = []
     for s, last in enumerate(summary(result)):
         metrics = {k: v for k, v in last.items() if k not in ("step", "seed", "diverged_at", "status")}

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 
 import jax
@@ -59,9 +60,11 @@ def test_cli_train_writes_its_run_folder(tmp_path):
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (run_dir,) = tmp_path.iterdir()
+    # TensorBoard event files where tensorboardX is installed (`gandyn[tensorboard]`).
+    events = {"tensorboard"} if importlib.util.find_spec("tensorboardX") else set()
     assert {p.name for p in run_dir.iterdir()} == {"metrics.json", "metrics.csv", "params.npz",
                                                    "samples.png", "curves.png", "training.gif",
-                                                   "settings.json", "checkpoint.npz"}
+                                                   "settings.json", "checkpoint.npz"} | events
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [r["step"] for r in metrics["history"]] == [0, 0, 20, 20, 40, 40]
     # By default every row holds the rotation share (16 Hutchinson probes) ± its error.
@@ -84,6 +87,8 @@ def test_cli_train_writes_its_run_folder(tmp_path):
         (["--reg", "r1"], "Error: malformed --reg 'r1'"),
         (["--rotation-probes", "1"], "Error: --rotation-probes must be 0 (off) or at least 2"),
         (["--rotation-probes", "-1"], "Error: --rotation-probes must be"),
+        (["--no-dynamics", "--dynamics-every", "2"], "Error: --no-dynamics turns the recorder"),
+        (["--dynamics-samples", "0"], "Error: --dynamics-samples must be a positive integer"),
     ],
 )
 def test_cli_train_errors(tmp_path, args, message):

@@ -63,6 +63,17 @@ def train(
     rotation_probes: Annotated[int | None, typer.Option("--rotation-probes", help="Hutchinson "
                                "probes of the rotation share logged at every log point; 0 turns "
                                "it off (default: 16).")] = None,
+    dynamics: Annotated[bool | None, typer.Option("--dynamics/--no-dynamics", help="Record the "
+                        "game's dynamics at log points (Jacobian and Hessian eigenvalue "
+                        "extremes, Hessian spectral densities, ½‖v‖², path cosine) into "
+                        "metrics.json, dynamics.png and TensorBoard event files; it "
+                        "doubles a ring-8 run's time (default: off).")] = None,
+    dynamics_every: Annotated[int | None, typer.Option("--dynamics-every", help="Record every "
+                              "k-th log point (and the last); implies --dynamics (default: "
+                              "1).")] = None,
+    dynamics_samples: Annotated[int | None, typer.Option("--dynamics-samples", help="Size of "
+                                "the fixed minibatch the dynamics are recorded on; implies "
+                                "--dynamics (default: 256).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,
@@ -78,9 +89,19 @@ def train(
                "latent": latent, "batch": batch, "activation": activation,
                "spectral_norm": spectral_norm, "log_every": log_every,
                "checkpoint_every": checkpoint_every, "gif": gif, "float64": float64,
-               "rotation_probes": rotation_probes}
+               "rotation_probes": rotation_probes, "dynamics_every": dynamics_every,
+               "dynamics_samples": dynamics_samples}
     given = {k: v for k, v in options.items() if v is not None}
     try:
+        if dynamics is False:
+            if given.get("dynamics_every"):
+                raise InputError("--no-dynamics turns the recorder off; give no --dynamics-every")
+            given["dynamics_every"] = 0
+        elif dynamics and given.get("dynamics_every") == 0:
+            raise InputError("--dynamics-every 0 turns the recorder off; give --no-dynamics "
+                             "or k ≥ 1")
+        elif dynamics or "dynamics_samples" in given:
+            given.setdefault("dynamics_every", TrainSettings.dynamics_every or 1)
         if opt:
             given["options"] = parse_options(opt)
         if resume is not None:

@@ -11,6 +11,7 @@ from ._animate import (
     writer_for as writer_for,
 )
 from ._atlas import atlas as atlas, training_atlas as training_atlas
+from ._dynamics import dynamics_figure as dynamics_figure
 from ._images import (
     image_gif as image_gif,
     image_grids as image_grids,

@@ -1,0 +1,180 @@
+"""The flight recorder (`gd.Recorder`, `gd.record`) against dense linear algebra on tiny
+games, the stochastic Lanczos density against the dense spectrum, the path cosine
+against its closed form on a bilinear game, and the TensorBoard event files of a run
+read back with TensorBoard's own reader."""
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import gandyn as gd
+from gandyn._recorder import evaluation_game
+
+
+def tiny_game(width=4):
+    return gd.MLPGAN(gd.losses.nsgan, gd.data.Gaussian1D(mean=1.0, std=0.5), width=width,
+                     depth=1, latent_size=1, batch_size=16)
+
+
+@eqx.filter_jit
+def _dense(game, y, key):
+    """J, ∇²_x L₁ and ∇²_y L₂ at `y`, by forward-mode differentiation of the field
+    (compiled once per game structure)."""
+    flat, unravel = ravel_pytree(y)
+    jacobian = jax.jacfwd(lambda f: ravel_pytree(game.field(unravel(f), key))[0])(flat)
+    fg, ug = ravel_pytree(y.generator)
+    fd, ud = ravel_pytree(y.discriminator)
+    hg = -jax.jacfwd(lambda f: ravel_pytree(game.generator_field(
+        gd.Players(ug(f), y.discriminator), key))[0])(fg)
+    hd = -jax.jacfwd(lambda f: ravel_pytree(game.discriminator_field(
+        gd.Players(y.generator, ud(f)), key))[0])(fd)
+    return jacobian, hg, hd
+
+
+def dense(game, y, key):
+    return tuple(np.asarray(m) for m in _dense(game, y, key))
+
+
+def test_recorded_extremes_match_a_dense_eigendecomposition(tmp_path):
+    # Krylov spaces as large as the operators: Arnoldi and Lanczos are then exact, so
+    # the recorded extremes must be those of the dense matrices to rounding error.
+    game = tiny_game()
+    recorder = gd.Recorder(samples=32, krylov=64, probes=2)
+
+    def keep(state):
+        if state.step == 1:
+            gd.save_checkpoint(tmp_path, state)
+
+    result = gd.train(game, gd.SimultaneousGD(), h=0.05, steps=2, seeds=2, log_every=1,
+                      eigen_checkpoints=0, dynamics=recorder, checkpoint_every=1,
+                      on_checkpoint=keep)
+    # Resumed from its checkpoint file at step 1: the same record, path cosine included.
+    state = gd.load_checkpoint(tmp_path, game, gd.SimultaneousGD(), h=0.05, seeds=2)
+    resumed = gd.train(game, gd.SimultaneousGD(), h=0.05, steps=2, log_every=1,
+                       eigen_checkpoints=0, dynamics=recorder, resume=state)
+    assert resumed.history == result.history and resumed.densities == result.densities
+    # The fixed evaluation minibatch: `train`'s fourth root key, split once.
+    sample_key = jax.random.split(jax.random.split(jax.random.key(0), 4)[3])[0]
+    evaluation = evaluation_game(game, 32)
+    rows = {(r["step"], r["seed"]): r for r in result.history}
+    assert set(result.densities) == {0, 1, 2}
+    for step in (0, 1, 2):
+        for seed in (0, 1):
+            y = jax.tree_util.tree_map(lambda x: x[seed], result.checkpoints[step])
+            jacobian, hg, hd = dense(evaluation, y, sample_key)
+            row = rows[step, seed]
+            eig = np.linalg.eigvals(jacobian)
+            assert row["dynamics/max_re_eig_J"] == pytest.approx(eig.real.max(), abs=1e-9)
+            assert row["dynamics/max_im_eig_J"] == pytest.approx(eig.imag.max(), abs=1e-9)
+            for name, h in (("G", hg), ("D", hd)):
+                lam = np.linalg.eigvalsh(0.5 * (h + h.T))
+                assert row[f"dynamics/min_eig_hessian_{name}"] == pytest.approx(lam[0], abs=1e-9)
+                assert row[f"dynamics/max_eig_hessian_{name}"] == pytest.approx(lam[-1], abs=1e-9)
+            v = np.asarray(ravel_pytree(evaluation.field(y, sample_key))[0])
+            assert row["dynamics/hamiltonian"] == pytest.approx(0.5 * v @ v, rel=1e-12)
+            if step == 0:
+                assert row["dynamics/path_cosine"] is None
+            else:  # the update taken since the previous log point against the field there
+                before = jax.tree_util.tree_map(lambda x: x[seed], result.checkpoints[step - 1])
+                taken = np.asarray(ravel_pytree(y)[0] - ravel_pytree(before)[0])
+                field = np.asarray(ravel_pytree(evaluation.field(before, sample_key))[0])
+                cosine = taken @ field / np.linalg.norm(taken) / np.linalg.norm(field)
+                assert row["dynamics/path_cosine"] == pytest.approx(cosine, abs=1e-12)
+
+
+def test_stochastic_lanczos_density_matches_the_dense_spectrum():
+    # Lanczos with m steps integrates polynomials of degree < 2m exactly, so the SLQ
+    # moments Σ w θᵏ (k ≤ 3 < 2m) are the Hutchinson estimates of tr(Hᵏ)/n: unbiased,
+    # with a standard error from the probes. The CDF is a step function: its Gauss
+    # quadrature is only as fine as the nodes, so its tolerance adds the largest weight.
+    game = tiny_game(width=16)
+    y = jax.vmap(game.init)(jax.random.split(jax.random.key(3), 1))
+    key, probes, m = jax.random.key(4), 64, 8
+    rows, densities = gd.record(game, y, None, key, jax.random.key(5),
+                                gd.Recorder(samples=64, krylov=m, probes=probes))
+    _, _, hd = dense(evaluation_game(game, 64), jax.tree_util.tree_map(lambda x: x[0], y), key)
+    lam = np.linalg.eigvalsh(0.5 * (hd + hd.T))
+    assert lam.size > 4 * m  # a real test of the quadrature, not of an exact Lanczos
+    nodes = np.reshape(densities["D"]["nodes"][0], (probes, m))
+    weights = np.reshape(densities["D"]["weights"][0], (probes, m)) * probes
+    for k in (1, 2, 3):
+        per_probe = np.sum(weights * nodes**k, axis=1)
+        error = per_probe.std(ddof=1) / np.sqrt(probes)
+        assert abs(per_probe.mean() - np.mean(lam**k)) < 4 * error, k
+    for q in (0.25, 0.5, 0.75):
+        point = np.quantile(lam, q)
+        per_probe = np.sum(weights * (nodes <= point), axis=1)
+        error = per_probe.std(ddof=1) / np.sqrt(probes) + weights.max()
+        assert abs(per_probe.mean() - np.mean(lam <= point)) < 4 * error, q
+    assert rows[0]["dynamics/min_eig_hessian_D"] >= lam[0] - 1e-9
+    assert rows[0]["dynamics/max_eig_hessian_D"] <= lam[-1] + 1e-9
+
+
+def test_path_cosine_on_a_bilinear_game_has_its_closed_form():
+    # L = xy: v = (−y, x), i.e. z = x + iy moves as ż = iz, and k steps of simultaneous
+    # GD give z_k = (1 + ih)ᵏ z₀. The update w·z₀ (w = (1 + ih)ᵏ − 1) against the field
+    # i·z₀ at the start: cos = Re(conj(i z₀) w z₀)/(|z₀|²|w|) = Im(w)/|w|. J has the
+    # eigenvalues ±i; both players' Hessians are 0.
+    game = gd.Bilinear()
+    h, k = 0.1, 7
+    y0 = jax.tree_util.tree_map(lambda x: x[None], game.init())
+    yk = gd.simulate(game, gd.SimultaneousGD(), game.init(), h=h, steps=k).final
+    yk = jax.tree_util.tree_map(lambda x: x[None], yk)
+    rows, _ = gd.record(game, yk, y0, jax.random.key(0), jax.random.key(1), gd.Recorder())
+    w = (1 + 1j * h) ** k - 1
+    row = rows[0]
+    assert row["dynamics/path_cosine"] == pytest.approx(w.imag / abs(w), abs=1e-12)
+    assert row["dynamics/max_re_eig_J"] == pytest.approx(0.0, abs=1e-12)
+    assert row["dynamics/max_im_eig_J"] == pytest.approx(1.0, abs=1e-12)
+    for name in ("min_eig_hessian_G", "max_eig_hessian_G", "min_eig_hessian_D",
+                 "max_eig_hessian_D"):
+        assert row[f"dynamics/{name}"] == pytest.approx(0.0, abs=1e-12)
+    z = complex(*(float(x[0, 0]) for x in (yk.generator, yk.discriminator)))
+    assert row["dynamics/hamiltonian"] == pytest.approx(0.5 * abs(z) ** 2, rel=1e-12)
+
+
+def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(tmp_path):
+    # TensorBoard's own reader; the writer is tensorboardX (both in the `test` extra).
+    reader = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator",
+        reason="tensorboard is not installed (pip install 'gandyn[test]'); its reader checks "
+               "the event files")
+    pytest.importorskip("tensorboardX", reason="the event files' writer (gandyn[tensorboard])")
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    # The options of test_train's CLI run: one compiled program for both.
+    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "40", "--log-every",
+                                      "20", "--width", "16", "--depth", "1", "--batch", "64",
+                                      "--seeds", "2", "--no-gif", "--dynamics", "--out",
+                                      str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    run = next(tmp_path.iterdir())
+    assert (run / "dynamics.png").stat().st_size > 0
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    for seed in (0, 1):
+        events = reader.EventAccumulator(str(run / "tensorboard" / f"seed_{seed}"),
+                                         size_guidance={"scalars": 0, "histograms": 0})
+        events.Reload()
+        tags = events.Tags()
+        rows = {r["step"]: r for r in history if r["seed"] == seed}
+        assert sorted(rows) == [0, 20, 40]
+        for name in ("max_re_eig_J", "max_im_eig_J", "rotation_share", "hamiltonian",
+                     "min_eig_hessian_G", "min_eig_hessian_D", "max_eig_hessian_G",
+                     "max_eig_hessian_D"):
+            logged = {e.step: e.value for e in events.Scalars(f"dynamics/{name}")}
+            key = name if name == "rotation_share" else f"dynamics/{name}"
+            assert logged == pytest.approx({s: r[key] for s, r in rows.items()}, rel=1e-6)
+        assert {e.step for e in events.Scalars("dynamics/path_cosine")} == {20, 40}
+        assert {e.step for e in events.Scalars("metrics/kl")} == {0, 20, 40}
+        for player in ("G", "D"):
+            histograms = events.Histograms(f"dynamics/hessian_density_{player}")
+            assert [h.step for h in histograms] == [0, 20, 40]
+            for h in histograms:  # counts are eigenvalues: they sum to the player's size
+                assert sum(h.histogram_value.bucket) == pytest.approx(h.histogram_value.num)
+        assert set(tags["scalars"]) >= {"metrics/generator_loss", "metrics/speed"}
