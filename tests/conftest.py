@@ -18,10 +18,12 @@ RSS_LIMIT = (2 if WORKERS == 1 else 1.25) * 2**30
 """… or this much resident memory per process (the suite's goal is at most 3 GB)."""
 
 LONGEST_FIRST = ("test_images.py", "test_crash.py", "test_colab_pacgan.py", "test_second_order.py",
-                 "test_distributed_sweep.py", "test_landscape.py", "test_hostile_cli.py",
-                 "test_train.py", "test_performance.py", "test_simulate.py",
-                 "test_explore_browser.py", "test_su.py", "test_runspec.py", "test_explore_api.py",
-                 "test_slice.py", "test_games.py", "test_sweep.py")
+                 "test_distributed_sweep.py", "test_peers.py", "test_landscape.py",
+                 "test_hostile_cli.py", "test_train.py", "test_performance.py",
+                 "test_simulate.py", "test_reliability.py", "test_bifurcation.py",
+                 "test_modified.py", "test_recorder.py", "test_explore_browser.py", "test_su.py",
+                 "test_runspec.py", "test_plugins.py", "test_explore_api.py", "test_slice.py",
+                 "test_games.py", "test_sweep.py")
 """The files that take longest (measured, seconds of one worker), handed out first, so
 that the two worker processes (`addopts` in pyproject.toml) finish together: xdist
 keeps this order with `--no-loadscope-reorder` (by default it hands out the files with
