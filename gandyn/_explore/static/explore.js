@@ -130,7 +130,8 @@
   }
 
   function groupedMethods(select, methods, chosen) {
-    const order = ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order"];
+    const order = ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order",
+                   "modified flows"];
     const groups = [...new Set([...order, ...methods.map((m) => m.group || "other")])];
     select.replaceChildren(...groups.map((g) => {
       const members = methods.filter((m) => (m.group || "other") === g);
@@ -335,6 +336,7 @@
       });
     }
     $("portrait").addEventListener("mousemove", readout);
+    $("portrait").addEventListener("mouseleave", () => { hover = null; showReadout(); });
     $("step").addEventListener("change", () => {
       state.step = Number($("step").value);
       $("step-slider").value = Math.log10(state.step);
@@ -431,12 +433,13 @@
       const controller = new AbortController();
       controllers[kind] = controller;
       const settings = settingsText();
+      const step = state.step;
       document.body.classList.add(`busy-${kind}`);
       setStale(kind, true);
       updateBusy();
       get(ENDPOINTS[kind], query(kind === "trajectories"), controller.signal).then((body) => {
         if (n !== sequence[kind]) return;
-        data[kind] = body;
+        data[kind] = Object.assign(body, { step });  // the h it was computed for
         shownSettings[kind] = settings;
         clearError(kind);
         setStale(kind, false);
@@ -516,15 +519,24 @@
   // ------------------------------------------------------------------------------------
   // Drawing helpers
 
+  // A canvas drawn at the width it is shown (its design width, or the page's width where
+  // that is narrower: a phone), so that its text keeps its size instead of being scaled
+  // down with the picture; a square canvas stays square. `dataset.width` is the drawn
+  // width in CSS pixels (clicks and hovers are mapped with it).
   function canvas2d(canvas) {
     const ratio = window.devicePixelRatio || 1;
-    if (!canvas.dataset.width) {
-      canvas.dataset.width = canvas.width;
-      canvas.dataset.height = canvas.height;
+    if (!canvas.dataset.designWidth) {
+      canvas.dataset.designWidth = canvas.width;
+      canvas.dataset.designHeight = canvas.height;
     }
-    const w = Number(canvas.dataset.width);
-    const h = Number(canvas.dataset.height);
-    if (canvas.width !== Math.round(w * ratio)) {
+    const designW = Number(canvas.dataset.designWidth);
+    const designH = Number(canvas.dataset.designHeight);
+    const room = $("views").clientWidth;
+    const w = room > 0 ? Math.min(designW, Math.floor(room)) : designW;
+    const h = designW === designH ? w : designH;
+    canvas.dataset.width = String(w);
+    canvas.dataset.height = String(h);
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
       canvas.width = Math.round(w * ratio);
       canvas.height = Math.round(h * ratio);
       canvas.style.width = `${w}px`;
@@ -665,7 +677,7 @@ function speedColour(t) {
       return;
     }
     const n = field.n;
-    const box = { left: 62, top: 12, width: w - 92, height: h - 62 };
+    const box = { left: 62, top: 12, width: w - 120, height: h - 62 };
     const f = frame(box, field.x[0], field.x[n - 1], field.y[0], field.y[n - 1]);
     portraitFrame = f;
     // Speed as a background image, one pixel per lattice point, smoothed.
@@ -804,37 +816,61 @@ function speedColour(t) {
     return s && s.dash ? s.dash : [];
   }
 
-  // The speed colour bar: a strip along the portrait's right edge, 0 … max ‖v‖.
+  // The speed colour bar: a strip along the portrait's right edge, 0 … max ‖v‖, with
+  // ticks and their values on its right and its label beyond them.
   function drawSpeedBar(ctx, box, hi) {
-    const x = box.left + box.width + 3;
+    const x = box.left + box.width + 4;
     for (let k = 0; k < box.height; k++) {
       const [r, g, b] = speedColour(1 - k / box.height);
       ctx.fillStyle = `rgb(${r},${g},${b})`;
       ctx.fillRect(x, box.top + k, 10, 1);
     }
-    ctx.strokeStyle = "#333";
-    ctx.strokeRect(x, box.top, 10, box.height);
     ctx.save();
+    ctx.strokeStyle = "#333";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x, box.top, 10, box.height);
     ctx.fillStyle = "#333";
     ctx.font = "11px system-ui, sans-serif";
-    ctx.translate(x + 19, box.top + box.height / 2);
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    const at = (v) => box.top + box.height * (1 - v / hi);
+    const shown = hi > 0 ? ticks(0, hi, 4) : [0];
+    for (const t of shown) {
+      const y = hi > 0 ? at(t) : box.top + box.height;
+      ctx.beginPath(); ctx.moveTo(x + 10, y); ctx.lineTo(x + 14, y); ctx.stroke();
+      ctx.fillText(fmt(t, 3), x + 16, y, 24);
+    }
+    $("portrait").dataset.speedTicks = shown.map((t) => fmt(t, 3)).join(",");
+    ctx.translate(x + 48, box.top + box.height / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
-    ctx.fillText(`speed ‖v‖: 0 … ${fmt(hi, 3)}`, 0, 0);
+    ctx.fillText(`speed ‖v‖ (0 … ${fmt(hi, 3)})`, 0, 0);
     ctx.restore();
   }
 
+  // The pointer over the portrait, in the canvas's drawn pixels (null: elsewhere): the
+  // readout is computed again at each redraw, so it never describes a previous run.
+  let hover = null;
+  const HINT = "hover the plane for coordinates and speed";
+
   function readout(event) {
-    const field = data.field;
-    if (!portraitFrame || !field || field.failed) return;
     const canvas = $("portrait");
     const rect = canvas.getBoundingClientRect();
     const scale = Number(canvas.dataset.width) / rect.width;
-    const x = (event.clientX - rect.left) * scale;
-    const y = (event.clientY - rect.top) * scale;
-    const { box } = portraitFrame;
-    if (x < box.left || x > box.left + box.width || y < box.top || y > box.top + box.height) return;
+    hover = { x: (event.clientX - rect.left) * scale, y: (event.clientY - rect.top) * scale };
+    showReadout();
+  }
+
+  function showReadout() {
+    const field = data.field;
+    const box = portraitFrame && portraitFrame.box;
+    const inside = hover && box && hover.x >= box.left && hover.x <= box.left + box.width
+      && hover.y >= box.top && hover.y <= box.top + box.height;
+    if (!inside || !field || field.failed) {
+      $("readout").textContent = HINT;
+      return;
+    }
+    const { x, y } = hover;
     const a = portraitFrame.x(x);
     const b = portraitFrame.y(y);
     const n = field.n;
@@ -897,7 +933,7 @@ function speedColour(t) {
     if (!s || !s.available) {
       ctx.fillStyle = "#666";
       wrap(ctx, s ? s.reason : "computing the spectrum…", 20, 30, w - 40);
-      verdict.textContent = s ? s.reason : "";
+      verdict.textContent = !s ? "" : s.failed ? `no result: ${s.failed}` : s.reason;
       verdict.dataset.verdict = "";
       $("spectrum-caption").textContent = "";
       return;
@@ -963,9 +999,16 @@ function speedColour(t) {
       if (cls) p.className = cls;
       verdict.append(p);
     };
+    if (errors.spectrum) {
+      // The settings asked for were refused (a typed h ≤ 0, say): the results below are
+      // the previous settings', greyed and labelled with their own h.
+      line("not computed for h = " + fmt(state.step, 6) + ":",
+           `${errors.spectrum} — shown greyed: the results for h = ${fmt(s.step, 6)}`, "refused");
+    }
     const g = s.growth_per_step;
-    line("linearisation at the equilibrium, h = " + fmt(state.step, 6) + ":",
-         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g)}`, `verdict-${s.verdict}`);
+    line("linearisation at the equilibrium, h = " + fmt(s.step, 6) + ":",
+         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g, s.step)}`,
+         `verdict-${s.verdict}`);
     const outcome = nonlinearOutcome();
     const p = document.createElement("p");
     p.id = "nonlinear";
@@ -987,6 +1030,7 @@ function speedColour(t) {
   function growthText(g, digits = 8, rounding = 0) {
     if (g === null || !Number.isFinite(g)) return "—";
     const d = g - 1;
+    if (d === 0) return "1";
     if (Math.abs(d) < rounding) return "1 (to rounding)";
     if (Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
     return String(Number(g.toPrecision(digits)));
@@ -996,11 +1040,11 @@ function speedColour(t) {
   // float64 from the eigenvalues) is rounding of a modulus-1 multiplier, not a rate.
   const ROUNDING = 64 * Number.EPSILON;
 
-  function halfLife(g, rounding = ROUNDING) {
+  function halfLife(g, h, rounding = ROUNDING) {
     if (g === null || !Number.isFinite(g) || g <= 0 || Math.abs(g - 1) < rounding) return "";
     const steps = Math.log(2) / Math.abs(Math.log(g));
     const what = g < 1 ? "half-life" : "doubling time";
-    return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * state.step, 3)} time units)`;
+    return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * h, 3)} time units)`;
   }
 
   function nonlinearOutcome() {
@@ -1323,6 +1367,7 @@ function speedColour(t) {
     syncPlane();
     drawDataSpace();
     drawPortrait();
+    showReadout();
     drawSpectrum();
     drawSeries();
     drawTable();
@@ -1348,43 +1393,76 @@ function speedColour(t) {
   // ------------------------------------------------------------------------------------
   // Export: the current view as one PNG
 
-  function exportPng() {
+  // Text broken at spaces into lines no wider than `width` (in the context's font).
+  function lines(ctx, text, width) {
+    const out = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+      const longer = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(longer).width > width) { out.push(line); line = word; }
+      else line = longer;
+    }
+    if (line) out.push(line);
+    return out;
+  }
+
+  // The page's views on one canvas: the title (the settings), the portrait and the
+  // spectrum, the verdict (each paragraph wrapped to the width), the series, the table.
+  function exportCanvas() {
     const ratio = window.devicePixelRatio || 1;
     const top = [$("portrait"), $("spectrum")];
     const bottom = SERIES.map(([key]) => $(`series-${key}`));
     const width = Math.max(top.reduce((s, c) => s + c.width, 0), bottom.reduce((s, c) => s + c.width, 0));
-    const title = 30 * ratio;
-    const height = title + Math.max(...top.map((c) => c.height)) + Math.max(...bottom.map((c) => c.height))
-      + 60 * ratio + 15 * ratio * ((data.trajectories && data.trajectories.trajectories
-        ? data.trajectories.trajectories.length : 0) + 1);
+    const margin = 10 * ratio;
+    const lead = 15 * ratio;
     const out = document.createElement("canvas");
-    out.width = width; out.height = height;
     const ctx = out.getContext("2d");
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, width, height);
-    ctx.fillStyle = "#111";
-    ctx.font = `${14 * ratio}px system-ui, sans-serif`;
-    ctx.fillText(`gandyn explore · ${settingsText()}`, 10 * ratio, 20 * ratio);
-    let x = 0;
-    for (const c of top) { ctx.drawImage(c, x, title); x += c.width; }
-    const verdict = $("verdict").innerText.split("\n").filter(Boolean).join("   ");
-    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
-    const y = title + Math.max(...top.map((c) => c.height));
-    ctx.fillText(verdict, 10 * ratio, y + 18 * ratio);
-    x = 0;
-    for (const c of bottom) { ctx.drawImage(c, x, y + 30 * ratio); x += c.width; }
-    // The table and the legend, as text under the series.
-    let ty = y + 30 * ratio + Math.max(...bottom.map((c) => c.height)) + 14 * ratio;
+    const titleFont = `${14 * ratio}px system-ui, sans-serif`;
+    const textFont = `${12 * ratio}px system-ui, sans-serif`;
+    ctx.font = titleFont;
+    const title = lines(ctx, `gandyn explore · ${settingsText()}`, width - 2 * margin);
+    ctx.font = textFont;
+    const verdict = [...$("verdict").querySelectorAll("p")].map((p) => p.innerText);
+    if (!verdict.length && $("verdict").innerText) verdict.push($("verdict").innerText);
+    const verdictLines = verdict.flatMap((text) => lines(ctx, text, width - 2 * margin));
     const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
-    rows.forEach((row, k) => {
+    const rowLines = rows.map((row, k) => lines(ctx, `${k + 1}: start (${fmt(row.start[0], 4)}, `
+      + `${fmt(row.start[1], 4)}) · ${row.status}`
+      + `${row.diverged_at !== null ? ` at step ${row.diverged_at}` : ""} · rate/step `
+      + `${growthText(row.rate, 6)}`, width - 2 * margin - 16 * ratio));
+    const titleHeight = (title.length + 0.5) * 18 * ratio;
+    const topHeight = Math.max(...top.map((c) => c.height));
+    const bottomHeight = Math.max(...bottom.map((c) => c.height));
+    const verdictHeight = (verdictLines.length + 0.5) * lead;
+    const rowsHeight = (rowLines.flat().length + 1) * lead;
+    out.width = width;
+    out.height = Math.ceil(titleHeight + topHeight + verdictHeight + bottomHeight + rowsHeight);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = "#111";
+    ctx.textBaseline = "alphabetic";
+    ctx.font = titleFont;
+    title.forEach((text, k) => ctx.fillText(text, margin, (18 + 18 * k) * ratio));
+    let x = 0;
+    for (const c of top) { ctx.drawImage(c, x, titleHeight); x += c.width; }
+    ctx.font = textFont;
+    let y = titleHeight + topHeight + lead;
+    for (const text of verdictLines) { ctx.fillText(text, margin, y); y += lead; }
+    y += -lead + 0.5 * lead;
+    x = 0;
+    for (const c of bottom) { ctx.drawImage(c, x, y); x += c.width; }
+    y += bottomHeight + lead;
+    rowLines.forEach((texts, k) => {
       ctx.fillStyle = trajectoryColour(k);
-      ctx.fillRect(10 * ratio, ty - 9 * ratio, 10 * ratio, 10 * ratio);
+      ctx.fillRect(margin, y - 10 * ratio, 10 * ratio, 10 * ratio);
       ctx.fillStyle = "#111";
-      ctx.fillText(`${k + 1}: start (${fmt(row.start[0], 4)}, ${fmt(row.start[1], 4)}) · ${row.status}`
-        + `${row.diverged_at !== null ? ` at step ${row.diverged_at}` : ""} · rate/step ${fmt(row.rate, 6)}`,
-        26 * ratio, ty);
-      ty += 15 * ratio;
+      for (const text of texts) { ctx.fillText(text, margin + 16 * ratio, y); y += lead; }
     });
+    return out;
+  }
+
+  function exportPng() {
+    const out = exportCanvas();
     out.toBlob((blob) => {
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
