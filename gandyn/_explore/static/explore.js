@@ -691,7 +691,7 @@ function speedColour(t) {
     });
     const cell = box.width / (n - 1);
     // Arrows of one length, pointing along the projected field.
-    const stride = n > 30 ? 2 : 1;
+    const stride = Math.max(n > 30 ? 2 : 1, Math.ceil(14 / cell));  // arrows ≥ 14 px apart
     const length = 0.8 * cell * stride;
     ctx.strokeStyle = "rgba(40, 40, 40, 0.75)";
     ctx.lineWidth = 1;
