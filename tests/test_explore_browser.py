@@ -588,3 +588,27 @@ def test_speed_colour_bar_has_ticks(server, browser):
     ys = np.array([t["y"] for t in bar])
     slope, intercept = np.polyfit(values, ys, 1)
     assert slope < 0 and np.allclose(ys, slope * np.array(values) + intercept, atol=0.6)
+
+
+def test_gaussian_data_space_shows_both_densities_over_time(server, browser):
+    """The Gaussian GAN's data space: the data's N(c, s²) and trajectory 1's generator
+    N(μ, σ²) and critic at the saved step shown, stepped like the Dirac-GAN's."""
+    open_view(browser, server, "game=gaussian&real-point=0.5&std=0.8&loss=wgan&method=simgd"
+                               "&step=0.05&steps=200&point=0.5,0.5")
+    assert browser.find_element(By.ID, "data-figure").is_displayed()
+    answer = browser.execute_script(
+        "return fetch('/api/trajectory' + window.location.search).then((r) => r.json());")
+    first = answer["first"]
+    assert first["names"] == ["μ", "σ", "w1", "w2"] and first["generator"] == 2
+    space = browser.find_element(By.ID, "data-space")
+    for _ in range(3):
+        browser.find_element(By.ID, "step-forward").click()
+    assert space.get_attribute("data-index") == "3"
+    mu, sigma = (float(space.get_attribute(f"data-{n}")) for n in ("mu", "sigma"))
+    assert (mu, sigma) == pytest.approx((first["values"][0][3], first["values"][1][3]))
+    assert sigma != pytest.approx(first["values"][1][0])  # the generator moved
+    texts = [t["text"] for t in drawn_texts(browser) if t["canvas"] == "data-space"]
+    assert "data N(c, s²): c = 0.5, s = 0.8" in texts
+    assert any(t.startswith("generator N(μ, σ²): μ = ") and f"σ = {sigma:.3g}" in t
+               for t in texts), texts
+    assert "N(μ, σ²)" in browser.find_element(By.ID, "data-caption").text
