@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gandyn._explore import make_server
+from gandyn.methods import FAMILIES
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -245,7 +246,7 @@ def test_trajectories_have_their_own_colours_and_a_hover_readout(server, browser
 def test_methods_grouped_and_exports_named_by_settings(server, browser):
     open_view(browser, server, "game=dirac&loss=wgan&reg=r1=0.3&method=rk4&step=0.1&steps=100&point=1,1")
     groups = [g.get_attribute("label") for g in browser.find_elements(By.CSS_SELECTOR, "#method optgroup")]
-    assert groups == ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order"]
+    assert groups == list(FAMILIES)  # the registry's families, in its order
     name = browser.find_element(By.ID, "export-csv").get_attribute("download")
     assert name == "gandyn-dirac-wgan-r1=0.3-rk4-h0.1-100steps.csv"
 
@@ -409,3 +410,205 @@ def test_one_players_move_at_a_time_for_an_alternating_method(server, browser):
     assert "the discriminator's 2 steps (the generator's step next)" in s["label"]
     open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.2&steps=100&point=1,0.5")
     assert not page_state(browser)["playerStep"]
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 38's defects of the explorer, each seen in the browser.
+
+RECORD_TEXT = """
+    // Every text a canvas draws, where (in CSS pixels of the page) and how tall.
+    window.__texts = [];
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text, x, y, maxWidth) {
+      const m = this.getTransform();
+      const size = Number((/([0-9.]+)px/.exec(this.font) || [0, 0])[1]);
+      const c = this.canvas;
+      const shown = c.isConnected ? c.getBoundingClientRect().width / c.width : 1;
+      const measured = this.measureText(String(text)).width;
+      const width = maxWidth === undefined ? measured : Math.min(measured, maxWidth);
+      const left = this.textAlign === 'center' ? x - width / 2
+        : ['right', 'end'].includes(this.textAlign) ? x - width : x;
+      window.__texts.push({canvas: c.id, text: String(text), x: m.a * left + m.e,
+                           right: m.a * (left + width) + m.e, y: m.d * y + m.f,
+                           px: size * Math.hypot(m.a, m.b) * shown,
+                           canvasWidth: c.width, canvasHeight: c.height,
+                           rotated: m.b !== 0});
+      return fillText.call(this, text, x, y, maxWidth);
+    };"""
+
+
+def drawn_texts(driver):
+    """The canvases' texts after a redraw of the page (its resize handler redraws)."""
+    driver.execute_script(RECORD_TEXT + "window.dispatchEvent(new Event('resize'));")
+    return driver.execute_script("return window.__texts")
+
+
+def test_png_export_keeps_every_line_inside_the_picture(server, browser):
+    """The verdict was one line of ~1,500 px on a 960 px picture: cut at the edge."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=rk4&step=0.1&steps=300"
+                               "&point=1,1&point=-1,0.5")
+    browser.execute_script(RECORD_TEXT + """
+        window.__texts = [];
+        HTMLCanvasElement.prototype.toBlob = function () {
+          window.__exported = [this.width, this.height]; };""")
+    browser.find_element(By.ID, "export-png").click()
+    width, height = browser.execute_script("return window.__exported")
+    texts = [t for t in browser.execute_script("return window.__texts") if not t["canvas"]]
+    assert texts and all(t["x"] >= 0 and t["right"] <= width and 0 < t["y"] <= height
+                         for t in texts), [t for t in texts if t["right"] > width]
+    words = " ".join(t["text"] for t in texts).split()
+    verdict = browser.find_element(By.ID, "verdict").text.split()
+    assert all(w in words for w in verdict)
+    assert sum(t["text"].startswith(("1: start", "2: start")) for t in texts) == 2
+
+
+def test_a_typed_invalid_step_shows_its_error_and_no_result_under_its_h(server, browser):
+    """h = −1 typed over h = 0.1's results: the error, and the greyed results labelled
+    with h = 0.1 (not "h = -1: converges …")."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=extragradient&step=0.1&steps=100"
+                               "&point=1,1")
+    box = browser.find_element(By.ID, "step")
+    box.clear()
+    box.send_keys("-1\n")
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "error").is_displayed())
+    WebDriverWait(browser, 60).until(lambda d: "busy-" not in (
+        d.find_element(By.TAG_NAME, "body").get_attribute("class") or ""))
+    assert "step" in browser.find_element(By.ID, "error").text
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-stale") == "true"
+    assert "h = -1: converges" not in verdict.text and "h = -1:" in verdict.text
+    assert "not computed for h = -1" in verdict.text
+    assert "linearisation at the equilibrium, h = 0.1: converges" in verdict.text
+    assert "h = 0.1" in browser.find_element(By.ID, "portrait-caption").text
+
+
+def words_broken_across_lines(driver):
+    """The words of the table's cells that are drawn on more than one line."""
+    return driver.execute_script("""
+        const broken = [];
+        for (const td of document.querySelectorAll('#trajectories td')) {
+          const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const text = node.textContent;
+            for (const m of text.matchAll(/\\S+/g)) {
+              const range = document.createRange();
+              range.setStart(node, m.index);
+              range.setEnd(node, m.index + m[0].length);
+              const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+              if (tops.size > 1) broken.push(m[0]);
+            }
+          }
+          if (td.scrollWidth > td.clientWidth + 1) broken.push('overflow: ' + td.textContent);
+        }
+        return broken;""")
+
+
+def test_table_cells_wrap_between_words(server, browser):
+    open_view(browser, server, "game=dirac&loss=wgan&method=extragradient&step=0.2&steps=300"
+                               "&point=-0.712,0.433&point=1.5,-1.25")
+    assert "converging" in statuses(browser) or "converged" in statuses(browser)
+    assert words_broken_across_lines(browser) == []
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=1&steps=300"
+                               "&point=-1.2345,1.75&point=-0.7,0.4")
+    assert "diverged at step" in browser.find_element(By.ID, "trajectories").text
+    assert words_broken_across_lines(browser) == []
+
+
+def test_hover_readout_follows_a_method_change(server, browser):
+    """The pointer rests on trajectory 1's start: its readout names the outcome of the
+    method shown, also after the method changes under a still pointer."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=200&point=1,1")
+    canvas = browser.find_element(By.ID, "portrait")
+    # Where the readout names trajectory 1's start: looked for with synthetic moves
+    # (any layout), then the real pointer is put there.
+    dx, dy = browser.execute_script("""
+        const c = document.getElementById('portrait');
+        const r = c.getBoundingClientRect();
+        for (let y = r.top; y < r.bottom; y += 2) {
+          for (let x = r.left; x < r.right; x += 2) {
+            c.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y}));
+            if (document.getElementById('readout').textContent.includes(
+                'trajectory 1 at step 0 ')) {
+              return [Math.round(x - r.left - r.width / 2),
+                      Math.round(y - r.top - r.height / 2)];
+            }
+          }
+        }
+        return [null, null];""")
+    assert dx is not None
+    ActionChains(browser).move_to_element_with_offset(canvas, dx, dy).perform()
+    assert "trajectory 1 at step 0 (diverging)" in browser.find_element(By.ID, "readout").text
+    # The method changed without moving the pointer (chosen by keyboard, say).
+    browser.execute_script("""
+        const m = document.getElementById('method');
+        m.value = 'extragradient'; m.dispatchEvent(new Event('change'));""")
+    settled(browser)
+    readout = browser.find_element(By.ID, "readout").text
+    assert "trajectory 1 at step 0 (converg" in readout, readout
+    # Away from the plane: the hint, not the last position's numbers.
+    ActionChains(browser).move_to_element(browser.find_element(By.ID, "verdict")).perform()
+    assert browser.find_element(By.ID, "readout").text.startswith("hover the plane")
+
+
+def test_canvas_text_keeps_its_size_on_a_phone(server, browser):
+    """At 390 px the 560 px portrait was shrunk with its 11 px labels to ~7 px."""
+    browser.set_window_size(390, 844)
+    try:
+        open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=100"
+                                   "&point=1,1")
+        texts = [t for t in drawn_texts(browser) if t["canvas"]]
+        assert {t["canvas"] for t in texts} >= {"portrait", "spectrum", "series-distance",
+                                                 "data-space"}
+        small = [(t["canvas"], t["text"], round(t["px"], 1)) for t in texts if t["px"] < 9]
+        assert small == []
+        width = browser.execute_script("return [window.innerWidth, "
+                                       "document.documentElement.scrollWidth]")
+        assert width[1] <= width[0]
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
+def test_speed_colour_bar_has_ticks(server, browser):
+    """Tick values 0 … max ‖v‖ on the bar, placed linearly (0 at its bottom)."""
+    open_view(browser, server, "game=dirac&loss=wgan&method=simgd&step=0.1&steps=100")
+    field = browser.execute_script(
+        "return fetch('/api/field' + window.location.search).then((r) => r.json());")
+    hi = max(s for s in field["speed"] if s is not None)
+    texts = drawn_texts(browser)
+    # The bar's labels: numbers in one column (one x) in the canvas's right half (the
+    # x axis's labels each have their own x).
+    right = [t for t in texts if t["canvas"] == "portrait" and not t["rotated"]
+             and t["x"] > t["canvasWidth"] / 2 and t["text"].replace(".", "").isdigit()]
+    column = max({round(t["x"]) for t in right}, key=lambda x: sum(round(t["x"]) == x
+                                                                    for t in right))
+    bar = [t for t in right if round(t["x"]) == column]
+    values = [float(t["text"]) for t in bar]
+    assert len(values) >= 3 and values[0] == 0 and 0.5 * hi <= values[-1] <= hi
+    # Linear: y = y₀ − a·value.
+    ys = np.array([t["y"] for t in bar])
+    slope, intercept = np.polyfit(values, ys, 1)
+    assert slope < 0 and np.allclose(ys, slope * np.array(values) + intercept, atol=0.6)
+
+
+def test_gaussian_data_space_shows_both_densities_over_time(server, browser):
+    """The Gaussian GAN's data space: the data's N(c, s²) and trajectory 1's generator
+    N(μ, σ²) and critic at the saved step shown, stepped like the Dirac-GAN's."""
+    open_view(browser, server, "game=gaussian&real-point=0.5&std=0.8&loss=wgan&method=simgd"
+                               "&step=0.05&steps=200&point=0.5,0.5")
+    assert browser.find_element(By.ID, "data-figure").is_displayed()
+    answer = browser.execute_script(
+        "return fetch('/api/trajectory' + window.location.search).then((r) => r.json());")
+    first = answer["first"]
+    assert first["names"] == ["μ", "σ", "w1", "w2"] and first["generator"] == 2
+    space = browser.find_element(By.ID, "data-space")
+    for _ in range(3):
+        browser.find_element(By.ID, "step-forward").click()
+    assert space.get_attribute("data-index") == "3"
+    mu, sigma = (float(space.get_attribute(f"data-{n}")) for n in ("mu", "sigma"))
+    assert (mu, sigma) == pytest.approx((first["values"][0][3], first["values"][1][3]))
+    assert sigma != pytest.approx(first["values"][1][0])  # the generator moved
+    texts = [t["text"] for t in drawn_texts(browser) if t["canvas"] == "data-space"]
+    assert "data N(c, s²): c = 0.5, s = 0.8" in texts
+    assert any(t.startswith("generator N(μ, σ²): μ = ") and f"σ = {sigma:.3g}" in t
+               for t in texts), texts
+    assert "N(μ, σ²)" in browser.find_element(By.ID, "data-caption").text

@@ -477,9 +477,11 @@ class Explorer:
     def trajectories(self, request: Request) -> dict:
         """Each trajectory's status, divergence step, rate, its path in the drawing plane
         and its series: distance to equilibrium, both losses, `‖v‖`; and the method's
-        `turns()` (the players' moves within a step, for a method that alternates)."""
+        `turns()` (the players' moves within a step, for a method that alternates); and
+        trajectory 1's parameters by name at each saved step (`first`: `names`, the
+        count of the generator's, `values` per parameter), which the data space draws."""
         with self.lock:
-            solution, plane, _ = self.solve(request)
+            solution, plane, game = self.solve(request)
             flat = _flatten(solution.ys)
             paths = _to_plane(plane, flat)
             rows = []
@@ -497,8 +499,14 @@ class Explorer:
                     "speed": _finite(solution.speed[i]),
                 })
             turns = request.build_method().turns()
+            generator = getattr(solution.ys, "generator", None)
+            leaves = [] if generator is None else jax.tree_util.tree_leaves(generator)
+            first = {"names": list(game.coordinates()),
+                     "generator": None if generator is None else sum(
+                         int(np.prod(np.shape(x)[2:])) for x in leaves),
+                     "values": [_finite(flat[0, :, k]) for k in range(flat.shape[-1])]}
             return {"steps": np.asarray(solution.steps).tolist(), "trajectories": rows,
-                    "turns": None if turns is None else [list(t) for t in turns]}
+                    "turns": None if turns is None else [list(t) for t in turns], "first": first}
 
     def csv(self, request: Request) -> str:
         """The trajectories as CSV: one row per trajectory and saved step, with the

@@ -50,11 +50,12 @@ _LOCAL = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORE
 
 
 def _one_line(error: Exception, marker: str | None = None) -> str:
-    """An error's message on one line (after `marker`, where it occurs)."""
+    """An error's message on one line (after `marker`, where it occurs), bounded: long
+    enough for the command line's list of valid choices (every method's name)."""
     text = str(error)
     if marker and marker in text:
         text = text.rsplit(marker, 1)[1]
-    return " ".join(text.split())[:500] or type(error).__name__
+    return " ".join(text.split())[:4000] or type(error).__name__
 
 
 def _save_traceback() -> str:

@@ -130,7 +130,8 @@
   }
 
   function groupedMethods(select, methods, chosen) {
-    const order = ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order"];
+    const order = ["flows (ODE solvers)", "first-order maps", "optimizer-based", "second-order",
+                   "modified flows"];
     const groups = [...new Set([...order, ...methods.map((m) => m.group || "other")])];
     select.replaceChildren(...groups.map((g) => {
       const members = methods.filter((m) => (m.group || "other") === g);
@@ -335,6 +336,7 @@
       });
     }
     $("portrait").addEventListener("mousemove", readout);
+    $("portrait").addEventListener("mouseleave", () => { hover = null; showReadout(); });
     $("step").addEventListener("change", () => {
       state.step = Number($("step").value);
       $("step-slider").value = Math.log10(state.step);
@@ -431,12 +433,13 @@
       const controller = new AbortController();
       controllers[kind] = controller;
       const settings = settingsText();
+      const step = state.step;
       document.body.classList.add(`busy-${kind}`);
       setStale(kind, true);
       updateBusy();
       get(ENDPOINTS[kind], query(kind === "trajectories"), controller.signal).then((body) => {
         if (n !== sequence[kind]) return;
-        data[kind] = body;
+        data[kind] = Object.assign(body, { step });  // the h it was computed for
         shownSettings[kind] = settings;
         clearError(kind);
         setStale(kind, false);
@@ -516,15 +519,24 @@
   // ------------------------------------------------------------------------------------
   // Drawing helpers
 
+  // A canvas drawn at the width it is shown (its design width, or the page's width where
+  // that is narrower: a phone), so that its text keeps its size instead of being scaled
+  // down with the picture; a square canvas stays square. `dataset.width` is the drawn
+  // width in CSS pixels (clicks and hovers are mapped with it).
   function canvas2d(canvas) {
     const ratio = window.devicePixelRatio || 1;
-    if (!canvas.dataset.width) {
-      canvas.dataset.width = canvas.width;
-      canvas.dataset.height = canvas.height;
+    if (!canvas.dataset.designWidth) {
+      canvas.dataset.designWidth = canvas.width;
+      canvas.dataset.designHeight = canvas.height;
     }
-    const w = Number(canvas.dataset.width);
-    const h = Number(canvas.dataset.height);
-    if (canvas.width !== Math.round(w * ratio)) {
+    const designW = Number(canvas.dataset.designWidth);
+    const designH = Number(canvas.dataset.designHeight);
+    const room = $("views").clientWidth;
+    const w = room > 0 ? Math.min(designW, Math.floor(room)) : designW;
+    const h = designW === designH ? w : designH;
+    canvas.dataset.width = String(w);
+    canvas.dataset.height = String(h);
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
       canvas.width = Math.round(w * ratio);
       canvas.height = Math.round(h * ratio);
       canvas.style.width = `${w}px`;
@@ -665,7 +677,7 @@ function speedColour(t) {
       return;
     }
     const n = field.n;
-    const box = { left: 62, top: 12, width: w - 92, height: h - 62 };
+    const box = { left: 62, top: 12, width: w - 120, height: h - 62 };
     const f = frame(box, field.x[0], field.x[n - 1], field.y[0], field.y[n - 1]);
     portraitFrame = f;
     // Speed as a background image, one pixel per lattice point, smoothed.
@@ -679,7 +691,7 @@ function speedColour(t) {
     });
     const cell = box.width / (n - 1);
     // Arrows of one length, pointing along the projected field.
-    const stride = n > 30 ? 2 : 1;
+    const stride = Math.max(n > 30 ? 2 : 1, Math.ceil(14 / cell));  // arrows ≥ 14 px apart
     const length = 0.8 * cell * stride;
     ctx.strokeStyle = "rgba(40, 40, 40, 0.75)";
     ctx.lineWidth = 1;
@@ -739,7 +751,7 @@ function speedColour(t) {
       ctx.fillText(String(k + 1), sx + 6, sy - 6);
     });
     // The point of trajectory 1 the data space shows.
-    if (dataSpaceShown() && rows.length) {
+    if (dataSpaceShown() && rows.length && !(gaussianShown() && playback.phase)) {
       const { theta, psi } = shownState();
       if (theta !== null && psi !== null && theta !== undefined && psi !== undefined) {
         const px = f.px(theta);
@@ -804,37 +816,61 @@ function speedColour(t) {
     return s && s.dash ? s.dash : [];
   }
 
-  // The speed colour bar: a strip along the portrait's right edge, 0 … max ‖v‖.
+  // The speed colour bar: a strip along the portrait's right edge, 0 … max ‖v‖, with
+  // ticks and their values on its right and its label beyond them.
   function drawSpeedBar(ctx, box, hi) {
-    const x = box.left + box.width + 3;
+    const x = box.left + box.width + 4;
     for (let k = 0; k < box.height; k++) {
       const [r, g, b] = speedColour(1 - k / box.height);
       ctx.fillStyle = `rgb(${r},${g},${b})`;
       ctx.fillRect(x, box.top + k, 10, 1);
     }
-    ctx.strokeStyle = "#333";
-    ctx.strokeRect(x, box.top, 10, box.height);
     ctx.save();
+    ctx.strokeStyle = "#333";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x, box.top, 10, box.height);
     ctx.fillStyle = "#333";
     ctx.font = "11px system-ui, sans-serif";
-    ctx.translate(x + 19, box.top + box.height / 2);
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    const at = (v) => box.top + box.height * (1 - v / hi);
+    const shown = hi > 0 ? ticks(0, hi, 4) : [0];
+    for (const t of shown) {
+      const y = hi > 0 ? at(t) : box.top + box.height;
+      ctx.beginPath(); ctx.moveTo(x + 10, y); ctx.lineTo(x + 14, y); ctx.stroke();
+      ctx.fillText(fmt(t, 3), x + 16, y, 24);
+    }
+    $("portrait").dataset.speedTicks = shown.map((t) => fmt(t, 3)).join(",");
+    ctx.translate(x + 48, box.top + box.height / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
-    ctx.fillText(`speed ‖v‖: 0 … ${fmt(hi, 3)}`, 0, 0);
+    ctx.fillText(`speed ‖v‖ (0 … ${fmt(hi, 3)})`, 0, 0);
     ctx.restore();
   }
 
+  // The pointer over the portrait, in the canvas's drawn pixels (null: elsewhere): the
+  // readout is computed again at each redraw, so it never describes a previous run.
+  let hover = null;
+  const HINT = "hover the plane for coordinates and speed";
+
   function readout(event) {
-    const field = data.field;
-    if (!portraitFrame || !field || field.failed) return;
     const canvas = $("portrait");
     const rect = canvas.getBoundingClientRect();
     const scale = Number(canvas.dataset.width) / rect.width;
-    const x = (event.clientX - rect.left) * scale;
-    const y = (event.clientY - rect.top) * scale;
-    const { box } = portraitFrame;
-    if (x < box.left || x > box.left + box.width || y < box.top || y > box.top + box.height) return;
+    hover = { x: (event.clientX - rect.left) * scale, y: (event.clientY - rect.top) * scale };
+    showReadout();
+  }
+
+  function showReadout() {
+    const field = data.field;
+    const box = portraitFrame && portraitFrame.box;
+    const inside = hover && box && hover.x >= box.left && hover.x <= box.left + box.width
+      && hover.y >= box.top && hover.y <= box.top + box.height;
+    if (!inside || !field || field.failed) {
+      $("readout").textContent = HINT;
+      return;
+    }
+    const { x, y } = hover;
     const a = portraitFrame.x(x);
     const b = portraitFrame.y(y);
     const n = field.n;
@@ -897,7 +933,7 @@ function speedColour(t) {
     if (!s || !s.available) {
       ctx.fillStyle = "#666";
       wrap(ctx, s ? s.reason : "computing the spectrum…", 20, 30, w - 40);
-      verdict.textContent = s ? s.reason : "";
+      verdict.textContent = !s ? "" : s.failed ? `no result: ${s.failed}` : s.reason;
       verdict.dataset.verdict = "";
       $("spectrum-caption").textContent = "";
       return;
@@ -963,9 +999,16 @@ function speedColour(t) {
       if (cls) p.className = cls;
       verdict.append(p);
     };
+    if (errors.spectrum) {
+      // The settings asked for were refused (a typed h ≤ 0, say): the results below are
+      // the previous settings', greyed and labelled with their own h.
+      line("not computed for h = " + fmt(state.step, 6) + ":",
+           `${errors.spectrum} — shown greyed: the results for h = ${fmt(s.step, 6)}`, "refused");
+    }
     const g = s.growth_per_step;
-    line("linearisation at the equilibrium, h = " + fmt(state.step, 6) + ":",
-         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g)}`, `verdict-${s.verdict}`);
+    line("linearisation at the equilibrium, h = " + fmt(s.step, 6) + ":",
+         `${s.verdict} — growth per step ${growthText(g, 8, ROUNDING)}${halfLife(g, s.step)}`,
+         `verdict-${s.verdict}`);
     const outcome = nonlinearOutcome();
     const p = document.createElement("p");
     p.id = "nonlinear";
@@ -987,6 +1030,7 @@ function speedColour(t) {
   function growthText(g, digits = 8, rounding = 0) {
     if (g === null || !Number.isFinite(g)) return "—";
     const d = g - 1;
+    if (d === 0) return "1";
     if (Math.abs(d) < rounding) return "1 (to rounding)";
     if (Math.abs(d) < 1e-4) return `1 ${d < 0 ? "−" : "+"} ${Math.abs(d).toExponential(2)}`;
     return String(Number(g.toPrecision(digits)));
@@ -996,11 +1040,11 @@ function speedColour(t) {
   // float64 from the eigenvalues) is rounding of a modulus-1 multiplier, not a rate.
   const ROUNDING = 64 * Number.EPSILON;
 
-  function halfLife(g, rounding = ROUNDING) {
+  function halfLife(g, h, rounding = ROUNDING) {
     if (g === null || !Number.isFinite(g) || g <= 0 || Math.abs(g - 1) < rounding) return "";
     const steps = Math.log(2) / Math.abs(Math.log(g));
     const what = g < 1 ? "half-life" : "doubling time";
-    return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * state.step, 3)} time units)`;
+    return ` (${what} ${fmt(steps, 3)} steps = ${fmt(steps * h, 3)} time units)`;
   }
 
   function nonlinearOutcome() {
@@ -1198,9 +1242,112 @@ function speedColour(t) {
 
   function dataSpaceShown() {
     const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
-    return state.game === "dirac" && Number(state.options.dim || 1) === 1 && !state.options.bias
-      && (state.options.critic || "linear") === "linear" && rows.length > 0;
+    return rows.length > 0 && (gaussianShown() || (state.game === "dirac"
+      && Number(state.options.dim || 1) === 1 && !state.options.bias
+      && (state.options.critic || "linear") === "linear"));
   }
+
+  function gaussianShown() {
+    const t = data.trajectories;
+    return state.game === "gaussian" && Boolean(t && !t.failed && t.first
+                                                && t.first.values.length >= 4);
+  }
+
+  // Trajectory 1's parameters at the shown frame, by name (mid-step: the first mover's
+  // from the next save, the other's from this one).
+  function shownParameters() {
+    const { names, generator, values } = data.trajectories.first;
+    const i = playback.index;
+    const turns = data.trajectories.turns;
+    const generatorFirst = turns && turns[0][0] === "generator";
+    return Object.fromEntries(names.map((name, k) => {
+      const moved = playback.phase && turns && generator !== null
+        && (k < generator) === generatorFirst;
+      return [name, values[k][moved ? i + 1 : i]];
+    }));
+  }
+
+  const density = (x, mean, std) => Math.exp(-0.5 * ((x - mean) / std) ** 2)
+    / (Math.abs(std) * Math.sqrt(2 * Math.PI));
+
+  // The 1-D Gaussian GAN's data space at the shown frame: the data's density N(c, s²),
+  // the generator's N(μ, σ²) and the critic C(x) = w₁x + w₂x² (+ b).
+  function drawGaussianSpace(label, mover) {
+    const p = shownParameters();
+    const [mu, sigma, w1, w2] = [p["μ"], p["σ"], p.w1, p.w2];
+    const b = p.b || 0;
+    const c = Number(state.options["real-point"] || 0);
+    const s = Number(state.options.std || 1);
+    $("time-label").textContent = `${label} · μ = ${fmt(mu, 4)} · σ = ${fmt(sigma, 4)}`;
+    const { ctx, w, h } = canvas2d($("data-space"));
+    const box = { left: 62, top: 10, width: w - 78, height: h - 52 };
+    const finite = [mu, sigma, w1, w2, b].every((v) => v !== null && Number.isFinite(v));
+    const spread = finite ? Math.abs(sigma) : 0;
+    const half = Math.min(1e3, 1.1 * Math.max(4 * s, finite ? Math.abs(mu - c) + 4 * spread : 0));
+    const realPeak = density(c, c, s);
+    const generatorPeak = spread > 0 ? density(mu, mu, sigma) : Infinity;
+    // The densities in the lower part, the key above them.
+    const top = 1.9 * Math.max(realPeak, Math.min(generatorPeak, 3 * realPeak));
+    const f = frame(box, c - half, c + half, -0.4 * top, top);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(box.left, box.top, box.width, box.height); ctx.clip();
+    ctx.strokeStyle = "#bbb";
+    ctx.beginPath(); ctx.moveTo(box.left, f.py(0)); ctx.lineTo(box.left + box.width, f.py(0)); ctx.stroke();
+    const curve = (fn, colour, fill) => {
+      ctx.beginPath();
+      for (let k = 0; k <= 200; k++) {
+        const x = c - half + (2 * half * k) / 200;
+        const y = Math.max(-1e6, Math.min(1e6, f.py(fn(x))));
+        if (k) ctx.lineTo(f.px(x), y); else ctx.moveTo(f.px(x), y);
+      }
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 2;
+      ctx.stroke();
+      if (fill) {
+        ctx.lineTo(f.px(c + half), f.py(0)); ctx.lineTo(f.px(c - half), f.py(0)); ctx.closePath();
+        ctx.fillStyle = fill;
+        ctx.fill();
+      }
+    };
+    curve((x) => density(x, c, s), "#0072B2", "rgba(0, 114, 178, 0.18)");
+    if (finite && spread > 0) curve((x) => density(x, mu, sigma), "#E69F00", "rgba(230, 159, 0, 0.25)");
+    else if (finite) {  // σ = 0: a point mass at μ
+      ctx.fillStyle = "#E69F00";
+      ctx.fillRect(f.px(mu) - 4, f.py(top), 8, f.py(0) - f.py(top));
+    }
+    if (finite) curve((x) => w1 * x + w2 * x * x + b, "#D55E00", null);
+    ctx.restore();
+    axes(ctx, f, "x (data space)", "density · C(x)");
+    ctx.font = "12px system-ui, sans-serif";
+    const moved = (player) => (mover === player ? " (moved)" : "");
+    const key = [["#0072B2", `data N(c, s²): c = ${fmt(c)}, s = ${fmt(s)}`],
+                 ["#E69F00", `generator N(μ, σ²): μ = ${fmt(mu, 3)}, σ = ${fmt(sigma, 3)}`
+                   + moved("generator")],
+                 ["#D55E00", `critic C(x) = w₁x + w₂x²${p.b !== undefined ? " + b" : ""}: `
+                   + `w₁ = ${fmt(w1, 3)}, w₂ = ${fmt(w2, 3)}${moved("discriminator")}`]];
+    const keyWidth = Math.min(box.width - 4, 30 + Math.max(...key.map(([, t]) => ctx.measureText(t).width)));
+    ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+    ctx.fillRect(box.left + 2, box.top + 2, keyWidth, 16 * key.length + 8);
+    key.forEach(([colour, text], k) => {
+      ctx.fillStyle = colour;
+      ctx.fillRect(box.left + 8, box.top + 8 + 16 * k, 10, 10);
+      ctx.fillStyle = "#111";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      ctx.fillText(text, box.left + 24, box.top + 6 + 16 * k, box.width - 30);
+    });
+    Object.assign($("data-space").dataset, { mu: String(mu), sigma: String(sigma),
+                                             w1: String(w1), w2: String(w2) });
+  }
+
+  const DIRAC_CAPTION = "the data space of trajectory 1 (as GAN_stability's Dirac-GAN videos): "
+    + "the real point mass at c, the generator's at θ, the critic's line C(x) = ψx; its point "
+    + "is marked ◆ in the plane.";
+  const GAUSSIAN_CAPTION = "the data space of trajectory 1: the data's density N(c, s²), the "
+    + "generator's N(μ, σ²) (G(z) = μ + σz) and the quadratic critic C(x) = w₁x + w₂x² at the "
+    + "step shown; its point is marked ◆ in the plane.";
+  const TURNS_CAPTION = " For a method whose players move in turns (altgd, …) “one player ▶” "
+    + "shows the first mover's step, then the other's (GAN Lab's one D step, one G step)";
 
   function drawDataSpace() {
     const shown = dataSpaceShown();
@@ -1218,6 +1365,11 @@ function speedColour(t) {
     if (playback.index >= last) playback.phase = 0;
     const i = playback.index;
     const { theta, psi, label, mover } = shownState();
+    $("data-space").dataset.index = String(i);
+    $("data-space").dataset.phase = String(playback.phase);
+    $("data-space").dataset.mover = mover;
+    $("data-caption").textContent = (gaussianShown() ? GAUSSIAN_CAPTION : DIRAC_CAPTION)
+      + TURNS_CAPTION;
     const c = Number(state.options["real-point"] || 0);
     $("time-label").textContent = `${label} · θ = ${fmt(theta, 4)} · ψ = ${fmt(psi, 4)}`;
     const turns = data.trajectories.turns;
@@ -1226,6 +1378,7 @@ function speedColour(t) {
     $("player-step").title = !turns ? "" : !(playback.phase || canSplit())
       ? "needs a save at every step here (at most 1,000 steps) and a step after this one"
       : `one player's move: ${turns.map(([p, k]) => `${p}${k > 1 ? ` ×${k}` : ""}`).join(", then ")}`;
+    if (gaussianShown()) { drawGaussianSpace(label, mover); return; }
     const { ctx, w, h } = canvas2d($("data-space"));
     const box = { left: 62, top: 10, width: w - 78, height: h - 52 };
     const half = Math.max(2, 1.2 * Math.max(Math.abs(theta - c), 1));
@@ -1323,6 +1476,7 @@ function speedColour(t) {
     syncPlane();
     drawDataSpace();
     drawPortrait();
+    showReadout();
     drawSpectrum();
     drawSeries();
     drawTable();
@@ -1348,43 +1502,76 @@ function speedColour(t) {
   // ------------------------------------------------------------------------------------
   // Export: the current view as one PNG
 
-  function exportPng() {
+  // Text broken at spaces into lines no wider than `width` (in the context's font).
+  function lines(ctx, text, width) {
+    const out = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+      const longer = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(longer).width > width) { out.push(line); line = word; }
+      else line = longer;
+    }
+    if (line) out.push(line);
+    return out;
+  }
+
+  // The page's views on one canvas: the title (the settings), the portrait and the
+  // spectrum, the verdict (each paragraph wrapped to the width), the series, the table.
+  function exportCanvas() {
     const ratio = window.devicePixelRatio || 1;
     const top = [$("portrait"), $("spectrum")];
     const bottom = SERIES.map(([key]) => $(`series-${key}`));
     const width = Math.max(top.reduce((s, c) => s + c.width, 0), bottom.reduce((s, c) => s + c.width, 0));
-    const title = 30 * ratio;
-    const height = title + Math.max(...top.map((c) => c.height)) + Math.max(...bottom.map((c) => c.height))
-      + 60 * ratio + 15 * ratio * ((data.trajectories && data.trajectories.trajectories
-        ? data.trajectories.trajectories.length : 0) + 1);
+    const margin = 10 * ratio;
+    const lead = 15 * ratio;
     const out = document.createElement("canvas");
-    out.width = width; out.height = height;
     const ctx = out.getContext("2d");
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, width, height);
-    ctx.fillStyle = "#111";
-    ctx.font = `${14 * ratio}px system-ui, sans-serif`;
-    ctx.fillText(`gandyn explore · ${settingsText()}`, 10 * ratio, 20 * ratio);
-    let x = 0;
-    for (const c of top) { ctx.drawImage(c, x, title); x += c.width; }
-    const verdict = $("verdict").innerText.split("\n").filter(Boolean).join("   ");
-    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
-    const y = title + Math.max(...top.map((c) => c.height));
-    ctx.fillText(verdict, 10 * ratio, y + 18 * ratio);
-    x = 0;
-    for (const c of bottom) { ctx.drawImage(c, x, y + 30 * ratio); x += c.width; }
-    // The table and the legend, as text under the series.
-    let ty = y + 30 * ratio + Math.max(...bottom.map((c) => c.height)) + 14 * ratio;
+    const titleFont = `${14 * ratio}px system-ui, sans-serif`;
+    const textFont = `${12 * ratio}px system-ui, sans-serif`;
+    ctx.font = titleFont;
+    const title = lines(ctx, `gandyn explore · ${settingsText()}`, width - 2 * margin);
+    ctx.font = textFont;
+    const verdict = [...$("verdict").querySelectorAll("p")].map((p) => p.innerText);
+    if (!verdict.length && $("verdict").innerText) verdict.push($("verdict").innerText);
+    const verdictLines = verdict.flatMap((text) => lines(ctx, text, width - 2 * margin));
     const rows = data.trajectories && !data.trajectories.failed ? data.trajectories.trajectories : [];
-    rows.forEach((row, k) => {
+    const rowLines = rows.map((row, k) => lines(ctx, `${k + 1}: start (${fmt(row.start[0], 4)}, `
+      + `${fmt(row.start[1], 4)}) · ${row.status}`
+      + `${row.diverged_at !== null ? ` at step ${row.diverged_at}` : ""} · rate/step `
+      + `${growthText(row.rate, 6)}`, width - 2 * margin - 16 * ratio));
+    const titleHeight = (title.length + 0.5) * 18 * ratio;
+    const topHeight = Math.max(...top.map((c) => c.height));
+    const bottomHeight = Math.max(...bottom.map((c) => c.height));
+    const verdictHeight = (verdictLines.length + 0.5) * lead;
+    const rowsHeight = (rowLines.flat().length + 1) * lead;
+    out.width = width;
+    out.height = Math.ceil(titleHeight + topHeight + verdictHeight + bottomHeight + rowsHeight);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = "#111";
+    ctx.textBaseline = "alphabetic";
+    ctx.font = titleFont;
+    title.forEach((text, k) => ctx.fillText(text, margin, (18 + 18 * k) * ratio));
+    let x = 0;
+    for (const c of top) { ctx.drawImage(c, x, titleHeight); x += c.width; }
+    ctx.font = textFont;
+    let y = titleHeight + topHeight + lead;
+    for (const text of verdictLines) { ctx.fillText(text, margin, y); y += lead; }
+    y += -lead + 0.5 * lead;
+    x = 0;
+    for (const c of bottom) { ctx.drawImage(c, x, y); x += c.width; }
+    y += bottomHeight + lead;
+    rowLines.forEach((texts, k) => {
       ctx.fillStyle = trajectoryColour(k);
-      ctx.fillRect(10 * ratio, ty - 9 * ratio, 10 * ratio, 10 * ratio);
+      ctx.fillRect(margin, y - 10 * ratio, 10 * ratio, 10 * ratio);
       ctx.fillStyle = "#111";
-      ctx.fillText(`${k + 1}: start (${fmt(row.start[0], 4)}, ${fmt(row.start[1], 4)}) · ${row.status}`
-        + `${row.diverged_at !== null ? ` at step ${row.diverged_at}` : ""} · rate/step ${fmt(row.rate, 6)}`,
-        26 * ratio, ty);
-      ty += 15 * ratio;
+      for (const text of texts) { ctx.fillText(text, margin + 16 * ratio, y); y += lead; }
     });
+    return out;
+  }
+
+  function exportPng() {
+    const out = exportCanvas();
     out.toBlob((blob) => {
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
