@@ -81,3 +81,15 @@ def patient(seconds: float) -> float:
     """A time bound of `seconds` on the idle machine, scaled by `slowness()`: for
     timeouts that guard against hangs (a hang is forever; a slow machine is not one)."""
     return seconds * slowness()
+
+
+def assert_one_line_error(result, *fragments, code=2):
+    """A CLI result that failed with exit `code` and one line `Error: …` holding every
+    fragment, no traceback or box."""
+    text = result.output
+    assert result.exit_code == code, text
+    assert "Traceback" not in text and "╭" not in text, text
+    errors = [line for line in text.strip().splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, text
+    for fragment in fragments:
+        assert fragment in errors[0], text

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gandyn.cli import app
-from helpers import patient
+from helpers import assert_one_line_error, patient
 
 
 runner = CliRunner()
@@ -22,16 +22,6 @@ runner = CliRunner()
 
 def invoke(args, out: Path):
     return runner.invoke(app, [*args, "--out", str(out)] if out is not None else args)
-
-
-def assert_one_line_error(result, *fragments, code=2):
-    text = result.output
-    assert result.exit_code == code, text
-    assert "Traceback" not in text and "╭" not in text, text
-    errors = [line for line in text.strip().splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], text
 
 
 SIMULATE_LIKE = [

@@ -16,23 +16,13 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from helpers import patient
+from helpers import assert_one_line_error, patient
 from typer.testing import CliRunner
 
 from gandyn.cli import app
 
 
 runner = CliRunner()
-
-
-def assert_one_line_error(result, *fragments, code=2):
-    text = result.output
-    assert result.exit_code == code, text
-    assert "Traceback" not in text and "╭" not in text, text
-    errors = [line for line in text.strip().splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], text
 
 
 # ------------------------------------------------------------------ gandyn bifurcation

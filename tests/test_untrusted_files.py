@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import patient
+from helpers import assert_one_line_error, patient
 from typer.testing import CliRunner
 
 from gandyn import _io
@@ -56,16 +56,6 @@ def peak_bytes(call):
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-
-
-def assert_one_line_error(result, *fragments, code=2):
-    text = result.output
-    assert result.exit_code == code, text
-    assert "Traceback" not in text and "╭" not in text, text
-    errors = [line for line in text.strip().splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, text
-    for fragment in fragments:
-        assert fragment in errors[0], text
 
 
 @pytest.mark.parametrize("reader", [
