@@ -87,7 +87,42 @@ class NotebookMixture(gd.data.AbstractTarget):
         return jnp.asarray(self._components())[which] + self.std * jax.random.normal(noise_key, (n, 2))
 
 
-TARGETS = {"notebook7": NotebookMixture(), "ring8": gd.data.Ring(modes=8, radius=1.0, std=0.01)}
+class WeightedCircle(gd.data.AbstractTarget):
+    """Components at `angles` on a circle, `(r sin θ, r cos θ)`, std 0.01, the component
+    `i` drawn with weight `counts[i] / sum(counts)`: the weighting test's two mixtures.
+
+    - "equal7": the notebook's 7 distinct angles, equal weights (its geometry without
+      the double mode);
+    - "ring8double": 8 equally spaced modes, the one at angle 0 counted twice (the
+      notebook's double mode on the proper ring)."""
+
+    angles: tuple[float, ...]
+    counts: tuple[int, ...]
+    radius: float = 1.0
+    std: float = 0.01
+
+    @property
+    def centres(self):
+        angles = np.asarray(self.angles)
+        return self.radius * np.stack([np.sin(angles), np.cos(angles)], axis=1)
+
+    @property
+    def dim(self):
+        return 2
+
+    def sample(self, key, n):
+        which_key, noise_key = jax.random.split(key)
+        table = jnp.asarray(np.repeat(np.arange(len(self.counts)), self.counts))
+        which = table[jax.random.randint(which_key, (n,), 0, len(table))]
+        return jnp.asarray(self.centres)[which] + self.std * jax.random.normal(noise_key, (n, 2))
+
+
+TARGETS = {
+    "notebook7": NotebookMixture(),
+    "ring8": gd.data.Ring(modes=8, radius=1.0, std=0.01),
+    "equal7": WeightedCircle(tuple(np.linspace(0, 2 * np.pi, 8)[:7]), (1,) * 7),
+    "ring8double": WeightedCircle(tuple(2 * np.pi * np.arange(8) / 8), (2,) + (1,) * 7),
+}
 
 
 def make_game(target: str) -> gd.MLPGAN:
