@@ -120,8 +120,9 @@ class WeightedCircle(gd.data.AbstractTarget):
 TARGETS = {
     "notebook7": NotebookMixture(),
     "ring8": gd.data.Ring(modes=8, radius=1.0, std=0.01),
-    "equal7": WeightedCircle(tuple(np.linspace(0, 2 * np.pi, 8)[:7]), (1,) * 7),
-    "ring8double": WeightedCircle(tuple(2 * np.pi * np.arange(8) / 8), (2,) + (1,) * 7),
+    "equal7": WeightedCircle(tuple(np.linspace(0, 2 * np.pi, 8)[:7].tolist()), (1,) * 7),
+    "ring8double": WeightedCircle(tuple((2 * np.pi * np.arange(8) / 8).tolist()),
+                                  (2,) + (1,) * 7),
 }
 
 
