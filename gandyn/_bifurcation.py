@@ -123,26 +123,6 @@ def numeric_parameters(game: AbstractGame, method: AbstractMethod) -> dict[str, 
     return names
 
 
-def _weight_index(name: str) -> int:
-    """Which leaf of the regularizer `name` is its weight: the one that differs
-    between `build(name, 1)` and `build(name, 2)`."""
-    from . import regularizers
-
-    one = jax.tree_util.tree_leaves(regularizers.build(name, 1.0))
-    two = jax.tree_util.tree_leaves(regularizers.build(name, 2.0))
-    return next(i for i, (a, b) in enumerate(zip(one, two)) if not np.array_equal(a, b))
-
-
-def _same_kind(regularizer, name: str, index: int) -> bool:
-    from . import regularizers
-
-    probe = regularizers.build(name, 1.0)
-    leaves, treedef = jax.tree_util.tree_flatten(regularizer)
-    p_leaves, p_treedef = jax.tree_util.tree_flatten(probe)
-    return treedef == p_treedef and all(
-        np.array_equal(a, b) for i, (a, b) in enumerate(zip(leaves, p_leaves)) if i != index)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Setter:
     """`(game, method, h, p) → (game, method, h)` with the parameter at `p`. Hashable
@@ -159,16 +139,11 @@ class _Setter:
             game, method = self.function(p)
             return game, method, h
         if self.owner == "regularizer":
-            name, index, weight = self.path
+            from . import regularizers
+
+            name, index, options = self.path
+            new = regularizers.build(name, p, dict(options))
             regs = tuple(game.regularizers)
-            if index < len(regs):
-                leaves, treedef = jax.tree_util.tree_flatten(regs[index])
-            else:
-                from . import regularizers
-                leaves, treedef = jax.tree_util.tree_flatten(regularizers.build(name, 0.0))
-            leaves = list(leaves)
-            leaves[weight] = p
-            new = jax.tree_util.tree_unflatten(treedef, leaves)
             regs = regs[:index] + (new,) + regs[index + 1:]
             return eqx.tree_at(lambda g: g.regularizers, game, regs), method, h
         if self.owner == "game":
@@ -198,10 +173,16 @@ def _resolve(game, method, parameter) -> tuple[_Setter, str]:
         if not hasattr(game, "regularizers"):
             raise ValueError(f"parameter {parameter!r} is a regularizer's weight, but "
                              f"{type(game).__name__} takes no regularizers")
-        weight = _weight_index(name)
+        # The game's own `name` regularizer, its options read back through the option
+        # table (`--opt lecam.decay=…` kept), rebuilt at each p; one the game lacks is
+        # added, last, with its declared defaults.
+        from . import regularizers
+
         regs = tuple(game.regularizers)
-        index = next((i for i, r in enumerate(regs) if _same_kind(r, name, weight)), len(regs))
-        return _Setter("regularizer", (name, index, weight)), key
+        found = ((i, regularizers.settings_of(name, r)) for i, r in enumerate(regs))
+        index, (_, options) = next(((i, s) for i, s in found if s is not None),
+                                   (len(regs), (None, {})))
+        return _Setter("regularizer", (name, index, tuple(sorted(options.items())))), key
     return _Setter(owner, tuple(path)), key
 
 
@@ -675,8 +656,9 @@ def continuation(
     attractor at every value.
 
     **Arguments:**
-    - `parameter`: `"h"`, a regularizer's name (`"r1"`: its weight; added with weight
-      p if the game has none), a numeric field of the game or method by name (see
+    - `parameter`: `"h"`, a regularizer's name (`"r1"`: its weight; the game's own is
+      rebuilt at each p with the options it was built with, read back through the
+      option table; added, with its default options, if the game has none), a numeric field of the game or method by name (see
       `numeric_parameters`), or a callable `p ↦ (game, method)`: for what lives in a
       closure rather than a field, e.g. Adam's β₁,
       `lambda b1: (game, gd.Optax(optax.adam(1.0, b1=b1), linear=False))`.
