@@ -410,7 +410,7 @@ def test_neimark_sacker_coefficient_of_the_normal_form_map(d):
     # z ↦ e^{iθ}z(1 + d|z|²) in x = (Re z, Im z). With ⟨q, q⟩ = 1, q = (1, −i)/√2, so
     # z = √2 w and the map in w is w ↦ e^{iθ}w(1 + 2d|w|²): first Lyapunov coefficient
     # Re(2d), supercritical iff Re d < 0.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     theta = 0.9
     rot = np.exp(1j * theta)
@@ -435,7 +435,7 @@ def test_delayed_logistic_map_is_supercritical_at_r_2():
     # c₁ = g₂₀g₁₁(1 − 2λ)/(2(λ² − λ)) + |g₁₁|²/(1 − λ̄) + |g₀₂|²/(2(λ² − λ̄)) + g₂₁/2,
     # first Lyapunov coefficient Re(e^{−iθ}c₁), g_kl = ⟨p, ∂ᵏ∂̄ˡF⟩ (here −1 exactly with
     # ⟨q, q⟩ = 1; Wan's 1978 form gives the same). A closed curve appears for r > 2.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     a = np.array([[1.0, -1.0], [1.0, 0.0]])
     lam = np.exp(1j * np.pi / 3)
@@ -464,7 +464,7 @@ def test_delayed_logistic_map_is_supercritical_at_r_2():
 def test_logistic_map_flip_at_r_3():
     # x ↦ r x(1 − x) at r = 3: around x* = 2/3, u ↦ −u − 3u²; c = a² + b = 9 > 0
     # (f'' = −6, f''' = 0): a supercritical period doubling.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     form = _normal_form("flip", np.array([[-1.0]]),
                         *polynomial_forms(lambda u, v: -6.0 * u * v), "map", -1 + 0j, True,

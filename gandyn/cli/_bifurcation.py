@@ -42,8 +42,8 @@ MAX_RECORD = 100_000
 
 def bifurcation(
     param: Annotated[str, typer.Option("--param", "-p", help="The parameter: h (the step size), a "
-                                       "regularizer's name (its weight, e.g. r1; its other options by "
-                                       "--opt NAME.OPTION=VALUE), or a numeric "
+                                       "regularizer's name (its weight, e.g. r1; its other "
+                                       "options by --opt NAME.OPTION=VALUE), or a numeric "
                                        "field of the game or method (e.g. real_point).")],
     start: Annotated[float, typer.Option("--from", help="First value of the parameter.")],
     stop: Annotated[float, typer.Option("--to", help="Last value of the parameter.")],
