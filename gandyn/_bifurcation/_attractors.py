@@ -11,7 +11,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._methods import carrying_game_state
-from .._simulate import simulate
+from .._simulate import simulate, step
 from ._branch import _spectra_matrices
 from ._results import Attractor, Bifurcation
 
@@ -27,17 +27,14 @@ def _record_scan(game, method, y, state, h, key, start, steps, centre, plane, in
     flat_s, unravel_s = ravel_pytree(moving)
     n = flat_y.size
 
-    def step(flat, n_step):
+    def flat_step(flat, n_step):  # `simulate`'s step, on the flattened (y, state)
         yi, si = unravel_y(flat[:n]), unravel_s(flat[n:])
-        t = n_step.astype(h.dtype) * h
-        y1, s1 = method.step(game, yi, eqx.combine(si, fixed), t, h,
-                             jax.random.fold_in(key, n_step))
-        y1 = game.project(y1)
+        y1, s1 = step(game, method, yi, eqx.combine(si, fixed), h, key, n_step)
         return ravel_pytree((y1, eqx.filter(s1, eqx.is_inexact_array)))[0]
 
     def body(carry, n_step):
         flat, u, log_sum, bad_at = carry
-        flat1, u1 = jax.jvp(lambda f: step(f, n_step), (flat,), (u,))
+        flat1, u1 = jax.jvp(lambda f: flat_step(f, n_step), (flat,), (u,))
         norm = jnp.linalg.norm(u1)
         u1 = u1 / jnp.where(norm > 0, norm, 1.0)
         yv = flat1[:n]
