@@ -15,6 +15,7 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
+from ._eigs import arnoldi, ritz, ritz_values
 from ._games import AbstractGame, Players
 from ._methods import AbstractMethod, AbstractStepMethod
 
@@ -92,22 +93,23 @@ def find_equilibrium(
     return unravel(sol.value)
 
 
+_WHICH = {"real": "LR", "magnitude": "LM"}  # this module's words → `_eigs.order`'s
+
+
 def top_eigenvalues(
     game: AbstractGame, y: Players, k: int = 6, *, which: str = "real",
     krylov: int | None = None, key: Key | None = None, seed: int = 0,
 ) -> np.ndarray:
     """The `k` eigenvalues of `J` of largest real part (`which="real"`) or magnitude
     (`which="magnitude"`), matrix-free: `m` Arnoldi steps on Jacobian-vector products
-    (never forming J), then the Ritz values of the Hessenberg matrix.
+    (never forming J), then the Ritz values of the Hessenberg matrix (`_eigs`).
 
     `krylov` is `m` (default `max(3k, 40)`, at most the dimension); a larger `m`
     resolves clustered spectra better. Exact when `m` equals the dimension."""
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
     _, hessenberg, m = _krylov(game, y, k, krylov, key, seed)
-    ritz = np.linalg.eigvals(np.asarray(hessenberg)[:m, :m])
-    order = np.argsort(-ritz.real if which == "real" else -np.abs(ritz), kind="stable")
-    return ritz[order][:k]
+    return ritz_values(hessenberg, m, k, _WHICH[which])
 
 
 def top_eigenvectors(
@@ -121,13 +123,7 @@ def top_eigenvectors(
     if which not in ("real", "magnitude"):
         raise ValueError(f"which must be 'real' or 'magnitude', got {which!r}")
     basis, hessenberg, m = _krylov(game, y, k, krylov, key, seed)
-    basis, hessenberg = np.asarray(basis, dtype=float), np.asarray(hessenberg, dtype=float)
-    ritz, small = np.linalg.eig(hessenberg[:m, :m])
-    order = np.argsort(-ritz.real if which == "real" else -np.abs(ritz), kind="stable")[:k]
-    vectors = basis[:m].T @ small[:, order]
-    vectors /= np.linalg.norm(vectors, axis=0)
-    residuals = abs(hessenberg[m, m - 1]) * np.abs(small[m - 1, order])
-    return ritz[order], vectors, residuals
+    return ritz(basis, hessenberg, m, k, _WHICH[which])
 
 
 def _krylov(game, y, k, krylov, key, seed, *, with_field: bool = False):
@@ -147,31 +143,7 @@ def _game_arnoldi(game, y, key, q0, m):
     once, every step then costs one tangent pass."""
     flat, field = _flat_field(game, y, key)
     value, matvec = jax.linearize(field, flat)
-    return *_arnoldi_steps(matvec, q0, m), value
-
-
-def _arnoldi_steps(matvec, q0, m):
-    n = q0.size
-    basis = jnp.zeros((m + 1, n), q0.dtype).at[0].set(q0)
-    hess = jnp.zeros((m + 1, m), q0.dtype)
-
-    def body(j, carry):
-        basis, hess = carry
-        w = matvec(basis[j])
-        mask = (jnp.arange(m + 1) <= j)[:, None]
-        for _ in range(2):  # classical Gram–Schmidt, twice: full reorthogonalisation
-            coeffs = (basis * mask) @ w
-            w = w - coeffs @ (basis * mask)
-            hess = hess.at[:, j].add(coeffs)
-        norm = jnp.linalg.norm(w)
-        hess = hess.at[j + 1, j].set(norm)
-        basis = basis.at[j + 1].set(jnp.where(norm > 1e-12, w / jnp.where(norm > 1e-12, norm, 1), 0))
-        return basis, hess
-
-    return jax.lax.fori_loop(0, m, body, (basis, hess))
-
-
-_arnoldi = jax.jit(_arnoldi_steps, static_argnums=(0, 2))
+    return *arnoldi(matvec, q0, m), value
 
 
 # --------------------------------------------------------------------------------------

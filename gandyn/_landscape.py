@@ -10,8 +10,9 @@ GAN-optimization-landscape, `plot_path_tools.py`).
 - `top_spectrum`: the `k` eigenvalues of largest magnitude of the game Jacobian
   `J = ∂v/∂y` or of a player's Hessian `∇²_x L₁`, `∇²_y L₂`, by restarted Arnoldi /
   Lanczos (ARPACK through scipy) over Jacobian- and Hessian-vector products: no
-  matrix is formed. (`gandyn.top_eigenvalues` is the fixed-size, in-jit Arnoldi the
-  training log uses; this one iterates to convergence.)
+  matrix is formed (`_eigs.arpack`). (`gandyn.top_eigenvalues` is the fixed-size,
+  in-jit Arnoldi of the same module that the training log uses; this one iterates to
+  convergence.)
 - `rotation_share`: Hutchinson's estimate of `‖A‖²_F/‖J‖²_F = (1 − tr(J²)/‖J‖²_F)/2`,
   the share of the antisymmetric (rotational) part of J, with its standard error.
 
@@ -28,6 +29,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._custom_types import Key
+from ._eigs import arpack
 from ._games import AbstractGame, Players
 
 
@@ -121,17 +123,22 @@ def operator(game: AbstractGame, y: Players, of: str = "game", *, key: Key | Non
     product one compiled JVP (compiled once per game structure), no matrix formed."""
     from scipy.sparse.linalg import LinearOperator
 
+    matvec, n = _numpy_matvec(game, y, of, key)
+    return LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+
+
+def _numpy_matvec(game, y, of, key):
+    """`(u ↦ Au, n)` for the operator `of` at `y`, NumPy float64 in and out."""
     if of not in OPERATORS:
         raise ValueError(f"unknown operator {of!r}; choose from: {', '.join(OPERATORS)}")
     key = jax.random.key(0) if key is None else key
-    n = _size(y, of)
     dtype = np.dtype(_flat(y).dtype)
 
     def matvec(u):
         u = jnp.asarray(np.real(np.asarray(u)).ravel(), dtype)
         return np.asarray(_matvec(game, y, key, u, of), dtype=np.float64)
 
-    return LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    return matvec, _size(y, of)
 
 
 def top_spectrum(
@@ -153,34 +160,13 @@ def top_spectrum(
     Raises `ValueError` for an unknown `of` or `k` not below the operator's size
     (ARPACK needs `k < n − 1` for `eigs`, `k < n` for `eigsh`): a dense `eig` fits
     such a small problem."""
-    from scipy.sparse.linalg import ArpackNoConvergence, eigs, eigsh
-
     choices = ("LM", "LR", "SR") if of == "game" else ("LM", "LA", "SA")
     if which not in choices:
         raise ValueError(f"which {which!r} is not one for the {of} operator; choose from: "
                          f"{', '.join(choices)}")
-    op = operator(game, y, of, key=key)
-    n = op.shape[0]
-    limit = n - 2 if of == "game" else n - 1
-    if not isinstance(k, int) or not 1 <= k <= limit:
-        raise ValueError(f"k must be an integer in 1..{limit} for this operator of size {n}, "
-                         f"got {k!r}")
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    solver = eigs if of == "game" else eigsh
-    try:
-        values = solver(op, k=k, which=which, v0=v0, tol=tol, maxiter=max_iterations,
-                        return_eigenvectors=False)
-    except ArpackNoConvergence as e:
-        if len(e.eigenvalues) == 0:
-            raise ValueError(f"ARPACK found no converged eigenvalue of the {of} "
-                             f"operator") from None
-        values = e.eigenvalues
-    values = np.asarray(values)
-    if of != "game":
-        values = values.real
-    order = {"LM": -np.abs(values), "LR": -values.real, "SR": values.real, "LA": -values.real,
-             "SA": values.real}[which]
-    return values[np.argsort(order, kind="stable")]
+    matvec, n = _numpy_matvec(game, y, of, key)
+    return arpack(matvec, n, k, which, symmetric=of != "game", seed=seed, tol=tol,
+                  max_iterations=max_iterations, what=f"{of} operator")
 
 
 def spectra(game: AbstractGame, y: Players, k: int = 6, *, key: Key | None = None,

@@ -1,6 +1,7 @@
 """`simulate`: the one entry point that runs a method on a game."""
 
 import enum
+import functools
 import math
 from collections.abc import Callable
 
@@ -430,16 +431,8 @@ def _simulate(
     saved = _saved_steps(steps, save_every, capacity)  # relative to `start`
     n = (steps + save_every - 1) // save_every + 1  # saves in use (the rest is padding)
     equilibrium = game.equilibrium()
-    if isinstance(method, AdaptiveFlow):
-        ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, n, h, key, blowup, start)
-        final_state = None
-    elif isinstance(method, AbstractStepMethod):
-        ys, final, diverged_at, final_state = _run_steps(
-            game, method, y0, saved, n, h, key, blowup, progress, method_state, start, progress_args
-        )
-        unfinished = jnp.zeros_like(diverged_at, dtype=bool)
-    else:
-        raise ValueError(f"simulate cannot drive a {type(method).__name__}")
+    ys, final, diverged_at, unfinished, final_state = _drive(
+        method, game, y0, saved, n, h, key, blowup, progress, method_state, start, progress_args)
 
     observe = jax.vmap(jax.vmap(lambda y: _observe(game, y, key, equilibrium)))
     generator_loss, discriminator_loss, speed, distance = observe(ys)
@@ -477,6 +470,39 @@ def _simulate(
     )
 
 
+@functools.singledispatch
+def _drive(method, game, y0, saved, n, h, key, blowup, progress, state0, start, progress_args):
+    """`(ys, final, diverged_at, unfinished, final_state)` of every member: the driver
+    of the method's kind, chosen by its class (a step map under `lax.scan`, an adaptive
+    ODE solve); a method of another kind is refused."""
+    raise ValueError(f"simulate cannot drive a {type(method).__name__}")
+
+
+@_drive.register(AbstractStepMethod)
+def _drive_steps(method, game, y0, saved, n, h, key, blowup, progress, state0, start,
+                 progress_args):
+    ys, final, diverged_at, final_state = _run_steps(
+        game, method, y0, saved, n, h, key, blowup, progress, state0, start, progress_args)
+    return ys, final, diverged_at, jnp.zeros_like(diverged_at, dtype=bool), final_state
+
+
+@_drive.register(AdaptiveFlow)
+def _drive_adaptive(method, game, y0, saved, n, h, key, blowup, progress, state0, start,
+                    progress_args):
+    ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, n, h, key,
+                                                       blowup, start)
+    return ys, final, diverged_at, unfinished, None
+
+
+def step(game: AbstractGame, method: AbstractStepMethod, y: Players, state, h, key: Key, n):
+    """Step `n` of the map (numbered absolutely: time `t = n·h`, key `fold_in(key, n)`),
+    then the game's projection: the one step that every loop over a step method takes
+    (`simulate`'s, the bifurcation diagram's attractors)."""
+    t = n.astype(h.dtype) * h
+    y, state = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
+    return game.project(y), state
+
+
 def _mask_after_divergence(ys, diverged_at, saved):
     """NaN every saved state at or after the step where its member diverged."""
     gone = (diverged_at[:, None] >= 0) & (saved[None, :] >= diverged_at[:, None])
@@ -509,9 +535,7 @@ def _run_steps(game, method, y0, saved, n, h, key, blowup, progress, state0, sta
         diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
 
     def member_step(y, state, diverged_at, n):
-        t = n.astype(h.dtype) * h
-        y, state = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
-        y = game.project(y)
+        y, state = step(game, method, y, state, h, key, n)
         # Only the first bad step is recorded. A diverged member runs on (its saved
         # states are masked afterwards): freezing it would cost a select per step.
         newly = (diverged_at < 0) & _is_bad(y, blowup)

@@ -88,14 +88,56 @@ def options(name: str) -> dict:
     """The options regularizer `name` declares besides the value `NAME=VALUE` sets (its
     factory's first parameter: a weight, a standard deviation, a clip bound), reached
     with `--opt NAME.OPTION=VALUE` (`--opt lecam.decay=0.9`)."""
+    declared = registry.options(name)
+    first = value_name(name)
+    return {k: v for k, v in declared.items() if k != first}
+
+
+def value_name(name: str) -> str | None:
+    """The name of the value `NAME=VALUE` sets (the factory's first parameter: `weight`,
+    `std`, `clip`)."""
     import inspect
 
-    declared = registry.options(name)
     try:
-        first = next(iter(inspect.signature(registry.factory(name)).parameters), None)
+        return next(iter(inspect.signature(registry.factory(name)).parameters), None)
     except (TypeError, ValueError):
-        first = None
-    return {k: v for k, v in declared.items() if k != first}
+        return None
+
+
+def settings_of(name: str, regularizer) -> tuple[object, dict] | None:
+    """`(value, options)` with which `build(name, value, options)` makes `regularizer`,
+    read from its fields by the names the option table declares (an option that is no
+    field keeps its default); `None` if no such build equals it (it is not one of
+    `name`'s, or another option's value)."""
+    import jax
+    import numpy as np
+
+    first = value_name(name)
+    if first is None or not hasattr(regularizer, first):
+        return None
+    declared = options(name)
+    given = {k: getattr(regularizer, k, option.default) for k, option in declared.items()}
+    given = {k: _plain(declared[k], v) for k, v in given.items()}
+    try:
+        candidate = build(name, getattr(regularizer, first), given)
+    except (TypeError, ValueError):
+        return None
+    leaves, treedef = jax.tree_util.tree_flatten(regularizer)
+    c_leaves, c_treedef = jax.tree_util.tree_flatten(candidate)
+    if treedef != c_treedef or not all(np.array_equal(np.asarray(a), np.asarray(b))
+                                       for a, b in zip(leaves, c_leaves)):
+        return None
+    return getattr(regularizer, first), given
+
+
+def _plain(option: Option, value):
+    """A field's value as the option's plain kind (an array leaf → a Python number)."""
+    import numpy as np
+
+    if value is None or isinstance(value, str) or option.kind not in (bool, int, float) \
+            or np.ndim(value) != 0:
+        return value
+    return option.kind(np.asarray(value).item())
 
 
 def parse(text: str, *, label: str = "regularizer", options: dict | None = None

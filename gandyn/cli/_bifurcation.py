@@ -42,7 +42,8 @@ MAX_RECORD = 100_000
 
 def bifurcation(
     param: Annotated[str, typer.Option("--param", "-p", help="The parameter: h (the step size), a "
-                                       "regularizer's name (its weight, e.g. r1), or a numeric "
+                                       "regularizer's name (its weight, e.g. r1; its other "
+                                       "options by --opt NAME.OPTION=VALUE), or a numeric "
                                        "field of the game or method (e.g. real_point).")],
     start: Annotated[float, typer.Option("--from", help="First value of the parameter.")],
     stop: Annotated[float, typer.Option("--to", help="Last value of the parameter.")],
@@ -86,12 +87,13 @@ def bifurcation(
         names = resolve_names(method_registry.registry, method, ["simgd"])
         given = game_options(dim, real_point, bias, critic, opt)
         losses = loss or (["nsgan"] if ":" in game or takes_loss(game) else [])
-        checked = check_options(game, given, names, losses, reg or [])
+        regs = _with_parameter(list(reg or []), param, bool(losses))
+        checked = check_options(game, given, names, losses, regs)
         options = for_owner(checked, "game", declared_game_options(game))
         method_options = {names[0]: for_owner(checked, names[0],
                                                method_registry.registry.options(names[0]))}
         check_step_method(names[0], method_registry.get(names[0]))
-        games = build_games(game, loss, reg, options, default_losses=["nsgan"], extra=checked)
+        games = build_games(game, loss, regs, options, default_losses=["nsgan"], extra=checked)
         is_step = param.strip().lower() == "h"
         if is_step:
             if step is not None:
@@ -154,3 +156,17 @@ def bifurcation(
         counts[s] = counts.get(s, 0) + 1
     typer.echo("attractors: " + ", ".join(f"{k} × {v}" for k, v in counts.items()))
     typer.echo(f"wrote {run_dir}")
+
+
+def _with_parameter(regs: list[str], param: str, gan: bool) -> list[str]:
+    """`regs` with the regularizer `--param` names (its weight, varied) added at weight 0
+    if absent, so that the one option table checks and hands it its options
+    (`--opt lecam.decay=0.9`), as `--reg` would."""
+    from .. import regularizers
+
+    name = param.strip().lower()
+    if not gan or name not in regularizers.registry:
+        return regs
+    if any(r.partition("=")[0].strip().lower() == name for r in regs):
+        return regs
+    return [*regs, f"{name}=0"]

@@ -1,23 +1,19 @@
 """Data: seeded toy target distributions (`get(name)`) and image data (`load(name or
 path)`: the embedded 8×8 digits, stacked digits, user image files)."""
 
+from ._cifar import load_cifar as load_cifar
+from ._embedded import digits as digits, mnist5k as mnist5k, stacked_digits as stacked_digits
+from ._idx import load_idx as load_idx, read_idx as read_idx
 from ._images import (
     AbstractImageData as AbstractImageData,
     DataError as DataError,
-    digits as digits,
     fingerprint as fingerprint,
-    IMAGE_DATA as IMAGE_DATA,
     ImageData as ImageData,
-    load as load,
-    load_cifar as load_cifar,
-    load_idx as load_idx,
-    load_npz as load_npz,
-    load_png_folder as load_png_folder,
-    mnist5k as mnist5k,
-    read_idx as read_idx,
-    stacked_digits as stacked_digits,
     StackedImages as StackedImages,
 )
+from ._load import IMAGE_DATA as IMAGE_DATA, load as load
+from ._npz import load_npz as load_npz
+from ._png import load_png_folder as load_png_folder
 from ._toy import (
     AbstractTarget as AbstractTarget,
     Gaussian1D as Gaussian1D,
