@@ -26,7 +26,7 @@ driven by an `n`-dimensional Brownian motion, so no dim × dim matrix is ever fo
 `Σ̂` is exactly the covariance of SGD drawing from those `n` examples; as an estimate
 of the population's it has relative error `O(1/√n)`. The drift is the expected field:
 a game with quadrature nodes (`GaussianGAN(nodes=K)`) is its own expectation; any
-other game's is the mean over the same fixed sample.
+other game's is its field on one larger fixed minibatch (`expected_game`).
 """
 
 import dataclasses
@@ -41,7 +41,7 @@ from jax.flatten_util import ravel_pytree
 from ._custom_types import Key
 from ._games import AbstractGame, Players
 from ._methods import AbstractStepMethod
-from ._modified import _refuse, has_modified_field, modified_field
+from ._modified import _refuse, modified_field
 
 QUADRATURE_NODES = 4096
 """Quadrature nodes of the expected field of a game that has them (`GaussianGAN`) when
@@ -69,40 +69,43 @@ def with_batch(game: AbstractGame, batch: int) -> AbstractGame:
     return dataclasses.replace(game, **changes)
 
 
-class _SampleMean(AbstractGame):
-    """The deterministic game whose losses are the mean of `per_example`'s over the fixed
-    examples of `keys` (its field: the mean of the per-example fields)."""
+class _FixedMinibatch(AbstractGame):
+    """`game` on the one minibatch of `key`, whatever key it is asked with: a
+    deterministic game."""
 
-    per_example: AbstractGame
-    keys: Key
+    game: AbstractGame
+    key: Key
 
     def init(self, key=None):
-        return self.per_example.init(key)
+        return self.game.init(key)
 
     def losses(self, players, key=None):
-        first, second = jax.vmap(lambda k: self.per_example.losses(players, k))(self.keys)
-        return jnp.mean(first), jnp.mean(second)
+        return self.game.losses(players, self.key)
+
+    def field(self, players, key=None):
+        return self.game.field(players, self.key)
 
     def equilibrium(self):
-        return self.per_example.equilibrium()
+        return self.game.equilibrium()
 
     def coordinates(self):
-        return self.per_example.coordinates()
+        return self.game.coordinates()
 
     def project(self, players):
-        return self.per_example.project(players)
+        return self.game.project(players)
 
 
-def expected_game(game: AbstractGame, keys: Key) -> AbstractGame:
+def expected_game(game: AbstractGame, examples: int, key: Key) -> AbstractGame:
     """A deterministic game whose field is `game`'s expected field: `game` itself if
-    it integrates over its noise with quadrature nodes, the same game with
-    `QUADRATURE_NODES` nodes if it has them but draws samples, else the mean of its
-    per-example fields over the examples of `keys`."""
+    it integrates over its noise with quadrature nodes (`GaussianGAN(nodes=K)`), the
+    same game with `QUADRATURE_NODES` nodes if it has them but draws samples, else
+    `game` on one fixed minibatch of `examples` examples drawn from `key` (a Monte
+    Carlo mean, error `O(1/√examples)`)."""
     fields = _fields(game)
     if "nodes" in fields:
         return game if game.nodes is not None else dataclasses.replace(
             game, nodes=QUADRATURE_NODES)
-    return _SampleMean(with_batch(game, 1), keys)
+    return _FixedMinibatch(with_batch(game, examples), key)
 
 
 class SDESolution(eqx.Module):
@@ -243,8 +246,8 @@ def _iterate(game, method, y0, h, keys, saves: int, save_every: int):
 
 
 def minibatch_sde(game: AbstractGame, method: AbstractStepMethod, h, batch: int, *,
-                  order: int = 0, examples: int = 256, key: Key | None = None
-                  ) -> MinibatchSDE:
+                  order: int = 0, examples: int = 256, drift_examples: int = 4096,
+                  key: Key | None = None) -> MinibatchSDE:
     r"""The SDE that `method` with step `h` on minibatches of `batch` examples of `game`
     follows in distribution (Li, Tai & E, arXiv 1511.06251, extended to games; module
     docstring):
@@ -254,7 +257,9 @@ def minibatch_sde(game: AbstractGame, method: AbstractStepMethod, h, batch: int,
     `f̃_h` the order-`order` modified field of `method` on the expected game (order 0:
     first-order weak approximation; order 1: their second-order SME), `Σ̂` the
     per-example covariance of `examples` fixed examples drawn from `key` (default
-    `jax.random.key(0)`), applied matrix-free through the (dim × examples) factor.
+    `jax.random.key(0)`), applied matrix-free through the (dim × examples) factor. The
+    expected game is `game`'s quadrature where it has one (`GaussianGAN`), else `game`
+    on one fixed minibatch of `drift_examples` examples (`expected_game`).
     `game` must draw minibatches (`batch_size`: `GaussianGAN`, `MLPGAN`, `ConvGAN`);
     its loss must average over examples (every stock loss but RaSGAN/RaLSGAN, whose
     terms couple the whole batch) for `Σ̂/B` to be the minibatch covariance."""
@@ -264,10 +269,14 @@ def minibatch_sde(game: AbstractGame, method: AbstractStepMethod, h, batch: int,
         raise ValueError(f"examples must be an integer ≥ 2, got {examples!r}")
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
         raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
+    if isinstance(drift_examples, bool) or not isinstance(drift_examples, int) \
+            or drift_examples < 1:
+        raise ValueError(f"drift_examples must be a positive integer, got {drift_examples!r}")
     sampled = with_batch(game, batch)
     key = jax.random.key(0) if key is None else key
-    keys = jax.random.split(key, examples)
-    return MinibatchSDE(expected_game(game, keys), sampled, method,
+    noise_key, drift_key = jax.random.split(key)
+    keys = jax.random.split(noise_key, examples)
+    return MinibatchSDE(expected_game(game, drift_examples, drift_key), sampled, method,
                         jnp.asarray(h, dtype=float), keys, batch, order)
 
 
@@ -277,19 +286,22 @@ class StochasticModifiedFlow(AbstractStepMethod):
     Euler–Maruyama steps (diffrax, a Brownian path from the step's key), so `n` steps
     reach `t = n·h` beside the method's own minibatch iterates. The command line's
     `-m sde:NAME --opt batch=B --opt order=k`. `batch = 0` takes the game's own
-    `batch_size`; the `examples` of the covariance are drawn once from `sample_seed`."""
+    `batch_size`; the `examples` of the covariance (and the `drift_examples` of the
+    expected field, for a game without quadrature) are drawn once from `sample_seed`."""
 
     method: AbstractStepMethod
     batch: int = eqx.field(static=True, default=0)
     order: int = eqx.field(static=True, default=0)
     examples: int = eqx.field(static=True, default=64)
+    drift_examples: int = eqx.field(static=True, default=1024)
     substeps: int = eqx.field(static=True, default=4)
     sample_seed: int = eqx.field(static=True, default=0)
 
     def __check_init__(self):
         if not isinstance(self.method, AbstractStepMethod):
             raise _refuse(self.method, "it has no step map (it solves the flow itself)")
-        for name, low in (("batch", 0), ("order", 0), ("examples", 2), ("substeps", 1)):
+        for name, low in (("batch", 0), ("order", 0), ("examples", 2), ("drift_examples", 1),
+                          ("substeps", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
@@ -300,7 +312,8 @@ class StochasticModifiedFlow(AbstractStepMethod):
     def step(self, game, y, state, t, h, key):
         batch = self.batch or getattr(game, "batch_size", 0)
         sde = minibatch_sde(game, self.method, h, batch or 1, order=self.order,
-                            examples=self.examples, key=jax.random.key(self.sample_seed))
+                            examples=self.examples, drift_examples=self.drift_examples,
+                            key=jax.random.key(self.sample_seed))
         x, unravel = ravel_pytree(y)
         zero = jnp.zeros((), x.dtype)
         brownian = diffrax.UnsafeBrownianPath(
@@ -310,8 +323,3 @@ class StochasticModifiedFlow(AbstractStepMethod):
                                   saveat=diffrax.SaveAt(t1=True),
                                   max_steps=self.substeps + 1, adjoint=diffrax.ForwardMode())
         return unravel(sol.ys[-1]), state
-
-
-def has_minibatch_sde(method) -> bool:
-    """Whether the command line offers `sde:NAME` for `method` (as `modified:NAME`)."""
-    return has_modified_field(method)
