@@ -287,7 +287,9 @@ class StochasticModifiedFlow(AbstractStepMethod):
     reach `t = n·h` beside the method's own minibatch iterates. The command line's
     `-m sde:NAME --opt batch=B --opt order=k`. `batch = 0` takes the game's own
     `batch_size`; the `examples` of the covariance (and the `drift_examples` of the
-    expected field, for a game without quadrature) are drawn once from `sample_seed`."""
+    expected field, for a game without quadrature) are drawn once from `sample_seed`.
+    Like minibatches, the Brownian increments come from the step's key: the members of
+    one `simulate` batch share them (independent paths: `MinibatchSDE.solve`)."""
 
     method: AbstractStepMethod
     batch: int = eqx.field(static=True, default=0)

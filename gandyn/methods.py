@@ -51,8 +51,8 @@ from ._methods._colab import ColabEulerHeun, ExplicitPenalties
 from ._methods._maps import UNIT_SGD
 from ._modified import ModifiedFlow, has_modified_field
 from ._options import Option
-from ._sde import StochasticModifiedFlow
 from ._registry import Registry
+from ._sde import StochasticModifiedFlow
 
 
 __all__ = ["describe", "get", "names", "register", "registry"]

@@ -8,14 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
+from helpers import assert_one_line_error
 from jax.flatten_util import ravel_pytree
 from typer.testing import CliRunner
 
 import gandyn as gd
 from gandyn._sde import with_batch
 from gandyn.cli import app
-
-from helpers import assert_one_line_error
 
 
 class NoisyLinear(gd.AbstractGame):
@@ -138,3 +137,25 @@ runner = CliRunner()
 def test_cli_refuses_bad_sde_settings_in_one_line(tmp_path, args, fragments):
     result = runner.invoke(app, ["simulate", *args, "--steps", "4", "-o", str(tmp_path)])
     assert_one_line_error(result, *fragments)
+
+
+def test_one_step_of_sde_method_has_the_sde_increment_moments():
+    """`sde:simgd` (`StochasticModifiedFlow`, one Euler–Maruyama substep) moves by
+    `h f(y) + G ΔW`, `ΔW ~ N(0, h I)`: over 2¹⁴ step keys the increment's mean is
+    `h f(y)` and its covariance `h² Σ̂ / B`, within 6 standard errors."""
+    game, h, batch = NoisyLinear(a=0.5, s=2.0), 0.3, 4
+    method = gd.StochasticModifiedFlow(gd.SimultaneousGD(), batch=batch, examples=4,
+                                       substeps=1, sample_seed=5)
+    sde = gd.minibatch_sde(game, gd.SimultaneousGD(), h, batch, examples=4,
+                           drift_examples=1024, key=jax.random.key(5))
+    y = game.init()
+    keys = jax.random.split(jax.random.key(11), 2**14)
+    step = jax.jit(jax.vmap(lambda k: ravel_pytree(method.step(game, y, None, 0.0, h, k)[0])[0]))
+    dx = np.asarray(step(keys)) - np.asarray(ravel_pytree(y)[0])
+    cov = h**2 / batch * np.asarray(sde.covariance(y))
+    mean = h * np.asarray(ravel_pytree(sde.drift(y))[0])
+    se = np.sqrt(np.diag(cov) / dx.shape[0])
+    assert np.all(np.abs(dx.mean(0) - mean) < 6 * se), (dx.mean(0), mean, se)
+    # The standard error of a sample covariance entry: √((c_ii c_jj + c_ij²)/n).
+    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / dx.shape[0])
+    assert np.all(np.abs(np.cov(dx.T) - cov) < 6 * cov_se), (np.cov(dx.T), cov)
