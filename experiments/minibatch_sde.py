@@ -164,7 +164,7 @@ def plot(results):
                      f"time to leave ‖y − y*‖ ≤ {results['cycle']['radius']:g}")
         ax.set_xlabel(f"time t = n·h (h = {results['cycle']['h']}; censored at {t_max:g})")
         ax.set_ylabel("fraction of seeds that left")
-        ax.legend(fontsize=9, loc="lower right")
+        ax.legend(fontsize=9, loc="center right")
     fig.suptitle("Minibatch SimGD vs its SDE (Li, Tai & E 2017) on the Gaussian game, "
                  f"{results['seeds']} seeds each")
     path = HERE / "figures" / "minibatch_sde.png"
