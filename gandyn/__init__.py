@@ -117,6 +117,12 @@ from ._modified import (
     ModifiedField as ModifiedField,
     modified_field as modified_field,
 )
+from ._sde import (
+    MinibatchSDE as MinibatchSDE,
+    SDESolution as SDESolution,
+    StochasticModifiedFlow as StochasticModifiedFlow,
+    minibatch_sde as minibatch_sde,
+)
 from ._landscape import (
     landscape as landscape,
     path_angle as path_angle,

@@ -182,14 +182,19 @@ def dirac(loss: AbstractLoss = wgan, regularizers: tuple = (), dim: Dim = 1,
 
 
 @register("gaussian", "1-D Gaussian data N(c, s²), generator μ + σz, quadratic critic; "
-          "--real-point, --bias, --opt std=s")
+          "--real-point, --bias, --opt std=s, --opt batch=B (minibatches)")
 def gaussian(loss: AbstractLoss = wgan, regularizers: tuple = (), real_point: RealPoint = 0.0,
              bias: Bias = False,
              std: Annotated[float, Option(low=1e-3, high=1e3,
                                           help="standard deviation s of the real data")] = 1.0,
+             batch: Annotated[int, Option(low=0, high=65_536, help="minibatch size B: each "
+                                          "step draws B data and B latent samples (0: the "
+                                          "expectations on 64 quadrature nodes, a "
+                                          "deterministic field)")] = 0,
              ) -> GaussianGAN:
+    sampling = {"nodes": None, "batch_size": batch} if batch else {}
     return GaussianGAN(loss, mean=real_point, std=std, bias=bias,
-                       regularizers=tuple(regularizers))
+                       regularizers=tuple(regularizers), **sampling)
 
 
 @register("bilinear", "L = x·y, zero-sum; --dim d: L = xᵀy in R^d")

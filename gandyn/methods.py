@@ -52,6 +52,7 @@ from ._methods._maps import UNIT_SGD
 from ._modified import ModifiedFlow, has_modified_field
 from ._options import Option
 from ._registry import Registry
+from ._sde import StochasticModifiedFlow
 
 
 __all__ = ["describe", "get", "names", "register", "registry"]
@@ -208,3 +209,27 @@ registry.register_prefix(
     "with RK4 and saved once per step h", _modified, family="modified flows",
     accepts=lambda name: has_modified_field(get(name)))
 FAMILIES = FAMILIES + ("modified flows",)
+
+
+def _sde(method: AbstractMethod,
+         batch: Annotated[int, Option(low=0, high=65_536, help="minibatch size B of the SDE's "
+                                      "noise (0: the game's own)")] = 0,
+         order: Annotated[int, Option(low=0, high=2, help="order k of the drift's modified "
+                                      "field (0: the plain field)")] = 0,
+         examples: Annotated[int, Option(low=2, high=4096, help="fixed examples whose "
+                                         "per-example covariance is the noise's")] = 64,
+         drift_examples: Annotated[int, Option(low=1, high=65_536, help="examples of the "
+                                               "fixed minibatch of the drift (a game without "
+                                               "quadrature)")] = 1024,
+         substeps: Annotated[int, Option(low=1, high=64, help="Euler–Maruyama steps per "
+                                         "step h")] = 4) -> StochasticModifiedFlow:
+    return StochasticModifiedFlow(method, batch=batch, order=order, examples=examples,
+                                  drift_examples=drift_examples, substeps=substeps)
+
+
+# `sde:NAME`: the minibatch SDE of every step method NAME (`gd.minibatch_sde`).
+registry.register_prefix(
+    "sde", "the stochastic modified equation of the method on minibatches of B examples "
+    "(--opt batch=B, order=k), Euler–Maruyama, saved once per step h", _sde,
+    family="minibatch SDEs", accepts=lambda name: has_modified_field(get(name)))
+FAMILIES = FAMILIES + ("minibatch SDEs",)

@@ -170,8 +170,8 @@ def test_opt_reaches_a_builtin_game_and_names_the_valid_options(tmp_path):
                               "--out", str(tmp_path)))
     assert line.startswith("unknown option 'bogus' for game 'gaussian'")
     # The game's, the default methods' (altgd) and the default losses' (rsgan) options.
-    assert ("valid options: bias, discriminator_steps, generator_first, h, pairs, real_point, "
-            "std") in line
+    assert ("valid options: batch, bias, discriminator_steps, generator_first, h, pairs, "
+            "real_point, std") in line
 
 
 def test_runspec_checks_itself_and_round_trips():

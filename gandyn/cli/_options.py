@@ -29,7 +29,8 @@ LossOption = Annotated[list[str] | None, typer.Option(
 MethodOption = Annotated[list[str] | None, typer.Option(
     "--method", "-m", help="Method (repeatable): " + ", ".join(methods.names())
     + ", or modified:NAME, the flow of method NAME's modified field of order k (--opt "
-    "order=k, backward error analysis), saved once per step h"
+    "order=k, backward error analysis), saved once per step h, or sde:NAME, its SDE on "
+    "minibatches of B examples (--opt batch=B)"
     + f" (default: {', '.join(DEFAULT_METHODS)}).")]
 RegOption = Annotated[list[str] | None, typer.Option(
     "--reg", "-r", help="Regularizer of a GAN game, NAME=WEIGHT (repeatable): "
@@ -58,6 +59,7 @@ def _declared() -> str:
             if declared(name):
                 parts.append(f"{name}: {', '.join(declared(name))}")
     parts.append("modified:NAME: order, substeps and NAME's own")
+    parts.append("sde:NAME: batch, order, examples, drift_examples, substeps and NAME's own")
     return "; ".join(parts)
 
 
