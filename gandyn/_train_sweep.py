@@ -127,7 +127,8 @@ class TrainSweepSpec:
         recorded = [PREFIX + name for name in SCALARS]
         valid = [*METRICS, *ATLAS_COLUMNS, *recorded]
         if colour not in valid:
-            raise InputError(f"atlas_colour must be one of {', '.join(valid)}; got {_show(colour)}")
+            raise InputError(f"atlas_colour must be one of {', '.join(valid)}; got "
+                             f"{_show(colour)}")
         if colour in recorded and not configs[0][1].dynamics_every:
             raise InputError(f"atlas_colour {colour!r} is recorded by the flight recorder: set "
                              "dynamics_every = 1 (or k: every k-th log point)")
