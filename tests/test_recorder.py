@@ -221,7 +221,7 @@ def test_a_training_sweep_carries_the_recorded_values_and_colours_its_atlas_by_o
     figure = training_atlas(records, colour)
     (image,) = figure.axes[0].images
     assert image.get_array()[0, 0] == pytest.approx(np.median([last[s][colour] for s in (0, 1)]))
-    assert colour in figure.axes[-1].get_ylabel()  # the colour bar names the column
+    assert "max Re λ(J)" in figure.axes[-1].get_ylabel()  # the colour bar names it
 
 
 def test_a_bad_atlas_colour_is_one_line_naming_the_valid_columns():

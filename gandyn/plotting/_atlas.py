@@ -185,7 +185,9 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
             ax.set_xlabel("learning rate")
             ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
     name = {"kl": "KL(target ‖ generated)", "fd": "Fréchet distance", "fd_pixels": "pixel FD",
-            "energy": "energy distance"}.get(metric, str(metric))
+            "energy": "energy distance", "dynamics/max_re_eig_J": "max Re λ(J)",
+            "dynamics/max_im_eig_J": "max Im λ(J)", "dynamics/hamiltonian": "½‖v‖²",
+            "dynamics/path_cosine": "path cosine"}.get(metric, str(metric))
     what = f"log₁₀ {name}" if log else name
     bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
                        label=f"median final {what}")
