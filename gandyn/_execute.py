@@ -160,7 +160,8 @@ def draw_atlas(spec, folder: Path, rows: list[dict]) -> None:
         from ._train_sweep import final_metric
         from .plotting import training_atlas
 
-        figure = training_atlas(rows, final_metric(rows), title=f"training sweep: "
+        colour = spec.atlas_colour or final_metric(rows)
+        figure = training_atlas(rows, colour, title=f"training sweep: "
                                 f"{', '.join(spec.data)}, {spec.steps:,} steps, {spec.seeds} "
                                 "seed(s) per cell")
     else:

@@ -57,18 +57,20 @@ PLAYERS = {"G": "generator", "D": "discriminator"}
 @dataclasses.dataclass(frozen=True)
 class Recorder:
     """How `train` records the dynamics: at every `every`-th log point (and the last),
-    on a fixed evaluation minibatch of `samples` (the game's own batch size for a game
-    without one), with `krylov` Arnoldi / Lanczos steps (at most the operator's size)
-    and `probes` stochastic-Lanczos probes per player."""
+    on a fixed evaluation minibatch of `samples` (None: the game's own batch size, as
+    for a game without one), with `krylov` Arnoldi / Lanczos steps (at most the
+    operator's size) and `probes` stochastic-Lanczos probes per player."""
 
     every: int = 1
-    samples: int = 256
+    samples: int | None = None
     krylov: int = 20
-    probes: int = 4
+    probes: int = 1
 
     def __post_init__(self):
         for name in ("every", "samples", "krylov", "probes"):
             value = getattr(self, name)
+            if name == "samples" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Recorder {name} must be a positive integer, got {value!r}")
 
@@ -77,9 +79,10 @@ class Recorder:
         return step % (log_every * self.every) == 0 or step >= steps
 
 
-def evaluation_game(game: AbstractGame, samples: int) -> AbstractGame:
-    """`game` with a minibatch of `samples` (a game without a `batch_size` as it is)."""
-    if getattr(game, "batch_size", None) in (None, samples):
+def evaluation_game(game: AbstractGame, samples: int | None) -> AbstractGame:
+    """`game` with a minibatch of `samples` (None, or a game without a `batch_size`:
+    as it is)."""
+    if samples is None or getattr(game, "batch_size", None) in (None, samples):
         return game
     return dataclasses.replace(game, batch_size=samples)
 

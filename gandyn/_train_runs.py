@@ -63,7 +63,8 @@ class TrainSettings:
     options: dict = dataclasses.field(default_factory=dict)
     rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
     # The flight recorder (`gandyn.Recorder`): at every k-th log point (0: off, the default:
-    # it doubles a default ring-8 run's time), on a fixed evaluation minibatch.
+    # see benchmarks/README.md for its cost), on a fixed evaluation minibatch of
+    # `dynamics_samples` (`new`: the run's batch; 256 for a run saved before it was one).
     dynamics_every: int = 0
     dynamics_samples: int = 256
 
@@ -80,6 +81,9 @@ class TrainSettings:
         if "step" not in given and data.lower() in SMALL_IMAGE_STEP:
             values["step"] = SMALL_IMAGE_STEP[data.lower()]
         values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))
+        # The recorder's fixed minibatch: as large as a training step's (the cost of a
+        # recorded product is then that of a step's gradient).
+        values.setdefault("dynamics_samples", values.get("batch", cls.batch))
         return cls(**{**values, "regularizers": tuple(values.get("regularizers", ()))}).checked()
 
     @classmethod

@@ -18,7 +18,14 @@ methods = ["adam"]
 step_sizes = [1e-3, 3e-3]
 seeds = 2                             # per configuration, trained at once
 steps = 500
+dynamics_every = 1                    # the flight recorder at every log point (0: off)
+atlas_colour = "dynamics/max_re_eig_J"  # the atlas's colour (default: KL or FD)
 ```
+
+With the recorder on (`dynamics_every`, `dynamics_samples`: `gandyn train`'s
+`--dynamics-every`, `--dynamics-samples`), `results.csv` has the recorded quantities of
+each seed's last log point (`dynamics/max_re_eig_J`, …); `atlas_colour` names the
+column the training atlas is coloured by (the median over a cell's non-diverged seeds).
 """
 
 import dataclasses
@@ -32,7 +39,8 @@ KEY_COLUMNS = ["data", "width", "depth", "loss", "regularizer", "method", "step"
 NO_REGULARIZER = "none"
 MAX_RUNS = 100_000
 # Settings that are one value for the whole sweep (given: the same for every run).
-_SCALARS = ("latent", "batch", "activation", "spectral_norm", "log_every", "float64")
+_SCALARS = ("latent", "batch", "activation", "spectral_norm", "log_every", "float64",
+            "dynamics_every", "dynamics_samples")
 _LISTS = ("data", "widths", "depths", "losses", "regularizers", "methods", "step_sizes")
 
 
@@ -78,6 +86,9 @@ class TrainSweepSpec:
     log_every: int | None = None
     float64: bool = False
     options: dict = dataclasses.field(default_factory=dict)
+    dynamics_every: int | None = None
+    dynamics_samples: int | None = None
+    atlas_colour: str | None = None
 
     def __post_init__(self):
         for name in _LISTS:
@@ -91,6 +102,7 @@ class TrainSweepSpec:
         if not isinstance(self.options, dict):
             raise InputError(f"options must be a table of NAME = VALUE, got {_show(self.options)}")
         configs = self.configurations()
+        self._check_atlas_colour(configs)
         if len(configs) * self.seeds > MAX_RUNS:
             raise InputError(f"the grid has {len(configs) * self.seeds:,} runs, more than the "
                              f"{MAX_RUNS:,} one sweep may hold; split it into several sweeps")
@@ -105,6 +117,21 @@ class TrainSweepSpec:
                                  f"(same as {', '.join(map(str, seen[canonical]))}): give every "
                                  "value once")
             seen[canonical] = key
+
+    def _check_atlas_colour(self, configs) -> None:
+        from ._recorder import PREFIX, SCALARS
+
+        colour = self.atlas_colour
+        if colour is None:
+            return
+        recorded = [PREFIX + name for name in SCALARS]
+        valid = [*METRICS, *ATLAS_COLUMNS, *recorded]
+        if colour not in valid:
+            raise InputError(f"atlas_colour must be one of {', '.join(valid)}; got "
+                             f"{_show(colour)}")
+        if colour in recorded and not configs[0][1].dynamics_every:
+            raise InputError(f"atlas_colour {colour!r} is recorded by the flight recorder: set "
+                             "dynamics_every = 1 (or k: every k-th log point)")
 
     def configurations(self) -> list[tuple[tuple, TrainSettings]]:
         """`[(key, settings)]` in grid order: key `(data, width, depth, loss, regularizer,
@@ -242,6 +269,8 @@ def run_configuration(key: tuple, settings: TrainSettings) -> list[dict]:
 
 # What the atlas and the summary show: the first of these that the rows hold (lower is better).
 METRICS = ("kl", "fd", "fd_pixels", "energy")
+# Other columns `atlas_colour` may name (besides the recorder's `dynamics/…`).
+ATLAS_COLUMNS = ("speed", "generator_loss", "discriminator_loss")
 
 
 def final_metric(rows: list[dict]) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import gandyn as gd
-from gandyn._recorder import evaluation_game
+from gandyn._recorder import PREFIX, SCALARS, evaluation_game
 
 
 def tiny_game(width=4):
@@ -135,7 +135,26 @@ def test_path_cosine_on_a_bilinear_game_has_its_closed_form():
     assert row["dynamics/hamiltonian"] == pytest.approx(0.5 * abs(z) ** 2, rel=1e-12)
 
 
-def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(tmp_path):
+# The options of test_train's CLI run: one set of compiled programs for all three runs.
+CLI_RUN = ["--data", "ring8", "--steps", "40", "--log-every", "20", "--width", "16", "--depth",
+           "1", "--batch", "64", "--seeds", "2"]
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """A `gandyn train --dynamics` run folder (float32, as a user runs it)."""
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+
+    out = tmp_path_factory.mktemp("train")
+    result = CliRunner().invoke(app, ["train", *CLI_RUN, "--no-gif", "--dynamics", "--out",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    return next(out.iterdir())
+
+
+def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(cli_run):
     # TensorBoard's own reader; the writer is tensorboardX (both in the `test` extra).
     reader = pytest.importorskip(
         "tensorboard.backend.event_processing.event_accumulator",
@@ -144,17 +163,7 @@ def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(tmp_pa
     pytest.importorskip("tensorboardX", reason="the event files' writer (gandyn[tensorboard])")
     import json
 
-    from typer.testing import CliRunner
-
-    from gandyn.cli import app
-
-    # The options of test_train's CLI run: one compiled program for both.
-    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "40", "--log-every",
-                                      "20", "--width", "16", "--depth", "1", "--batch", "64",
-                                      "--seeds", "2", "--no-gif", "--dynamics", "--out",
-                                      str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    run = next(tmp_path.iterdir())
+    run = cli_run
     assert (run / "dynamics.png").stat().st_size > 0
     history = json.loads((run / "metrics.json").read_text())["history"]
     for seed in (0, 1):
@@ -178,3 +187,52 @@ def test_a_training_run_writes_tensorboard_events_and_its_dynamics_figure(tmp_pa
             for h in histograms:  # counts are eigenvalues: they sum to the player's size
                 assert sum(h.histogram_value.bucket) == pytest.approx(h.histogram_value.num)
         assert set(tags["scalars"]) >= {"metrics/generator_loss", "metrics/speed"}
+
+
+def test_a_training_sweep_carries_the_recorded_values_and_colours_its_atlas_by_one(tmp_path,
+                                                                                    cli_run):
+    # The sweep's one configuration is the CLI run's settings, seeds and keys: its
+    # results.csv holds that run's last recorded values; the atlas colours a cell by the
+    # median over its seeds of the chosen column, on a linear scale.
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+    from gandyn.plotting import training_atlas
+
+    colour = "dynamics/max_re_eig_J"
+    result = CliRunner().invoke(app, ["sweep", *CLI_RUN, "--step", "1e-3", "--dynamics-every",
+                                      "1", "--atlas-colour", colour, "--plot", "--out",
+                                      str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    sweep = next(tmp_path.iterdir())
+    assert (sweep / "atlas.png").stat().st_size > 0
+    with open(sweep / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    history = json.loads((cli_run / "metrics.json").read_text())["history"]
+    last = {r["seed"]: r for r in history if r["step"] == 40}
+    names = [PREFIX + name for name in SCALARS]
+    for row in rows:
+        for name in names:
+            assert float(row[name]) == pytest.approx(last[int(row["seed"])][name], rel=1e-6)
+    records = json.loads((sweep / "results.json").read_text())["rows"]
+    figure = training_atlas(records, colour)
+    (image,) = figure.axes[0].images
+    assert image.get_array()[0, 0] == pytest.approx(np.median([last[s][colour] for s in (0, 1)]))
+    assert "max Re λ(J)" in figure.axes[-1].get_ylabel()  # the colour bar names it
+
+
+def test_a_bad_atlas_colour_is_one_line_naming_the_valid_columns():
+    from gandyn._spec import InputError
+    from gandyn._train_sweep import TrainSweepSpec
+
+    with pytest.raises(InputError, match=r"atlas_colour must be one of kl, fd.*dynamics/max_re_"
+                                         r"eig_J.*; got 'nope'"):
+        TrainSweepSpec(atlas_colour="nope")
+    with pytest.raises(InputError, match="set dynamics_every = 1"):
+        TrainSweepSpec(atlas_colour="dynamics/max_re_eig_J")
+    spec = TrainSweepSpec(atlas_colour="dynamics/hamiltonian", dynamics_every=2)
+    assert spec.configurations()[0][1].dynamics_every == 2
+    assert TrainSweepSpec.from_dict(spec.to_dict()) == spec

@@ -66,6 +66,12 @@ def sweep(
     batch: Annotated[int | None, typer.Option("--batch", help="Training: minibatch size.")] = None,
     log_every: Annotated[int | None, typer.Option("--log-every", help="Training: steps between "
                          "metric logs.")] = None,
+    dynamics_every: Annotated[int | None, typer.Option("--dynamics-every", help="Training: "
+                              "record the dynamics (gandyn train's flight recorder) at every "
+                              "k-th log point; results.csv then has their last values.")] = None,
+    atlas_colour: Annotated[str | None, typer.Option("--atlas-colour", help="Training: colour "
+                            "the atlas by this results.csv column (default: kl or fd), e.g. "
+                            "dynamics/max_re_eig_J.")] = None,
     processes: Annotated[int | None, typer.Option("--processes", help="Start this many local "
                          "worker processes (jax.distributed); each runs its share of the grid.")] = None,
     coordinator: Annotated[str | None, typer.Option("--coordinator", help="HOST:PORT of process "
@@ -106,7 +112,9 @@ def sweep(
         raise typer.Exit(code)
     train_given = [flag for flag, value in (("--data", data), ("--width", width), ("--depth", depth),
                                             ("--seed", seed), ("--batch", batch),
-                                            ("--log-every", log_every))
+                                            ("--log-every", log_every),
+                                            ("--dynamics-every", dynamics_every),
+                                            ("--atlas-colour", atlas_colour))
                    if value is not None and value != []]
     created: list[Path] = []  # folders this command made, removed again on an early error
     run_dir = None
@@ -137,7 +145,9 @@ def sweep(
             spec = _train_spec(config, dict(data=data, widths=width, depths=depth, losses=loss,
                                             regularizers=reg, methods=method, step_sizes=step,
                                             seeds=seeds, seed=seed, steps=steps, batch=batch,
-                                            log_every=log_every, float64=float64 or None), opt)
+                                            log_every=log_every, float64=float64 or None,
+                                            dynamics_every=dynamics_every,
+                                            atlas_colour=atlas_colour), opt)
         elif resume is not None:
             spec = SweepSpec.from_json(spec_file)
             check_run_folder(resume, spec)  # results.csv: cut last line dropped, bad rows refused

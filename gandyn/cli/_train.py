@@ -73,7 +73,7 @@ def train(
                               "1).")] = None,
     dynamics_samples: Annotated[int | None, typer.Option("--dynamics-samples", help="Size of "
                                 "the fixed minibatch the dynamics are recorded on; implies "
-                                "--dynamics (default: 256).")] = None,
+                                "--dynamics (default: the --batch size).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for run folders.")] = Path("runs"),
     float64: Annotated[bool | None, typer.Option("--float64", help="Compute in double "
                        "precision.")] = None,

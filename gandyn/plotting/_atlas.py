@@ -125,7 +125,16 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
     the median over seeds of the final metric (log₁₀ KL for a toy target, log₁₀ FD for
     images; lower is better); a cell whose every seed diverged is hatched white. Each
     cell reads `k/n`: k of its n seeds trained (every mode or class covered). `metric`:
-    the rows' column to draw (`gandyn.sweeps.final_metric(rows)`: `kl` or `fd`)."""
+    the rows' column to draw (`gandyn.sweeps.final_metric(rows)`: `kl` or `fd`), or any
+    other numeric column, e.g. a recorded `dynamics/max_re_eig_J`, drawn on a linear
+    scale (the final metrics, positive and lower-is-better, on a log scale)."""
+    from .._train_sweep import METRICS
+
+    log = metric in METRICS
+
+    def shown_value(r):
+        return np.log10(max(r[metric], 1e-12)) if log else float(r[metric])
+
     nets = list(dict.fromkeys((r["data"], r["width"], r["depth"]) for r in rows))
     losses = list(dict.fromkeys(r["loss"] for r in rows))
     panels = [(loss, net) for net in nets for loss in losses]
@@ -136,7 +145,7 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
     fig, axes = plt.subplots(len(panels), len(methods), squeeze=False, layout="constrained",
                              figsize=(max(panel_size * len(methods) + 1.4, 6.5),
                                       height * len(panels) + 1.4))
-    values = [np.log10(max(r[metric], 1e-12)) for r in rows
+    values = [shown_value(r) for r in rows
               if metric and r.get(metric) is not None and r["status"] != "diverged"]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     if high - low < 1e-6:
@@ -153,7 +162,7 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
                 if (r["loss"], (r["data"], r["width"], r["depth"]), r["method"]) == (loss, net, method):
                     cells.setdefault((regs.index(r["regularizer"]), steps.index(r["step"])), []).append(r)
             for (a, b), cell in cells.items():
-                good = [np.log10(max(r[metric], 1e-12)) for r in cell
+                good = [shown_value(r) for r in cell
                         if metric and r.get(metric) is not None and r["status"] != "diverged"]
                 grid[a, b] = np.median(good) if good else np.inf
             ax = axes[i, j]
@@ -176,12 +185,15 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
             ax.set_xlabel("learning rate")
             ax.set_ylabel("regularizer" if j == 0 else "(same rows)")
     name = {"kl": "KL(target ‖ generated)", "fd": "Fréchet distance", "fd_pixels": "pixel FD",
-            "energy": "energy distance"}.get(metric, str(metric))
+            "energy": "energy distance", "dynamics/max_re_eig_J": "max Re λ(J)",
+            "dynamics/max_im_eig_J": "max Im λ(J)", "dynamics/hamiltonian": "½‖v‖²",
+            "dynamics/path_cosine": "path cosine"}.get(metric, str(metric))
+    what = f"log₁₀ {name}" if log else name
     bar = fig.colorbar(image, ax=axes, extend="max", shrink=0.8,
-                       label=f"median final log₁₀ {name}")
+                       label=f"median final {what}")
     bar.ax.tick_params(labelsize=9)
     note = (f"cell text k/n: k of n seeds trained (every mode / class covered) · colour: median "
-            f"final log₁₀ {name} over non-diverged seeds (lower is better) · white, hatched: "
-            "every seed diverged")
+            f"final {what} over non-diverged seeds{' (lower is better)' if log else ''} · "
+            "white, hatched: every seed diverged")
     fit_suptitle(fig, (title + "\n" if title else "") + note)
     return fig
