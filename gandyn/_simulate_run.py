@@ -1,6 +1,6 @@
 """A `simulate` run as a folder: every (loss, method) configuration of a `RunSpec` run
-from its initial points, written atomically as settings.json, metrics.json,
-trajectories.npz and portrait.png."""
+from its initial points, its numbers written atomically as one folder (settings.json,
+metrics.json, trajectories.npz), then its figure (portrait.png, atomically too)."""
 
 from pathlib import Path
 
@@ -9,14 +9,16 @@ import numpy as np
 from ._spec import RunSpec, center
 
 
-def write_simulation(spec: RunSpec, run_dir: Path, progress) -> list[dict]:
+def write_simulation(spec: RunSpec, run_dir: Path, progress, on_numbers=None) -> list[dict]:
     """Run `spec` and write its run folder `run_dir` (settings.json: the spec); returns
     one record per configuration and start (status, divergence step, final distance,
-    rate). `progress(description, done, total)` after each configuration."""
+    rate). `progress(description, done, total)` after each configuration;
+    `on_numbers(records)` once the numbers are written, before the portrait is drawn."""
     games, methods = spec.games(), spec.methods_built()
     points = spec.points(games[0][1])
     step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
 
+    from ._io import atomic_path
     from ._runs import atomic_directory, game_grid, summarize, write_json
     from .plotting import flatten_states, portrait_grid, run_title
 
@@ -63,8 +65,14 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress) -> list[dict]:
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
-        portrait_grid(panels, lim=portrait_extent(points, games[0][1]),
-                      suptitle=suptitle).savefig(tmp / "portrait.png", dpi=110)
+    if on_numbers is not None:
+        on_numbers(records)
+    import matplotlib.pyplot as plt
+
+    figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]), suptitle=suptitle)
+    with atomic_path(run_dir / "portrait.png") as tmp:
+        figure.savefig(tmp, dpi=110, format="png")
+    plt.close(figure)
     return records
 
 
