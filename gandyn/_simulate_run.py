@@ -1,6 +1,7 @@
 """A `simulate` run as a folder: every (loss, method) configuration of a `RunSpec` run
-from its initial points, its numbers written atomically as one folder (settings.json,
-metrics.json, trajectories.npz), then its figure (portrait.png, atomically too)."""
+from its initial points, written atomically as settings.json, metrics.json,
+trajectories.npz and portrait.png (the numbers first: the command line prints its table
+while the portrait is drawn; the folder appears whole, or not at all)."""
 
 from pathlib import Path
 
@@ -13,12 +14,12 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress, on_numbers=None) ->
     """Run `spec` and write its run folder `run_dir` (settings.json: the spec); returns
     one record per configuration and start (status, divergence step, final distance,
     rate). `progress(description, done, total)` after each configuration;
-    `on_numbers(records)` once the numbers are written, before the portrait is drawn."""
+    `on_numbers(records)` once the numbers are written, before the portrait is drawn
+    (the folder appears once the portrait is in it)."""
     games, methods = spec.games(), spec.methods_built()
     points = spec.points(games[0][1])
     step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
 
-    from ._io import atomic_path
     from ._runs import atomic_directory, game_grid, summarize, write_json
     from .plotting import flatten_states, portrait_grid, run_title
 
@@ -65,14 +66,14 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress, on_numbers=None) ->
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
-    if on_numbers is not None:
-        on_numbers(records)
-    import matplotlib.pyplot as plt
+        if on_numbers is not None:  # the table, while the portrait is drawn
+            on_numbers(records)
+        import matplotlib.pyplot as plt
 
-    figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]), suptitle=suptitle)
-    with atomic_path(run_dir / "portrait.png") as tmp:
-        figure.savefig(tmp, dpi=110, format="png")
-    plt.close(figure)
+        figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]),
+                               suptitle=suptitle)
+        figure.savefig(tmp / "portrait.png", dpi=110)
+        plt.close(figure)
     return records
 
 
