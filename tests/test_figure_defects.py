@@ -236,9 +236,7 @@ def test_slice_figure_texts_legend_and_colour_bars_fit():
 
 
 def test_image_gif_frames_carry_the_run_settings(tmp_path, monkeypatch):
-    from gandyn.plotting import _images
-
-    from gandyn.plotting import _animate
+    from gandyn.plotting import _animate, _images
 
     titles = []
     original = _animate.write_animation

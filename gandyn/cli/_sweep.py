@@ -394,7 +394,8 @@ def _report(spec, run_dir: Path, rows: list[dict], plot: bool, ranked=None,
 
     if ranked is None:
         try:
-            finish_sweep(spec, run_dir, rows, plot, on_numbers=lambda r: _print_table(spec, rows, r))
+            finish_sweep(spec, run_dir, rows, plot,
+                         on_numbers=lambda ranked: _print_table(spec, rows, ranked))
         except OSError as e:
             fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
                  f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
