@@ -75,12 +75,15 @@ def kind_of(spec) -> str:
 
 
 def run(spec, folder, *, progress: Progress | None = None, resume: bool = False,
-        plot: bool = False, shard: bool = False, status=None, announce=None) -> Outcome:
+        plot: bool = False, shard: bool = False, status=None, announce=None,
+        on_numbers: Callable[[Outcome], None] | None = None) -> Outcome:
     """Run `spec` and write its run folder `folder` (which must not exist, unless
     `resume`: then the run or sweep in it is continued), in double precision where the
     spec says `float64`. `plot`: a sweep's atlas too; `shard`: a game sweep's groups
     split over the local devices; `status`, `announce`: a training run's messages
-    (`gandyn._train_runs.execute`)."""
+    (`gandyn._train_runs.execute`). `on_numbers(outcome)`: called once the numbers are
+    in the folder, before its figures are drawn (the command line prints its table
+    then); a training run's `checkpointed` is filled in the returned outcome only."""
     import contextlib
 
     import jax
@@ -88,21 +91,28 @@ def run(spec, folder, *, progress: Progress | None = None, resume: bool = False,
     precision = jax.enable_x64(True) if spec.float64 else contextlib.nullcontext()
     with precision:
         return _run(spec, Path(folder), progress or _silent, resume=resume, plot=plot,
-                    shard=shard, status=status, announce=announce)
+                    shard=shard, status=status, announce=announce,
+                    on_numbers=on_numbers or (lambda outcome: None))
 
 
 def _run(spec, folder: Path, progress: Progress, *, resume, plot, shard, status,
-         announce) -> Outcome:
+         announce, on_numbers) -> Outcome:
     kind = kind_of(spec)
     if kind == "simulate":
         from ._simulate_run import write_simulation
 
-        return Outcome(kind, folder, records=write_simulation(spec, folder, progress))
+        return Outcome(kind, folder, records=write_simulation(
+            spec, folder, progress,
+            on_numbers=lambda records: on_numbers(Outcome(kind, folder, records=records))))
     if kind == "train":
         from ._train_runs import execute
 
+        def numbers(result):
+            on_numbers(Outcome(kind, folder, result=result, interrupted=result.interrupted))
+
         result, checkpointed, interrupted = execute(spec, folder, resume=resume, progress=progress,
-                                                    status=status, announce=announce)
+                                                    status=status, announce=announce,
+                                                    on_numbers=numbers)
         return Outcome(kind, folder, result=result, checkpointed=checkpointed,
                        interrupted=interrupted)
     if not resume:
@@ -120,12 +130,15 @@ def _run(spec, folder: Path, progress: Progress, *, resume, plot, shard, status,
         _shards.run_share(spec, folder,
                           on_unit=lambda d, t: progress("training sweep rows", d, t))
         rows = _shards.merge(spec, folder)
-    return Outcome(kind, folder, records=rows, ranking=finish_sweep(spec, folder, rows, plot))
+    ranked = finish_sweep(spec, folder, rows, plot, on_numbers=lambda ranked: on_numbers(
+        Outcome(kind, folder, records=rows, ranking=ranked)))
+    return Outcome(kind, folder, records=rows, ranking=ranked)
 
 
-def finish_sweep(spec, folder: Path, rows: list[dict], plot: bool = False) -> list[dict]:
-    """A finished sweep's last files: a game sweep's ranking (ranking.json, returned) and,
-    with `plot`, the atlas (atlas.png)."""
+def finish_sweep(spec, folder: Path, rows: list[dict], plot: bool = False, *,
+                 on_numbers: Callable[[list[dict]], None] | None = None) -> list[dict]:
+    """A finished sweep's last files: a game sweep's ranking (ranking.json, returned),
+    then `on_numbers(ranking)` and, with `plot`, the atlas (atlas.png)."""
     from ._sweep import SweepSpec
     from ._sweep_results import ranking
 
@@ -135,6 +148,8 @@ def finish_sweep(spec, folder: Path, rows: list[dict], plot: bool = False) -> li
 
         ranked = ranking(rows)
         write_json(folder / "ranking.json", ranked)
+    if on_numbers is not None:
+        on_numbers(ranked)
     if plot:
         draw_atlas(spec, folder, rows)
     return ranked

@@ -1,6 +1,7 @@
 """A `simulate` run as a folder: every (loss, method) configuration of a `RunSpec` run
 from its initial points, written atomically as settings.json, metrics.json,
-trajectories.npz and portrait.png."""
+trajectories.npz and portrait.png (the numbers first: the command line prints its table
+while the portrait is drawn; the folder appears whole, or not at all)."""
 
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import numpy as np
 from ._spec import RunSpec, center
 
 
-def write_simulation(spec: RunSpec, run_dir: Path, progress) -> list[dict]:
+def write_simulation(spec: RunSpec, run_dir: Path, progress, on_numbers=None) -> list[dict]:
     """Run `spec` and write its run folder `run_dir` (settings.json: the spec); returns
     one record per configuration and start (status, divergence step, final distance,
-    rate). `progress(description, done, total)` after each configuration."""
+    rate). `progress(description, done, total)` after each configuration;
+    `on_numbers(records)` once the numbers are written, before the portrait is drawn
+    (the folder appears once the portrait is in it)."""
     games, methods = spec.games(), spec.methods_built()
     points = spec.points(games[0][1])
     step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
@@ -63,8 +66,14 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress) -> list[dict]:
         write_json(tmp / "metrics.json", {"settings": settings, "results": records})
         with open(tmp / "trajectories.npz", "wb") as f:
             np.savez(f, **arrays)
-        portrait_grid(panels, lim=portrait_extent(points, games[0][1]),
-                      suptitle=suptitle).savefig(tmp / "portrait.png", dpi=110)
+        if on_numbers is not None:  # the table, while the portrait is drawn
+            on_numbers(records)
+        import matplotlib.pyplot as plt
+
+        figure = portrait_grid(panels, lim=portrait_extent(points, games[0][1]),
+                               suptitle=suptitle)
+        figure.savefig(tmp / "portrait.png", dpi=110)
+        plt.close(figure)
     return records
 
 

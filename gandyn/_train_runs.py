@@ -250,7 +250,7 @@ def _check_memory(settings: TrainSettings, game, method, kind: str) -> None:
 
 
 def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, progress=None,
-            status=None, announce=None):
+            status=None, announce=None, on_numbers=None):
     """Train what `settings` describes into the run folder `run_dir` (new, or, with
     `resume`, continued from its checkpoint), writing settings.json first, a checkpoint
     every `checkpoint_every` steps and, at the end, the results (`write_run`).
@@ -259,7 +259,9 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
     Ctrl-C came before the first checkpoint (the new folder is then removed: nothing
     worth keeping). `progress(description, done, total)` after each log point;
     `status(text)`: a context manager shown while the classifier of image metrics is
-    prepared; `announce(text)`: where a resumed run says where it starts."""
+    prepared; `announce(text)`: where a resumed run says where it starts;
+    `on_numbers(result)`: once the numbers are written, before the figures are drawn
+    (`write_run`)."""
     import contextlib
     import shutil
 
@@ -277,7 +279,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
             state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
         except (OSError, ValueError) as e:
             raise InputError(f"cannot resume from {str(run_dir)!r}: {e}") from None
-        if state.step >= settings.steps and (run_dir / "metrics.json").exists():
+        if state.step >= settings.steps and is_finished(run_dir):
             raise InputError(f"the run in {str(run_dir)!r} already has {state.step} steps; "
                              f"give --steps above {state.step} to extend it")
         if state.step >= settings.steps:  # killed while writing its results: write them
@@ -341,7 +343,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         discard()
         return None, None, True
     if result is not None:
-        write_run(run_dir, game, result, settings, kind)
+        write_run(run_dir, game, result, settings, kind, on_numbers=on_numbers)
     return result, checkpointed[0], interrupted
 
 
@@ -373,24 +375,35 @@ def title(settings: TrainSettings) -> str:
                                                          else ""), f"base seed {settings.seed}"])
 
 
-def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
-    """The run's results, each file written atomically: params.npz, metrics.csv,
-    figures, training.gif (unless turned off) and, last, metrics.json."""
+LAST_FIGURE = "samples.png"
+"""The figure a finished run draws last: a folder with metrics.json and it is finished
+(`is_finished`); one with metrics.json alone was stopped while its figures were drawn,
+and `gandyn train --resume` draws them."""
+
+
+def is_finished(run_dir: Path) -> bool:
+    """Whether the run in `run_dir` wrote all its results (its numbers and figures)."""
+    return (run_dir / "metrics.json").exists() and (run_dir / LAST_FIGURE).exists()
+
+
+def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str, *,
+              on_numbers=None) -> None:
+    """The run's results, each file written atomically: first the numbers
+    (params.npz, metrics.csv, TensorBoard events, metrics.json), then
+    `on_numbers(result)` (the command line prints its table), then the figures
+    (curves.png, progress.png, training.gif unless turned off, dynamics.png and, last,
+    samples.png: `LAST_FIGURE`)."""
     import csv
 
     import jax
     import numpy as np
-    import matplotlib.pyplot as plt
-    from jax.flatten_util import ravel_pytree
 
     from ._io import atomic_path, write_json
     from ._train import summary
-    from .plotting import image_gif, image_grids, metric_curves, snapshots, training_gif
 
     def atomic(name, write):
         with atomic_path(run_dir / name) as tmp:
             write(tmp)
-        plt.close("all")  # the figures just saved
 
     def write_csv(path):
         keys = sorted({k for row in result.history for k in row}, key=lambda k: (k not in ("step", "seed"), k))
@@ -400,44 +413,16 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
             writer.writerows(result.history)
 
     def write_params(path):
-        flat = np.stack([np.asarray(ravel_pytree(jax.tree_util.tree_map(lambda x: x[s], result.final))[0])
-                         for s in range(len(result.diverged_at))])
+        # Each seed's parameters flattened as `ravel_pytree` orders them (the leaves in
+        # turn), in NumPy: no program to dispatch per seed and leaf.
+        leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(result.final)]
+        flat = np.concatenate([x.reshape(len(x), -1) for x in leaves], axis=1)
         with open(path, "wb") as f:
             np.savez(f, flat=flat)
 
     atomic("params.npz", write_params)
     atomic("metrics.csv", write_csv)
-    heading = title(settings)
-    atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
-    if kind == "image":
-        from .plotting import sample_figure
-        from .plotting import history_row
-
-        last = max(result.samples)
-        atomic("samples.png", lambda p: sample_figure(
-            result.samples[last][0][:64], step=last, seed=0,
-            row=history_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
-        atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
-                                                     suptitle=heading).savefig(p, dpi=100))
-        if settings.gif:
-            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history,
-                                                       suptitle=heading))
-    else:
-        reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
-        atomic("samples.png", lambda p: snapshots(game, result.checkpoints, result.samples,
-                                                  reference, history=result.history,
-                                                  suptitle=heading).savefig(p, dpi=100))
-        if settings.gif:
-            atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
-                                                          reference, history=result.history,
-                                                          suptitle=heading))
-    if result.densities or any("dynamics/hamiltonian" in r for r in result.history):
-        from .plotting import dynamics_figure
-
-        atomic("dynamics.png", lambda p: dynamics_figure(
-            result.history, result.densities, suptitle=heading).savefig(p, dpi=100))
     _write_events(run_dir, game, result, result.samples if kind == "image" else None)
-    # Last: a run folder with metrics.json is a finished (or interrupted) run.
     write_json(run_dir / "metrics.json", {
         "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
         "diverged_at": result.diverged_at, "summary": summary(result),
@@ -445,6 +430,53 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str) -
         "history": result.history,
         "densities": {str(k): v for k, v in result.densities.items()},
     })
+    if on_numbers is not None:
+        on_numbers(result)
+    draw_figures(run_dir, game, result, settings, kind)
+
+
+def draw_figures(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
+    """A finished run's figures, each written atomically, `LAST_FIGURE` last."""
+    import jax
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ._io import atomic_path
+    from .plotting import image_gif, image_grids, metric_curves, snapshots, training_gif
+
+    def atomic(name, write):
+        with atomic_path(run_dir / name) as tmp:
+            write(tmp)
+        plt.close("all")  # the figures just saved
+
+    heading = title(settings)
+    atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
+    if result.densities or any("dynamics/hamiltonian" in r for r in result.history):
+        from .plotting import dynamics_figure
+
+        atomic("dynamics.png", lambda p: dynamics_figure(
+            result.history, result.densities, suptitle=heading).savefig(p, dpi=100))
+    if kind == "image":
+        from .plotting import history_row, sample_figure
+
+        atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
+                                                     suptitle=heading).savefig(p, dpi=100))
+        if settings.gif:
+            atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history,
+                                                       suptitle=heading))
+        last = max(result.samples)
+        atomic(LAST_FIGURE, lambda p: sample_figure(
+            result.samples[last][0][:64], step=last, seed=0,
+            row=history_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
+    else:
+        reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
+        if settings.gif:
+            atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
+                                                          reference, history=result.history,
+                                                          suptitle=heading))
+        atomic(LAST_FIGURE, lambda p: snapshots(game, result.checkpoints, result.samples,
+                                                reference, history=result.history,
+                                                suptitle=heading).savefig(p, dpi=100))
 
 
 def _write_events(run_dir: Path, game, result, images=None) -> None:

@@ -236,17 +236,17 @@ def test_slice_figure_texts_legend_and_colour_bars_fit():
 
 
 def test_image_gif_frames_carry_the_run_settings(tmp_path, monkeypatch):
-    from gandyn.plotting import _images
+    from gandyn.plotting import _animate, _images
 
     titles = []
-    original = _images.FuncAnimation
+    original = _animate.write_animation
 
-    def recording(fig, frame, frames):
+    def recording(path, fig, count, frame, **kwargs):
         frame(0)
         titles.append(fig._suptitle.get_text() if fig._suptitle else "")
-        return original(fig, frame, frames=frames)
+        return original(path, fig, count, frame, **kwargs)
 
-    monkeypatch.setattr(_images, "FuncAnimation", recording)
+    monkeypatch.setattr(_animate, "write_animation", recording)
     samples = {0: np.zeros((1, 4, 1, 8, 8)), 10: np.ones((1, 4, 1, 8, 8))}
     settings = "digits · loss nsgan · no regularizer · method adam · h = 0.001 · 5,000 steps"
     _images.image_gif(tmp_path / "t.gif", samples, suptitle=settings)

@@ -319,10 +319,15 @@ def test_animate_a_dirac_run_shows_the_data_space(tmp_path, monkeypatch):
     drawn = []
     original = animate.data_space
 
-    def spy(ax, game, players, *, lim):
-        original(ax, game, players, lim=lim)
-        drawn.append((ax, float(np.ravel(players.generator)[0]),
-                      float(np.ravel(players.discriminator)[0])))
+    def spy(ax, game, players, *, lim):  # the frames move the artists drawn here
+        move, artists = original(ax, game, players, lim=lim)
+
+        def moved(players):
+            move(players)
+            drawn.append((ax, float(np.ravel(players.generator)[0]),
+                          float(np.ravel(players.discriminator)[0])))
+
+        return moved, artists
 
     monkeypatch.setattr(animate, "data_space", spy)
     result = runner.invoke(app, ["animate", str(run_dir), "--frames", "6", "--out",

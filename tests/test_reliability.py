@@ -65,40 +65,73 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+STEPS_STARTED = "steps started"
+LAUNCH = f"""
+import sys
+
+import jax
+
+from gandyn import _bifurcation
+from gandyn.cli import main
+
+simulate = _bifurcation.simulate
+
+
+def announced(game, method, y0, **kwargs):
+    # Printed by the compiled program itself, as it starts its transient steps.
+    jax.debug.callback(lambda _: print({STEPS_STARTED!r}, file=sys.stderr, flush=True),
+                       jax.tree_util.tree_leaves(y0)[0])
+    return simulate(game, method, y0, **kwargs)
+
+
+_bifurcation.simulate = announced
+print("imported", file=sys.stderr, flush=True)  # a signal during the imports: a traceback
+main()
+"""
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time in /proc")
 def test_a_bifurcation_of_1e8_steps_stops_on_ctrl_c(tmp_path):
     """41 values × 10⁸ steps of a 64-dimensional Dirac-GAN (minutes of compiled work; the
-    1-D one's take seconds): SIGINT once the steps have started ends
-    it with one line and exit 130 within 30 s on an idle machine (`patient`: scaled on a
-    busy one; it returns in well under a second, a command that ignores Ctrl-C would run
-    on for minutes); nothing is written."""
+    1-D one's take seconds): SIGINT once the steps have started ends it with one line
+    and exit 130 within 30 s on an idle machine (`patient`: scaled on a busy one; it
+    returns in well under a second, a command that ignores Ctrl-C would run on for
+    minutes); nothing is written. The compiled program says when its steps start (a
+    host callback the test adds); were it to say so only later, the signal goes past
+    20 s of CPU time, twice what the command takes before its steps (8.5 s measured,
+    compiling included)."""
+    import threading
+
     env = {**os.environ, "GANDYN_CACHE_DIR": str(tmp_path / "cache")}
-    launch = ("import sys; from gandyn.cli import main; print('imported', file=sys.stderr, "
-              "flush=True); main()")  # a signal during the imports would be Python's traceback
     process = subprocess.Popen(
-        [sys.executable, "-c", launch, "bifurcation", "-p", "h", "--from", "0.1", "--to", "0.5",
+        [sys.executable, "-c", LAUNCH, "bifurcation", "-p", "h", "--from", "0.1", "--to", "0.5",
          "--points", "41", "--dim", "64", "-n", "100000000", "--record", "16",
-         "--out", str(tmp_path / "runs")], env=env, stdout=subprocess.PIPE,
+         "--out", str(tmp_path / "runs")], env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
     try:
         assert process.stderr.readline() == "imported\n"
-        # Signalled once inside the 10⁸ steps (XLA, deaf to signals): past 20 s of CPU time,
-        # twice what everything else of the command takes (8.5 s measured, compiling included).
+        reader.start()
         deadline = time.monotonic() + patient(120)
-        while cpu_seconds(process.pid) < 20 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while (f"{STEPS_STARTED}\n" not in lines and cpu_seconds(process.pid) < 20
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        time.sleep(0.5)  # inside the steps (XLA, deaf to signals)
         assert process.poll() is None
         process.send_signal(signal.SIGINT)
         sent = time.monotonic()
-        _, err = process.communicate(timeout=patient(30))
+        process.wait(timeout=patient(30))
         assert time.monotonic() - sent < patient(30)
+        reader.join(timeout=patient(30))
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == 130
-    assert err.strip().splitlines() == ["Error: interrupted"]
+    assert [line for line in "".join(lines).strip().splitlines()
+            if line != STEPS_STARTED] == ["Error: interrupted"]
     assert not (tmp_path / "runs").exists()
 
 

@@ -168,10 +168,14 @@ class LineProgress:
 
     def __exit__(self, *exc):
         if exc[0] is None:
-            for task in self.tasks.values():
-                if task["printed"] != (task["completed"], task["description"]):
-                    self._print(task)
+            self.stop()
         return False
+
+    def stop(self) -> None:
+        """Print each task's last state (once): what comes next is the command's table."""
+        for task in self.tasks.values():
+            if task["printed"] != (task["completed"], task["description"]):
+                self._print(task)
 
     def add_task(self, description: str, total=None, completed: int = 0) -> int:
         index = len(self.tasks)
@@ -225,6 +229,18 @@ def progress_bar(interval: float = 10.0):
         console=err_console,
         transient=True,
     )
+
+
+def numbers_printer(bar, show):
+    """`on_numbers` for `gandyn.run`: stop `bar` (`progress_bar()`), then `show(outcome)`
+    (the command's table) — printed once the numbers are written, before the figures
+    are drawn."""
+    def on_numbers(outcome) -> None:
+        bar.stop()
+        show(outcome)
+        sys.stdout.flush()
+
+    return on_numbers
 
 
 def progress_callback(bar):

@@ -9,6 +9,7 @@ from .._spec import RunSpec
 from ._common import (
     InputError,
     fail,
+    numbers_printer,
     progress_bar,
     progress_callback,
     run_directory,
@@ -102,9 +103,10 @@ def run_simulation(spec: RunSpec, run_dir: Path) -> None:
     """Run `spec` into `run_dir` (`gandyn.run`), then print its table."""
     from .._execute import run
 
+    game = spec.games()[0][1]
     with progress_bar() as bar:
-        outcome = run(spec, run_dir, progress=progress_callback(bar))
-    _print_table(outcome.records, list(spec.games()[0][1].coordinates()), spec.games()[0][1])
+        run(spec, run_dir, progress=progress_callback(bar), on_numbers=numbers_printer(
+            bar, lambda outcome: _print_table(outcome.records, list(game.coordinates()), game)))
     typer.echo(f"wrote {run_dir}")
 
 

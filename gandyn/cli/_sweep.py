@@ -14,6 +14,7 @@ from .._shards import SHARDS
 from ._common import (
     InputError,
     fail,
+    numbers_printer,
     parse_options,
     progress_bar,
     progress_callback,
@@ -395,23 +396,33 @@ def _share(spec, run_dir, index: int, count: int, *, new: bool, timeout: int, pl
     _report(spec, run_dir, rows, plot)
 
 
-def _report(spec, run_dir: Path, rows: list[dict], plot: bool, ranked=None) -> None:
+def _report(spec, run_dir: Path, rows: list[dict], plot: bool, ranked=None,
+            printed: bool = False) -> None:
     """Write a finished sweep's last files (unless `ranked` says they are written) and
-    print its ranking."""
+    print its ranking (unless `printed`), before its atlas is drawn."""
     from .._execute import finish_sweep
-    from .._train_sweep import TrainSweepSpec
 
     if ranked is None:
         try:
-            ranked = finish_sweep(spec, run_dir, rows, plot)
+            finish_sweep(spec, run_dir, rows, plot,
+                         on_numbers=lambda ranked: _print_table(spec, rows, ranked))
         except OSError as e:
             fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
                  f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
+    elif not printed:
+        _print_table(spec, rows, ranked)
+    typer.echo(f"wrote {run_dir} ({len(rows)} rows)")
+
+
+def _print_table(spec, rows: list[dict], ranked: list[dict]) -> None:
+    """A training sweep's summary, or a game sweep's ranking."""
+    from .._train_sweep import TrainSweepSpec
+
     if isinstance(spec, TrainSweepSpec):
         _print_training(rows)
     else:
         _print_ranking(ranked)
-    typer.echo(f"wrote {run_dir} ({len(rows)} rows)")
+    sys.stdout.flush()
 
 
 def _in_cluster() -> bool:
@@ -437,14 +448,20 @@ def run_and_report(spec, run_dir: Path, *, shard: bool = False, plot: bool = Fal
     ranking."""
     from .._execute import run
 
+    printed = []
+
+    def show(outcome) -> None:  # the numbers are written; the atlas comes next
+        _print_table(spec, outcome.records, outcome.ranking)
+        printed.append(True)
+
     try:
         with progress_bar() as bar:
             outcome = run(spec, run_dir, resume=True, shard=shard, plot=plot,
-                          progress=progress_callback(bar))
+                          progress=progress_callback(bar), on_numbers=numbers_printer(bar, show))
     except OSError as e:
         fail(f"cannot write the results in {str(run_dir)!r}: {e.strerror or e} "
              f"(finished rows are kept; continue with --resume {str(run_dir)!r})")
-    _report(spec, run_dir, outcome.records, plot, ranked=outcome.ranking)
+    _report(spec, run_dir, outcome.records, plot, ranked=outcome.ranking, printed=bool(printed))
 
 
 def _print_ranking(ranked: list[dict]) -> None:

@@ -12,6 +12,7 @@ from .._train_runs import TrainSettings, resumed_settings as _resumed_settings
 from ._common import (
     InputError,
     fail,
+    numbers_printer,
     parse_options,
     progress_bar,
     progress_callback,
@@ -126,10 +127,18 @@ def run_training(settings: TrainSettings, run_dir: Path, *, resume: bool = False
     from .._execute import run
 
     console = Console(stderr=True)
+    shown = []
+
+    def show(outcome) -> None:  # the numbers are written; the figures come next
+        if not outcome.interrupted:
+            _print_summary(outcome.result)
+            shown.append(True)
+
     try:
         with progress_bar() as bar:
             outcome = run(settings, run_dir, resume=resume, progress=progress_callback(bar),
-                          status=console.status, announce=console.print)
+                          status=console.status, announce=console.print,
+                          on_numbers=numbers_printer(bar, show))
     except (InputError, ValueError) as e:
         fail(str(e))
     result = outcome.result
@@ -144,7 +153,8 @@ def run_training(settings: TrainSettings, run_dir: Path, *, resume: bool = False
                    f"{outcome.checkpointed}. Continue it with:", err=True)
         typer.echo(f"gandyn train --resume {shlex.quote(str(run_dir))}", err=True)
         raise typer.Exit(130)
-    _print_summary(result)
+    if not shown:
+        _print_summary(result)
     typer.echo(f"wrote {run_dir}")
     typer.echo(_status_line(result))
 

@@ -12,7 +12,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
+from matplotlib.animation import FFMpegWriter, PillowWriter
 
 from .._planes import slice_plane
 from ._portrait import _axis_shift, oriented_plane, portrait
@@ -38,36 +38,125 @@ def writer_for(path, fps: int):
     raise ValueError(f"--out must end in .gif or .mp4, got {str(path)!r}")
 
 
-def data_space(ax: plt.Axes, game, players, *, lim: float) -> None:
+def write_animation(path, fig: plt.Figure, count: int, update, *, fps: int,
+                    dynamic=()) -> None:
+    """Write `count` frames of `fig` to `path` (by its suffix, `writer_for`: a GIF, or an
+    MP4 through ffmpeg), frame k being `fig` after `update(k)` changed its artists.
+
+    The figure is laid out on the first frame (a layout engine is then turned off),
+    and each frame is drawn once. For a GIF, the frames are taken from the Agg
+    canvas; where `update` changes only the `dynamic` artists, everything else is drawn
+    once and each frame restores it and draws those alone, in their z-order (blitting):
+    the frames are then the full draws' but for the order of a dynamic artist over a
+    static one that overlaps it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    writer = writer_for(path, fps)
+    update(0)
+    canvas = FigureCanvasAgg(fig)
+    if fig.get_layout_engine() is not None:
+        # Constrained layout settles in its second pass (the titles' room); then the
+        # layout is kept for every frame.
+        canvas.draw()
+        canvas.draw()
+        fig.set_layout_engine("none")
+    if not isinstance(writer, PillowWriter):  # ffmpeg: a full draw per frame
+        with writer.saving(fig, str(path), dpi=fig.dpi):
+            for k in range(count):
+                update(k)
+                writer.grab_frame()
+        return
+    dynamic = sorted(dynamic, key=lambda a: a.get_zorder())
+    for artist in dynamic:
+        artist.set_animated(True)  # left out of the figure's own draw
+    background = None
+    if dynamic:
+        canvas.draw()
+        background = canvas.copy_from_bbox(fig.bbox)
+    frames = []
+    for k in range(count):
+        update(k)
+        if background is None:
+            canvas.draw()
+        else:
+            canvas.restore_region(background)
+            for artist in dynamic:
+                fig.draw_artist(artist)
+        frame = Image.fromarray(np.array(canvas.buffer_rgba()))
+        # As matplotlib's PillowWriter: an opaque frame as RGB, which Pillow turns into
+        # a GIF's palette better.
+        frames.append(frame if frame.getextrema()[3][0] < 255 else frame.convert("RGB"))
+    for artist in dynamic:
+        artist.set_animated(False)
+    # As matplotlib's PillowWriter saves its frames.
+    frames[0].save(path, format="gif", save_all=True, append_images=frames[1:],
+                   duration=int(1000 / fps), loop=0)
+
+
+def data_space(ax: plt.Axes, game, players, *, lim: float):
     """The data space of a 1-D Dirac-GAN or Gaussian game at `players`: the real data,
-    the generator's distribution and the critic C(x) over x ∈ [c − lim, c + lim]."""
+    the generator's distribution and the critic C(x) over x ∈ [c − lim, c + lim].
+    Returns `(move, artists)`: `move(players)` moves the generator's and the critic's
+    artists (`artists`, the legend among them) to other parameters."""
     name = type(game).__name__
     c = float(getattr(game, "real_point", getattr(game, "mean", 0.0)))
     x = np.linspace(c - lim, c + lim, 400)
-    critic = np.asarray(game.discriminate(players.discriminator, jnp.asarray(x[:, None])),
-                        dtype=float).ravel()
+    points = jnp.asarray(x[:, None])
+
+    def critic_at(p):
+        return np.asarray(game.discriminate(p.discriminator, points), dtype=float).ravel()
+
     if name == "GaussianGAN":
-        mu, sigma = (float(v) for v in np.asarray(players.generator))
         std = float(game.std)
         real = np.exp(-0.5 * ((x - c) / std) ** 2) / (std * np.sqrt(2 * np.pi))
-        fake = np.exp(-0.5 * ((x - mu) / max(abs(sigma), 1e-6)) ** 2) / (max(abs(sigma), 1e-6)
-                                                                           * np.sqrt(2 * np.pi))
+
+        def fake_at(p):
+            mu, sigma = (float(v) for v in np.asarray(p.generator))
+            width = max(abs(sigma), 1e-6)
+            return (np.exp(-0.5 * ((x - mu) / width) ** 2) / (width * np.sqrt(2 * np.pi)),
+                    f"generated N(μ, σ²), μ={mu:.3g}, σ={abs(sigma):.3g}")
+
+        density, label = fake_at(players)
         ax.fill_between(x, real, color=REAL, alpha=0.35, label=f"real N({c:g}, {std:g}²)")
-        ax.plot(x, fake, color=FAKE, lw=2, label=f"generated N(μ, σ²), μ={mu:.3g}, σ={abs(sigma):.3g}")
+        fake, = ax.plot(x, density, color=FAKE, lw=2, label=label)
+        generator = [fake]
         ax.set_ylabel("density · critic C(x)")
     else:
-        theta = float(np.ravel(np.asarray(players.generator))[0])
+        def theta_at(p):
+            return float(np.ravel(np.asarray(p.generator))[0])
+
+        theta = theta_at(players)
         ax.bar([c], [2.0], width=0.1 * lim, color=REAL, label=f"real point c = {c:g}")
-        ax.bar([theta], [2.0], width=0.04 * lim, color=FAKE, ec="black", lw=0.5,
-               label=f"generator θ = {theta:.3g}")
+        bar = ax.bar([theta], [2.0], width=0.04 * lim, color=FAKE, ec="black", lw=0.5,
+                     label=f"generator θ = {theta:.3g}")
+        generator = list(bar.patches)
         ax.set_ylabel("point mass · critic C(x)")
-    ax.plot(x, critic, color=CRITIC, lw=2, label="critic C(x) = " +
-            ("w₁x + w₂x²" if name == "GaussianGAN" else "ψx") + (" + b" if getattr(game, "bias", False) else ""))
+    critic, = ax.plot(x, critic_at(players), color=CRITIC, lw=2, label="critic C(x) = " +
+                      ("w₁x + w₂x²" if name == "GaussianGAN" else "ψx") +
+                      (" + b" if getattr(game, "bias", False) else ""))
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(-2.5, 2.5)
     ax.set_xlabel("x (data space)")
-    ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    legend = ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    label_text = next(t for t in legend.get_texts() if t.get_text().startswith("generat"))
+
+    def move(p) -> None:
+        if name == "GaussianGAN":
+            density, text = fake_at(p)
+            fake.set_ydata(density)
+            fake.set_label(text)
+        else:
+            theta = theta_at(p)
+            patch = generator[0]
+            patch.set_x(theta - patch.get_width() / 2)
+            text = f"generator θ = {theta:.3g}"
+            bar.set_label(text)
+        label_text.set_text(text)
+        critic.set_ydata(critic_at(p))
+
+    return move, [*generator, critic, legend]
 
 
 def dirac_animation(path, game, path_params: np.ndarray, steps: np.ndarray, *, status,
@@ -75,7 +164,7 @@ def dirac_animation(path, game, path_params: np.ndarray, steps: np.ndarray, *, s
     """Write the playback of one trajectory (`path_params`: `(saves, n)` flattened
     parameters at `steps`) to `path`: left, the field in (θ, ψ) with the path so far;
     right, the data space (`data_space`). Returns the number of frames."""
-    writer = writer_for(path, fps)
+    writer_for(path, fps)  # a bad suffix is refused before anything is drawn
     finite = np.all(np.isfinite(path_params), axis=1)
     last = int(np.flatnonzero(finite)[-1]) if finite.any() else 0
     # Frames evenly spaced along the path's length (not in time): a run that converges
@@ -96,9 +185,11 @@ def dirac_animation(path, game, path_params: np.ndarray, steps: np.ndarray, *, s
         portrait(left, game, None, lim=lim, colorbar=True, plane=plane)
         line, = left.plot([], [], color=colour, ls=style, lw=1.6, label=f"trajectory ({status.label})")
         point, = left.plot([], [], marker, color=colour, mec="black", ms=8, zorder=6)
-        left.legend(loc="lower right", fontsize=9)
+        path_legend = left.legend(loc="lower right", fontsize=9)
         theta0, psi0 = left.get_xlim(), left.get_ylim()
         fit_suptitle(fig, title, fontsize=10)
+        move, moving = data_space(right, game, unravel(jnp.asarray(path_params[chosen[0]])),
+                                  lim=lim)
 
         def draw(k):
             i = chosen[k]
@@ -108,12 +199,12 @@ def dirac_animation(path, game, path_params: np.ndarray, steps: np.ndarray, *, s
             left.set_title(f"parameter space · step {int(steps[i]):,}")
             left.set_xlim(theta0)
             left.set_ylim(psi0)
-            right.clear()
-            data_space(right, game, unravel(jnp.asarray(path_params[i])), lim=lim)
+            move(unravel(jnp.asarray(path_params[i])))
             right.set_title(f"data space · step {int(steps[i]):,}")
-            return line, point
 
-        FuncAnimation(fig, draw, frames=len(chosen)).save(path, writer=writer)
+        # The field, the axes and the real data are drawn once; each frame draws the
+        # path, the titles and the generator's and critic's artists over them.
+        write_animation(path, fig, len(chosen), draw, fps=fps,
+                        dynamic=[line, point, path_legend, left.title, right.title, *moving])
     plt.close(fig)
     return len(chosen)
-

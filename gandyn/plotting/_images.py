@@ -2,7 +2,6 @@
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
 from .._io import atomic_path  # noqa: E402
 from ._style import STYLE, fit_suptitle, history_row, row_text, styled  # noqa: E402
@@ -69,21 +68,24 @@ def image_grids(samples: dict[int, np.ndarray], *, seed: int = 0, columns: int =
 def image_gif(path, samples: dict[int, np.ndarray], *, seed: int = 0, fps: int = 4,
               history=None, suptitle: str | None = None) -> None:
     """An animation of one seed's sample grid over the log points, as a GIF, each frame
-    under `suptitle` (the run's settings)."""
+    under `suptitle` (the run's settings): one image and one title, changed in place
+    from frame to frame (`write_animation`)."""
+    from ._animate import write_animation
+
     steps = sorted(samples)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(4.2, 4.0 if suptitle is None else 5.0),
                                layout="constrained")
         if suptitle:
             fit_suptitle(fig, suptitle, fontsize=9)
+        first = tile(samples[steps[0]][seed])
+        image = ax.imshow(first, cmap="gray" if first.ndim == 2 else None, vmin=0, vmax=1)
+        ax.axis("off")
 
         def frame(i):
-            ax.clear()
-            grid = tile(samples[steps[i]][seed])
-            ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+            image.set_data(tile(samples[steps[i]][seed]))
             fd = row_text(history_row(history, steps[i], seed))
             ax.set_title(f"step {steps[i]:,} · seed {seed}" + (f"\n{fd}" if fd else ""))
-            ax.axis("off")
 
-        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=PillowWriter(fps=fps))
+        write_animation(path, fig, len(steps), frame, fps=fps, dynamic=[image, ax.title])
     plt.close(fig)

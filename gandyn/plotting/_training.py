@@ -5,7 +5,6 @@ import jax
 import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.animation import FuncAnimation  # noqa: E402
 
 from .._games import Players  # noqa: E402
 from ._style import (  # noqa: E402
@@ -73,11 +72,7 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
             outcome_text(ax, outcome, loc="upper right")
         ax.set_title(title)
         return ax
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
-    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    fake, real = samples[:arrows], reference[: min(arrows, len(samples))]
-    d, push = (np.asarray(a) for a in _d_and_push(game, players.discriminator, points, fake, real))
-    d = d.reshape(gx.shape)
+    d, push = _plane_fields(game, players, samples, reference, arrows)
     heat = ax.imshow(d, extent=(lo[0], hi[0], lo[1], hi[1]), origin="lower", cmap=D_CMAP, vmin=0,
                      vmax=1, aspect="auto", interpolation="bicubic")
     if colorbar:
@@ -99,6 +94,35 @@ def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndar
     if outcome:
         outcome_text(ax, outcome)
     return ax
+
+
+def _plane_fields(game, players: Players, samples: np.ndarray, reference: np.ndarray,
+                  arrows: int):
+    """A 2-D snapshot's D(x) on its 120 × 120 grid and the push on its first `arrows`
+    generated samples."""
+    lo, hi = _bounds(game, reference)
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    fake, real = samples[:arrows], reference[: min(arrows, len(samples))]
+    d, push = (np.asarray(a) for a in _d_and_push(game, players.discriminator, points, fake, real))
+    return d.reshape(gx.shape), push
+
+
+def _move_snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndarray, *,
+                   title: str, outcome: str, arrows: int = 120) -> list:
+    """Change a 2-D `snapshot` drawn in `ax` (with an outcome) to another state, in
+    place; returns the artists that changed."""
+    (heat,), (_, fake, quiver), (text,) = ax.images, ax.collections, ax.texts
+    d, push = _plane_fields(game, players, samples, reference, arrows)
+    heat.set_data(d)
+    fake.set_offsets(samples[:, :2])
+    norm = np.linalg.norm(push, axis=1, keepdims=True) + 1e-12
+    quiver.set_offsets(samples[:arrows, :2])
+    quiver.set_UVC(*(push / norm).T)
+    text.set_text(outcome)
+    text.set_visible(bool(outcome))  # a seed that diverged has no metrics to show
+    ax.set_title(title)
+    return [heat, fake, quiver, text, ax.title]
 
 
 def _players_at(params, seed):
@@ -167,31 +191,53 @@ def training_gif(path, game, checkpoints: dict[int, Players], samples: dict[int,
                  suptitle: str | None = None) -> None:
     """An animation of `snapshot` over the log points, written to `path`: a GIF, or an
     MP4 where ffmpeg is installed (by the suffix, `writer_for`)."""
-    from ._animate import writer_for
+    from ._animate import write_animation
 
-    writer = writer_for(path, fps)
     steps = sorted(checkpoints)
+    plane = reference.shape[1] > 1
+
+    def state(i):
+        return (_players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
+                f"step {steps[i]:,} · seed {seed}",
+                row_text(history_row(history, steps[i], seed)))
+
     with plt.rc_context(STYLE):
         # Fixed margins, not a layout engine (a second a frame otherwise): room for the
         # title above, the colour bar on the right and the legend below.
         fig = plt.figure(figsize=(5.8, 6.0))
 
-        def frame(i):
+        def draw(i):  # the whole figure, as every frame of a 1-D run
             fig.clear()
             ax = fig.add_subplot()
-            if reference.shape[1] > 1:
+            if plane:
                 fig.subplots_adjust(left=0.13, right=0.97, bottom=0.2, top=0.87)
             else:  # the twin D(x) axis's ticks and label on the right; no legend below
                 fig.subplots_adjust(left=0.13, right=0.86, bottom=0.1, top=0.87)
-            snapshot(ax, game, _players_at(checkpoints[steps[i]], seed), samples[steps[i]][seed],
-                     reference, title=f"step {steps[i]:,} · seed {seed}",
-                     outcome=row_text(history_row(history, steps[i], seed)))
-            if reference.shape[1] > 1:
+            players, points, title, outcome = state(i)
+            snapshot(ax, game, players, points, reference, title=title, outcome=outcome)
+            if plane:
                 _sample_legend(fig)
             if suptitle:
                 fit_suptitle(fig, suptitle, fontsize=9)
 
-        FuncAnimation(fig, frame, frames=len(steps)).save(path, writer=writer)
+        draw(0)
+        if plane and len(fig.axes[0].texts) == 1:
+            # In 2-D the frames differ only in D(x), the generated samples, their
+            # pushes and the texts: those are changed in place and drawn over the rest.
+            ax = fig.axes[0]
+
+            def move(i):
+                players, points, title, outcome = state(i)
+                _move_snapshot(ax, game, players, points, reference, title=title,
+                               outcome=outcome)
+
+            moving = _move_snapshot(ax, game, *state(0)[:2], reference, title=state(0)[2],
+                                    outcome=state(0)[3])
+            # The axes' frame over the heat map, as in a full draw.
+            write_animation(path, fig, len(steps), move, fps=fps,
+                            dynamic=[*moving, *ax.collections[:1], *ax.spines.values()])
+        else:
+            write_animation(path, fig, len(steps), lambda i: i and draw(i), fps=fps)
     plt.close(fig)
 
 
