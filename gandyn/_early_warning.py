@@ -32,7 +32,6 @@ Signals (a missing value, None or NaN, counts as "no warning"):
 
 import numpy as np
 
-
 QUANTITIES = ("max_re_eig_J", "max_im_eig_J", "rotation_share", "hamiltonian",
               "min_eig_hessian_G", "max_eig_hessian_G", "min_eig_hessian_D",
               "max_eig_hessian_D", "path_cosine")

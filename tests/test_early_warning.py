@@ -6,7 +6,6 @@ import pytest
 
 import gandyn as gd
 
-
 STEPS = np.arange(0, 1100, 100)  # log points every 100 steps, 0 … 1,000
 
 
