@@ -144,6 +144,62 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
+def wide_table(results, runs):
+    """Signals × settings: warned share (chance share), median lead, false alarms per
+    1,000 steps."""
+    names = list(results)
+    head = ["| signal | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    counts = []
+    for name in names:
+        t = next(iter(results[name].values()), {"events": 0, "steps": 0})
+        run = runs[name]
+        counts.append(f"{t['events']} events, {run['seeds']} seeds, "
+                      f"{1000 * t['events'] / max(t['steps'], 1):.2f} / 1,000 steps")
+    lines = head + ["| events | " + " | ".join(counts) + " |"]
+    for signal in next(iter(results.values())):
+        cells = []
+        for name in names:
+            t = results[name][signal]
+            if not t["events"]:
+                cells.append(f"– · FA {1000 * t['false_alarms'] / max(t['steps'], 1):.2f}")
+                continue
+            lead = f"{np.median(t['leads']):.0f}" if t["leads"] else "–"
+            share, chance = t["warned"] / t["events"], t["chance_warned"] / t["events"]
+            rate = 1000 * t["false_alarms"] / max(t["steps"], 1)
+            cells.append(f"{share:.0%} ({chance:.0%}) · {lead} · FA {rate:.2f}")
+        lines.append(f"| {signal} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_figure(results, path):
+    """Per signal and setting: the share of events warned against the chance share of
+    the same warnings at shifted times."""
+    names = list(results)
+    signals = list(next(iter(results.values())))
+    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
+    width = 0.8 / len(names)
+    colors = plt.cm.tab10(np.arange(len(names)))
+    for i, name in enumerate(names):
+        x = np.arange(len(signals)) + (i - (len(names) - 1) / 2) * width
+        warned, chance = [], []
+        for signal in signals:
+            t = results[name][signal]
+            warned.append(t["warned"] / t["events"] if t["events"] else np.nan)
+            chance.append(t["chance_warned"] / t["events"] if t["events"] else np.nan)
+        ax.bar(x, warned, width, color=colors[i], label=f"{name}: warned")
+        ax.plot(x, chance, "k_", ms=8, mew=2)
+    ax.plot([], [], "k_", ms=8, mew=2, label="chance (same warnings, shifted in time)")
+    ax.set_xticks(np.arange(len(signals)), signals, rotation=35, ha="right", fontsize=9)
+    ax.set_ylabel("share of collapse events warned", fontsize=9)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"Events warned within {HORIZON_POINTS} log points, per signal and setting",
+                 fontsize=11)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def figure(runs, path):
     """For one seed of each setting: the event metric with its events, and the recorded
     quantities with the main signals' warnings shaded."""
@@ -225,10 +281,12 @@ def main():
             runs[name] = json.loads(path.read_text())
     results = {name: analyse(run) for name, run in runs.items()}
     atomic_write(out / "results.json", json.dumps(clean(results), indent=1) + "\n")
-    atomic_write(out / "table.md", table(results))
+    atomic_write(out / "table.md", table(results) + "\n" + wide_table(results, runs))
     print(table(results))
+    print(wide_table(results, runs))
     if runs:
         figure(runs, out / "early_warning.png")
+        summary_figure(results, out / "early_warning_summary.png")
 
 
 if __name__ == "__main__":
