@@ -102,35 +102,46 @@ def events_of(run, s):
 
 def analyse(run):
     """Per signal, summed over the seeds: events, warned, leads, alarms, false alarms,
-    steps and the chance-warned count."""
+    steps, the chance-warned count (the seed's own warnings shifted in time) and the
+    cross-seed count (the other seeds' warnings at the same steps: what the training
+    phase alone explains)."""
     horizon = HORIZON_POINTS * run["log_every"]
+    seeds = [series(run, seed) for seed in range(run["seeds"])]
+    seeds = [s for s in seeds if len(s["step"]) >= 3]
+    signals = [gd.warning_signals(s) for s in seeds]
     totals = {}
-    for seed in range(run["seeds"]):
-        s = series(run, seed)
-        if len(s["step"]) < 3:
-            continue
+    for i, s in enumerate(seeds):
         events = events_of(run, s)
-        for signal, warnings in gd.warning_signals(s).items():
+        for signal, warnings in signals[i].items():
             score = gd.score_warnings(warnings, events, s["step"], horizon=horizon)
             total = totals.setdefault(signal, {"events": 0, "warned": 0, "leads": [],
                                                "alarms": 0, "false_alarms": 0, "steps": 0,
-                                               "chance_warned": 0.0, "on": 0, "points": 0})
+                                               "chance_warned": 0.0, "cross_warned": 0.0,
+                                               "on": 0, "points": 0})
             for key in ("events", "warned", "leads", "alarms", "false_alarms", "steps",
                         "chance_warned"):
                 total[key] += score[key]
+            n = len(s["step"])
+            others = [signals[j][signal][:n] for j in range(len(seeds))
+                      if j != i and len(seeds[j]["step"]) >= n]
+            if others:
+                total["cross_warned"] += float(np.mean([gd.score_warnings(
+                    w, events, s["step"], horizon=horizon)["warned"] for w in others]))
             total["on"] += int(np.sum(warnings))
             total["points"] += len(warnings)
     return totals
 
 
 def table(results):
-    lines = ["| setting | signal | events | warned | chance | lead (steps): median [IQR] "
-             "| on (% of points) | false alarms / 1,000 steps | false share |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| setting | signal | events | warned | chance | cross-seed "
+             "| lead (steps): median [IQR] | on (% of points) | false alarms / 1,000 steps "
+             "| false share |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, totals in results.items():
         for signal, t in totals.items():
             warned = f"{t['warned'] / t['events']:.0%}" if t["events"] else "–"
             chance = f"{t['chance_warned'] / t['events']:.0%}" if t["events"] else "–"
+            cross = f"{t['cross_warned'] / t['events']:.0%}" if t["events"] else "–"
             if t["leads"]:
                 q1, q2, q3 = np.percentile(t["leads"], [25, 50, 75])
                 lead = f"{q2:.0f} [{q1:.0f}, {q3:.0f}]"
@@ -138,15 +149,15 @@ def table(results):
                 lead = "–"
             rate = 1000 * t["false_alarms"] / t["steps"] if t["steps"] else float("nan")
             share = f"{t['false_alarms'] / t['alarms']:.0%}" if t["alarms"] else "–"
+            on = 100 * t["on"] / max(t["points"], 1)
             lines.append(f"| {name} | {signal} | {t['events']} | {t['warned']} ({warned}) | "
-                         f"{chance} | {lead} | {100 * t['on'] / max(t['points'], 1):.0f} | "
-                         f"{rate:.2f} | {share} |")
+                         f"{chance} | {cross} | {lead} | {on:.0f} | {rate:.2f} | {share} |")
     return "\n".join(lines) + "\n"
 
 
 def wide_table(results, runs):
-    """Signals × settings: warned share (chance share), median lead, false alarms per
-    1,000 steps."""
+    """Signals × settings: warned share (chance share, cross-seed share), median lead,
+    false alarms per 1,000 steps."""
     names = list(results)
     head = ["| signal | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     counts = []
@@ -165,8 +176,9 @@ def wide_table(results, runs):
                 continue
             lead = f"{np.median(t['leads']):.0f}" if t["leads"] else "–"
             share, chance = t["warned"] / t["events"], t["chance_warned"] / t["events"]
+            cross = t["cross_warned"] / t["events"]
             rate = 1000 * t["false_alarms"] / max(t["steps"], 1)
-            cells.append(f"{share:.0%} ({chance:.0%}) · {lead} · FA {rate:.2f}")
+            cells.append(f"{share:.0%} ({chance:.0%}, {cross:.0%}) · {lead} · FA {rate:.2f}")
         lines.append(f"| {signal} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -181,14 +193,18 @@ def summary_figure(results, path):
     colors = plt.cm.tab10(np.arange(len(names)))
     for i, name in enumerate(names):
         x = np.arange(len(signals)) + (i - (len(names) - 1) / 2) * width
-        warned, chance = [], []
+        warned, chance, cross = [], [], []
         for signal in signals:
             t = results[name][signal]
-            warned.append(t["warned"] / t["events"] if t["events"] else np.nan)
-            chance.append(t["chance_warned"] / t["events"] if t["events"] else np.nan)
+            events = t["events"] or np.nan
+            warned.append(t["warned"] / events)
+            chance.append(t["chance_warned"] / events)
+            cross.append(t["cross_warned"] / events)
         ax.bar(x, warned, width, color=colors[i], label=f"{name}: warned")
         ax.plot(x, chance, "k_", ms=8, mew=2)
+        ax.plot(x, cross, "kx", ms=4)
     ax.plot([], [], "k_", ms=8, mew=2, label="chance (same warnings, shifted in time)")
+    ax.plot([], [], "kx", ms=4, label="cross-seed (other seeds' warnings, same steps)")
     ax.set_xticks(np.arange(len(signals)), signals, rotation=35, ha="right", fontsize=9)
     ax.set_ylabel("share of collapse events warned", fontsize=9)
     ax.set_ylim(0, 1.05)
