@@ -6,7 +6,9 @@ evaluation minibatch of 128) and the rotation share (8 Hutchinson probes). Per s
 `gd.warning_signals` turns the recorded series into warnings and `gd.collapse_events`
 the training metric into events: on ring-8, modes covered falling by ≥ 2 below their
 maximum over the previous 3 log points; on digits, classes covered falling by ≥ 2 or
-the Fréchet distance rising to ≥ 1.5× its minimum over the previous 3 log points.
+the Fréchet distance rising to ≥ 1.5× its minimum over the previous 3 log points; in
+both cases held for 2 log points in a row (a collapse, not a one-point flicker of the
+metric).
 `gd.score_warnings` matches them within a horizon of 5 log points: lead times, share of
 events warned (against the chance share of the same warnings at shifted times), false
 alarms per 1,000 steps.
@@ -94,9 +96,9 @@ def series(run, seed):
 
 def events_of(run, s):
     if run["data"] == "ring8":
-        return gd.collapse_events(s["modes"], drop=2)
-    classes = gd.collapse_events(s["classes_covered"], drop=2)
-    frechet = gd.collapse_events(s["fd"], factor=1.5)
+        return gd.collapse_events(s["modes"], drop=2, persist=2)
+    classes = gd.collapse_events(s["classes_covered"], drop=2, persist=2)
+    frechet = gd.collapse_events(s["fd"], factor=1.5, persist=2)
     return onsets(classes | frechet)
 
 

@@ -97,12 +97,14 @@ def warning_signals(series: dict, *, tolerance: float = 0.01, window: int = 4,
 
 
 def collapse_events(metric, *, drop: float | None = None, factor: float | None = None,
-                    window: int = 3) -> np.ndarray:
+                    window: int = 3, persist: int = 1) -> np.ndarray:
     """Event onsets in a training metric per log point: with `drop`, where it falls to
     at least `drop` below its maximum over the previous `window` log points (modes or
     classes covered dropping); with `factor`, where it rises to at least `factor` times
-    its minimum over them (a Fréchet-distance rise). An onset is the first point of a
-    run of such points; missing values (None, NaN: a diverged seed) are never events."""
+    its minimum over them (a Fréchet-distance rise). The condition must hold at
+    `persist` log points in a row (a collapse, not a one-point flicker); an event's
+    onset is the first point of such a run. Missing values (None, NaN: a diverged
+    seed) are never events."""
     if (drop is None) == (factor is None):
         raise ValueError("collapse_events needs exactly one of drop and factor")
     x = np.array([np.nan if v is None else v for v in metric], dtype=float)
@@ -113,7 +115,11 @@ def collapse_events(metric, *, drop: float | None = None, factor: float | None =
         if not past.size or not np.isfinite(x[t]):
             continue
         hit[t] = x[t] <= past.max() - drop if drop is not None else x[t] >= factor * past.min()
-    return hit & ~np.concatenate([[False], hit[:-1]])
+    held = hit.copy()
+    for k in range(1, persist):
+        held[:-k] &= hit[k:]
+        held[-k:] = False
+    return onsets(held)
 
 
 def onsets(mask) -> np.ndarray:

@@ -78,5 +78,9 @@ def test_frechet_rises_and_bad_arguments():
     # ≥ 2 × the minimum of the previous 3 points: 200 at point 4 (min 80) and 210 at 5
     # (the same run: one onset); None is never an event.
     assert np.flatnonzero(gd.collapse_events(fd, factor=2.0)).tolist() == [4]
+    # Held for two points: modes 8 → 5 for one point only is no collapse; 8 → 5, 5 is.
+    modes = [8, 8, 5, 8, 8, 5, 5, 8]
+    assert np.flatnonzero(gd.collapse_events(modes, drop=2)).tolist() == [2, 5]
+    assert np.flatnonzero(gd.collapse_events(modes, drop=2, persist=2)).tolist() == [5]
     with pytest.raises(ValueError, match="exactly one of drop and factor"):
         gd.collapse_events(fd)
