@@ -190,7 +190,7 @@ def summary_figure(results, path):
     the same warnings at shifted times."""
     names = list(results)
     signals = list(next(iter(results.values())))
-    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(11, 6.5), layout="constrained")
     width = 0.8 / len(names)
     colors = plt.cm.tab10(np.arange(len(names)))
     for i, name in enumerate(names):
@@ -212,7 +212,7 @@ def summary_figure(results, path):
     ax.set_ylim(0, 1.05)
     ax.set_title(f"Events warned within {HORIZON_POINTS} log points, per signal and setting",
                  fontsize=11)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2)
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=9, loc="outside lower center", ncol=2)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"wrote {path}")
