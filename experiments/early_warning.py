@@ -134,6 +134,17 @@ def analyse(run):
     return totals
 
 
+def pool(results):
+    """The settings' totals summed, signal by signal."""
+    pooled = {}
+    for totals in results.values():
+        for signal, t in totals.items():
+            p = pooled.setdefault(signal, {k: [] if k == "leads" else 0 for k in t})
+            for k, v in t.items():
+                p[k] += v
+    return pooled
+
+
 def table(results):
     lines = ["| setting | signal | events | warned | chance | cross-seed "
              "| lead (steps): median [IQR] | on (% of points) | false alarms / 1,000 steps "
@@ -298,13 +309,19 @@ def main():
         if path.exists():
             runs[name] = json.loads(path.read_text())
     results = {name: analyse(run) for name, run in runs.items()}
+    for data in ("ring8", "digits"):
+        names = [n for n in results if runs[n].get("data") == data]
+        if len(names) > 1:
+            results[f"{data}: all settings"] = pool({n: results[n] for n in names})
+            runs[f"{data}: all settings"] = {"seeds": sum(runs[n]["seeds"] for n in names)}
     atomic_write(out / "results.json", json.dumps(clean(results), indent=1) + "\n")
     atomic_write(out / "table.md", table(results) + "\n" + wide_table(results, runs))
     print(table(results))
     print(wide_table(results, runs))
     if runs:
-        figure(runs, out / "early_warning.png")
-        summary_figure(results, out / "early_warning_summary.png")
+        figure({n: r for n, r in runs.items() if "history" in r}, out / "early_warning.png")
+        summary_figure({n: r for n, r in results.items() if "all settings" not in n},
+                       out / "early_warning_summary.png")
 
 
 if __name__ == "__main__":
