@@ -74,6 +74,9 @@ def warning_signals(series: dict, *, tolerance: float = 0.01, window: int = 4,
     (the names of `QUANTITIES`, without the `dynamics/` prefix; missing ones give no
     warning). Returns signal name → boolean array per log point (see the module's
     docstring for each definition)."""
+    if not series:
+        raise ValueError("warning_signals needs at least one recorded series, got none; "
+                         f"the quantities it reads: {', '.join(QUANTITIES)}")
     n = max(len(v) for v in series.values())
     x = {name: _values(series, name, n) for name in QUANTITIES}
     with np.errstate(invalid="ignore"):

@@ -84,3 +84,5 @@ def test_frechet_rises_and_bad_arguments():
     assert np.flatnonzero(gd.collapse_events(modes, drop=2, persist=2)).tolist() == [5]
     with pytest.raises(ValueError, match="exactly one of drop and factor"):
         gd.collapse_events(fd)
+    with pytest.raises(ValueError, match="max_re_eig_J"):
+        gd.warning_signals({})
