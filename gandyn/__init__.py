@@ -131,6 +131,11 @@ from ._landscape import (
     top_spectrum as top_spectrum,
 )
 from ._recorder import Recorder as Recorder, record as record
+from ._early_warning import (
+    collapse_events as collapse_events,
+    score_warnings as score_warnings,
+    warning_signals as warning_signals,
+)
 from ._sharding import shard_batch as shard_batch
 from ._simulate import Solution as Solution, Status as Status, simulate as simulate
 from ._slice import FieldSlice as FieldSlice, field_slice as field_slice
