@@ -30,7 +30,6 @@ import numpy as np
 from common import clean, out_dir
 
 import gandyn as gd
-from gandyn._early_warning import onsets
 from gandyn._io import atomic_write
 
 jax.config.update("jax_enable_x64", False)  # networks train in float32
@@ -99,7 +98,8 @@ def events_of(run, s):
         return gd.collapse_events(s["modes"], drop=2, persist=2)
     classes = gd.collapse_events(s["classes_covered"], drop=2, persist=2)
     frechet = gd.collapse_events(s["fd"], factor=1.5, persist=2)
-    return onsets(classes | frechet)
+    either = classes | frechet  # the first point of every run of either event
+    return either & ~np.concatenate([[False], either[:-1]])
 
 
 def analyse(run):
