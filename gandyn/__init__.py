@@ -118,6 +118,8 @@ from ._modified import (
     modified_field as modified_field,
 )
 from ._landscape import (
+    FixedSamples as FixedSamples,
+    fixed_samples as fixed_samples,
     landscape as landscape,
     path_angle as path_angle,
     rotation_share as rotation_share,

@@ -122,6 +122,32 @@ def test_hutchinson_rotation_share_is_within_three_standard_errors_of_the_dense_
     assert gd.rotation_share(sym, sym.init())[0] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_the_field_on_fixed_samples_is_the_field_on_all_of_them_at_once():
+    """Berard et al. evaluate the field on a fixed sample set (10,000 for their mixture);
+    `fixed_samples` does so in chunks: its field is the gradient of the losses on all
+    the samples at once, whatever key a caller passes."""
+    game = gd.MLPGAN(losses.nsgan, gd.data.get("bimodal"), width=8, depth=1, latent_size=2,
+                     batch_size=10)
+    fixed = gd.fixed_samples(game, 60, jax.random.key(3), chunk=7)
+    assert fixed.chunk == 6 and fixed.real.shape == (60, 1)  # 6 divides 60; 7 does not
+    y = game.init(jax.random.key(1))
+    keys = jax.random.split(fixed.key, 10)
+
+    def all_at_once(players):
+        fake = jnp.concatenate([game.generate(players.generator, jax.random.split(k, 3)[0], 6)
+                                for k in keys])
+        return game.losses_on(players, fixed.real, fake)
+
+    gen = jax.grad(lambda x: all_at_once(gd.Players(x, y.discriminator))[0])(y.generator)
+    dis = jax.grad(lambda x: all_at_once(gd.Players(y.generator, x))[1])(y.discriminator)
+    expected = -np.concatenate([ravel_pytree(gen)[0], ravel_pytree(dis)[0]])
+    for key in (None, jax.random.key(9)):
+        np.testing.assert_allclose(ravel_pytree(fixed.field(y, key))[0], expected, rtol=1e-12,
+                                   atol=1e-14)
+    with pytest.raises(ValueError, match="network GAN"):
+        gd.fixed_samples(gd.Bilinear(), 10)
+
+
 # ------------------------------------------------------------------ mnist5k
 
 
@@ -235,6 +261,16 @@ def test_gandyn_landscape_refuses_bad_input_in_one_line(ring_run, tmp_path, args
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {message}"), result.output
     assert not out.exists()
+
+
+def test_fixed_samples_of_an_image_set_are_distinct_images_of_it(mnist):
+    game = gd.ConvGAN(losses.nsgan, mnist, width=2, latent_size=4, batch_size=4)
+    fixed = gd.fixed_samples(game, 50, jax.random.key(0))
+    rows = np.asarray(fixed.real).reshape(50, -1)
+    data = np.asarray(mnist.images).reshape(len(mnist.images), -1)
+    index = {r.tobytes(): i for i, r in enumerate(data)}
+    chosen = [index[r.tobytes()] for r in rows]  # every one is an image of the set
+    assert len(set(chosen)) == 50  # without replacement, as their Subset of MNIST
 
 
 def test_the_path_angle_of_a_28x28_conv_gan_with_spectral_norm(mnist):
