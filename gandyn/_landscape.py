@@ -35,7 +35,6 @@ from jax.flatten_util import ravel_pytree
 from ._custom_types import Key
 from ._games import AbstractGame, Players
 
-
 # --------------------------------------------------------------------------------------
 # The field on a fixed sample set
 

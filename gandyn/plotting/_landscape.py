@@ -10,8 +10,8 @@ from ._style import MIN_POINTS, fit_suptitle
 def path_angle_figure(path: dict, *, title: str = "path-angle",
                       labels: tuple[str, str] = ("y₁", "y₂")) -> plt.Figure:
     """As Berard et al. draw it: the cosine between the field `v(y(α))` and the segment
-    `y₂ − y₁` on top (dashed verticals where it changes sign), `‖v(y(α))‖` on a log
-    axis below as their `plot_path_stats` draws it, the squared norm `‖v‖² = ‖∇‖²`
+    `y₂ − y₁` on top (dashed verticals where it changes sign), `‖v(y(α))‖²` on a log
+    axis below (the squared norm of the gradient, as their `plot_path_stats` draws it)
     (dashed verticals at the end points α = 0, 1). `path` is `gandyn.path_angle`'s
     output."""
     alpha, cos, norm = (np.asarray(path[k], dtype=float) for k in ("alpha", "cosine", "grad_norm"))
