@@ -244,11 +244,43 @@ def test_gandyn_landscape_on_a_ring8_run_matches_the_dense_spectra(ring_run, tmp
     np.testing.assert_allclose(data["path_angle"]["cosine"], path["cosine"], atol=1e-9)
 
 
+def test_gandyn_landscape_on_fixed_samples_sees_their_field(ring_run, tmp_path):
+    """`--path-samples`/`--eigen-samples`: the path's ‖v‖ and the eigenvalues are those
+    of the field on that many fixed samples (`fixed_samples`, chunks of the run's batch),
+    not of one minibatch."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+    from gandyn.cli._landscape import _load
+
+    out = tmp_path / "fixed"
+    result = CliRunner().invoke(app, ["landscape", str(ring_run), "--from", "1", "--top-k", "3",
+                                      "--points", "2", "--path-samples", "48",
+                                      "--eigen-samples", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "landscape.json").read_text())
+    assert data["samples"] == {"path": 48, "eigen": 32}
+    game, points, key, _ = _load(ring_run, 1, 2, 0, None)
+    path_game = gd.fixed_samples(game, 48, key, chunk=16)
+    assert data["path_angle"]["alpha"][0] == pytest.approx(-0.1)
+    segment = jax.tree_util.tree_map(lambda a, b: 1.1 * a - 0.1 * b, points[1], points[2])
+    norm = np.linalg.norm(ravel_pytree(path_game.field(segment))[0])
+    assert data["path_angle"]["grad_norm"][0] == pytest.approx(norm, rel=1e-5)
+    eigen_game = gd.fixed_samples(game, 32, key, chunk=16)
+    dense = _by_magnitude(np.linalg.eigvals(np.asarray(gd.jacobian(eigen_game, points[2]))))
+    found = np.array([complex(*e) for e in data["game_eigenvalues"]["2"]])
+    np.testing.assert_allclose(np.abs(found), np.abs(dense[:3]), rtol=1e-4)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--from", "7"],
      "--from 7 is not a step whose parameters the run kept; choose from: 0, 1, 2"),
     (["--from", "2"], "--from and --to are both step 2"),
     (["--top-k", "0"], "--top-k must be a positive integer of at most 1,000, got 0"),
+    (["--path-samples", "0"], "--path-samples must be a positive integer of at most "
+                              "1,000,000, got 0"),
 ])
 def test_gandyn_landscape_refuses_bad_input_in_one_line(ring_run, tmp_path, args, message):
     from typer.testing import CliRunner
