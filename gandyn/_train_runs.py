@@ -27,7 +27,7 @@ At 2·10⁻⁴ the 8×8 convnets' discriminator wins before the generator finds 
 at 10⁻³ the 28×28 generator saturates to a blank image."""
 
 
-def _game_options() -> dict:
+def network_options() -> dict:
     """The network game's options that `--opt` reaches besides the method's, the
     loss's and the regularizers' (`--opt spectral_norm=true`, or `game.spectral_norm`):
     each is also a setting of its own, where `settings.json` keeps it."""
@@ -44,7 +44,7 @@ def _take_game_options(values: dict) -> dict:
     from ._options import split_name
 
     options = dict(values.get("options") or {})
-    declared = _game_options()
+    declared = network_options()
     for name in list(options):
         owner, key = split_name(name)
         if key not in declared or owner not in (None, "game"):
