@@ -124,6 +124,8 @@ from ._sde import (
     minibatch_sde as minibatch_sde,
 )
 from ._landscape import (
+    FixedSamples as FixedSamples,
+    fixed_samples as fixed_samples,
     landscape as landscape,
     path_angle as path_angle,
     rotation_share as rotation_share,

@@ -15,6 +15,11 @@ GAN-optimization-landscape, `plot_path_tools.py`).
   convergence.)
 - `rotation_share`: Hutchinson's estimate of `‖A‖²_F/‖J‖²_F = (1 − tr(J²)/‖J‖²_F)/2`,
   the share of the antisymmetric (rotational) part of J, with its standard error.
+- `FixedSamples`: a network GAN on `n` fixed samples (real data and latent draws chosen
+  once), evaluated in chunks, so that every instrument sees the field of a fixed
+  sample set larger than a minibatch: Berard et al. use 10,000 samples for the
+  mixture of Gaussians, 5,000 MNIST images for the path-angle and 1,000 for the
+  eigenvalues (`landscape(..., path_samples=, eigen_samples=)`).
 
 Sign convention: gandyn's field is `v = −(∇_x L₁, ∇_y L₂)`, so a locally stable point
 has every eigenvalue of J with a non-positive real part. Berard et al. take the
@@ -31,6 +36,88 @@ from jax.flatten_util import ravel_pytree
 from ._custom_types import Key
 from ._eigs import arpack
 from ._games import AbstractGame, Players
+
+# --------------------------------------------------------------------------------------
+# The field on a fixed sample set
+
+
+def _divisor_at_most(n: int, chunk: int) -> int:
+    """The largest divisor of `n` that is at most `chunk` (equal chunks, one mean)."""
+    return next(d for d in range(min(n, chunk), 0, -1) if n % d == 0)
+
+
+class FixedSamples(AbstractGame):
+    r"""`game` (a network GAN, `MLPGAN` or `ConvGAN`) on a fixed sample set: `real`,
+    `n` real samples chosen once, and `n` latent draws fixed by `key`, split into
+    `n/chunk` equal chunks. Its losses are the means over the chunks of `game`'s
+    losses on each chunk,
+
+        L(θ, ψ) = (1/m) Σ_c L(θ, ψ; x_c, z_c),
+
+    which, for a loss and penalties that are means over samples (NS-GAN, WGAN, their
+    gradient penalties), are the losses on all `n` samples at once; a loss of batch
+    statistics (a relativistic average) sees chunks. The key a caller passes is
+    ignored: every evaluation sees the same samples. Chunks run one after another
+    (`lax.map`, each rematerialised in the backward pass), so memory is that of one
+    chunk whatever `n`. Build it with `fixed_samples(game, n, key)`."""
+
+    game: AbstractGame
+    real: jax.Array
+    key: Key
+    chunk: int = eqx.field(static=True)
+
+    def init(self, key: Key | None = None) -> Players:
+        return self.game.init(key)
+
+    @property
+    def samples_count(self) -> int:
+        return int(self.real.shape[0]) // getattr(self.game, "pack", 1)
+
+    def losses(self, players: Players, key: Key | None = None):
+        del key
+        game, chunk = self.game, self.chunk
+        pack = getattr(game, "pack", 1)
+        count = self.samples_count // chunk
+        real = self.real.reshape((count, chunk * pack) + self.real.shape[1:])
+        keys = jax.random.split(self.key, count)
+
+        @jax.checkpoint
+        def one(args):
+            x, k = args
+            fake_key, noise_key, penalty_key = jax.random.split(k, 3)
+            fake = game.generate(players.generator, fake_key, chunk * pack)
+            for i, regularizer in enumerate(game.regularizers):
+                x, fake = regularizer.perturb(x, fake, jax.random.fold_in(noise_key, i))
+            if pack > 1:
+                x, fake = game.pack_samples(x), game.pack_samples(fake)
+            return game.losses_on(players, x, fake, penalty_key)
+
+        first, second = jax.lax.map(one, (real, keys))
+        return jnp.mean(first), jnp.mean(second)
+
+
+def fixed_samples(game: AbstractGame, n: int, key: Key | None = None, *,
+                  chunk: int = 500) -> FixedSamples:
+    """`game` on `n` fixed samples (see `FixedSamples`): the real ones are `n` distinct
+    images of an image set that holds at least `n` (a fixed random subset, as Berard
+    et al.'s `Subset` of MNIST), otherwise `n` draws from the target; the latent draws
+    are fixed by `key`. Chunks of the largest divisor of `n` not above `chunk`.
+    Raises `ValueError` for a game that is not a network GAN or `n < 1`."""
+    if not (hasattr(game, "generate") and hasattr(game, "target")
+            and hasattr(game, "pack_samples")):
+        raise ValueError(f"fixed samples need a network GAN (MLPGAN, ConvGAN), got "
+                         f"{type(game).__name__}")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of fixed samples must be a positive integer, got {n!r}")
+    key = jax.random.key(0) if key is None else key
+    real_key, latent_key = jax.random.split(key)
+    total = n * getattr(game, "pack", 1)
+    images = getattr(game.target, "images", None)
+    if images is not None and images.shape[0] >= total:
+        real = images[jax.random.permutation(real_key, images.shape[0])[:total]]
+    else:
+        real = game.target.sample(real_key, total)
+    return FixedSamples(game, real, latent_key, _divisor_at_most(n, int(chunk)))
 
 
 def _flat(y: Players) -> jax.Array:
@@ -273,30 +360,41 @@ def _complex_pairs(values) -> list[list[float]]:
 
 
 def landscape(game: AbstractGame, points: dict, *, k: int = 6, n: int = 100,
-              key: Key | None = None, chunk: int | None = None, tol: float = 0.0) -> dict:
+              key: Key | None = None, chunk: int | None = None, tol: float = 0.0,
+              path_samples: int | None = None, eigen_samples: int | None = None,
+              sample_chunk: int = 500) -> dict:
     """Berard et al.'s two instruments between the first and the last of `points`
     (`{step: Players}`, in order): the path-angle along the segment from the first to
     the last, and at every point the top-`k` spectra of the game Jacobian and of both
-    players' Hessians, all on the minibatch `key` draws. JSON-ready:
+    players' Hessians. The field is that of `path_samples` fixed samples for the path
+    and of `eigen_samples` for the spectra and the rotation share (`fixed_samples`,
+    evaluated `sample_chunk` at a time; Berard et al.: 10,000 for their mixture of
+    Gaussians, 5,000 and 1,000 MNIST images); `None` means the minibatch `key` draws.
+    JSON-ready:
     `{"path_angle": {"alpha", "cosine", "grad_norm", "from", "to"},
     "game_eigenvalues": {step: [[re, im], …]}, "generator_hessian": {step: […]},
-    "discriminator_hessian": {step: […]}, "rotation_share": {step: [share, se]}}`;
-    `tol` is ARPACK's (see `top_spectrum`)."""
+    "discriminator_hessian": {step: […]}, "rotation_share": {step: [share, se]},
+    "samples": {"path", "eigen"}}` (`None`: the minibatch); `tol` is ARPACK's (see
+    `top_spectrum`), `chunk` the path's points evaluated at once."""
     steps = list(points)
     if len(steps) < 2:
         raise ValueError(f"landscape needs two points to compare, got {len(steps)}")
     key = jax.random.key(0) if key is None else key
+    path_game = game if path_samples is None else fixed_samples(game, path_samples, key,
+                                                                 chunk=sample_chunk)
+    eigen_game = game if eigen_samples is None else fixed_samples(game, eigen_samples, key,
+                                                                  chunk=sample_chunk)
     first, last = steps[0], steps[-1]
-    path = path_angle(game, points[first], points[last], n, key=key, chunk=chunk)
+    path = path_angle(path_game, points[first], points[last], n, key=key, chunk=chunk)
     out = {"path_angle": {**{name: [float(x) for x in values] for name, values in path.items()},
                           "from": first, "to": last},
            "game_eigenvalues": {}, "generator_hessian": {}, "discriminator_hessian": {},
-           "rotation_share": {}}
+           "rotation_share": {}, "samples": {"path": path_samples, "eigen": eigen_samples}}
     for step in steps:
-        found = spectra(game, points[step], k, key=key, tol=tol)
+        found = spectra(eigen_game, points[step], k, key=key, tol=tol)
         out["game_eigenvalues"][str(step)] = _complex_pairs(found["game_eigenvalues"])
         for name in ("generator_hessian", "discriminator_hessian"):
             out[name][str(step)] = [float(x) for x in found[name]]
-        out["rotation_share"][str(step)] = list(rotation_share(game, points[step], probes=64,
-                                                               key=key))
+        out["rotation_share"][str(step)] = list(rotation_share(eigen_game, points[step],
+                                                               probes=64, key=key))
     return out

@@ -27,6 +27,38 @@ At 2·10⁻⁴ the 8×8 convnets' discriminator wins before the generator finds 
 at 10⁻³ the 28×28 generator saturates to a blank image."""
 
 
+def network_options() -> dict:
+    """The network game's options that `--opt` reaches besides the method's, the
+    loss's and the regularizers' (`--opt spectral_norm=true`, or `game.spectral_norm`):
+    each is also a setting of its own, where `settings.json` keeps it."""
+    from ._options import Option
+
+    return {"spectral_norm": Option("spectral_norm", bool, False, flag="--spectral-norm",
+                                    help="spectrally normalize the discriminator's weights "
+                                         "(Miyato et al. 2018, arXiv 1802.05957)")}
+
+
+def _take_game_options(values: dict) -> dict:
+    """`values` with the game's options moved out of `values["options"]` into their
+    settings; a one-line `InputError` for a bad value or one given twice, differently."""
+    from ._options import split_name
+
+    options = dict(values.get("options") or {})
+    declared = network_options()
+    for name in list(options):
+        owner, key = split_name(name)
+        if key not in declared or owner not in (None, "game"):
+            continue
+        try:
+            value = declared[key].check(options.pop(name))
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if key in values and values[key] != value:
+            raise InputError(f"--opt {name} and {declared[key].flag} disagree: give one")
+        values[key] = value
+    return {**values, "options": options}
+
+
 # Bounds of the integer settings: beyond them a run overflows or can never finish.
 _INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
          "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
@@ -77,7 +109,7 @@ class TrainSettings:
             raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
                              "or a path to images")
         kind = "toy" if data.lower() in data_registry.names() else "image"
-        values = {**DEFAULTS[kind], **given}
+        values = _take_game_options({**DEFAULTS[kind], **given})
         if "step" not in given and data.lower() in SMALL_IMAGE_STEP:
             values["step"] = SMALL_IMAGE_STEP[data.lower()]
         values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))

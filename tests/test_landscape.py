@@ -122,6 +122,32 @@ def test_hutchinson_rotation_share_is_within_three_standard_errors_of_the_dense_
     assert gd.rotation_share(sym, sym.init())[0] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_the_field_on_fixed_samples_is_the_field_on_all_of_them_at_once():
+    """Berard et al. evaluate the field on a fixed sample set (10,000 for their mixture);
+    `fixed_samples` does so in chunks: its field is the gradient of the losses on all
+    the samples at once, whatever key a caller passes."""
+    game = gd.MLPGAN(losses.nsgan, gd.data.get("bimodal"), width=8, depth=1, latent_size=2,
+                     batch_size=10)
+    fixed = gd.fixed_samples(game, 60, jax.random.key(3), chunk=7)
+    assert fixed.chunk == 6 and fixed.real.shape == (60, 1)  # 6 divides 60; 7 does not
+    y = game.init(jax.random.key(1))
+    keys = jax.random.split(fixed.key, 10)
+
+    def all_at_once(players):
+        fake = jnp.concatenate([game.generate(players.generator, jax.random.split(k, 3)[0], 6)
+                                for k in keys])
+        return game.losses_on(players, fixed.real, fake)
+
+    gen = jax.grad(lambda x: all_at_once(gd.Players(x, y.discriminator))[0])(y.generator)
+    dis = jax.grad(lambda x: all_at_once(gd.Players(y.generator, x))[1])(y.discriminator)
+    expected = -np.concatenate([ravel_pytree(gen)[0], ravel_pytree(dis)[0]])
+    for key in (None, jax.random.key(9)):
+        np.testing.assert_allclose(ravel_pytree(fixed.field(y, key))[0], expected, rtol=1e-12,
+                                   atol=1e-14)
+    with pytest.raises(ValueError, match="network GAN"):
+        gd.fixed_samples(gd.Bilinear(), 10)
+
+
 # ------------------------------------------------------------------ mnist5k
 
 
@@ -218,11 +244,43 @@ def test_gandyn_landscape_on_a_ring8_run_matches_the_dense_spectra(ring_run, tmp
     np.testing.assert_allclose(data["path_angle"]["cosine"], path["cosine"], atol=1e-9)
 
 
+def test_gandyn_landscape_on_fixed_samples_sees_their_field(ring_run, tmp_path):
+    """`--path-samples`/`--eigen-samples`: the path's ‖v‖ and the eigenvalues are those
+    of the field on that many fixed samples (`fixed_samples`, chunks of the run's batch),
+    not of one minibatch."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from gandyn.cli import app
+    from gandyn.cli._landscape import _load
+
+    out = tmp_path / "fixed"
+    result = CliRunner().invoke(app, ["landscape", str(ring_run), "--from", "1", "--top-k", "3",
+                                      "--points", "2", "--path-samples", "48",
+                                      "--eigen-samples", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "landscape.json").read_text())
+    assert data["samples"] == {"path": 48, "eigen": 32}
+    game, points, key, _ = _load(ring_run, 1, 2, 0, None)
+    path_game = gd.fixed_samples(game, 48, key, chunk=16)
+    assert data["path_angle"]["alpha"][0] == pytest.approx(-0.1)
+    segment = jax.tree_util.tree_map(lambda a, b: 1.1 * a - 0.1 * b, points[1], points[2])
+    norm = np.linalg.norm(ravel_pytree(path_game.field(segment))[0])
+    assert data["path_angle"]["grad_norm"][0] == pytest.approx(norm, rel=1e-5)
+    eigen_game = gd.fixed_samples(game, 32, key, chunk=16)
+    dense = _by_magnitude(np.linalg.eigvals(np.asarray(gd.jacobian(eigen_game, points[2]))))
+    found = np.array([complex(*e) for e in data["game_eigenvalues"]["2"]])
+    np.testing.assert_allclose(np.abs(found), np.abs(dense[:3]), rtol=1e-4)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--from", "7"],
      "--from 7 is not a step whose parameters the run kept; choose from: 0, 1, 2"),
     (["--from", "2"], "--from and --to are both step 2"),
     (["--top-k", "0"], "--top-k must be a positive integer of at most 1,000, got 0"),
+    (["--path-samples", "0"], "--path-samples must be a positive integer of at most "
+                              "1,000,000, got 0"),
 ])
 def test_gandyn_landscape_refuses_bad_input_in_one_line(ring_run, tmp_path, args, message):
     from typer.testing import CliRunner
@@ -235,6 +293,16 @@ def test_gandyn_landscape_refuses_bad_input_in_one_line(ring_run, tmp_path, args
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {message}"), result.output
     assert not out.exists()
+
+
+def test_fixed_samples_of_an_image_set_are_distinct_images_of_it(mnist):
+    game = gd.ConvGAN(losses.nsgan, mnist, width=2, latent_size=4, batch_size=4)
+    fixed = gd.fixed_samples(game, 50, jax.random.key(0))
+    rows = np.asarray(fixed.real).reshape(50, -1)
+    data = np.asarray(mnist.images).reshape(len(mnist.images), -1)
+    index = {r.tobytes(): i for i, r in enumerate(data)}
+    chosen = [index[r.tobytes()] for r in rows]  # every one is an image of the set
+    assert len(set(chosen)) == 50  # without replacement, as their Subset of MNIST
 
 
 def test_the_path_angle_of_a_28x28_conv_gan_with_spectral_norm(mnist):

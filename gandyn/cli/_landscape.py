@@ -24,6 +24,14 @@ def landscape(
                      "minibatch every quantity is computed on (default: the run's batch; "
                      "larger is closer to the full-batch field, and costs in proportion).")
                      ] = None,
+    path_samples: Annotated[int | None, typer.Option("--path-samples", help="Fixed samples "
+                            "(real data, latent draws) the path-angle's field is computed on, "
+                            "in chunks (Berard et al.: 5,000 MNIST images; default: the one "
+                            "minibatch of --batch).")] = None,
+    eigen_samples: Annotated[int | None, typer.Option("--eigen-samples", help="Fixed samples "
+                             "the eigenvalues and the rotation share are computed on (Berard "
+                             "et al.: 1,000 MNIST images; default: the one minibatch).")
+                             ] = None,
     tol: Annotated[float, typer.Option("--tol", help="ARPACK's relative accuracy of the "
                    "eigenvalues (0: machine precision).")] = 1e-6,
     seed_index: Annotated[int, typer.Option("--seed-index", help="Which of the run's seeds "
@@ -43,6 +51,10 @@ def landscape(
             raise InputError(f"--tol must be a number in [0, 1), got {tol}")
         if batch is not None:
             batch = check_int("--batch", batch, 1, 65_536)
+        for flag, value in (("--path-samples", path_samples), ("--eigen-samples",
+                                                                eigen_samples)):
+            if value is not None:
+                check_int(flag, value, 1, 1_000_000)
         out = Path(run_dir) if out is None else out
         check_writable(out)
         game, chosen, key, settings = _load(Path(run_dir), from_step, to_step, seed_index, batch)
@@ -56,11 +68,15 @@ def landscape(
     from ..plotting import eigenvalues_figure, path_angle_figure
 
     first, last = chosen
+    on = {part: f"{n:,} fixed" if n else f"a batch of {game.batch_size}"
+          for part, n in (("path", path_samples), ("eigen", eigen_samples))}
     typer.echo(f"landscape of {run_dir} between steps {first} and {last} (seed {seed_index}, "
-               f"batch {game.batch_size}, top-{top_k})", err=True)
+               f"path on {on['path']}, eigenvalues on {on['eigen']} samples, top-{top_k})",
+               err=True)
     try:
         result = compute(game, {first: chosen[first], last: chosen[last]}, k=top_k, n=points,
-                         key=key, chunk=25, tol=tol)
+                         key=key, chunk=25, tol=tol, path_samples=path_samples,
+                         eigen_samples=eigen_samples, sample_chunk=game.batch_size)
     except ValueError as e:
         fail(str(e))
     from .._train_runs import title
@@ -68,7 +84,8 @@ def landscape(
     name = title(settings)  # the run's data, loss, method, h, … (not its folder's timestamp)
     out.mkdir(parents=True, exist_ok=True)
     path = result["path_angle"]
-    fig = path_angle_figure(path, title=f"{name}\npath-angle from step {first} to step {last}",
+    fig = path_angle_figure(path, title=f"{name}\npath-angle from step {first} to step {last} "
+                            f"({on['path']} samples)",
                             labels=(f"step {first}", f"step {last}"))
     atomic_figure(out / "path_angle.png", fig)
     plt.close(fig)
@@ -77,7 +94,7 @@ def landscape(
         "generator_hessian": result["generator_hessian"][str(s)],
         "discriminator_hessian": result["discriminator_hessian"][str(s)]} for s in (first, last)}
     fig = eigenvalues_figure(spectra, title=f"{name}\ntop-{top_k} eigenvalues (largest |λ|), "
-                             f"seed {seed_index}, batch {game.batch_size}")
+                             f"seed {seed_index}, {on['eigen']} samples")
     atomic_figure(out / "eigenvalues.png", fig)
     plt.close(fig)
     write_json(out / "landscape.json", {"run": str(run_dir), "seed": seed_index,
@@ -102,8 +119,7 @@ def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None)
     `batch`, default the run's) and seed `seed_index`'s parameters at both steps."""
     import dataclasses
 
-    from .._train_runs import kept_points as load_points
-    from .._train_runs import TrainSettings, build as _build
+    from .._train_runs import TrainSettings, build as _build, kept_points as load_points
 
     game, kept, key = load_points(run_dir, None, seed_index)
     steps = sorted(kept)

@@ -10,9 +10,10 @@ from ._style import MIN_POINTS, fit_suptitle
 def path_angle_figure(path: dict, *, title: str = "path-angle",
                       labels: tuple[str, str] = ("y₁", "y₂")) -> plt.Figure:
     """As Berard et al. draw it: the cosine between the field `v(y(α))` and the segment
-    `y₂ − y₁` on top (dashed verticals where it changes sign), `‖v(y(α))‖` on a log
-    axis below (dashed verticals at the end points α = 0, 1). `path` is
-    `gandyn.path_angle`'s output."""
+    `y₂ − y₁` on top (dashed verticals where it changes sign), `‖v(y(α))‖²` on a log
+    axis below (the squared norm of the gradient, as their `plot_path_stats` draws it)
+    (dashed verticals at the end points α = 0, 1). `path` is `gandyn.path_angle`'s
+    output."""
     alpha, cos, norm = (np.asarray(path[k], dtype=float) for k in ("alpha", "cosine", "grad_norm"))
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 5.0), layout="constrained")
     top.plot(alpha, cos, color="tab:red", lw=1.5, label="cos(v(y(α)), y₂ − y₁)")
@@ -27,14 +28,14 @@ def path_angle_figure(path: dict, *, title: str = "path-angle",
     top.set_xlabel("α")
     top.legend(fontsize=MIN_POINTS, loc="best")
     fit_suptitle(fig, title, fontsize=10)
-    bottom.semilogy(alpha, np.where(norm > 0, norm, np.nan), color="tab:blue", lw=1.5,
-                    label="‖v(y(α))‖")
+    bottom.semilogy(alpha, np.where(norm > 0, norm**2, np.nan), color="tab:blue", lw=1.5,
+                    label="‖v(y(α))‖² = ‖∇L‖²")
     for a, name in zip((0.0, 1.0), labels):
         bottom.axvline(a, color="black", ls="--", lw=0.8)
         bottom.annotate(name, (a, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
                         textcoords="offset points", fontsize=MIN_POINTS)
     bottom.set_xlabel("α   (y(α) = (1 − α)·y₁ + α·y₂)")
-    bottom.set_ylabel("‖v‖ (log scale)")
+    bottom.set_ylabel("‖v‖² (log scale)")
     bottom.legend(fontsize=MIN_POINTS, loc="best")
     return fig
 
