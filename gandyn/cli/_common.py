@@ -55,6 +55,9 @@ def use_compile_cache(enabled: bool = True) -> Path | None:
     folder = cache_dir() / "xla"
     if not _clear_special_files(folder):
         return None
+    from .. import _program_cache
+
+    _program_cache.enable(cache_dir() / "programs")
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     # JAX would point XLA's GPU autotuning cache into the folder and hash that path into
