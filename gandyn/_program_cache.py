@@ -177,9 +177,33 @@ def describe(obj, depth: int = 0):
         return ["partial", deeper(obj.func), deeper(obj.args), deeper(dict(obj.keywords))]
     if isinstance(obj, types.MethodType):
         return ["method", deeper(obj.__self__), deeper(obj.__func__)]
+    if isinstance(obj, types.FunctionType) and "<locals>" in obj.__qualname__:
+        return _closure(obj, deeper)
     if isinstance(obj, type) or callable(obj):
         return ["named", _importable(obj)]
     raise Uncacheable(f"cannot describe a {type(obj).__name__}")
+
+
+def _closure(function, deeper) -> list:
+    """A function made inside another (optax's `chain` makes its `init_fn` so) in a
+    trusted package: its code (whose source the key covers) and what it closed over."""
+    if not isinstance(function.__module__, str) or \
+            function.__module__.partition(".")[0] not in TRUSTED_PACKAGES:
+        raise Uncacheable(f"{function.__qualname__} is not part of gandyn or its libraries")
+    cells = [deeper(cell.cell_contents) for cell in function.__closure__ or ()]
+    return ["closure", function.__module__, function.__qualname__, _code_digest(function.__code__),
+            cells, deeper(function.__defaults__), deeper(function.__kwdefaults__)]
+
+
+def _code_digest(code) -> str:
+    """SHA-256 of a code object's bytecode, names and constants (nested code too)."""
+    digest = hashlib.sha256(code.co_code)
+    digest.update(repr((code.co_names, code.co_varnames, code.co_freevars,
+                        code.co_firstlineno)).encode())
+    for const in code.co_consts:
+        digest.update(_code_digest(const).encode() if isinstance(const, types.CodeType)
+                      else repr(const).encode())
+    return digest.hexdigest()
 
 
 def _aval(x) -> list:
@@ -241,7 +265,9 @@ def _sound(exported, leaves) -> bool:
     if [(tuple(a.shape), str(a.dtype)) for a in exported.in_avals] != \
             [(tuple(x.shape), str(x.dtype)) for x in physical]:
         return False
-    if exported.disabled_safety_checks or exported.ordered_effects or exported.unordered_effects:
+    if exported.ordered_effects or exported.unordered_effects or not all(
+            _SAFE_TARGETS.fullmatch(check.is_custom_call() or "")
+            for check in exported.disabled_safety_checks):
         return False
     if exported.nr_devices != 1 or tuple(exported.platforms) != (jax.default_backend(),):
         return False
@@ -282,9 +308,10 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
     program when one is kept for these arguments, else traced once, exported, stored
     and run from the export (so that the first and every later run compute alike).
 
-    `structure()` returns the result's structure (`eqx.filter_eval_shape` of something
-    cheap: arrays as `jax.ShapeDtypeStruct`, the rest as it will be returned); a stored
-    program's results are put into it. Where the cache is off, an argument cannot be
+    `structure()` returns the result's structure, found cheaply: its arrays as
+    `jax.ShapeDtypeStruct` (of any shape), the rest as it will be returned; a stored
+    program's results are put into it. (When a program is exported, the structure its
+    trace gives must be this one, or it is not kept.) Where the cache is off, an argument cannot be
     described, or exporting fails, this is `jitted(*args, **kwargs)`."""
     import equinox as eqx
     import jax
@@ -321,11 +348,6 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
             _store(key, exported)
         run = _loaded[key] = jax.jit(exported.call)
     results = run(*physical)
-    if [(tuple(r.shape), r.dtype) for r in results] != \
-            [(tuple(s.shape), s.dtype) for s in out_leaves]:
-        _loaded.pop(key, None)
-        _refused.add(key)
-        return jitted(*args, **kwargs)
     return eqx.combine(jax.tree_util.tree_unflatten(out_treedef, results), out_static)
 
 
@@ -348,11 +370,21 @@ def _export(function, static, treedef, impls, physical, expected):
         found["structure"] = (jax.tree_util.tree_structure(out_dynamic), out_static)
         return jax.tree_util.tree_leaves(out_dynamic)
 
-    try:
-        shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in physical]
-        exported = export.export(jax.jit(flat))(*shapes)
-        exported.serialize()  # what cannot be serialized is refused now
-    except Exception:  # noqa: BLE001 - not exportable: traced as usual
+    shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in physical]
+    program, checks = jax.jit(flat), []
+    for _ in range(2):
+        try:
+            exported = export.export(program, disabled_checks=checks)(*shapes)
+            exported.serialize()  # what cannot be serialized is refused now
+            break
+        except Exception as e:  # noqa: BLE001 - not exportable: traced as usual
+            # JAX exports only custom calls it promises to keep across versions; LAPACK's
+            # others (CGD's QR) are data-only too, and the key names the exact versions.
+            targets = set(re.findall(r"custom_call @([\w.$-]+)", str(e)))
+            if checks or not targets or not all(_SAFE_TARGETS.fullmatch(t) for t in targets):
+                return None
+            checks = [export.DisabledSafetyCheck.custom_call(t) for t in sorted(targets)]
+    else:
         return None
     want_dynamic, want_static = eqx.partition(
         expected, lambda x: isinstance(x, jax.ShapeDtypeStruct))

@@ -40,8 +40,9 @@ def reference():
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    """The program cache on, in a fresh folder; `exports` counts the programs traced
-    and exported (none when an entry is loaded)."""
+    """The program cache on, in a fresh folder; counts of the programs traced and
+    exported, and of those run the usual way (`eqx.filter_jit`: neither when an entry
+    is loaded)."""
     calls = []
     real = pc._export
 
@@ -49,9 +50,17 @@ def cache(tmp_path, monkeypatch):
         calls.append(1)
         return real(*args)
 
+    traced = []
+    jitted = _simulate._simulate
+
+    def tracing(*args, **kwargs):
+        traced.append(1)
+        return jitted(*args, **kwargs)
+
     monkeypatch.setattr(pc, "_export", counting)
+    monkeypatch.setattr(_simulate, "_simulate", tracing)
     pc.enable(tmp_path)
-    yield tmp_path, calls
+    yield tmp_path, calls, traced
     pc.disable()
 
 
@@ -66,12 +75,12 @@ def _forget():
 
 
 def test_second_run_loads_and_matches(cache, reference):
-    folder, exports = cache
+    folder, exports, traced = cache
     first = _arrays(_run())
-    assert len(exports) == 1 and len(_entries(folder)) == 1
+    assert len(exports) == 1 and len(_entries(folder)) == 1 and not traced
     _forget()
     second = _arrays(_run())
-    assert len(exports) == 1, "the second run traced its program instead of loading it"
+    assert len(exports) == 1 and not traced, "the second run traced its program"
     assert _same(first, second)
     assert _same(first, reference), "the exported program computes other numbers"
 
@@ -101,7 +110,7 @@ def test_damaged_entries_are_ignored(cache, reference):
     in its place, a run neither blocks nor uses it: it traces again, to the same numbers."""
     import hashlib
 
-    folder, exports = cache
+    folder, exports, traced = cache
     leaves = _leaves()
     (entry,) = _entries(folder)
     key, content = entry.stem, entry.read_bytes()
@@ -132,7 +141,7 @@ def test_damaged_entries_are_ignored(cache, reference):
     assert pc._load(key, leaves) is None
     _forget()
     again = _arrays(_run())
-    assert len(exports) == 2 and _same(again, reference)
+    assert len(exports) == 2 and not traced and _same(again, reference)
     assert entry.is_file()  # written anew, atomically, over the FIFO
 
 
@@ -144,7 +153,7 @@ def test_entries_that_could_run_code_are_refused(cache, monkeypatch):
 
     from jax import export
 
-    folder, _ = cache
+    folder = cache[0]
     arguments = [jax.ShapeDtypeStruct((2, 2), np.float64)]
     unchecked = export.export(jax.jit(lambda x: x + 1), disabled_checks=[
         export.DisabledSafetyCheck.custom_call("xla_ffi_python_cpu_callback")])(*arguments)
