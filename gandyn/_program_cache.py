@@ -35,7 +35,6 @@ import enum
 import functools
 import hashlib
 import json
-import os
 import re
 import sys
 import types
@@ -170,7 +169,8 @@ def describe(obj, depth: int = 0):
     if type(obj) is dict:
         items = [(deeper(k), deeper(v)) for k, v in obj.items()]
         return ["dict", sorted(items, key=lambda kv: json.dumps(kv[0]))]
-    if isinstance(obj, eqx.Module) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
+    if isinstance(obj, eqx.Module) or (dataclasses.is_dataclass(obj)
+                                       and not isinstance(obj, type)):
         return ["module", _importable(type(obj)),
                 [[f.name, deeper(getattr(obj, f.name, None))] for f in dataclasses.fields(obj)]]
     if isinstance(obj, functools.partial):
@@ -278,7 +278,6 @@ def _sound(exported, leaves) -> bool:
 
 
 def _store(key: str, exported) -> None:
-    from jax import export
 
     from ._io import atomic_write
 
@@ -329,7 +328,7 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
     if key in _refused:
         return jitted(*args, **kwargs)
     impls = [jax.random.key_impl(x) if _is_key(x) else None for x in leaves]
-    physical = [jax.random.key_data(x) if impl is not None else x for x, impl in zip(leaves, impls)]
+    physical = [x if impl is None else jax.random.key_data(x) for x, impl in zip(leaves, impls)]
 
     run = _loaded.get(key)
     expected = structure()
@@ -393,3 +392,4 @@ def _export(function, static, treedef, impls, physical, expected):
             eqx.tree_equal(out_static, want_static) is not True:
         return None
     return exported
+

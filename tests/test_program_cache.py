@@ -193,3 +193,17 @@ def test_keys_follow_what_determines_the_program():
     with pytest.raises(pc.Uncacheable):
         key(lambda x: x, y)
     assert pc.describe(1) != pc.describe(1.0) != pc.describe(True)
+
+
+def test_worker_shares_partition_the_cores(monkeypatch):
+    """`GANDYN_PIN_WORKERS=1`: the workers' cores are disjoint, contiguous and cover this
+    process's cores; off by default, and for one worker or more workers than cores."""
+    from gandyn.cli._workers import share_of_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 5}, raising=False)
+    assert share_of_cores(0, 2) is None
+    monkeypatch.setenv("GANDYN_PIN_WORKERS", "1")
+    shares = [share_of_cores(i, 2) for i in range(2)]
+    assert shares == [{0, 1}, {2, 3, 5}]
+    assert [len(share_of_cores(i, 5)) for i in range(5)] == [1] * 5
+    assert share_of_cores(0, 1) is None and share_of_cores(0, 6) is None
