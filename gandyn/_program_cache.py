@@ -278,7 +278,6 @@ def _sound(exported, leaves) -> bool:
 
 
 def _store(key: str, exported) -> None:
-
     from ._io import atomic_write
 
     payload = bytes(exported.serialize())
