@@ -212,13 +212,15 @@ def _aval(x) -> list:
     dtype = x.dtype
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         return ["key", str(jax.random.key_impl(x)), list(x.shape)]
+    dtype = jax.dtypes.canonicalize_dtype(dtype)  # a NumPy float64 is float32 without x64
     return ["array", str(dtype), list(x.shape), bool(getattr(x, "weak_type", False))]
 
 
 def program_key(function, static, leaves) -> str:
-    """The hex SHA-256 naming a program: `function`'s name, its static arguments, the
+    """The hex SHA-256 naming a program: `function` (its name, or for a closure its code
+    and what it closed over), its static arguments, the
     avals of its array arguments and the environment (versions, backend, configuration)."""
-    text = json.dumps([_importable(function), describe(static), [_aval(x) for x in leaves],
+    text = json.dumps([describe(function), describe(static), [_aval(x) for x in leaves],
                        _environment(), _configuration()], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -263,7 +265,7 @@ def _sound(exported, leaves) -> bool:
 
     physical = [jax.random.key_data(x) if _is_key(x) else x for x in leaves]
     if [(tuple(a.shape), str(a.dtype)) for a in exported.in_avals] != \
-            [(tuple(x.shape), str(x.dtype)) for x in physical]:
+            [(tuple(x.shape), str(jax.dtypes.canonicalize_dtype(x.dtype))) for x in physical]:
         return False
     if exported.ordered_effects or exported.unordered_effects or not all(
             _SAFE_TARGETS.fullmatch(check.is_custom_call() or "")
@@ -320,6 +322,9 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
     leaves, treedef = jax.tree_util.tree_flatten(dynamic)
     if any(isinstance(x, jax.core.Tracer) for x in leaves):
         return jitted(*args, **kwargs)  # called inside another program: part of its trace
+    if any(len(getattr(x, "sharding", None).device_set) > 1 for x in leaves
+           if isinstance(x, jax.Array)):
+        return jitted(*args, **kwargs)  # spread over devices: kept programs are for one
     try:
         key = program_key(function, static, leaves)
     except Uncacheable:
@@ -368,7 +373,8 @@ def _export(function, static, treedef, impls, physical, expected):
         found["structure"] = (jax.tree_util.tree_structure(out_dynamic), out_static)
         return jax.tree_util.tree_leaves(out_dynamic)
 
-    shapes = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in physical]
+    shapes = [jax.ShapeDtypeStruct(x.shape, jax.dtypes.canonicalize_dtype(x.dtype))
+              for x in physical]
     program, checks = jax.jit(flat), []
     for _ in range(2):
         try:
