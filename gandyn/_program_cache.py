@@ -293,6 +293,25 @@ def _store(key: str, exported) -> None:
         pass  # a cache that cannot be written only costs tracing next time
 
 
+def _refused_before(key: str) -> bool:
+    """Whether an earlier run found this program not exportable (an empty marker file:
+    only looked at, never read; a forged one only costs the tracing it saves)."""
+    return (_folder / f"{key}.refused").exists()
+
+
+def _refuse(key: str) -> None:
+    """Remember, here and for later runs, that this program cannot be exported (a host
+    callback, …): it is then traced once a run, not twice."""
+    from ._io import atomic_write
+
+    _refused.add(key)
+    try:
+        _folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(_folder / f"{key}.refused", b"")
+    except OSError:
+        pass
+
+
 # --------------------------------------------------------------------------------------
 # Calling
 
@@ -329,7 +348,7 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
         key = program_key(function, static, leaves)
     except Uncacheable:
         return jitted(*args, **kwargs)
-    if key in _refused:
+    if key in _refused or _refused_before(key):
         return jitted(*args, **kwargs)
     impls = [jax.random.key_impl(x) if _is_key(x) else None for x in leaves]
     physical = [x if impl is None else jax.random.key_data(x) for x, impl in zip(leaves, impls)]
@@ -346,7 +365,7 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
         if exported is None:
             exported = _export(function, static, treedef, impls, physical, expected)
             if exported is None:
-                _refused.add(key)
+                _refuse(key)
                 return jitted(*args, **kwargs)
             _store(key, exported)
         run = _loaded[key] = jax.jit(exported.call)
