@@ -17,6 +17,7 @@ from jaxtyping import Array, Bool, Float, Int
 from ._custom_types import Key
 from ._games import AbstractGame, Players
 from ._methods import AbstractMethod, AbstractStepMethod, AdaptiveFlow, carrying_game_state
+from ._program_cache import cached_call
 
 
 class Status(enum.IntEnum):
@@ -328,15 +329,10 @@ def simulate(
     if method_state is not None:
         method_state = _pad_members(method_state, batch, width)
     saves = _save_count(steps, int(save_every))
-    solution = _simulate(
-        game,
-        method,
-        y0,
-        jnp.asarray(h, dtype) if isinstance(h, jax.Array) else np.asarray(h, dtype),
-        key,
-        np.asarray(start_step, np.int32),
-        np.asarray(steps, np.int32),
-        np.asarray(save_every, np.int32),
+    h = jnp.asarray(h, dtype) if isinstance(h, jax.Array) else np.asarray(h, dtype)
+    args = (game, method, y0, h, key, np.asarray(start_step, np.int32),
+            np.asarray(steps, np.int32), np.asarray(save_every, np.int32))
+    kwargs = dict(
         capacity=_bucket(saves) if capacity is None else max(capacity, _bucket(saves)),
         tol=tol,
         cycle_tol=cycle_tol,
@@ -346,7 +342,31 @@ def simulate(
         progress_args=tuple(jnp.asarray(a) for a in progress_args),
         method_state=method_state,
     )
+    # A program kept from an earlier run is loaded, not traced (`_program_cache`).
+    solution = cached_call(_simulate_program, _simulate, args, kwargs,
+                           lambda: _solution_structure(game, method, y0, h, key, method_state))
     return _trim(solution, saves, batch)
+
+
+def _solution_structure(game, method, y0, h, key, method_state):
+    """The structure of `_simulate`'s result (its arrays as `jax.ShapeDtypeStruct`,
+    their shapes not filled in), found without tracing the run: `ys` and `final` have
+    `y0`'s structure, `method_state` that of the method's state (none for an adaptive
+    solve)."""
+    array = jax.ShapeDtypeStruct((), jnp.float32)
+    if isinstance(method, AdaptiveFlow):
+        state = None
+    elif method_state is not None:
+        state = jax.tree_util.tree_map(
+            lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)) if eqx.is_array(x)
+            else x, method_state)
+    else:
+        member = jax.tree_util.tree_map(lambda x: x[0], y0)
+        state = eqx.filter_eval_shape(method.init, game, member, h, key)
+    players = jax.tree_util.tree_map(lambda _: array, y0)
+    return Solution(ts=array, steps=array, ys=players, generator_loss=array,
+                    discriminator_loss=array, speed=array, distance=array, final=players,
+                    status=array, diverged_at=array, rate=array, method_state=state)
 
 
 def _traced_weights(game: AbstractGame, dtype) -> AbstractGame:
@@ -423,8 +443,7 @@ def _trim(solution: Solution, saves: int, batch: int | None) -> Solution:
     )
 
 
-@eqx.filter_jit
-def _simulate(
+def _simulate_program(
     game, method, y0, h, key, start, steps, save_every, *, capacity, tol, cycle_tol, stall_tol,
     blowup, progress, method_state, progress_args=(),
 ):
@@ -501,6 +520,9 @@ def step(game: AbstractGame, method: AbstractStepMethod, y: Players, state, h, k
     t = n.astype(h.dtype) * h
     y, state = method.step(game, y, state, t, h, jax.random.fold_in(key, n))
     return game.project(y), state
+
+
+_simulate = eqx.filter_jit(_simulate_program)
 
 
 def _mask_after_divergence(ys, diverged_at, saved):

@@ -20,6 +20,7 @@ from . import (
     regularizers as reg_registry,
 )
 from ._options import for_owner
+from ._program_cache import cached_call
 from ._runs import initial_states, summarize, write_json
 from ._sharding import shard_batch
 from ._simulate import simulate
@@ -82,7 +83,25 @@ def _group_program(game_name, options, loss_names, reg_name, method_name, method
         return simulate(game, method, initial_states(game, points), h=h, steps=steps,
                         save_every=max(1, steps // 200))
 
-    return eqx.filter_jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
+    def program(which, weight, h, points):  # a closure over `one` only: the key names it
+        return jax.vmap(one, in_axes=(0, 0, 0, None))(which, weight, h, points)
+
+    jitted = eqx.filter_jit(program)
+
+    def structure():
+        """The result's structure, untraced: `simulate`'s `Solution` for one member."""
+        from ._methods import carrying_game_state
+        from ._simulate import _solution_structure
+
+        regs = () if reg_name is None else (reg_registry.build(reg_name, 0.0, reg_options),)
+        game = game_registry.get(game_name, loss=losses[0], regularizers=regs, **dict(options))
+        y0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], game.init())
+        h = jnp.asarray(1.0, dtype=jax.tree_util.tree_leaves(y0)[0].dtype)
+        return _solution_structure(game, carrying_game_state(game, method), y0, h,
+                                   jax.random.key(0), None)
+
+    # A program kept from an earlier run is loaded, not traced (`_program_cache`).
+    return lambda *args: cached_call(program, jitted, args, {}, structure)
 
 
 def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits, spec, shard):

@@ -109,3 +109,6 @@ def _no_compile_cache_in_process(request, monkeypatch):
         jax.config.update("jax_enable_compilation_cache", False)
     else:
         yield
+        from gandyn import _program_cache
+
+        _program_cache.disable()  # a test that turned the program cache on leaves it off

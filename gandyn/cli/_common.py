@@ -34,8 +34,9 @@ def fail(message: str) -> None:
 
 
 # Compiled XLA programs are kept on disk between runs (JAX's persistent compilation
-# cache): a command run a second time skips most of its compiling. Off with
-# `gandyn --no-compile-cache …` or `GANDYN_COMPILE_CACHE=0`.
+# cache), and the hot ones also as exported programs (`gandyn._program_cache`: no
+# tracing on a repeat): a command run a second time skips most of its compiling. Off
+# with `gandyn --no-compile-cache …` or `GANDYN_COMPILE_CACHE=0`.
 COMPILE_CACHE_ENV = "GANDYN_COMPILE_CACHE"
 
 
@@ -43,7 +44,8 @@ def use_compile_cache(enabled: bool = True) -> Path | None:
     """Turn on JAX's persistent compilation cache in `xla/` of gandyn's cache folder
     (where the metrics' classifier is kept: `$GANDYN_CACHE_DIR`, else
     `$XDG_CACHE_HOME/gandyn`, else `~/.cache/gandyn`), unless `enabled` is False
-    or `$GANDYN_COMPILE_CACHE` is `0`. Every program is cached, however quick to
+    or `$GANDYN_COMPILE_CACHE` is `0`; and gandyn's program cache in `programs/` beside
+    it (`gandyn._program_cache`). Every program is cached, however quick to
     compile: a command compiles dozens of 0.1–0.5 s programs. Returns the folder, or
     None when off. A cache that cannot be written only costs the compiling."""
     if not enabled or os.environ.get(COMPILE_CACHE_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
@@ -55,6 +57,9 @@ def use_compile_cache(enabled: bool = True) -> Path | None:
     folder = cache_dir() / "xla"
     if not _clear_special_files(folder):
         return None
+    from .. import _program_cache
+
+    _program_cache.enable(cache_dir() / "programs")
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     # JAX would point XLA's GPU autotuning cache into the folder and hash that path into

@@ -199,7 +199,8 @@ def sweep(
                  "--num-processes", str(processes), "--process-id", str(i), "--timeout", str(timeout),
                  "--worker", *(["--plot"] if plot else [])] for i in range(processes)]
         code, message, _ = run_workers(args, [f"process {i}" for i in range(processes)],
-                                       coordinator=address, timeout=timeout, logs=run_dir / "logs")
+                                       coordinator=address, timeout=timeout, logs=run_dir / "logs",
+                                       pin=True)
         if message:
             typer.echo(f"Error: {message}" + _continue_hint(run_dir, message), err=True)
         raise typer.Exit(code)

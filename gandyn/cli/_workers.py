@@ -31,6 +31,40 @@ def _default_sigint() -> None:  # a background launch inherits Ctrl-C as ignored
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+PIN_ENV = "GANDYN_PIN_WORKERS"
+"""`1` pins each local worker to its share of the cores. Off by default: on the shared
+2-core machine it changed nothing measurable (benchmarks/README.md, issue 40), and a
+pinned worker cannot move off a core that another job keeps busy."""
+
+
+def share_of_cores(index: int, count: int) -> set[int] | None:
+    """The cores worker `index` of `count` on this machine is pinned to: a contiguous
+    `1/count` of this process's cores (XLA sizes its thread pools by them, so workers do
+    not oversubscribe the machine and a worker's caches stay its own). None where
+    pinning is off (unless `$GANDYN_PIN_WORKERS=1`), unsupported, or there are fewer
+    cores than workers."""
+    if os.environ.get(PIN_ENV, "0").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    try:
+        available = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    if count < 2 or count > len(available):
+        return None
+    return set(available[index * len(available) // count:(index + 1) * len(available) // count])
+
+
+def _start_worker(cores: set[int] | None):
+    def start() -> None:
+        _default_sigint()
+        if cores:
+            try:
+                os.sched_setaffinity(0, cores)
+            except OSError:
+                pass  # pinning is a speed-up, never a reason to fail
+    return start
+
+
 def cores() -> int:
     """The cores this process may run on (its CPU affinity, else the machine's)."""
     try:
@@ -104,16 +138,20 @@ def diagnose(label: str, code: int, lines: list[str], coordinator: str | None, t
 
 
 def run_workers(args: list[list[str]], labels: list[str], *, coordinator: str | None, timeout: int,
-                logs: Path | None = None) -> tuple[int, str | None, Path | None]:
+                logs: Path | None = None,
+                pin: bool = False) -> tuple[int, str | None, Path | None]:
     """Start one worker per argument list and wait for all. Their progress lines go to
     stderr (a live line per process on a terminal); everything else they write on
     stderr (JAX's runtime logs) is kept in `logs/<label>.log`. When one fails, the
     others are stopped: `(exit status, one line naming the first failed worker, the
-    sweep folder if known)`; `(0, None, folder)` when all succeed."""
+    sweep folder if known)`; `(0, None, folder)` when all succeed. `pin`: each worker on
+    its share of the cores (`share_of_cores`)."""
     from ._common import progress_bar
 
+    shares = [share_of_cores(i, len(args)) if pin else None for i in range(len(args))]
     procs = [subprocess.Popen(command(a), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              bufsize=1, preexec_fn=_default_sigint) for a in args]
+                              bufsize=1, preexec_fn=_start_worker(cores))
+             for a, cores in zip(args, shares)]
     outputs: list[list[str]] = [[] for _ in procs]
     joining: dict[int, float] = {}  # when each worker began to join the others, until it did
     stalled: list[int] = []
