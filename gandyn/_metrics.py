@@ -2,6 +2,10 @@ r"""Distances between generated samples and a target: modes, quality, divergence
 
 import numpy as np
 
+# What a training sweep's atlas and summary show: the first of these final metrics that
+# the rows hold (lower is better).
+FINAL_METRICS = ("kl", "fd", "fd_pixels", "energy")
+
 
 def mode_coverage(samples, centres, std: float, *, radius: float = 3.0, min_share: float = 0.1):
     r"""`(modes covered, share of high-quality samples)`.

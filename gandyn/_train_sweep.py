@@ -33,6 +33,7 @@ import itertools
 from collections.abc import Iterable
 
 from ._spec import InputError
+from ._metrics import FINAL_METRICS as METRICS
 from ._train_runs import TrainSettings
 
 KEY_COLUMNS = ["data", "width", "depth", "loss", "regularizer", "method", "step", "seed"]
@@ -267,8 +268,6 @@ def run_configuration(key: tuple, settings: TrainSettings) -> list[dict]:
     return rows
 
 
-# What the atlas and the summary show: the first of these that the rows hold (lower is better).
-METRICS = ("kl", "fd", "fd_pixels", "energy")
 # Other columns `atlas_colour` may name (besides the recorder's `dynamics/…`).
 ATLAS_COLUMNS = ("speed", "generator_loss", "discriminator_loss")
 

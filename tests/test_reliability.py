@@ -71,20 +71,25 @@ import sys
 
 import jax
 
-from gandyn import _bifurcation
+from gandyn._bifurcation import _attractors
 from gandyn.cli import main
 
-simulate = _bifurcation.simulate
+simulate = _attractors.simulate
 
 
 def announced(game, method, y0, **kwargs):
     # Printed by the compiled program itself, as it starts its transient steps.
-    jax.debug.callback(lambda _: print({STEPS_STARTED!r}, file=sys.stderr, flush=True),
-                       jax.tree_util.tree_leaves(y0)[0])
+    # One write per call (the callback may run once per batch member, from several
+    # threads: `print` writes its text and its newline separately).
+    def say(_):
+        sys.stderr.write({STEPS_STARTED!r} + "\\n")
+        sys.stderr.flush()
+
+    jax.debug.callback(say, jax.tree_util.tree_leaves(y0)[0])
     return simulate(game, method, y0, **kwargs)
 
 
-_bifurcation.simulate = announced
+_attractors.simulate = announced
 print("imported", file=sys.stderr, flush=True)  # a signal during the imports: a traceback
 main()
 """

@@ -4,6 +4,7 @@ import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .._metrics import FINAL_METRICS  # noqa: E402
 from ._style import fit_suptitle, readable_on, styled  # noqa: E402
 
 VMIN, VMAX = -8.0, 3.0
@@ -128,9 +129,7 @@ def training_atlas(rows: list[dict], metric: str | None, *, panel_size: float = 
     the rows' column to draw (`gandyn.sweeps.final_metric(rows)`: `kl` or `fd`), or any
     other numeric column, e.g. a recorded `dynamics/max_re_eig_J`, drawn on a linear
     scale (the final metrics, positive and lower-is-better, on a log scale)."""
-    from .._train_sweep import METRICS
-
-    log = metric in METRICS
+    log = metric in FINAL_METRICS
 
     def shown_value(r):
         return np.log10(max(r[metric], 1e-12)) if log else float(r[metric])
