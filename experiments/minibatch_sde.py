@@ -346,6 +346,11 @@ def ring_main():
         r = results["rows"][-1]
         print(f"ring8 B={batch}: p0={r['sde0_p_bonferroni']:.3g} "
               f"p1={r['sde1_p_bonferroni']:.3g} ({time.time() - start:.0f} s)", flush=True)
+    logs = np.log([r["batch"] for r in results["rows"]])
+    results["spread_slopes"] = {  # d log(spread) / d log B: −½ for noise ∝ 1/√B
+        name: float(np.polyfit(logs, np.log([r[f"{name}_param_spread"]
+                                             for r in results["rows"]]), 1)[0])
+        for name, _ in SERIES}
     results["seconds"] = time.time() - start
     path = HERE / "results" / "minibatch_sde_ring8.json"
     tmp = path.with_suffix(".json.tmp")
@@ -417,6 +422,9 @@ def ring_table(results):
               f" / {r['sde1_mean'][0]:.4f} ({r['sgd_std'][0]:.4f}) | "
               f"{max(r['sde0_ks']):.3f} ({r['sde0_p_bonferroni']:.2g}) | "
               f"{max(r['sde1_ks']):.3f} ({r['sde1_p_bonferroni']:.2g}) |")
+    print("spread slopes d log / d log B:", ", ".join(
+        f"{name} {slope:.3f}" for name, slope in results["spread_slopes"].items()))
+    print("drift check:", results["drift_check"])
     for r in results["rows"]:
         cells = ", ".join(f"{s}: {a:.3f}/{b:.3f}" for s, a, b in zip(
             results["statistics"], r["sde0_ks"], r["sde1_ks"]))
