@@ -209,7 +209,7 @@ def table(results):
 
 # ---------------------------------------------------------------- ring-8 MLP GAN
 RING = {"loss": "nsgan", "width": 8, "depth": 1, "latent_size": 2, "h": 0.1, "steps": 100,
-        "substeps": 4, "seeds": 200, "examples": 128, "batches": [8, 32, 128],
+        "substeps": 8, "seeds": 200, "examples": 128, "batches": [8, 32, 128],
         "real_per_mode": 7, "latents": 15, "init_seed": 0}
 # "real_per_mode" and "latents" are Fibonacci indices k (F_k points): 21 offsets per mode
 # (8 × 21 = 168 real points; the modes are narrow, σ = 0.02) and 987 latents.
@@ -362,6 +362,7 @@ def ring_main():
 
 SERIES = (("sgd", "minibatch SimGD"), ("sde0", "SDE, plain drift (order 0)"),
           ("sde1", "SDE, modified drift (order 1)"))
+COLOURS = {"sgd": "C0", "sde0": "C1", "sde1": "C2"}
 
 
 def ring_plot(results):
@@ -375,9 +376,11 @@ def ring_plot(results):
             data = {name: np.asarray(row[name])[:, i] for name, _ in SERIES}
             every = np.concatenate(list(data.values()))
             bins = np.linspace(every.min(), every.max(), 30)
-            ax.hist(data["sgd"], bins, alpha=0.45, density=True, label=SERIES[0][1])
+            ax.hist(data["sgd"], bins, alpha=0.45, density=True, label=SERIES[0][1],
+                    color=COLOURS["sgd"])
             for (name, text), style in zip(SERIES[1:], ("-", "--")):
                 ax.hist(data[name], bins, histtype="step", lw=2, ls=style, density=True,
+                        color=COLOURS[name],
                         label=f"{text}, KS p = {row[name + '_p'][i]:.2g}")
             ax.set_xlabel(label)
             ax.set_ylabel(f"density over {results['setting']['seeds']} seeds")
@@ -388,7 +391,7 @@ def ring_plot(results):
     ax = axes[0, -1]
     for (name, text), marker in zip(SERIES, ("o", "s", "^")):
         ax.loglog(batches, [r[f"{name}_param_spread"] for r in rows], marker=marker, lw=1.5,
-                  label=text)
+                  color=COLOURS[name], label=text)
     first = rows[0]["sgd_param_spread"]
     ax.loglog(batches, first * np.sqrt(batches[0] / batches), "k:", label="∝ 1/√B")
     ax.set_xlabel("batch size B (examples)")
@@ -398,7 +401,7 @@ def ring_plot(results):
     ax = axes[1, -1]
     for (name, text), marker in zip(SERIES[1:], ("s", "^")):
         ax.semilogy(batches, [max(r[f"{name}_p_bonferroni"], 1e-300) for r in rows],
-                    marker=marker, label=text)
+                    marker=marker, color=COLOURS[name], label=text)
     ax.axhline(results["alpha"], color="k", ls=":", label=f"level {results['alpha']:g}")
     ax.set_xscale("log")
     ax.set_xlabel("batch size B (examples)")
