@@ -245,9 +245,7 @@ class RingQuadrature(gd.AbstractGame):
         return self.game.init(key)
 
     def fake(self, generator) -> jax.Array:
-        # The generator's static part, as `MLPGAN.generate` combines it.
-        model = eqx.combine(generator, self.game._static()[0])
-        return jax.vmap(model)(self.latents)
+        return self.game.generate_from(generator, self.latents)
 
     def losses(self, players, key=None):
         return self.game.losses_on(players, self.real, self.fake(players.generator))

@@ -143,7 +143,11 @@ class AbstractNetworkGAN(AbstractGAN):
     def generate(self, generator, key, n: int | None = None):
         """`n` samples `G_θ(z)`, `z ~ N(0, I)` (default: one minibatch, `batch_size·pack`)."""
         n = self.batch_size * self.pack if n is None else n
-        z = jax.random.normal(key, (n, self.latent_size))
+        return self.generate_from(generator, jax.random.normal(key, (n, self.latent_size)))
+
+    def generate_from(self, generator, z):
+        """`G_θ(z)` for given latents `z` of shape `(n, latent_size)` (fixed latents: a
+        quadrature of the expected game, a fixed evaluation sample)."""
         model = eqx.combine(generator, self._static()[0])
         return jax.vmap(model)(z)
 
