@@ -46,7 +46,7 @@ from common import out_dir, save_json
 
 import gandyn as gd
 from gandyn import losses
-from gandyn.plotting._landscape import eigenvalues_figure, path_angle_figure
+from gandyn.plotting import eigenvalues_figure, path_angle_figure
 
 jax.config.update("jax_enable_x64", False)  # float32: half the time on this CPU
 

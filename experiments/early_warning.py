@@ -30,7 +30,7 @@ import numpy as np
 from common import clean, out_dir
 
 import gandyn as gd
-from gandyn._io import atomic_write
+from gandyn.io import atomic_write
 
 jax.config.update("jax_enable_x64", False)  # networks train in float32
 

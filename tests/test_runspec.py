@@ -250,6 +250,28 @@ def test_the_library_never_imports_its_cli_and_has_no_import_cycle():
             visit(module, [module])
 
 
+def test_experiments_use_only_the_public_api():
+    """The reproductions in `experiments/` are what a user can write: no module or name
+    of gandyn whose path has a part starting with `_` (issue 34, "No leaks")."""
+    experiments = PACKAGE.parent / "experiments"
+    private = []
+    for path in sorted(experiments.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("gd", "gandyn"):
+                names = [f"gandyn.{node.attr}"]
+            private += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "gandyn"
+                        and any(part.startswith("_") for part in n.split(".")[1:])]
+    if not (experiments / "common.py").exists():
+        pytest.skip("no experiments/ beside the package (an installed copy)")
+    assert private == []
+
+
 # -- gandyn rerun --------------------------------------------------------------------
 
 
