@@ -10,6 +10,8 @@ h < 1), alternating GD's step map has `|μ| = 1` for h < 2 (cycles).
 
 import json
 import math
+import posixpath
+import re
 import signal
 import subprocess
 import sys
@@ -314,20 +316,49 @@ def test_a_module_function_game_is_refused_and_never_imported(server, tmp_path, 
 
 def test_the_page_and_its_files_are_served(server):
     code, page = get(server, "/")
-    assert code == 200 and '<script src="/static/explore.js">' in page
+    assert code == 200 and '<script type="module" src="/static/main.js">' in page
     static = Path(gd.__file__).parent / "_explore" / "static"
-    for name in ("explore.js", "explore.css"):
-        code, text = get(server, f"/static/{name}")
-        assert code == 200 and text == (static / name).read_text(encoding="utf-8")
+    files = sorted(f.relative_to(static).as_posix() for f in static.rglob("*") if f.is_file())
+    assert {"main.js", "state.js", "api.js", "controls.js", "plot.js", "views/portrait.js",
+            "explore.css"} <= set(files)
+    kinds = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+             ".html": "text/html; charset=utf-8"}
+    texts = {}
+    for name in files:
+        url = f"{server.url}static/{name}"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert response.status == 200
+            # A browser runs an ES module only when it is served as JavaScript.
+            assert response.headers["Content-Type"] == kinds[Path(name).suffix], name
+            texts[name] = response.read().decode()
+        assert texts[name] == (static / name).read_text(encoding="utf-8")
+    # Every module's imports name a served file (relative to the importing module).
+    for name, text in texts.items():
+        if name.endswith(".js"):
+            for target in re.findall(r'^import [^;]*? from "([^"]+)";', text, re.M | re.S):
+                resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+                assert target.startswith(".") and resolved in texts, (name, target)
     # Nothing is fetched from elsewhere: no absolute URL in the page or its files (SVG's
     # XML namespace, an identifier that is never fetched, aside).
     svg_namespace = '"http://www.w3.org/2000/svg"'
-    for text in (page, *(get(server, f"/static/{name}")[1] for name in ("explore.js",
-                                                                         "explore.css"))):
+    for text in (page, *texts.values()):
         text = text.replace(svg_namespace, "")
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
-    code, _ = get(server, "/static/../_server.py")
-    assert code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../_server.py", "/static/views/../../_server.py", "/static/views/../main.js",
+    "/static/views/%2e%2e/%2e%2e/_server.py", "/static/views%2fportrait.js",
+    "/static/views/..%2f..%2f_server.py", "/static//views/portrait.js", "/static/views",
+    "/static/views/", "/static/./main.js", "/static/main.js/", "/static/%6dain.js",
+    "/static/views/portrait.js%00.css", "/static/__init__.py", "/static/../__init__.py",
+])
+def test_a_static_path_outside_the_listed_files_is_a_404(server, path):
+    """Only the files under static/, each by its exact path, are served: a dot segment,
+    an encoded slash or dot, a doubled slash or a folder is a 404 (sent as is, unnormalised)."""
+    code, body = _raw(server, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "Connection: close\r\n\r\n".encode())
+    assert code == 404 and "no such page" in body["error"]
 
 
 def test_fifty_concurrent_requests_are_all_answered(server):

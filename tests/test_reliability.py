@@ -166,7 +166,8 @@ def request(server, method: str, path: str, timeout: float = 120):
 
 
 def test_head_is_answered_as_get_without_a_body(server):
-    for path in ("/", "/static/explore.js", "/api/options", "/api/nosuch"):
+    for path in ("/", "/static/main.js", "/static/views/portrait.js", "/api/options",
+                 "/api/nosuch"):
         code, headers, body = request(server, "GET", path)
         head_code, head_headers, head_body = request(server, "HEAD", path)
         assert head_code == code and head_body == b""

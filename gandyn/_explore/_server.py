@@ -2,7 +2,7 @@
 
 | path | answer |
 |---|---|
-| `/` | the page (`static/index.html`), its script and style from `/static/` |
+| `/` | the page (`static/index.html`), its style and its script's ES modules from `/static/` |
 | `/api/options` | the registries: games and their options, losses, methods, regularizers |
 | `/api/field` | the field on the drawing plane (`Explorer.field`) |
 | `/api/trajectory` | trajectories from `point=a,b` starts (`Explorer.trajectories`) |
@@ -41,9 +41,33 @@ from .._spec import InputError
 from ._compute import Explorer, OverBudget, options, parse
 
 
-STATIC = {"index.html": "text/html; charset=utf-8", "explore.js": "text/javascript; charset=utf-8",
-          "explore.css": "text/css; charset=utf-8"}
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+                 # ES modules: a browser runs a module script only with a JavaScript type.
+                 ".js": "text/javascript; charset=utf-8"}
 MAX_QUERY = 8192
+
+
+def _static_files() -> dict[str, str]:
+    """The files the page may load, `{path under static/: Content-Type}` (`main.js`,
+    `views/portrait.js`): listed once, from the installed package, so that a request
+    can only name one of them (no file path is ever built from a request)."""
+    found = {}
+
+    def walk(folder, prefix):
+        for entry in folder.iterdir():
+            if entry.name.startswith("."):
+                continue
+            kind = CONTENT_TYPES.get(os.path.splitext(entry.name)[1])
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif kind:
+                found[prefix + entry.name] = kind
+
+    walk(resources.files(__package__).joinpath("static"), "")
+    return found
+
+
+STATIC = _static_files()
 
 
 _LOCAL = re.compile(r"(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?", re.IGNORECASE)
@@ -66,7 +90,8 @@ def _save_traceback() -> str:
 
 
 def _static(name: str) -> bytes:
-    return resources.files(__package__).joinpath("static", name).read_bytes()
+    """A file of `STATIC`, by its path under static/."""
+    return resources.files(__package__).joinpath("static", *name.split("/")).read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
