@@ -20,7 +20,8 @@ def write_simulation(spec: RunSpec, run_dir: Path, progress, on_numbers=None) ->
     points = spec.points(games[0][1])
     step, steps, seed, reg = spec.step, spec.steps, spec.seed, list(spec.regularizers)
 
-    from ._runs import atomic_directory, game_grid, summarize, write_json
+    from ._grid import game_grid, summarize
+    from ._io import atomic_directory, write_json
     from .plotting import flatten_states, portrait_grid, run_title
 
     total, done = len(games) * len(methods), [0]

@@ -18,7 +18,7 @@ Every grid value must be given once: a duplicate (`wgan` and `WGAN`, `r1=1` and
 `r1=1.0`, a step size or seed twice) is refused, as it would write duplicate rows.
 
 `results.csv`, the rows and the ranking are `_sweep_results.py`'s; running the grid,
-`_sweep_grid.py`'s.
+`_sweep_grid.py`'s (through `_grid.run_grid`, the one grid runner).
 """
 
 import dataclasses
@@ -44,7 +44,8 @@ from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
 from ._sweep_results import NO_REGULARIZER
 
 # The grid's rows and how they are run live beside the spec: `_sweep_results.py` (the
-# columns, results.csv, the ranking) and `_sweep_grid.py` (one compiled program per group).
+# columns, results.csv, the ranking) and `_sweep_grid.py` (one `_grid.run_grid` program per
+# group).
 
 
 MAX_RUNS = 100_000

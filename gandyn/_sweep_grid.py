@@ -1,14 +1,13 @@
 """How a sweep runs: its grid in groups, one compiled program per (loss family,
 regularizer kind, method) vmapped over every (loss, weight, h) and every seed's initial
-point, each group's rows appended to `results.csv` as soon as it finishes, so that an
-interrupted sweep keeps every finished row and a second call resumes where it stopped."""
+point (`_grid.run_grid`), each group's rows appended to `results.csv` as soon as it
+finishes, so that an interrupted sweep keeps every finished row and a second call
+resumes where it stopped."""
 
-import functools
 import itertools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,11 +18,9 @@ from . import (
     methods as method_registry,
     regularizers as reg_registry,
 )
+from ._grid import loss_families, member, run_grid, summarize, switched
+from ._io import write_json
 from ._options import for_owner
-from ._program_cache import cached_call
-from ._runs import initial_states, summarize, write_json
-from ._sharding import shard_batch
-from ._simulate import simulate
 from ._sweep_results import (
     NO_REGULARIZER,
     _append_csv,
@@ -32,7 +29,6 @@ from ._sweep_results import (
     _rewrite_csv,
     read_rows,
 )
-from .losses import _LossSwitch
 
 
 def _loss(name: str, options) -> object:
@@ -57,67 +53,10 @@ def _initial_points(spec) -> np.ndarray:
 
 
 def _loss_families(names: Iterable[str]) -> list[tuple[str, ...]]:
-    """The losses that can share one program: all those that see only the logits,
-    and each loss that also sees the samples (GAN-QP) on its own."""
+    """The losses that can share one program (`_grid.loss_families`), by name."""
     names = list(names)
-    plain = tuple(n for n in names if not loss_registry.get(n).uses_samples)
-    return ([plain] if plain else []) + [(n,) for n in names if n not in plain]
-
-
-@functools.lru_cache(maxsize=32)
-def _group_program(game_name, options, loss_names, reg_name, method_name, method_options, steps,
-                   extra=()):
-    """The compiled program of one (loss family, regularizer kind, method): vmapped
-    over (loss, weight, h) triples, each over every seed's initial point (`extra`: the
-    sweep's options, as items, from which each loss and regularizer takes its own).
-    Cached, so that a resumed group of the same shape does not compile again."""
-    losses = tuple(_loss(n, extra) for n in loss_names)
-    method = method_registry.get(method_name, **dict(method_options))
-    reg_options = {} if reg_name is None else for_owner(dict(extra), reg_name,
-                                                        reg_registry.options(reg_name))
-
-    def one(which, weight, h, points):
-        loss = losses[0] if len(losses) == 1 else _LossSwitch(losses, which)
-        regs = () if reg_name is None else (reg_registry.build(reg_name, weight, reg_options),)
-        game = game_registry.get(game_name, loss=loss, regularizers=regs, **dict(options))
-        return simulate(game, method, initial_states(game, points), h=h, steps=steps,
-                        save_every=max(1, steps // 200))
-
-    def program(which, weight, h, points):  # a closure over `one` only: the key names it
-        return jax.vmap(one, in_axes=(0, 0, 0, None))(which, weight, h, points)
-
-    jitted = eqx.filter_jit(program)
-
-    def structure():
-        """The result's structure, untraced: `simulate`'s `Solution` for one member."""
-        from ._methods import carrying_game_state
-        from ._simulate import _solution_structure
-
-        regs = () if reg_name is None else (reg_registry.build(reg_name, 0.0, reg_options),)
-        game = game_registry.get(game_name, loss=losses[0], regularizers=regs, **dict(options))
-        y0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], game.init())
-        h = jnp.asarray(1.0, dtype=jax.tree_util.tree_leaves(y0)[0].dtype)
-        return _solution_structure(game, carrying_game_state(game, method), y0, h,
-                                   jax.random.key(0), None)
-
-    # A program kept from an earlier run is loaded, not traced (`_program_cache`).
-    return lambda *args: cached_call(program, jitted, args, {}, structure)
-
-
-def _run_group(loss_names, reg_name, method_name, which, weights, steps_h, inits, spec, shard):
-    """All (loss, weight, h) triples of one (loss family, regularizer kind, method),
-    `which` indexing `loss_names`: one compiled program, vmapped over the triples,
-    each over every seed's initial point."""
-    options = tuple(sorted(spec.game_options().items()))
-    program = _group_program(spec.game, options, tuple(loss_names), reg_name, method_name,
-                             spec.method_options(method_name), spec.steps,
-                             tuple(sorted(spec.options.items())))
-    which = jnp.asarray(which, dtype=jnp.int32)
-    weights = jnp.asarray(weights, dtype=float)
-    steps_h = jnp.asarray(steps_h, dtype=float)
-    if shard:
-        which, weights, steps_h = shard_batch((which, weights, steps_h))
-    return program(which, weights, steps_h, jnp.asarray(inits))
+    return [tuple(names[i] for i in family)
+            for family in loss_families([loss_registry.get(n) for n in names])]
 
 
 def check_run_folder(out: Path, spec) -> list[dict]:
@@ -196,18 +135,30 @@ def _groups(spec, done=frozenset()) -> list[tuple]:
 
 
 def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) -> list[dict]:
-    """The rows of one group: every seed of every (loss, regularizer, h) in `pending`."""
-    which = [family.index(loss_name) for loss_name, _, _ in pending]
-    weights = [0.0 if text == NO_REGULARIZER else float(text.partition("=")[2])
-               for _, text, _ in pending]
-    sol = _run_group(family, None if kind == NO_REGULARIZER else kind, method_name, which,
-                     weights, [h for _, _, h in pending], inits, spec, shard)
+    """The rows of one group: every seed of every (loss, regularizer, h) in `pending`,
+    from one `run_grid` program over the group's games (the loss a traced index into
+    `family`, the regularizer's weight an array)."""
+    options = dict(spec.options)
+    losses = tuple(_loss(name, options) for name in family)
+    method = method_registry.get(method_name, **dict(spec.method_options(method_name)))
+    reg_options = {} if kind == NO_REGULARIZER else for_owner(options, kind,
+                                                              reg_registry.options(kind))
+    dtype = jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    games = []
+    for loss_name, text, _ in pending:
+        regs = () if kind == NO_REGULARIZER else (
+            reg_registry.build(kind, np.asarray(float(text.partition("=")[2]), dtype),
+                               reg_options),)
+        games.append(game_registry.get(spec.game, loss=switched(losses, family.index(loss_name)),
+                                       regularizers=regs, **spec.game_options()))
+    sol = run_grid(games, method, inits, h=[h for _, _, h in pending], steps=spec.steps,
+                   save_every=max(1, spec.steps // 200), shard=shard)
     rows = []
     for i, (loss_name, text, h) in enumerate(pending):
-        member = jax.tree_util.tree_map(lambda x: x[i], sol)
-        for seed, point, record in zip(spec.seeds, inits, summarize(member)):
+        for seed, point, record in zip(spec.seeds, inits, summarize(member(sol, i))):
             rows.append({"loss": loss_name, "regularizer": text, "method": method_name,
-                         "step": float(h), "seed": seed, "init": [float(x) for x in point], **record})
+                         "step": float(h), "seed": seed, "init": [float(x) for x in point],
+                         **record})
     return rows
 
 

@@ -294,7 +294,7 @@ def test_console_numbers():
 def test_converged_run_reports_its_rate_before_the_floor():
     """NS-GAN with a critic bias, real point 1: the run converges to the float floor;
     the rate printed is the contraction on the way there, not the flat 1 at the floor."""
-    from gandyn._runs import game_grid
+    from gandyn._grid import game_grid
     from gandyn.cli._games import build_games, game_options
 
     games = build_games("dirac", ["nsgan"], None, game_options(None, 1.0, True, None))

@@ -371,12 +371,12 @@ def test_a_decompression_bomb_is_refused_before_inflating(finished_run, tmp_path
 # --------------------------------------------- outputs checked before the work (issue 27)
 
 def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, monkeypatch):
-    import gandyn._runs
+    import gandyn._grid
 
     def never(*args, **kwargs):
         raise AssertionError("computed before checking its output")
 
-    monkeypatch.setattr(gandyn._runs, "game_grid", never)
+    monkeypatch.setattr(gandyn._grid, "game_grid", never)
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "deeper")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     cases = [(tmp_path / ("x" * 300), "more than the 255 a file system allows"),

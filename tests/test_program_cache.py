@@ -85,6 +85,38 @@ def test_second_run_loads_and_matches(cache, reference):
     assert _same(first, reference), "the exported program computes other numbers"
 
 
+def test_grids_load_their_program_on_a_second_run(cache, tmp_path):
+    """The one grid runner (`_grid.run_grid`), behind `simulate` and `portrait`
+    (`game_grid`: two losses, one program) and `sweep` (one program per group): a second
+    identical run, as a new process, loads both programs, traces nothing and gives the
+    same numbers."""
+    from gandyn._grid import game_grid
+    from gandyn.sweeps import SweepSpec, run_sweep
+
+    folder, exports, traced = cache
+    sweep = SweepSpec(losses=("sgan", "wgan"), regularizers=("r1=0.5",), methods=("simgd",),
+                      step_sizes=(0.1, 0.3), seeds=(0, 1), steps=40)
+    run = gd.RunSpec(game="dirac", losses=("nsgan", "wgan"), regularizers=("r1=0.3",),
+                     methods=("altgd",), step=0.1, steps=40, random_inits=2, seed=3)
+    games = run.games()
+
+    def both(name):
+        rows = run_sweep(sweep, tmp_path / name)
+        grid = game_grid(games, run.methods_built(), run.points(games[0][1]), h=run.step,
+                         steps=run.steps, seed=run.seed)
+        assert len(grid) == 2
+        return rows, [_arrays(solution) for *_, solution in grid]
+
+    first = both("first")
+    assert len(exports) == len(_entries(folder)) == 2 and traced
+    _forget()
+    traced.clear()
+    second = both("second")
+    assert len(exports) == 2 and not traced, "the second run traced a grid's program"
+    assert first[0] == second[0]
+    assert all(_same(a, b) for a, b in zip(first[1], second[1]))
+
+
 def _leaves():
     """The array arguments of `_run`'s program, as `_load` is given them."""
     seen = []

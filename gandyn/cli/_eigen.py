@@ -71,8 +71,8 @@ def eigen(
     import numpy as np
 
     from .._analysis import stability_report
+    from .._grid import initial_states
     from .._io import atomic_directory, write_json
-    from .._runs import initial_states
     from ..plotting import stability_grid
 
     console = Console(width=110)

@@ -89,7 +89,7 @@ def portrait(
         fail(str(e))
 
     from .._io import atomic_figure, make_parents
-    from .._runs import game_grid
+    from .._grid import game_grid
     from ..plotting import portrait_grid
 
     with progress_bar() as bar:
