@@ -79,6 +79,72 @@ class Recorder:
         return step % (log_every * self.every) == 0 or step >= steps
 
 
+BUDGET = 0.25
+"""The share of a run's training that the recorder may cost when it is on by default
+(issue 36)."""
+
+PRODUCT_COST = 2.5
+"""One of the recorder's products (a Jacobian- or Hessian-vector product of the field
+on its minibatch, or a field evaluation) in training steps (one Adam step, a gradient
+of both players) at the same batch size. Measured per recorded point at the defaults,
+warm: 1.98 at ring-8, 1.56 at digits, 1.9 at mnist5k (benchmarks/README.md,
+`recorder_cost.py`); rounded up so that the model errs on the side of recording less."""
+
+
+def products(recorder: Recorder) -> int:
+    """The products one recorded point costs per seed, at most: `krylov` Arnoldi steps
+    on J, `probes × krylov` Lanczos steps on each player's Hessian, and four field-sized
+    evaluations (the two linearisations, the Hessians' and the path cosine's field)."""
+    return recorder.krylov * (1 + 2 * recorder.probes) + 4
+
+
+def recorded_points(every: int, log_every: int, steps: int) -> int:
+    """How many log points of a `steps`-step run logged every `log_every` steps the
+    recorder records at every `every`-th (0: none): the multiples of `every × log_every`
+    from 0, and the last."""
+    if not every:
+        return 0
+    stride = every * log_every
+    return steps // stride + 1 + (steps % stride != 0)
+
+
+def point_cost(recorder: Recorder, batch: int) -> float:
+    """One recorded point's cost in training steps at `batch` (the cost model of
+    `default_every`): `products × PRODUCT_COST × max(1, samples / batch)` (a smaller
+    minibatch than the batch counted as the batch: a small product's fixed costs
+    dominate it)."""
+    samples = batch if recorder.samples is None else recorder.samples
+    return products(recorder) * PRODUCT_COST * max(1.0, samples / batch)
+
+
+def recorder_cost(recorder: Recorder, every: int, *, log_every: int, steps: int,
+                  batch: int) -> float:
+    """The recorder's modelled cost over a run as a share of its training:
+    `recorded_points × point_cost / steps`."""
+    return recorded_points(every, log_every, steps) * point_cost(recorder, batch) / steps
+
+
+def default_every(*, log_every: int, steps: int, batch: int, recorder: Recorder = Recorder(),
+                  budget: float = BUDGET, at_least_once: bool = False) -> int:
+    """The recorder's default cadence: the smallest `k` (record every `k`-th log point,
+    and the last) whose modelled cost over the run (`recorder_cost`, in training steps,
+    never wall-clock time: the same settings give the same cadence on every machine) is
+    at most `budget` of the run's training. 0 (off) when even the first and the last log
+    points cost more (a short run), unless `at_least_once`: then those two (`k` the
+    number of log intervals)."""
+    intervals = -(-steps // log_every)
+    most = int(budget * steps / point_cost(recorder, batch))  # the points it may record
+    if most >= 2:
+        # `k` records more than steps / (k log_every) points and at most 2 more: the
+        # smallest fitting `k` lies in this range (a few values, for long runs or short).
+        low = max(1, steps // (log_every * most))
+        high = intervals if most == 2 else min(intervals, -(-steps // (log_every * (most - 2))))
+        for every in range(low, high + 1):
+            if recorded_points(every, log_every, steps) <= most:
+                return every
+    return intervals if at_least_once else 0
+
+
 def evaluation_game(game: AbstractGame, samples: int | None) -> AbstractGame:
     """`game` with a minibatch of `samples` (None, or a game without a `batch_size`:
     as it is)."""
