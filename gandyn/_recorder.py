@@ -5,7 +5,7 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
 
 - `max_re_eig_J`, `max_im_eig_J`: the largest real and imaginary parts among the Ritz
   values of the game Jacobian `J = ∂v/∂y` after `m` Arnoldi steps on Jacobian-vector
-  products (`matfree.decomp.hessenberg`). A positive real part: the point repels
+  products (`_eigs.krylov_matrix`, gandyn's one Arnoldi). A positive real part: the point repels
   along that direction; a large imaginary part: the field rotates there. Exact when
   `m` is the number of parameters; for fewer, the extremes of the Krylov space (Arnoldi
   finds the outermost eigenvalues first).
@@ -17,10 +17,10 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
   Hessian by stochastic Lanczos quadrature (Golub & Meurant 1994; Ubaru, Chen & Saad
   2017, SIAM J. Matrix Anal. Appl. 38(4); Ghorbani, Krishnan & Xiao 2019,
   arXiv 1901.10159): `p` Rademacher probes `u`, `m` Lanczos steps from each
-  (`matfree.decomp.hessenberg`, fully reorthogonalised: on a symmetric operator the
-  Lanczos process, and unlike `matfree.decomp.tridiag_sym`, whose symmetrised output
-  hides it, it shows where the Krylov space breaks down, as ReLU networks' Hessians with
-  exact null directions make it), the tridiagonal
+  (the same Arnoldi, fully reorthogonalised: on a symmetric operator the Lanczos
+  process, and unlike a symmetrised tridiagonalisation it shows where the Krylov space
+  breaks down, as ReLU networks' Hessians with exact null directions make it), the
+  tridiagonal
   `T = S diag(θ) Sᵀ` gives nodes `θ_j` with weights `S₁ⱼ²/p`; `Σ_j w_j f(θ_j)`
   estimates `tr f(H)/n` (exactly in expectation for polynomials of degree < 2m).
   The extremes are those of the Ritz values (exact when `m` is the player's size).
@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ._eigs import krylov_matrix
 from ._games import AbstractGame, Players
 
 PREFIX = "dynamics/"
@@ -162,8 +163,6 @@ def _hessian_tridiagonals(game, y, key, starts, m, player):
     (as Arnoldi's Hessenberg matrices, tridiagonal up to rounding until a breakdown),
     one per start vector (`starts`, vmapped), from Hessian-vector products (the JVP of
     minus its part of the field, linearised once)."""
-    from matfree import decomp
-
     part = getattr(y, player)
     flat, unravel = ravel_pytree(part)
     if player == "generator":
@@ -173,19 +172,16 @@ def _hessian_tridiagonals(game, y, key, starts, m, player):
         gradient = lambda f: -_flat(game.discriminator_field(  # noqa: E731
             Players(y.generator, unravel(f)), key))
     _, hvp = jax.linearize(gradient, flat)
-    lanczos = decomp.hessenberg(m, reortho="full", custom_vjp=False)
-    return jax.vmap(lambda u: lanczos(hvp, u.astype(flat.dtype)).J_small)(starts)
+    return jax.vmap(lambda u: krylov_matrix(hvp, u.astype(flat.dtype), m))(starts)
 
 
 def _one(game, y, y_prev, key, probe_key, sizes, probes):
-    from matfree import decomp
-
     flat, unravel = ravel_pytree(y)
     field = lambda f: _flat(game.field(unravel(f), key))  # noqa: E731
     v, jvp = jax.linearize(field, flat)
     m_game, m_generator, m_discriminator = sizes
     start = jax.random.normal(jax.random.fold_in(probe_key, 0), flat.shape, flat.dtype)
-    hessenberg = decomp.hessenberg(m_game, reortho="full", custom_vjp=False)(jvp, start).J_small
+    hessenberg = krylov_matrix(jvp, start, m_game)
     tridiagonals = {}
     players = (("generator", m_generator), ("discriminator", m_discriminator))
     for i, (name, m) in enumerate(players):
@@ -211,8 +207,8 @@ def _program(game, y, y_prev, key, probe_key, sizes, probes):
 
 def _leading_block(matrix: np.ndarray, eps: float) -> np.ndarray:
     """The leading block of a Hessenberg / tridiagonal matrix before the Krylov space
-    broke down (an invariant subspace: a zero or non-finite subdiagonal entry, after
-    which matfree's entries are meaningless or NaN). Its eigenvalues are exact
+    broke down (an invariant subspace: a zero, tiny or non-finite subdiagonal entry,
+    after which the entries are those of rounding noise). Its eigenvalues are exact
     eigenvalues. `eps`: the machine epsilon of the precision it was computed in."""
     n = matrix.shape[0]
     scale = float(np.max(np.abs(np.nan_to_num(matrix[:2, :1]))))
