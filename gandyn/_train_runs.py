@@ -129,19 +129,15 @@ class TrainSettings:
 
         if not self.dynamics_every:
             if self.default_cadence():
-                return "flight recorder: off (--no-dynamics)"
-            cost = recorder_cost(Recorder(samples=self.dynamics_samples), 1,
-                                 log_every=self.steps, steps=self.steps, batch=self.batch)
-            return (f"flight recorder: off (even its first and last points would cost "
-                    f"≈ {cost:.0%} of this run's training; --dynamics records them)")
+                return "dynamics not recorded (--no-dynamics)"
+            return ("dynamics not recorded: a run this short would spend over 25 % on them "
+                    "(--dynamics records its first and last log points)")
         every = self.dynamics_every
         cost = recorder_cost(Recorder(samples=self.dynamics_samples), every,
                              log_every=self.log_every, steps=self.steps, batch=self.batch)
         points = recorded_points(every, self.log_every, self.steps)
-        stride = "every log point" if every == 1 else \
-            f"every {every} log points (every {every * self.log_every:,} steps)"
-        return (f"flight recorder: {stride} and the last, {points} points, modelled cost "
-                f"≈ {cost:.0%} of the training (--dynamics-every K, --no-dynamics)")
+        return (f"dynamics recorded every {every * self.log_every:,} steps and at the end: "
+                f"{points} points, ≈ {cost:.0%} of the training")
 
     @classmethod
     def _new(cls, given: dict) -> "TrainSettings":
@@ -349,6 +345,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
     announce = announce or (lambda text: None)
     game, method, kind = build(settings)
     _check_memory(settings, game, method, kind)
+    announce(settings.recorder_line())
     state, created = None, []
     if resume:
         try:

@@ -294,13 +294,13 @@ def test_runs_record_by_default_at_the_modelled_cadence_and_keep_it_in_their_set
     # steps > 1,250; every 4th records 6 (0, 1,000, …, 5,000): 960 steps, 19 %.
     ring8 = TrainSettings.new(data="ring8")
     assert ring8.dynamics_every == 4
-    assert "every 4 log points (every 1,000 steps) and the last, 6 points" in \
-        ring8.recorder_line()
+    assert ring8.recorder_line() == ("dynamics recorded every 1,000 steps and at the end: "
+                                     "6 points, ≈ 19% of the training")
     assert TrainSettings.new(data="digits").dynamics_every == 2  # 6 points of 11: 15 %
     # A short run would spend more than a quarter on its first and last points alone:
     # off, unless asked for (then those two).
     assert TrainSettings.new(data="ring8", steps=1000).dynamics_every == 0
-    assert "off (even its first and last points would cost ≈ 32%" in \
+    assert "a run this short would spend over 25 %" in \
         TrainSettings.new(data="ring8", steps=1000).recorder_line()
     assert TrainSettings.new(data="ring8", steps=1000, dynamics=True).dynamics_every == 4
     assert TrainSettings.new(data="ring8", dynamics=False).dynamics_every == 0

@@ -129,7 +129,6 @@ def run_training(settings: TrainSettings, run_dir: Path, *, resume: bool = False
     from .._execute import run
 
     console = Console(stderr=True)
-    console.print(settings.recorder_line(), highlight=False)
     shown = []
 
     def show(outcome) -> None:  # the numbers are written; the figures come next
