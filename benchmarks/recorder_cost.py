@@ -16,6 +16,8 @@ Two measurements, each in one process (JAX's persistent compilation cache off,
   alternated `--repeats` times, CPU seconds), and what it makes of a default run: that
   many steps × the points recorded at the default cadence / the run's steps, beside the
   cost model's figure. For data sets whose full runs take too long to time here (mnist5k).
+  It also prints the process's peak resident memory after the training chunk and after
+  the first record (one data set per process for a clean reading).
 
     python benchmarks/recorder_cost.py [--data ring8 digits] [--steps N] [--repeats 2]
     python benchmarks/recorder_cost.py --per-point --data mnist5k
@@ -79,6 +81,13 @@ def runs(data: str, steps: int | None, repeats: int) -> None:
         print(text, flush=True)
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory so far (Linux: `ru_maxrss` in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def per_point(data: str, repeats: int) -> None:
     import jax
     import numpy as np
@@ -108,9 +117,10 @@ def per_point(data: str, repeats: int) -> None:
         f()
         return time.process_time() - t
 
-    first = cpu(train_chunk), cpu(one_record)
+    first = cpu(train_chunk), peak_mib(), cpu(one_record), peak_mib()
     print(f"{data:8} compile and first call: training chunk {first[0]:.1f} s, recorder "
-          f"{first[1]:.1f} s CPU, load {load()}", flush=True)
+          f"{first[2]:.1f} s CPU, load {load()}; peak resident memory after training "
+          f"{first[1]:.0f} MiB, after recording {first[3]:.0f} MiB", flush=True)
     ratios = []
     for _ in range(repeats):
         step = cpu(train_chunk) / n

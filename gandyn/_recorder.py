@@ -88,8 +88,9 @@ PRODUCT_COST = 2.5
 """One of the recorder's products (a Jacobian- or Hessian-vector product of the field
 on its minibatch, or a field evaluation) in training steps (one Adam step, a gradient
 of both players) at the same batch size. Measured per recorded point at the defaults,
-warm: 1.98 at ring-8, 1.56 at digits, 1.9 at mnist5k (benchmarks/README.md,
-`recorder_cost.py`); rounded up so that the model errs on the side of recording less."""
+warm: 1.5–2.0 at ring-8, 1.2 at digits, 0.8 at mnist5k (benchmarks/README.md,
+`recorder_cost.py --per-point`); rounded up so that the model errs on the side of
+recording less. A constant, not a timing: the cadence must not depend on the machine."""
 
 
 def products(recorder: Recorder) -> int:
