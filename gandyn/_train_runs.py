@@ -345,7 +345,6 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
     announce = announce or (lambda text: None)
     game, method, kind = build(settings)
     _check_memory(settings, game, method, kind)
-    announce(settings.recorder_line())
     state, created = None, []
     if resume:
         try:
@@ -363,6 +362,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         created = make_parents(run_dir)
         run_dir.mkdir()
         write_json(run_dir / "settings.json", settings.to_dict())
+    announce(settings.recorder_line())  # after every refusal: an error stays one line
 
     def discard() -> None:
         """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
