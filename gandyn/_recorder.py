@@ -33,6 +33,10 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
 The rotation share (`rotation_share`, Hutchinson) is logged by `train` itself
 (`rotation_probes`); TensorBoard shows it as `dynamics/rotation_share`.
 
+`gandyn train` and training sweeps record by default, at every k-th log point and the
+last, k from a cost model in training steps (`default_every`: at most 25 % of the run's
+steps; never from timings); `gandyn.train` records only when given a `Recorder`.
+
 Signs as in `gandyn.landscape`: `v = −(∇_x L₁, ∇_y L₂)`, a stable point has every
 eigenvalue of J in the closed left half-plane.
 """
