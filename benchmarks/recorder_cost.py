@@ -75,7 +75,8 @@ def runs(data: str, steps: int | None, repeats: int) -> None:
         if repeats > 1:
             text += f" cold {(on[0] - off[1]) / off[0]:+.0%},"
             warm = [b / a - 1 for a, b in zip(off[1:], on[1:])]
-            text += f" warm {statistics.median(warm):+.0%} ({', '.join(f'{w:+.0%}' for w in warm)})"
+            each = ", ".join(f"{w:+.0%}" for w in warm)
+            text += f" warm {statistics.median(warm):+.0%} ({each})"
         else:
             text += f" first pair {on[0] / off[0] - 1:+.0%}"
         print(text, flush=True)
