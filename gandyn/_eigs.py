@@ -18,9 +18,9 @@ Two ways, one ordering:
 smallest real part), `"LA"`/`"SA"` (most positive / most negative, symmetric); `order`
 sorts any set of eigenvalues by it, stably.
 
-A third, symmetric, solver lives in `_recorder` (matfree's Lanczos tridiagonalisation,
-vmapped over probes, for spectral densities); it would plug in here as
-`lanczos(matvec, starts, m) → T_m`, its Ritz values `eigvalsh(T_m)` sorted by `order`.
+The flight recorder (`_recorder`) runs the same Arnoldi inside its compiled program
+(`krylov_matrix`: `H_m` alone), on the game Jacobian and, as Lanczos, on each
+player's Hessian (vmapped over probes, for spectral densities).
 """
 
 import jax
@@ -67,6 +67,14 @@ def arnoldi(matvec, q0, m: int):
         return basis, hess
 
     return jax.lax.fori_loop(0, m, body, (basis, hess))
+
+
+def krylov_matrix(matvec, start, m: int):
+    """`H_m`, the `m × m` Hessenberg matrix of `m` Arnoldi steps on `matvec` from the
+    direction of `start` (any non-zero vector): tridiagonal up to rounding for a
+    symmetric operator (Lanczos with full reorthogonalisation), its eigenvalues the Ritz
+    values. A breakdown shows as a zero subdiagonal entry. Traceable; `m` static."""
+    return arnoldi(matvec, start / jnp.linalg.norm(start), m)[1][:m]
 
 
 def ritz_values(hessenberg, m: int, k: int, which: str = "LM") -> np.ndarray:

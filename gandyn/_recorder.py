@@ -5,7 +5,7 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
 
 - `max_re_eig_J`, `max_im_eig_J`: the largest real and imaginary parts among the Ritz
   values of the game Jacobian `J = ∂v/∂y` after `m` Arnoldi steps on Jacobian-vector
-  products (`matfree.decomp.hessenberg`). A positive real part: the point repels
+  products (`_eigs.krylov_matrix`, gandyn's one Arnoldi). A positive real part: the point repels
   along that direction; a large imaginary part: the field rotates there. Exact when
   `m` is the number of parameters; for fewer, the extremes of the Krylov space (Arnoldi
   finds the outermost eigenvalues first).
@@ -17,10 +17,10 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
   Hessian by stochastic Lanczos quadrature (Golub & Meurant 1994; Ubaru, Chen & Saad
   2017, SIAM J. Matrix Anal. Appl. 38(4); Ghorbani, Krishnan & Xiao 2019,
   arXiv 1901.10159): `p` Rademacher probes `u`, `m` Lanczos steps from each
-  (`matfree.decomp.hessenberg`, fully reorthogonalised: on a symmetric operator the
-  Lanczos process, and unlike `matfree.decomp.tridiag_sym`, whose symmetrised output
-  hides it, it shows where the Krylov space breaks down, as ReLU networks' Hessians with
-  exact null directions make it), the tridiagonal
+  (the same Arnoldi, fully reorthogonalised: on a symmetric operator the Lanczos
+  process, and unlike a symmetrised tridiagonalisation it shows where the Krylov space
+  breaks down, as ReLU networks' Hessians with exact null directions make it), the
+  tridiagonal
   `T = S diag(θ) Sᵀ` gives nodes `θ_j` with weights `S₁ⱼ²/p`; `Σ_j w_j f(θ_j)`
   estimates `tr f(H)/n` (exactly in expectation for polynomials of degree < 2m).
   The extremes are those of the Ritz values (exact when `m` is the player's size).
@@ -32,6 +32,10 @@ the whole run (so that log points compare the dynamics, not the minibatch noise)
 
 The rotation share (`rotation_share`, Hutchinson) is logged by `train` itself
 (`rotation_probes`); TensorBoard shows it as `dynamics/rotation_share`.
+
+`gandyn train` and training sweeps record by default, at every k-th log point and the
+last, k from a cost model in training steps (`default_every`: at most 25 % of the run's
+steps; never from timings); `gandyn.train` records only when given a `Recorder`.
 
 Signs as in `gandyn.landscape`: `v = −(∇_x L₁, ∇_y L₂)`, a stable point has every
 eigenvalue of J in the closed left half-plane.
@@ -45,6 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ._eigs import krylov_matrix
 from ._games import AbstractGame, Players
 
 PREFIX = "dynamics/"
@@ -79,6 +84,73 @@ class Recorder:
         return step % (log_every * self.every) == 0 or step >= steps
 
 
+BUDGET = 0.25
+"""The share of a run's training that the recorder may cost when it is on by default
+(issue 36)."""
+
+PRODUCT_COST = 2.5
+"""One of the recorder's products (a Jacobian- or Hessian-vector product of the field
+on its minibatch, or a field evaluation) in training steps (one Adam step, a gradient
+of both players) at the same batch size. Measured per recorded point at the defaults,
+warm: 1.5–2.0 at ring-8, 1.2 at digits, 0.8 at mnist5k (benchmarks/README.md,
+`recorder_cost.py --per-point`); rounded up so that the model errs on the side of
+recording less. A constant, not a timing: the cadence must not depend on the machine."""
+
+
+def products(recorder: Recorder) -> int:
+    """The products one recorded point costs per seed, at most: `krylov` Arnoldi steps
+    on J, `probes × krylov` Lanczos steps on each player's Hessian, and four field-sized
+    evaluations (the two linearisations, the Hessians' and the path cosine's field)."""
+    return recorder.krylov * (1 + 2 * recorder.probes) + 4
+
+
+def recorded_points(every: int, log_every: int, steps: int) -> int:
+    """How many log points of a `steps`-step run logged every `log_every` steps the
+    recorder records at every `every`-th (0: none): the multiples of `every × log_every`
+    from 0, and the last."""
+    if not every:
+        return 0
+    stride = every * log_every
+    return steps // stride + 1 + (steps % stride != 0)
+
+
+def point_cost(recorder: Recorder, batch: int) -> float:
+    """One recorded point's cost in training steps at `batch` (the cost model of
+    `default_every`): `products × PRODUCT_COST × max(1, samples / batch)` (a smaller
+    minibatch than the batch counted as the batch: a small product's fixed costs
+    dominate it)."""
+    samples = batch if recorder.samples is None else recorder.samples
+    return products(recorder) * PRODUCT_COST * max(1.0, samples / batch)
+
+
+def recorder_cost(recorder: Recorder, every: int, *, log_every: int, steps: int,
+                  batch: int) -> float:
+    """The recorder's modelled cost over a run as a share of its training:
+    `recorded_points × point_cost / steps`."""
+    return recorded_points(every, log_every, steps) * point_cost(recorder, batch) / steps
+
+
+def default_every(*, log_every: int, steps: int, batch: int, recorder: Recorder = Recorder(),
+                  budget: float = BUDGET, at_least_once: bool = False) -> int:
+    """The recorder's default cadence: the smallest `k` (record every `k`-th log point,
+    and the last) whose modelled cost over the run (`recorder_cost`, in training steps,
+    never wall-clock time: the same settings give the same cadence on every machine) is
+    at most `budget` of the run's training. 0 (off) when even the first and the last log
+    points cost more (a short run), unless `at_least_once`: then those two (`k` the
+    number of log intervals)."""
+    intervals = -(-steps // log_every)
+    most = int(budget * steps / point_cost(recorder, batch))  # the points it may record
+    if most >= 2:
+        # `k` records more than steps / (k log_every) points and at most 2 more: the
+        # smallest fitting `k` lies in this range (a few values, for long runs or short).
+        low = max(1, steps // (log_every * most))
+        high = intervals if most == 2 else min(intervals, -(-steps // (log_every * (most - 2))))
+        for every in range(low, high + 1):
+            if recorded_points(every, log_every, steps) <= most:
+                return every
+    return intervals if at_least_once else 0
+
+
 def evaluation_game(game: AbstractGame, samples: int | None) -> AbstractGame:
     """`game` with a minibatch of `samples` (None, or a game without a `batch_size`:
     as it is)."""
@@ -96,8 +168,6 @@ def _hessian_tridiagonals(game, y, key, starts, m, player):
     (as Arnoldi's Hessenberg matrices, tridiagonal up to rounding until a breakdown),
     one per start vector (`starts`, vmapped), from Hessian-vector products (the JVP of
     minus its part of the field, linearised once)."""
-    from matfree import decomp
-
     part = getattr(y, player)
     flat, unravel = ravel_pytree(part)
     if player == "generator":
@@ -107,19 +177,16 @@ def _hessian_tridiagonals(game, y, key, starts, m, player):
         gradient = lambda f: -_flat(game.discriminator_field(  # noqa: E731
             Players(y.generator, unravel(f)), key))
     _, hvp = jax.linearize(gradient, flat)
-    lanczos = decomp.hessenberg(m, reortho="full", custom_vjp=False)
-    return jax.vmap(lambda u: lanczos(hvp, u.astype(flat.dtype)).J_small)(starts)
+    return jax.vmap(lambda u: krylov_matrix(hvp, u.astype(flat.dtype), m))(starts)
 
 
 def _one(game, y, y_prev, key, probe_key, sizes, probes):
-    from matfree import decomp
-
     flat, unravel = ravel_pytree(y)
     field = lambda f: _flat(game.field(unravel(f), key))  # noqa: E731
     v, jvp = jax.linearize(field, flat)
     m_game, m_generator, m_discriminator = sizes
     start = jax.random.normal(jax.random.fold_in(probe_key, 0), flat.shape, flat.dtype)
-    hessenberg = decomp.hessenberg(m_game, reortho="full", custom_vjp=False)(jvp, start).J_small
+    hessenberg = krylov_matrix(jvp, start, m_game)
     tridiagonals = {}
     players = (("generator", m_generator), ("discriminator", m_discriminator))
     for i, (name, m) in enumerate(players):
@@ -145,8 +212,8 @@ def _program(game, y, y_prev, key, probe_key, sizes, probes):
 
 def _leading_block(matrix: np.ndarray, eps: float) -> np.ndarray:
     """The leading block of a Hessenberg / tridiagonal matrix before the Krylov space
-    broke down (an invariant subspace: a zero or non-finite subdiagonal entry, after
-    which matfree's entries are meaningless or NaN). Its eigenvalues are exact
+    broke down (an invariant subspace: a zero, tiny or non-finite subdiagonal entry,
+    after which the entries are those of rounding noise). Its eigenvalues are exact
     eigenvalues. `eps`: the machine epsilon of the precision it was computed in."""
     n = matrix.shape[0]
     scale = float(np.max(np.abs(np.nan_to_num(matrix[:2, :1]))))

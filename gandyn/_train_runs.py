@@ -94,14 +94,53 @@ class TrainSettings:
     # The method's, the loss's and the regularizers' options, by name (`OWNER.NAME`: one's).
     options: dict = dataclasses.field(default_factory=dict)
     rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
-    # The flight recorder (`gandyn.Recorder`): at every k-th log point (0: off, the default:
-    # see benchmarks/README.md for its cost), on a fixed evaluation minibatch of
-    # `dynamics_samples` (`new`: the run's batch; 256 for a run saved before it was one).
+    # The flight recorder (`gandyn.Recorder`): at every k-th log point and the last (0: off;
+    # `new`: the cadence `default_cadence` picks, at most 25 % of the training;
+    # 0 for a run saved before the recorder was on by default), on a fixed evaluation
+    # minibatch of `dynamics_samples` (`new`: the run's batch; 256 for an older run).
     dynamics_every: int = 0
     dynamics_samples: int = 256
 
     @classmethod
-    def new(cls, **given) -> "TrainSettings":
+    def new(cls, *, dynamics: bool | None = None, **given) -> "TrainSettings":
+        """The settings `given`, the rest the data kind's defaults. Unless
+        `dynamics_every` is given, the recorder records at the cadence its cost model
+        picks (`default_cadence`): off when even the first and the last log points
+        would cost more than 25 % of the training, unless `dynamics` (then those two);
+        `dynamics=False`: off."""
+        settings = cls._new(given)
+        if "dynamics_every" in given or dynamics is False:
+            return settings
+        return dataclasses.replace(settings, dynamics_every=settings.default_cadence(
+            at_least_once=bool(dynamics)))
+
+    def default_cadence(self, *, at_least_once: bool = False) -> int:
+        """The recorder's cadence at these settings by its cost model (`default_every`):
+        the smallest k whose recorded points cost at most 25 % of the training steps."""
+        from ._recorder import Recorder, default_every
+
+        return default_every(log_every=self.log_every, steps=self.steps, batch=self.batch,
+                             recorder=Recorder(samples=self.dynamics_samples),
+                             at_least_once=at_least_once)
+
+    def recorder_line(self) -> str:
+        """One line on the recorder's cadence and its modelled cost, for the console."""
+        from ._recorder import Recorder, recorded_points, recorder_cost
+
+        if not self.dynamics_every:
+            if self.default_cadence():
+                return "dynamics not recorded (--no-dynamics)"
+            return ("dynamics not recorded: a run this short would spend over 25 % on them "
+                    "(--dynamics records its first and last log points)")
+        every = self.dynamics_every
+        cost = recorder_cost(Recorder(samples=self.dynamics_samples), every,
+                             log_every=self.log_every, steps=self.steps, batch=self.batch)
+        points = recorded_points(every, self.log_every, self.steps)
+        return (f"dynamics recorded every {every * self.log_every:,} steps and at the end: "
+                f"{points} points, ≈ {cost:.0%} of the training")
+
+    @classmethod
+    def _new(cls, given: dict) -> "TrainSettings":
         from . import data as data_registry
 
         data = given.get("data", cls.data)
@@ -116,6 +155,7 @@ class TrainSettings:
         # The recorder's fixed minibatch: as large as a training step's (the cost of a
         # recorded product is then that of a step's gradient).
         values.setdefault("dynamics_samples", values.get("batch", cls.batch))
+        values.setdefault("dynamics_every", 0)
         return cls(**{**values, "regularizers": tuple(values.get("regularizers", ()))}).checked()
 
     @classmethod
@@ -128,8 +168,8 @@ class TrainSettings:
             raise InputError(f"cannot resume: {e}") from None
         names = [f.name for f in dataclasses.fields(cls)]
         # `options`, `rotation_probes` and the recorder's settings came later: an older run
-        # had none, 16 and the defaults.
-        data = {"options": {}, "rotation_probes": 16, "dynamics_every": cls.dynamics_every,
+        # had none, 16 and the recorder off (256 samples).
+        data = {"options": {}, "rotation_probes": 16, "dynamics_every": 0,
                 "dynamics_samples": cls.dynamics_samples, **data}
         missing = [k for k in names if k not in data]
         if missing:
@@ -322,6 +362,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         created = make_parents(run_dir)
         run_dir.mkdir()
         write_json(run_dir / "settings.json", settings.to_dict())
+    announce(settings.recorder_line())  # after every refusal: an error stays one line
 
     def discard() -> None:
         """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""

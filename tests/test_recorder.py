@@ -142,14 +142,14 @@ CLI_RUN = ["--data", "ring8", "--steps", "40", "--log-every", "20", "--width", "
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
-    """A `gandyn train --dynamics` run folder (float32, as a user runs it)."""
+    """A `gandyn train --dynamics-every 1` run folder (float32, as a user runs it)."""
     from typer.testing import CliRunner
 
     from gandyn.cli import app
 
     out = tmp_path_factory.mktemp("train")
-    result = CliRunner().invoke(app, ["train", *CLI_RUN, "--no-gif", "--dynamics", "--out",
-                                      str(out)])
+    result = CliRunner().invoke(app, ["train", *CLI_RUN, "--no-gif", "--dynamics-every", "1",
+                                      "--out", str(out)])
     assert result.exit_code == 0, result.output
     return next(out.iterdir())
 
@@ -232,7 +232,90 @@ def test_a_bad_atlas_colour_is_one_line_naming_the_valid_columns():
                                          r"eig_J.*; got 'nope'"):
         TrainSweepSpec(atlas_colour="nope")
     with pytest.raises(InputError, match="set dynamics_every = 1"):
-        TrainSweepSpec(atlas_colour="dynamics/max_re_eig_J")
+        TrainSweepSpec(atlas_colour="dynamics/max_re_eig_J", dynamics_every=0)
     spec = TrainSweepSpec(atlas_colour="dynamics/hamiltonian", dynamics_every=2)
     assert spec.configurations()[0][1].dynamics_every == 2
+    # Coloured by a recorded quantity, a short sweep (500 steps, 2 log intervals) records
+    # its first and last log points; coloured by KL it leaves the recorder off.
+    short = TrainSweepSpec(steps=500, atlas_colour="dynamics/hamiltonian")
+    assert short.configurations()[0][1].dynamics_every == 2
+    assert TrainSweepSpec(steps=500).configurations()[0][1].dynamics_every == 0
     assert TrainSweepSpec.from_dict(spec.to_dict()) == spec
+
+
+def brute_force_cadence(log_every, steps, batch, recorder):
+    """The smallest k whose recorded log points (multiples of k·log_every from 0, and
+    the last), each `products × PRODUCT_COST` steps, cost at most a quarter of the
+    steps, counted point by point; 0 if none."""
+    from gandyn._recorder import PRODUCT_COST, products
+
+    samples = recorder.samples or batch
+    for k in range(1, -(-steps // log_every) + 1):
+        points = {s for s in range(0, steps + 1, log_every) if s % (k * log_every) == 0}
+        points.add(steps)
+        if len(points) * products(recorder) * PRODUCT_COST * max(1, samples / batch) \
+                <= 0.25 * steps:
+            return k
+    return 0
+
+
+@pytest.mark.parametrize("log_every, steps", [(1, 7), (20, 40), (100, 400), (250, 1000),
+                                              (250, 2000), (250, 5000), (500, 5000),
+                                              (300, 4999), (7, 3000), (1000, 25_000)])
+@pytest.mark.parametrize("batch, recorder", [(256, gd.Recorder()), (64, gd.Recorder()),
+                                             (64, gd.Recorder(samples=256)),
+                                             (256, gd.Recorder(samples=64)),
+                                             (32, gd.Recorder(krylov=2, probes=1))])
+def test_the_default_cadence_is_the_cheapest_within_a_quarter_of_the_training(
+        log_every, steps, batch, recorder):
+    from gandyn._recorder import default_every, recorder_cost
+
+    every = default_every(log_every=log_every, steps=steps, batch=batch, recorder=recorder)
+    assert every == brute_force_cadence(log_every, steps, batch, recorder)
+    cost = lambda k: recorder_cost(recorder, k, log_every=log_every,  # noqa: E731
+                                   steps=steps, batch=batch)
+    if every:
+        assert cost(every) <= 0.25 and (every == 1 or cost(every - 1) > 0.25)
+    forced = default_every(log_every=log_every, steps=steps, batch=batch, recorder=recorder,
+                           at_least_once=True)
+    assert forced == (every or -(-steps // log_every))
+
+
+def test_runs_record_by_default_at_the_modelled_cadence_and_keep_it_in_their_settings(
+        tmp_path):
+    import dataclasses
+    import json
+
+    from gandyn._spec import InputError
+    from gandyn._train_runs import TrainSettings
+
+    # ring-8's defaults (5,000 steps logged every 250, batch 256): 64 products of 2.5
+    # steps each per recorded point; every 3rd log point would record 8 points, 1,280
+    # steps > 1,250; every 4th records 6 (0, 1,000, …, 5,000): 960 steps, 19 %.
+    ring8 = TrainSettings.new(data="ring8")
+    assert ring8.dynamics_every == 4
+    assert ring8.recorder_line() == ("dynamics recorded every 1,000 steps and at the end: "
+                                     "6 points, ≈ 19% of the training")
+    assert TrainSettings.new(data="digits").dynamics_every == 2  # 6 points of 11: 15 %
+    # A short run would spend more than a quarter on its first and last points alone:
+    # off, unless asked for (then those two).
+    assert TrainSettings.new(data="ring8", steps=1000).dynamics_every == 0
+    assert "a run this short would spend over 25 %" in \
+        TrainSettings.new(data="ring8", steps=1000).recorder_line()
+    assert TrainSettings.new(data="ring8", steps=1000, dynamics=True).dynamics_every == 4
+    assert TrainSettings.new(data="ring8", dynamics=False).dynamics_every == 0
+    assert TrainSettings.new(data="ring8", dynamics_every=1).dynamics_every == 1
+    # A larger fixed minibatch than the batch costs proportionally more.
+    assert TrainSettings.new(data="ring8", dynamics_samples=512).dynamics_every == 10
+    # settings.json keeps the cadence; a run saved before the recorder was on by default
+    # resumes with it off.
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(ring8.to_dict()))
+    assert TrainSettings.from_file(path) == ring8
+    older = {k: v for k, v in ring8.to_dict().items()
+             if k not in ("dynamics_every", "dynamics_samples")}
+    path.write_text(json.dumps(older))
+    assert TrainSettings.from_file(path) == dataclasses.replace(ring8, dynamics_every=0,
+                                                                dynamics_samples=256)
+    with pytest.raises(InputError, match="--steps"):
+        TrainSettings.new(data="ring8", steps=0)

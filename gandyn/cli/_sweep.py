@@ -69,7 +69,9 @@ def sweep(
                          "metric logs.")] = None,
     dynamics_every: Annotated[int | None, typer.Option("--dynamics-every", help="Training: "
                               "record the dynamics (gandyn train's flight recorder) at every "
-                              "k-th log point; results.csv then has their last values.")] = None,
+                              "k-th log point; results.csv then has their last values; 0: off "
+                              "(default: gandyn train's cadence, within 25 % of the "
+                              "training).")] = None,
     atlas_colour: Annotated[str | None, typer.Option("--atlas-colour", help="Training: colour "
                             "the atlas by this results.csv column (default: kl or fd), e.g. "
                             "dynamics/max_re_eig_J.")] = None,

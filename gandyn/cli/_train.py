@@ -67,11 +67,13 @@ def train(
     dynamics: Annotated[bool | None, typer.Option("--dynamics/--no-dynamics", help="Record the "
                         "game's dynamics at log points (Jacobian and Hessian eigenvalue "
                         "extremes, Hessian spectral densities, ½‖v‖², path cosine) into "
-                        "metrics.json, dynamics.png and TensorBoard event files; it "
-                        "doubles a ring-8 run's time (default: off).")] = None,
+                        "metrics.json, dynamics.png and TensorBoard event files (default: on, "
+                        "at the cadence that keeps its cost within 25 % of the training; off "
+                        "when a run is too short for that; --dynamics: then at its first and "
+                        "last log points).")] = None,
     dynamics_every: Annotated[int | None, typer.Option("--dynamics-every", help="Record every "
                               "k-th log point (and the last); implies --dynamics (default: "
-                              "1).")] = None,
+                              "the cost model's cadence, printed at the start).")] = None,
     dynamics_samples: Annotated[int | None, typer.Option("--dynamics-samples", help="Size of "
                                 "the fixed minibatch the dynamics are recorded on; implies "
                                 "--dynamics (default: the --batch size).")] = None,
@@ -101,8 +103,8 @@ def train(
         elif dynamics and given.get("dynamics_every") == 0:
             raise InputError("--dynamics-every 0 turns the recorder off; give --no-dynamics "
                              "or k ≥ 1")
-        elif dynamics or "dynamics_samples" in given:
-            given.setdefault("dynamics_every", TrainSettings.dynamics_every or 1)
+        elif "dynamics_samples" in given:
+            dynamics = True
         if opt:
             given["options"] = parse_options(opt)
         if resume is not None:
@@ -113,7 +115,7 @@ def train(
                                  f"only --steps may be given, not --{flag.replace('_', '-')}")
             settings, run_dir = _resumed_settings(resume, given.get("steps"))
         else:
-            settings = TrainSettings.new(**given)
+            settings = TrainSettings.new(dynamics=dynamics, **given)
             run_dir = run_directory(out, "train")
         set_precision(settings.float64)
     except (InputError, ValueError) as e:
