@@ -21,6 +21,13 @@ sorts any set of eigenvalues by it, stably.
 The flight recorder (`_recorder`) runs the same Arnoldi inside its compiled program
 (`krylov_matrix`: `H_m` alone), on the game Jacobian and, as Lanczos, on each
 player's Hessian (vmapped over probes, for spectral densities).
+
+Why not `matfree.decomp.hessenberg` (or `tridiag_sym`): after a breakdown — an
+invariant Krylov subspace, which ReLU networks' exact null directions and low-rank
+games produce — matfree 0.6.3 goes on from the normalised rounding residue and its
+`H_m` gains Ritz values outside the spectrum (on `diag(1, 2, 0, …, 0)`: 5.48 and
+−0.86); here the rows after a breakdown stay zero, so the Ritz values are the exact
+eigenvalues of the invariant subspace and zeros (`tests/test_slice.py`).
 """
 
 import jax

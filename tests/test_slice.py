@@ -238,3 +238,18 @@ def test_gandyn_slice_of_a_folder_that_is_no_run(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == (f"Error: {str(tmp_path)!r} is not a gandyn train run folder "
                                      f"(settings.json and checkpoint.npz)")
+
+
+def test_arnoldi_after_a_breakdown_keeps_its_ritz_values_in_the_spectrum():
+    """A rank-2 symmetric operator: the Krylov space is invariant after 3 steps (the
+    start's components on 1, 2 and the null space). Every Ritz value of 10 steps is an
+    eigenvalue (0, 1 or 2), none an artefact of continuing past the breakdown."""
+    from gandyn._eigs import krylov_matrix
+
+    n = 30
+    operator = jnp.diag(jnp.array([1.0, 2.0] + [0.0] * (n - 2)))
+    start = jax.random.normal(jax.random.key(2), (n,))
+    ritz = np.linalg.eigvals(np.asarray(krylov_matrix(lambda u: operator @ u, start, 10)))
+    assert np.abs(ritz.imag).max() < 1e-12
+    assert np.min(np.abs(ritz.real[:, None] - np.array([0.0, 1.0, 2.0])), axis=1).max() < 1e-10
+    assert np.sort(ritz.real)[-2:] == pytest.approx([1.0, 2.0], abs=1e-10)
