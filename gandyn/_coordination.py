@@ -32,8 +32,7 @@ import dataclasses
 # A process may wait at the barrier for days while the others finish their shares; one
 # that is lost ends the wait sooner, through the runtime's heartbeats.
 WAIT_MS = 7 * 24 * 3600 * 1000
-CLIENT_METHODS = ("wait_at_barrier", "key_value_set", "blocking_key_value_get", "key_value_try_get",
-                  "shutdown")
+CLIENT_METHODS = ("wait_at_barrier", "key_value_set", "blocking_key_value_get", "shutdown")
 STATE_FIELDS = ("client", "service", "process_id", "num_processes")
 """The fields of JAX's distributed state that `join` moves out of it."""
 
