@@ -1,7 +1,8 @@
 """Sweeps over several processes (`jax.distributed`'s coordination service), in real
-subprocesses: the processes share the compile cache; the same rows, bit for bit, from 1 process and from 2; a worker killed
-mid-run leaves the other shards, and `--resume` completes the same rows; a coordinator
-that cannot be reached ends in one line within the timeout."""
+subprocesses: the same rows, bit for bit, from 1 process and from 2; the processes share
+the compile cache; a worker killed mid-run leaves the other shards, and `--resume`
+completes the same rows; a coordinator that cannot be reached ends in one line within
+the timeout."""
 
 import json
 import os
