@@ -80,7 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     lrs = [float(f"{x:.2g}") for x in np.geomspace(3e-4, 3e-3, args.lrs)]
     common = ["--data", "ring8", "--width", args.width, "--depth", args.depth,
-              "--steps", args.steps, "--log-every", args.steps, "--loss", "nsgan", "--method", "adam"]
+              "--steps", args.steps, "--log-every", args.steps, "--loss", "nsgan",
+              "--method", "adam"]
     sweep = ["sweep", *common, "--seeds", args.seeds, "--reg", "none", "--reg", "r1=1",
              *[x for h in lrs for x in ("--step", h)]]
     runs, units = len(lrs) * 2 * args.seeds, len(lrs) * 2
