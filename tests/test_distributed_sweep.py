@@ -259,8 +259,9 @@ def test_worker_processes_share_the_compile_cache(tmp_path):
     env = {**os.environ, "GANDYN_COMPILE_CACHE": "0"}
 
     def start(coordinator, process):
-        return subprocess.Popen([sys.executable, "-c", WORKER, coordinator, str(process), str(cache)],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen([sys.executable, "-c", WORKER, coordinator, str(process),
+                                 str(cache)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
 
     def seen(worker):
         out, err = worker.communicate(timeout=patient(120))
