@@ -18,6 +18,7 @@ from ._custom_types import Key
 from ._eigs import arnoldi, ritz, ritz_values
 from ._games import AbstractGame, Players
 from ._methods import AbstractMethod, AbstractStepMethod
+from ._program_cache import arrays, kept
 
 
 def _flat_field(game: AbstractGame, y: Players, key: Key | None):
@@ -32,10 +33,12 @@ def jacobian(game: AbstractGame, y: Players, key: Key | None = None) -> jax.Arra
     return _jacobian(game, y, key)
 
 
-@eqx.filter_jit
-def _jacobian(game, y, key):
+def _jacobian_program(game, y, key):
     flat, field = _flat_field(game, y, key)
     return jax.jacfwd(field)(flat)
+
+
+_jacobian = kept(_jacobian_program, arrays(1))  # a later run loads it, untraced
 
 
 def eigenvalues(game: AbstractGame, y: Players, key: Key | None = None) -> np.ndarray:
@@ -136,14 +139,16 @@ def _krylov(game, y, k, krylov, key, seed, *, with_field: bool = False):
     return (basis, hessenberg, m, value) if with_field else (basis, hessenberg, m)
 
 
-@eqx.filter_jit
-def _game_arnoldi(game, y, key, q0, m):
+def _game_arnoldi_program(game, y, key, q0, m):
     """Arnoldi on `u ↦ J u` at `y`, compiled once per game structure and `m` (a fresh
     `matvec` closure would recompile each call); `jax.linearize` evaluates the field
     once, every step then costs one tangent pass."""
     flat, field = _flat_field(game, y, key)
     value, matvec = jax.linearize(field, flat)
     return *arnoldi(matvec, q0, m), value
+
+
+_game_arnoldi = kept(_game_arnoldi_program, arrays(3))
 
 
 # --------------------------------------------------------------------------------------
@@ -210,8 +215,7 @@ class _Breakdown(ValueError):
         self.reason = reason
 
 
-@eqx.filter_jit
-def _step_matrix(game, method, y, h, key):
+def _step_matrix_program(game, method, y, h, key):
     zero = jnp.zeros_like(h)
     _, state = method.step(game, y, method.init(game, y, h, key), zero, h, key)
     moving, fixed = eqx.partition(state, eqx.is_inexact_array)
@@ -224,6 +228,9 @@ def _step_matrix(game, method, y, h, key):
 
     # Reverse mode: diffrax runs Runge–Kutta stages in a loop with a custom VJP.
     return jax.jacrev(one_step)(flat)
+
+
+_step_matrix = kept(_step_matrix_program, arrays(1))
 
 
 def spectral_radius(matrix) -> float:
@@ -261,10 +268,12 @@ def amplifications(
     return np.max(np.abs(np.linalg.eigvals(np.asarray(matrices, dtype=float))), axis=-1)
 
 
-@eqx.filter_jit
-def _step_matrices(game, method, y, hs, key):
+def _step_matrices_program(game, method, y, hs, key):
     with _breakdown_named(type(method).__name__, game):
         return jax.vmap(lambda h: _step_matrix(game, method, y, h, key))(hs)
+
+
+_step_matrices = kept(_step_matrices_program, arrays(1))
 
 
 def largest_stable_step(

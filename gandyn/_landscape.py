@@ -36,6 +36,7 @@ from jax.flatten_util import ravel_pytree
 from ._custom_types import Key
 from ._eigs import arpack
 from ._games import AbstractGame, Players
+from ._program_cache import arrays, kept
 
 # --------------------------------------------------------------------------------------
 # The field on a fixed sample set
@@ -331,9 +332,8 @@ def _share(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return 0.5 * (1 - ratio), error
 
 
-@eqx.filter_jit
-def rotation_shares(game: AbstractGame, y: Players, key: Key, probe_key: Key,
-                    probes: int = 16) -> tuple[jax.Array, jax.Array]:
+def _rotation_shares_program(game: AbstractGame, y: Players, key: Key, probe_key: Key,
+                             probes: int = 16) -> tuple[jax.Array, jax.Array]:
     """`rotation_share` of a batch of states `y` (a leading seed axis), traceable:
     `(share, standard error)` arrays, for the training log."""
     n = _flat(jax.tree_util.tree_map(lambda x: x[0], y)).size
@@ -349,6 +349,9 @@ def rotation_shares(game: AbstractGame, y: Players, key: Key, probe_key: Key,
 
     seeds = jax.tree_util.tree_leaves(y)[0].shape[0]
     return jax.vmap(one)(y, jax.random.split(probe_key, seeds))
+
+
+rotation_shares = kept(_rotation_shares_program, arrays(2))  # a later run loads it, untraced
 
 
 # --------------------------------------------------------------------------------------

@@ -373,6 +373,34 @@ def cached_call(function, jitted, args: tuple, kwargs: dict, structure: Callable
     return eqx.combine(jax.tree_util.tree_unflatten(out_treedef, results), out_static)
 
 
+def kept(function, structure: Callable) -> Callable:
+    """`eqx.filter_jit(function)`, run through `cached_call`: a program kept from an
+    earlier run is loaded, not traced. `structure(*args, **kwargs)` gives the result's
+    structure without tracing (see `cached_call`). `function` must be found again by
+    its name (`module.function`), so the result gets a name of its own:
+    `_jacobian = kept(_jacobian_program, …)`."""
+    import equinox as eqx
+
+    jitted = eqx.filter_jit(function)
+
+    def call(*args, **kwargs):
+        return cached_call(function, jitted, args, kwargs, lambda: structure(*args, **kwargs))
+
+    call.__doc__ = function.__doc__
+    return call
+
+
+def arrays(count: int) -> Callable:
+    """The `structure` of a program returning `count` arrays (a tuple of them; one
+    array for `count = 1`), for `kept`."""
+    import jax
+
+    def structure(*args, **kwargs):
+        one = jax.ShapeDtypeStruct((), "float32")
+        return one if count == 1 else (one,) * count
+    return structure
+
+
 def _export(function, static, treedef, impls, physical, expected):
     """`function` exported for these arguments, with every array result as one flat
     list; None if it cannot be (a host callback, …) or if its results do not have the

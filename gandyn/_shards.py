@@ -180,14 +180,13 @@ def initialize(coordinator: str | None = None, processes: int | None = None,
     cluster's environment, e.g. SLURM's): `(this process's index, process count)`.
     `timeout` seconds bound both reaching the coordinator and noticing a lost process
     (heartbeats); past them JAX's runtime ends the process. SIGTERM ends a worker (JAX's
-    preemption service, which would catch it, is off): a launcher can stop one."""
-    import jax
+    preemption service, which would catch it, is off): a launcher can stop one. JAX
+    itself stays single-process (`gandyn._coordination.join`): the processes share
+    compiled programs through the persistent compile cache."""
+    from ._coordination import join
 
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.config.update("jax_enable_preemption_service", False)
-    jax.distributed.initialize(coordinator, processes, process, initialization_timeout=timeout,
-                               heartbeat_timeout_seconds=timeout)
-    return jax.process_index(), jax.process_count()
+    joined = join(coordinator, processes, process, timeout=timeout)
+    return joined.process, joined.processes
 
 
 def barrier(name: str) -> None:

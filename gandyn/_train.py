@@ -20,6 +20,7 @@ from ._io import atomic_write, jsonable, read_npz
 from ._landscape import rotation_shares
 from ._methods import AbstractStepMethod, carrying_game_state
 from ._metrics import sample_metrics
+from ._program_cache import arrays, kept
 from ._recorder import Recorder, record
 from ._simulate import _observe as observe, simulate
 
@@ -253,19 +254,24 @@ def _vmapped_init(game, method, y, h, key):
     return jax.vmap(lambda p: method.init(game, p, h, key))(y)
 
 
-@eqx.filter_jit
-def _generate(game, generator, key, n: int):
+def _generate_program(game, generator, key, n: int):
     """`n` samples of every seed's generator, from the same latent draws (`key`): one
     program per game structure, reused by every run (the data are an argument of it,
     not a constant compiled into it)."""
     return jax.vmap(lambda g: game.generate(g, key, n))(generator)
 
 
-@eqx.filter_jit
-def _observe(game, y, key):
+# The log's programs: a later run loads them, untraced (`_program_cache`).
+_generate = kept(_generate_program, arrays(1))
+
+
+def _observe_program(game, y, key):
     """`(L_G, L_D, ‖v‖)` of every seed, as `simulate` observes its saved states."""
     generator_loss, discriminator_loss, speed, _ = jax.vmap(lambda p: observe(game, p, key, None))(y)
     return generator_loss, discriminator_loss, speed
+
+
+_observe = kept(_observe_program, arrays(3))
 
 
 def _template(game: AbstractGame, method: AbstractStepMethod, h: float, seeds: int):

@@ -1,7 +1,8 @@
-"""Sweeps over several processes (`jax.distributed`, CPU collectives over gloo), in real
-subprocesses: the same rows, bit for bit, from 1 process and from 2; a worker killed
-mid-run leaves the other shards, and `--resume` completes the same rows; a coordinator
-that cannot be reached ends in one line within the timeout."""
+"""Sweeps over several processes (`jax.distributed`'s coordination service), in real
+subprocesses: the same rows, bit for bit, from 1 process and from 2; the processes share
+the compile cache; a worker killed mid-run leaves the other shards, and `--resume`
+completes the same rows; a coordinator that cannot be reached ends in one line within
+the timeout."""
 
 import json
 import os
@@ -208,9 +209,74 @@ def test_coordination_service_attributes_exist():
     from gandyn import _coordination
 
     state = _coordination.state()
-    assert state is multihost_utils.distributed.global_state and hasattr(state, "client")
+    assert state is multihost_utils.distributed.global_state
+    for field in _coordination.STATE_FIELDS:
+        assert hasattr(state, field), field
     for method in _coordination.CLIENT_METHODS:
         assert callable(getattr(_jax.DistributedRuntimeClient, method, None)), method
+    assert callable(getattr(_jax.DistributedRuntimeService, "shutdown", None))
+
+
+# A worker as a sweep starts it (`_shards.initialize`), compiling programs with JAX's
+# persistent cache in argv[3]: `f` always, `only_1` in process 1. It prints what it saw.
+WORKER = """
+import json, sys
+import jax, jax.numpy as jnp
+coordinator, process = sys.argv[1], int(sys.argv[2])
+if coordinator != "alone":
+    from gandyn import _shards
+    process, processes = _shards.initialize(coordinator, 2, process, timeout=30)
+jax.config.update("jax_compilation_cache_dir", sys.argv[3])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+events = []
+jax.monitoring.register_event_listener(lambda name, **kwargs: events.append(name))
+def f(x):
+    return jnp.sin(x) * 2
+def only_1(x):
+    return jnp.cos(x) + 1
+x = jnp.arange(3.0)
+jax.block_until_ready(jax.jit(f)(x))
+seen = {"devices": [d.id for d in jax.devices()], "processes": jax.process_count(),
+        "hits": events.count("/jax/compilation_cache/cache_hits"),
+        "misses": events.count("/jax/compilation_cache/cache_misses")}
+if process == 1:
+    jax.block_until_ready(jax.jit(only_1)(x))
+if coordinator != "alone":
+    _shards.barrier("compiled")
+print(json.dumps(seen))
+"""
+
+
+def test_worker_processes_share_the_compile_cache(tmp_path):
+    """A sweep's processes compute the compile-cache keys a lone process computes
+    (JAX single-process in each: one device, id 0), so programs compiled by an earlier
+    run are loaded, not compiled, by process 0 and process 1 alike; and process 1
+    writes what it compiles (JAX writes from process 0 only when it is multi-process:
+    every process but the first compiled every program again, on every run)."""
+    from gandyn.cli._workers import free_port
+
+    cache = tmp_path / "xla"
+    env = {**os.environ, "GANDYN_COMPILE_CACHE": "0"}
+
+    def start(coordinator, process):
+        return subprocess.Popen([sys.executable, "-c", WORKER, coordinator, str(process),
+                                 str(cache)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def seen(worker):
+        out, err = worker.communicate(timeout=patient(120))
+        assert worker.returncode == 0, err[-2000:]
+        return json.loads(out.strip().splitlines()[-1])
+
+    alone = seen(start("alone", 0))
+    assert alone["misses"] > 0 and alone["hits"] == 0
+    assert not list(cache.glob("jit_only_1-*"))
+    coordinator = f"127.0.0.1:{free_port()}"
+    workers = [start(coordinator, p) for p in (0, 1)]
+    for found in [seen(w) for w in workers]:
+        assert found["devices"] == [0] and found["processes"] == 1
+        assert found["misses"] == 0 and found["hits"] == alone["misses"], found
+    assert len(list(cache.glob("jit_only_1-*"))) == 1  # written by process 1
 
 
 def test_shard_rows_with_impossible_statuses_or_types_are_refused(tmp_path):

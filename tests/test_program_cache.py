@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import gandyn as gd
-from gandyn import _program_cache as pc, _simulate
+from gandyn import _program_cache as pc, _simulate, _train
+from gandyn._analysis import amplifications
 
 
 def _run():
@@ -239,3 +240,56 @@ def test_worker_shares_partition_the_cores(monkeypatch):
     assert shares == [{0, 1}, {2, 3, 5}]
     assert [len(share_of_cores(i, 5)) for i in range(5)] == [1] * 5
     assert share_of_cores(0, 1) is None and share_of_cores(0, 6) is None
+
+
+def _untraceable(monkeypatch, *names):
+    """Make tracing any of `jax`'s `names` (what the programs below trace) an error."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("traced again: the program was not loaded from the cache")
+
+    for name in names:
+        monkeypatch.setattr(jax, name, refuse)
+
+
+def test_second_eigen_analysis_loads_its_programs(cache, monkeypatch):
+    """`gandyn eigen`'s programs (the Jacobian, a step matrix, the step matrices over
+    step sizes) are kept: a second run in a new process traces none of them (tracing
+    would call `jax.jacfwd` / `jax.jacrev`) and gives the same numbers."""
+    folder, exports, _ = cache
+    game = gd.games.get("dirac", loss=gd.losses.get("wgan"))
+    y, method = gd.Players(np.array([0.3]), np.array([-0.2])), gd.methods.get("altgd")
+
+    def analysis():
+        return [np.asarray(gd.jacobian(game, y)), np.asarray(gd.step_matrix(game, method, y, 0.3)),
+                amplifications(game, method, y, [0.1, 0.5])]
+
+    first = analysis()
+    assert len(exports) == 3 and len(_entries(folder)) == 3
+    _forget()
+    _untraceable(monkeypatch, "jacfwd", "jacrev")
+    assert _same(analysis(), first) and len(exports) == 3
+    # The WGAN Dirac-GAN's field is (ψ, −θ): J = [[0, 1], [−1, 0]] everywhere (a rotation).
+    assert np.array_equal(first[0], [[0.0, 1.0], [-1.0, 0.0]])
+
+
+def test_second_training_log_loads_its_programs(cache, monkeypatch):
+    """`train`'s log programs (here: the losses and ‖v‖ of every seed, the evaluation
+    samples; its Arnoldi and rotation-share programs are kept the same way, and its
+    training chunk is `simulate`'s program) are kept: in a new process they are loaded,
+    not traced, and give the same numbers bit for bit."""
+    folder, exports, _ = cache
+    game = gd.MLPGAN(gd.losses.nsgan, gd.data.Gaussian1D(mean=1.0, std=0.5), width=4, depth=1,
+                     latent_size=1, batch_size=16)
+    key = jax.random.key(0)
+    y = jax.tree_util.tree_map(lambda x: np.stack([x, -x]), game.init(key))  # two seeds
+
+    def log():
+        return [np.asarray(x) for x in (*_train._observe(game, y, key),
+                                        _train._generate(game, y.generator, key, 32))]
+
+    first = log()
+    assert len(exports) == len(_entries(folder)) == 2
+    _forget()
+    # Tracing either would call the generator.
+    monkeypatch.setattr(type(game), "generate", lambda *a, **k: pytest.fail("traced again"))
+    assert _same(log(), first) and len(exports) == 2

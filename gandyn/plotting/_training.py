@@ -1,12 +1,12 @@
 """Training figures for toy targets: GAN-Lab-style snapshots, a GIF, metric curves."""
 
-import equinox as eqx
 import jax
 import matplotlib as mpl  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .._games import Players  # noqa: E402
+from .._program_cache import arrays, kept  # noqa: E402
 from ._style import (  # noqa: E402
     OKABE_ITO, STYLE, fit_suptitle, history_row, outcome_text, row_text, styled,
 )
@@ -28,8 +28,7 @@ D_CMAP = mpl.colors.ListedColormap(0.5 * mpl.colormaps["PuOr"](np.linspace(0, 1,
 
 
 
-@eqx.filter_jit
-def _d_and_push(game, discriminator, points, fake, real):
+def _d_and_push_program(game, discriminator, points, fake, real):
     """`D(x) = σ(C(x))` at `points`, and the generator's push `−∇_x L_G` at the `fake`
     samples (scored against as many `real` ones): one compiled program per game shape
     (a snapshot, and every frame of a training GIF, call it)."""
@@ -42,6 +41,9 @@ def _d_and_push(game, discriminator, points, fake, real):
 
     push = -jax.grad(generator_loss)(fake) if fake.shape[0] else fake
     return d, push
+
+
+_d_and_push = kept(_d_and_push_program, arrays(2))  # a later run loads it, untraced
 
 
 def snapshot(ax, game, players: Players, samples: np.ndarray, reference: np.ndarray, *,
