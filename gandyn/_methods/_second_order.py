@@ -111,10 +111,11 @@ class CompetitiveGD(AbstractStepMethod):
         (I − h² D_xy L₁ D_yx L₂) dₓ = ∇ₓL₁ − h D_xy L₁ ∇_yL₂,
         d_y = ∇_yL₂ − h D_yx L₂ dₓ,
 
-    whose operator is applied by two Hessian-vector products. `solver` is any lineax
-    iterative solver: GMRES (the default) for any game; for a zero-sum game
-    (`L₂ = −L₁`) the operator is `I + h²BBᵀ`, symmetric positive definite, and
-    `lineax.CG` applies (Schäfer's choice). On the bilinear game `L = xy` the step
+    whose operator is applied by two Hessian-vector products. `solver` (lineax) is the
+    solve where GMRES below has not converged, and at a fixed point: GMRES (the
+    default) for any game; for a zero-sum game (`L₂ = −L₁`) the operator is
+    `I + h²BBᵀ`, symmetric positive definite, and `lineax.CG` applies (Schäfer's
+    choice). On the bilinear game `L = xy` the step
     matrix has eigenvalues `(1 ± ih)/(1 + h²)`: contraction `1/√(1 + h²)` per step,
     for every step size.
 
@@ -129,11 +130,14 @@ class CompetitiveGD(AbstractStepMethod):
     iteration, stopping where the least-squares residual meets `‖residual‖₂ ≤ atol +
     rtol‖r‖₂` (the solver's tolerances; the package's CG tests `‖residual‖² <
     10⁻¹²‖r‖²`, the same 10⁻⁶), and `D_yx L₂ dₓ` for `d_y` a by-product of the
-    iterations. Up to `krylov_steps` iterations (default 10); members not converged
+    iterations. Up to `krylov_steps` iterations (default 4); members not converged
     by then are finished by `solver`, started from the GMRES iterate. On the ring-8
     MLP GAN at h = 10⁻³ one iteration meets 10⁻⁶ near the initialisation and two
     after 2,000 Adam steps (a step costs `1 + 2k` Hessian-vector products).
-    `krylov_steps=0` is `solver`'s solve alone. The solve starts from 0 at every step:
+    (The Neumann term with lineax's GMRES after it, the earlier default, took 5
+    applications there: lineax recomputes a start's residual and also tests the
+    last correction.) `krylov_steps=0` is `solver`'s solve alone. The solve starts
+    from 0 at every step:
     the package's CG starts from the previous step's solution, its GMRES (`GACGD`)
     from 0; on the ring-8 GAN, whose minibatch changes every step, the previous
     solution's residual (10⁻² relative after training) costs an extra application
@@ -148,7 +152,7 @@ class CompetitiveGD(AbstractStepMethod):
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-6, atol=0.0, max_steps=100, restart=2)
     generator_scale: float = 1.0
     discriminator_scale: float = 1.0
-    krylov_steps: int = eqx.field(static=True, default=10)
+    krylov_steps: int = eqx.field(static=True, default=4)
 
     def __check_init__(self):
         if not isinstance(self.solver, _CGD_SOLVERS):
@@ -215,54 +219,84 @@ def _gmres(apply, rhs, steps: int, tolerance):
 
     `apply(v) -> (A v, e(v))` on flat vectors, `e` linear (the step's `D_yx L₂ v`):
     `(z, e(z), k, converged)` with `e(z) = Σ yⱼ e(vⱼ)` a by-product. One application
-    per iteration; the Gram–Schmidt is classical and repeated once (CGS2). The loop
-    is a `lax.scan` whose iterations past convergence are skipped (`lax.cond` on any
-    batch member still going), so that it can be differentiated in reverse mode."""
+    per iteration; the Gram–Schmidt is classical and repeated once (CGS2). After the
+    first iteration the loop is a `lax.scan` whose iterations past convergence are
+    skipped (`lax.cond` on any batch member still going), so that it can be
+    differentiated in both modes."""
     size, dtype = rhs.shape[0], rhs.dtype
     beta = _safe_norm(rhs)
-    extra_shape = jax.eval_shape(lambda v: apply(v)[1], rhs)
-    basis = jnp.zeros((steps + 1, size), dtype).at[0].set(_safe_divide(rhs, beta))
-    extras = jnp.zeros((steps, extra_shape.shape[0]), extra_shape.dtype)
-    hessenberg = jnp.zeros((steps + 1, steps), dtype)  # rotated: upper triangular
-    cosines, sines = jnp.zeros(steps, dtype), jnp.zeros(steps, dtype)
-    g = jnp.zeros(steps + 1, dtype).at[0].set(beta)
-    carry = (basis, extras, hessenberg, cosines, sines, g, jnp.zeros((), jnp.int32),
-             beta > tolerance)
+    active = beta > tolerance
+
+    def arnoldi(carry, j):
+        basis, extras, hessenberg, cosines, sines, g, k, active = carry
+        w, e = apply(basis[j])
+        w, column = _orthogonalise(w, basis)  # rows past j are zero
+        norm = _safe_norm(w)
+        column = column.at[j + 1].set(norm)
+        for i in range(steps):  # the earlier rotations, in order
+            a, b = column[i], column[i + 1]
+            use = i < j
+            column = column.at[i].set(jnp.where(use, cosines[i] * a + sines[i] * b, a))
+            column = column.at[i + 1].set(
+                jnp.where(use, -sines[i] * a + cosines[i] * b, b))
+        c, s, r = _givens(column[j], column[j + 1])
+        column = column.at[j].set(r).at[j + 1].set(0)
+        # A batch member that has converged keeps its values (rows only: no copy of
+        # the basis).
+        keep = lambda n, o: jnp.where(active, n, o)  # noqa: E731
+        g_j, g_next = keep(c * g[j], g[j]), keep(-s * g[j], g[j + 1])
+        return (basis.at[j + 1].set(keep(_safe_divide(w, norm), basis[j + 1])),
+                extras.at[j].set(keep(e, extras[j])),
+                hessenberg.at[:, j].set(keep(column, hessenberg[:, j])),
+                cosines.at[j].set(keep(c, cosines[j])), sines.at[j].set(keep(s, sines[j])),
+                g.at[j].set(g_j).at[j + 1].set(g_next), k + active.astype(k.dtype),
+                active & (jnp.abs(g_next) > tolerance))
 
     def iterate(carry, j):
-        def arnoldi(carry):
-            basis, extras, hessenberg, cosines, sines, g, k, active = carry
-            w, e = apply(basis[j])
-            column = basis @ w  # rows past j are zero
-            w = w - column @ basis
-            again = basis @ w
-            w, column = w - again @ basis, column + again
-            norm = _safe_norm(w)
-            column = column.at[j + 1].set(norm)
-            for i in range(steps):  # the earlier rotations, in order
-                a, b = column[i], column[i + 1]
-                use = i < j
-                column = column.at[i].set(jnp.where(use, cosines[i] * a + sines[i] * b, a))
-                column = column.at[i + 1].set(
-                    jnp.where(use, -sines[i] * a + cosines[i] * b, b))
-            c, s, r = _givens(column[j], column[j + 1])
-            column = column.at[j].set(r).at[j + 1].set(0)
-            new = (basis.at[j + 1].set(_safe_divide(w, norm)), extras.at[j].set(e),
-                   hessenberg.at[:, j].set(column), cosines.at[j].set(c), sines.at[j].set(s),
-                   g.at[j].set(c * g[j]).at[j + 1].set(-s * g[j]), k + 1)
-            keep = lambda n, o: jnp.where(active, n, o)  # noqa: E731
-            new = jax.tree_util.tree_map(keep, new, carry[:-1])
-            return (*new, active & (jnp.abs(new[5][j + 1]) > tolerance))
+        return jax.lax.cond(eqxi.unvmap_any(carry[-1]), arnoldi, lambda c, j: c, carry, j), None
 
-        return jax.lax.cond(eqxi.unvmap_any(carry[-1]), arnoldi, lambda c: c, carry), None
+    # The first iteration, always needed (but at b = 0), on one vector: the Krylov
+    # basis is built only where some member needs a second.
+    first = _safe_divide(rhs, beta)
+    w, e = apply(first)
+    w, (h,) = _orthogonalise(w, first[None])
+    norm = _safe_norm(w)
+    c, s, r = _givens(h, norm)
+    g0, g1 = jnp.where(active, c * beta, beta), jnp.where(active, -s * beta, 0)
+    k = active.astype(jnp.int32)
+    going = active & (jnp.abs(g1) > tolerance)
 
-    (basis, extras, hessenberg, _, _, g, k, active), _ = jax.lax.scan(
-        iterate, carry, jnp.arange(steps))
-    used = jnp.arange(steps) < k
-    triangle = jnp.where(used[:, None] & used[None, :], hessenberg[:steps], 0)
-    triangle = triangle + jnp.diag(jnp.where(used, 0, 1).astype(dtype))
-    coefficients = jax.scipy.linalg.solve_triangular(triangle, jnp.where(used, g[:steps], 0))
-    return coefficients @ basis[:steps], coefficients @ extras, k, ~active
+    def one_iteration():
+        y = jnp.where(active, _safe_divide(g0, r), 0)
+        return y * first, y * e, k, ~going
+
+    def more_iterations():
+        row = lambda x: jnp.where(active, x, 0)  # noqa: E731
+        carry = (jnp.zeros((steps + 1, size), dtype).at[0].set(first)
+                 .at[1].set(row(_safe_divide(w, norm))),
+                 jnp.zeros((steps, e.shape[0]), e.dtype).at[0].set(e),
+                 jnp.zeros((steps + 1, steps), dtype).at[0, 0].set(row(r)),
+                 jnp.zeros(steps, dtype).at[0].set(row(c)),
+                 jnp.zeros(steps, dtype).at[0].set(row(s)),
+                 jnp.zeros(steps + 1, dtype).at[0].set(g0).at[1].set(g1), k, going)
+        carry, _ = jax.lax.scan(iterate, carry, jnp.arange(1, steps))
+        basis, extras, hessenberg, _, _, g, k_, going_ = carry
+        used = jnp.arange(steps) < k_
+        triangle = jnp.where(used[:, None] & used[None, :], hessenberg[:steps], 0)
+        triangle = triangle + jnp.diag(jnp.where(used, 0, 1).astype(dtype))
+        y = jax.scipy.linalg.solve_triangular(triangle, jnp.where(used, g[:steps], 0))
+        return y @ basis[:steps], y @ extras, k_, ~going_
+
+    return jax.lax.cond(eqxi.unvmap_any(going), more_iterations, one_iteration)
+
+
+def _orthogonalise(w, basis):
+    """`w` less its projection on the rows of `basis` (orthonormal or zero), and the
+    projection's coefficients: classical Gram–Schmidt, done twice."""
+    column = basis @ w
+    w = w - column @ basis
+    again = basis @ w
+    return w - again @ basis, column + again
 
 
 def _solve_reduced(solver, steps: int, outer, inner, scale, rhs):
