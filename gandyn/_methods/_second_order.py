@@ -130,7 +130,7 @@ class CompetitiveGD(AbstractStepMethod):
     iteration, stopping where the least-squares residual meets `‖residual‖₂ ≤ atol +
     rtol‖r‖₂` (the solver's tolerances; the package's CG tests `‖residual‖² <
     10⁻¹²‖r‖²`, the same 10⁻⁶), and `D_yx L₂ dₓ` for `d_y` a by-product of the
-    iterations. Up to `krylov_steps` iterations (default 4); members not converged
+    iterations. Up to `krylov_steps` iterations (default 8); members not converged
     by then are finished by `solver`, started from the GMRES iterate. On the ring-8
     MLP GAN at h = 10⁻³ one iteration meets 10⁻⁶ near the initialisation and two
     after 2,000 Adam steps (a step costs `1 + 2k` Hessian-vector products).
@@ -152,7 +152,7 @@ class CompetitiveGD(AbstractStepMethod):
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-6, atol=0.0, max_steps=100, restart=2)
     generator_scale: float = 1.0
     discriminator_scale: float = 1.0
-    krylov_steps: int = eqx.field(static=True, default=4)
+    krylov_steps: int = eqx.field(static=True, default=8)
 
     def __check_init__(self):
         if not isinstance(self.solver, _CGD_SOLVERS):
