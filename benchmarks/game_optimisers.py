@@ -67,8 +67,7 @@ def main():
     methods = {
         "adam": gd.methods.get("adam"),
         "cgd (default)": gd.methods.get("cgd"),
-        "cgd (GMRES only)": gd.CompetitiveGD(gmres, series_terms=0),
-        "cgd (BiCGStab)": gd.CompetitiveGD(lx.BiCGStab(rtol=1e-6, atol=0.0, max_steps=100)),
+        "cgd (lineax GMRES)": gd.CompetitiveGD(gmres, krylov_steps=0),
         "lola": gd.methods.get("lola"),
         "sga": gd.methods.get("sga"),
         "extra-adam": gd.methods.get("extra-adam"),

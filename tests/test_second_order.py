@@ -57,7 +57,7 @@ def test_cgd_step_is_the_dense_nash_step_of_the_bilinear_approximation():
         return method.step(game, y, method.init(game, y, h, None), 0.0, h, None)
 
     y1, applications = step(gd.CompetitiveGD(), game)
-    assert int(applications) >= 2
+    assert 2 <= int(applications) <= n  # GMRES ends within n = dim x iterations
     np.testing.assert_allclose(flat(y1), expected, rtol=1e-5, atol=1e-5)
 
     zero_sum = gd.Quadratic(P=P, A=A, Q=Q, b=rng.normal(size=n), c=rng.normal(size=m))
@@ -66,10 +66,11 @@ def test_cgd_step_is_the_dense_nash_step_of_the_bilinear_approximation():
     np.testing.assert_allclose(flat(cg), flat(gmres), rtol=1e-5, atol=1e-5)
 
 
-def test_cgd_small_steps_take_the_neumann_term_alone_and_keep_the_nash_step():
-    """Where `h²‖D_xy L₁ D_yx L₂‖` is below the tolerance the first Neumann term is the
+def test_cgd_small_steps_take_one_gmres_iteration_and_keep_the_nash_step():
+    """Where `h²‖D_xy L₁ D_yx L₂‖` is below the tolerance one GMRES iteration is the
     solve (one application of the reduced operator), and the step is still the dense
-    `y − h(I + hH_o)⁻¹ξ`; with `series_terms=0` GMRES alone gives the same step."""
+    `y − h(I + hH_o)⁻¹ξ`; with `krylov_steps=0` lineax's GMRES alone gives the same
+    step."""
     rng = np.random.default_rng(1)
     n, m, h = 3, 2, 1e-4
     P, A, Q, B = (rng.normal(size=s) for s in ((n, n), (n, m), (m, m), (m, n)))
@@ -81,11 +82,35 @@ def test_cgd_small_steps_take_the_neumann_term_alone_and_keep_the_nash_step():
     expected = flat(y) - h * np.linalg.solve(np.eye(n + m) + h * h_o, xi)
     steps = {}
     for terms in (1, 0):
-        method = gd.CompetitiveGD(series_terms=terms)
+        method = gd.CompetitiveGD(krylov_steps=terms)
         steps[terms] = method.step(game, y, method.init(game, y, h, None), 0.0, h, None)
     assert int(steps[1][1]) == 1 and int(steps[0][1]) > 1
     for y1, _ in steps.values():
         np.testing.assert_allclose(flat(y1), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_cgd_gmres_is_exact_within_the_players_dimension_where_restarted_gmres_stalls():
+    """Unrestarted GMRES ends within n = dim x iterations (Saad & Schultz 1986): on a
+    general-sum quadratic game whose reduced operator has eigenvalues near ±0.94i,
+    where lineax's GMRES with restart 2 stalls, the step is the dense Nash step after
+    at most n applications, for each member of a batch as for one."""
+    rng = np.random.default_rng(0)
+    n, m, h = 6, 4, 0.5
+    P, A, Q, B = (rng.normal(size=s) for s in ((n, n), (n, m), (m, m), (m, n)))
+    game = gd.Quadratic(P=P @ P.T, A=A, Q=Q @ Q.T, B=B, b=rng.normal(size=n),
+                        c=rng.normal(size=m))
+    h_o = np.block([[np.zeros((n, n)), A], [B, np.zeros((m, m))]])
+    method = gd.CompetitiveGD()
+    starts = gd.Players(jnp.asarray(rng.normal(size=(2, n))), jnp.asarray(rng.normal(size=(2, m))))
+    moved, applications = jax.vmap(
+        lambda y: method.step(game, y, method.init(game, y, h, None), 0.0, h, None))(starts)
+    for i in range(2):
+        y = jax.tree_util.tree_map(lambda a: a[i], starts)
+        xi = -flat(game.field(y))
+        expected = flat(y) - h * np.linalg.solve(np.eye(n + m) + h * h_o, xi)
+        assert int(applications[i]) <= n
+        np.testing.assert_allclose(flat(jax.tree_util.tree_map(lambda a: a[i], moved)), expected,
+                                   rtol=1e-9, atol=1e-9)
 
 
 # --- opponent shaping: the tandem game and matching pennies -----------------------

@@ -111,10 +111,11 @@ class CompetitiveGD(AbstractStepMethod):
         (I − h² D_xy L₁ D_yx L₂) dₓ = ∇ₓL₁ − h D_xy L₁ ∇_yL₂,
         d_y = ∇_yL₂ − h D_yx L₂ dₓ,
 
-    whose operator is applied by two Hessian-vector products. `solver` is any lineax
-    iterative solver: GMRES (the default) for any game; for a zero-sum game
-    (`L₂ = −L₁`) the operator is `I + h²BBᵀ`, symmetric positive definite, and
-    `lineax.CG` applies (Schäfer's choice). On the bilinear game `L = xy` the step
+    whose operator is applied by two Hessian-vector products. `solver` (lineax) is the
+    solve where GMRES below has not converged, and at a fixed point: GMRES (the
+    default) for any game; for a zero-sum game (`L₂ = −L₁`) the operator is
+    `I + h²BBᵀ`, symmetric positive definite, and `lineax.CG` applies (Schäfer's
+    choice). On the bilinear game `L = xy` the step
     matrix has eigenvalues `(1 ± ih)/(1 + h²)`: contraction `1/√(1 + h²)` per step,
     for every step size.
 
@@ -124,16 +125,23 @@ class CompetitiveGD(AbstractStepMethod):
     `(I − η_xη_y D_xy L₁ D_yx L₂) dₓ = ∇ₓL₁ − η_y D_xy L₁ ∇_yL₂`, `Δx = −η_x dₓ`,
     `Δy = −η_y(∇_yL₂ − η_x D_yx L₂ dₓ)`.
 
-    The solve starts with the first term of the Neumann series, `dₓ ≈ r`, whose
-    residual `η_xη_y D_xy L₁ D_yx L₂ r` is one application (`series_terms`, default 1;
-    `_solve_reduced`): where it meets the CGDs package's test `‖residual‖₂ ≤ atol +
-    rtol‖r‖₂` (the solver's tolerances) the step costs 3 Hessian-vector products, since
-    `D_yx L₂ dₓ` for `d_y` is a by-product; elsewhere `solver` finishes the solve,
-    started from `r`. It is the same solve to the same tolerance (on the ring-8 MLP GAN
-    at h = 10⁻³ the first term meets 10⁻⁶ near the initialisation, not after 2,000 Adam
-    steps). `series_terms=0` is the Krylov solve alone (the earlier default); more
-    terms help only where `η_xη_y‖D_xy L₁ D_yx L₂‖` is small (each costs 2 products
-    and the series diverges where that product's spectral radius reaches 1).
+    The reduced system is solved by unrestarted GMRES from 0, as the CGDs package's
+    `GMRES` (devzhk/cgds-package; `_gmres`): one application of the operator per
+    iteration, stopping where the least-squares residual meets `‖residual‖₂ ≤ atol +
+    rtol‖r‖₂` (the solver's tolerances; the package's CG tests `‖residual‖² <
+    10⁻¹²‖r‖²`, the same 10⁻⁶), and `D_yx L₂ dₓ` for `d_y` a by-product of the
+    iterations. Up to `krylov_steps` iterations (default 8); members not converged
+    by then are finished by `solver`, started from the GMRES iterate. On the ring-8
+    MLP GAN at h = 10⁻³ one iteration meets 10⁻⁶ near the initialisation and two
+    after 2,000 Adam steps (a step costs `1 + 2k` Hessian-vector products).
+    (The Neumann term with lineax's GMRES after it, the earlier default, took 5
+    applications there: lineax recomputes a start's residual and also tests the
+    last correction.) `krylov_steps=0` is `solver`'s solve alone. The solve starts
+    from 0 at every step:
+    the package's CG starts from the previous step's solution, its GMRES (`GACGD`)
+    from 0; on the ring-8 GAN, whose minibatch changes every step, the previous
+    solution's residual (10⁻² relative after training) costs an extra application
+    and saves none.
 
     Where gandyn is compared with the CGDs package (devzhk/cgds-package,
     `cgd_utils.conjugate_gradient`): its CG warm-started from the previous solution
@@ -144,7 +152,7 @@ class CompetitiveGD(AbstractStepMethod):
     solver: lx.AbstractLinearSolver = lx.GMRES(rtol=1e-6, atol=0.0, max_steps=100, restart=2)
     generator_scale: float = 1.0
     discriminator_scale: float = 1.0
-    series_terms: int = eqx.field(static=True, default=1)
+    krylov_steps: int = eqx.field(static=True, default=8)
 
     def __check_init__(self):
         if not isinstance(self.solver, _CGD_SOLVERS):
@@ -156,8 +164,8 @@ class CompetitiveGD(AbstractStepMethod):
     def evaluations(self):
         """`None`: it varies. A step costs the two players' gradients linearised (≈ 2
         evaluations), one Hessian-vector product for the right-hand side and 2 per
-        application of the reduced operator (the Neumann term's included), plus one
-        where `solver` finishes the solve; the state counts the applications
+        application of the reduced operator (one per GMRES iteration), plus one where
+        `solver` finishes the solve; the state counts the applications
         (`Solution.method_state`: the total over the run)."""
         return None
 
@@ -171,7 +179,7 @@ class CompetitiveGD(AbstractStepMethod):
         g1x, d_xy_l1 = at.linearized_cross_x(0)
         g2y, d_yx_l2 = at.linearized_cross_y(1)
         rhs = _axpy(-b, d_xy_l1(g2y), g1x)
-        dx, d_yx_dx, applied = _solve_reduced(self.solver, self.series_terms, d_xy_l1, d_yx_l2,
+        dx, d_yx_dx, applied = _solve_reduced(self.solver, self.krylov_steps, d_xy_l1, d_yx_l2,
                                               a * b, rhs)
         dy = _axpy(-a, d_yx_dx, g2y)
         moved = Players(_axpy(-a, dx, y.generator), _axpy(-b, dy, y.discriminator))
@@ -182,65 +190,158 @@ def _norm(tree):
     return jnp.sqrt(_dot(tree, tree))
 
 
-def _solve_reduced(solver, terms: int, outer, inner, scale, rhs):
+def _safe_norm(v):
+    """`‖v‖₂` of a flat vector, with derivative 0 (not NaN) at `v = 0`."""
+    square = jnp.vdot(v, v)
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1)), 0)
+
+
+def _safe_divide(a, b):
+    """`a/b`, and 0 where `b = 0` (no NaN in a branch a `where` or `cond` discards,
+    nor in its derivative)."""
+    nonzero = b != 0
+    return jnp.where(nonzero, a, 0) / jnp.where(nonzero, b, 1)
+
+
+def _givens(a, b):
+    """`(c, s, r)` with `[[c, s], [−s, c]]·(a, b) = (r, 0)`, `r = √(a² + b²)`."""
+    r = jnp.sqrt(jnp.where((a == 0) & (b == 0), 1, a * a + b * b))
+    r = jnp.where((a == 0) & (b == 0), 0, r)
+    return _safe_divide(a, r) + jnp.where(r == 0, 1, 0), _safe_divide(b, r), r
+
+
+def _gmres(apply, rhs, steps: int, tolerance):
+    r"""Unrestarted GMRES from 0 (Saad & Schultz 1986) as the CGDs package's `GMRES`
+    (devzhk/cgds-package): Arnoldi on `K_k(A, b)`, Givens rotations giving the least
+    squares residual `‖b − A z_k‖₂` without another application, stopping at the first
+    `k` where it is `≤ tolerance`, at most `steps` iterations.
+
+    `apply(v) -> (A v, e(v))` on flat vectors, `e` linear (the step's `D_yx L₂ v`):
+    `(z, e(z), k, converged)` with `e(z) = Σ yⱼ e(vⱼ)` a by-product. One application
+    per iteration; the Gram–Schmidt is classical and repeated once (CGS2). After the
+    first iteration the loop is a `lax.scan` whose iterations past convergence are
+    skipped (`lax.cond` on any batch member still going), so that it can be
+    differentiated in both modes."""
+    size, dtype = rhs.shape[0], rhs.dtype
+    beta = _safe_norm(rhs)
+    active = beta > tolerance
+
+    def arnoldi(carry, j):
+        basis, extras, hessenberg, cosines, sines, g, k, active = carry
+        w, e = apply(basis[j])
+        w, column = _orthogonalise(w, basis)  # rows past j are zero
+        norm = _safe_norm(w)
+        column = column.at[j + 1].set(norm)
+        for i in range(steps):  # the earlier rotations, in order
+            a, b = column[i], column[i + 1]
+            use = i < j
+            column = column.at[i].set(jnp.where(use, cosines[i] * a + sines[i] * b, a))
+            column = column.at[i + 1].set(
+                jnp.where(use, -sines[i] * a + cosines[i] * b, b))
+        c, s, r = _givens(column[j], column[j + 1])
+        column = column.at[j].set(r).at[j + 1].set(0)
+        # A batch member that has converged keeps its values (rows only: no copy of
+        # the basis).
+        keep = lambda n, o: jnp.where(active, n, o)  # noqa: E731
+        g_j, g_next = keep(c * g[j], g[j]), keep(-s * g[j], g[j + 1])
+        return (basis.at[j + 1].set(keep(_safe_divide(w, norm), basis[j + 1])),
+                extras.at[j].set(keep(e, extras[j])),
+                hessenberg.at[:, j].set(keep(column, hessenberg[:, j])),
+                cosines.at[j].set(keep(c, cosines[j])), sines.at[j].set(keep(s, sines[j])),
+                g.at[j].set(g_j).at[j + 1].set(g_next), k + active.astype(k.dtype),
+                active & (jnp.abs(g_next) > tolerance))
+
+    def iterate(carry, j):
+        return jax.lax.cond(eqxi.unvmap_any(carry[-1]), arnoldi, lambda c, j: c, carry, j), None
+
+    # The first iteration, always needed (but at b = 0), on one vector: the Krylov
+    # basis is built only where some member needs a second.
+    first = _safe_divide(rhs, beta)
+    w, e = apply(first)
+    w, (h,) = _orthogonalise(w, first[None])
+    norm = _safe_norm(w)
+    c, s, r = _givens(h, norm)
+    g0, g1 = jnp.where(active, c * beta, beta), jnp.where(active, -s * beta, 0)
+    k = active.astype(jnp.int32)
+    going = active & (jnp.abs(g1) > tolerance)
+
+    def one_iteration():
+        y = jnp.where(active, _safe_divide(g0, r), 0)
+        return y * first, y * e, k, ~going
+
+    def more_iterations():
+        row = lambda x: jnp.where(active, x, 0)  # noqa: E731
+        carry = (jnp.zeros((steps + 1, size), dtype).at[0].set(first)
+                 .at[1].set(row(_safe_divide(w, norm))),
+                 jnp.zeros((steps, e.shape[0]), e.dtype).at[0].set(e),
+                 jnp.zeros((steps + 1, steps), dtype).at[0, 0].set(row(r)),
+                 jnp.zeros(steps, dtype).at[0].set(row(c)),
+                 jnp.zeros(steps, dtype).at[0].set(row(s)),
+                 jnp.zeros(steps + 1, dtype).at[0].set(g0).at[1].set(g1), k, going)
+        carry, _ = jax.lax.scan(iterate, carry, jnp.arange(1, steps))
+        basis, extras, hessenberg, _, _, g, k_, going_ = carry
+        used = jnp.arange(steps) < k_
+        triangle = jnp.where(used[:, None] & used[None, :], hessenberg[:steps], 0)
+        triangle = triangle + jnp.diag(jnp.where(used, 0, 1).astype(dtype))
+        y = jax.scipy.linalg.solve_triangular(triangle, jnp.where(used, g[:steps], 0))
+        return y @ basis[:steps], y @ extras, k_, ~going_
+
+    return jax.lax.cond(eqxi.unvmap_any(going), more_iterations, one_iteration)
+
+
+def _orthogonalise(w, basis):
+    """`w` less its projection on the rows of `basis` (orthonormal or zero), and the
+    projection's coefficients: classical Gram–Schmidt, done twice."""
+    column = basis @ w
+    w = w - column @ basis
+    again = basis @ w
+    return w - again @ basis, column + again
+
+
+def _solve_reduced(solver, steps: int, outer, inner, scale, rhs):
     r"""`(z, inner(z), applications)` for `(I − s·outer∘inner) z = rhs` (CGD's reduced
     system, `s = η_xη_y`, `outer = D_xy L₁`, `inner = D_yx L₂`).
 
-    First the Neumann series `z_k = Σ_{j≤k} (sM)ʲ rhs`, `M = outer∘inner`, for up to
-    `terms` terms: its residual is the next term, `r_k = (sM)^{k+1} rhs`, one operator
-    application each, and `inner(z_k)` is a by-product (the step needs it for `d_y`).
-    A member stops where `‖r_k‖₂ ≤ atol + rtol‖rhs‖₂` (the CGDs package's test, with
-    the solver's tolerances), or where the series stops shrinking. Members not there
-    (`s‖M‖` large: the series diverges for `ρ(sM) ≥ 1`) are finished by `solver`,
-    started from the series' last partial sum where it shrank (from 0 otherwise). The
-    branch runs only where some member needs it (`unvmap_any`), so a converged batch
-    costs `1 + 2·terms` Hessian-vector products; `terms = 0`, or a solver without
-    tolerances (a direct one), is the plain solve."""
+    First up to `steps` iterations of unrestarted GMRES from 0 (`_gmres`, the CGDs
+    package's solver and its residual test `‖b − Az‖₂ ≤ atol + rtol‖b‖₂`, with
+    `solver`'s tolerances), one operator application each, `inner(z)` a by-product
+    (the step needs it for `d_y`). Members not there are finished by `solver`, started
+    from the GMRES iterate. The branch runs only where some member needs it
+    (`unvmap_any`), so a converged batch costs `1 + 2k` Hessian-vector products for
+    k GMRES iterations; `steps = 0`, or a solver without tolerances (a direct one), is
+    `solver`'s solve alone."""
     operator = lx.FunctionLinearOperator(
         lambda u: _axpy(-scale, outer(inner(u)), u), jax.eval_shape(lambda: rhs),
         lx.positive_semidefinite_tag if isinstance(solver, lx.CG) else ())
     rtol, atol = getattr(solver, "rtol", None), getattr(solver, "atol", None)
     size = sum(x.size for x in jax.tree_util.tree_leaves(rhs))
-    if terms == 0 or rtol is None or atol is None:
+    if steps == 0 or rtol is None or atol is None:
         solution = lx.linear_solve(operator, rhs, solver, throw=False)
         applied = _applications(solver, solution.stats.get("num_steps"), size)
         return solution.value, inner(solution.value), applied
+    flat_rhs, unravel = jax.flatten_util.ravel_pytree(rhs)
+    _, unravel_inner = jax.flatten_util.ravel_pytree(jax.tree_util.tree_map(
+        lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(inner, rhs)))
+
+    def apply(v):
+        u = unravel(v)
+        inner_u = inner(u)
+        return (jax.flatten_util.ravel_pytree(_axpy(-scale, outer(inner_u), u))[0],
+                jax.flatten_util.ravel_pytree(inner_u)[0])
+
     rhs_norm = _norm(rhs)
-    tolerance = atol + rtol * rhs_norm
-    z, inner_z = rhs, inner(rhs)
-    residual = jax.tree_util.tree_map(lambda v: scale * v, outer(inner_z))
-    norm = _norm(residual)
-    applied = jnp.ones((), jnp.int32)
-    shrinking = jnp.isfinite(norm) & (norm < rhs_norm)
-    for _ in range(terms - 1):
-        active = (norm > tolerance) & shrinking & (rhs_norm > 0)
-
-        def more(z, inner_z, residual, norm, applied):
-            u = inner(residual)
-            new = (_axpy(1.0, residual, z), _axpy(1.0, u, inner_z),
-                   jax.tree_util.tree_map(lambda v: scale * v, outer(u)))
-            new_norm = _norm(new[2])
-            keep = active & (new_norm < norm)
-            pick = lambda n, o: jax.tree_util.tree_map(  # noqa: E731
-                lambda p, q: jnp.where(keep, p, q), n, o)
-            return (*pick(new, (z, inner_z, residual)), jnp.where(keep, new_norm, norm),
-                    applied + 1, keep)
-
-        z, inner_z, residual, norm, applied, shrinking = jax.lax.cond(
-            eqxi.unvmap_any(active), more,
-            lambda z, inner_z, residual, norm, applied: (z, inner_z, residual, norm, applied,
-                                                         jnp.zeros((), bool)),
-            z, inner_z, residual, norm, applied)
-    # At rhs = 0 (a fixed point) the series' test passes trivially, but its derivative
-    # (`step_matrix`) is not the solve's: there the solver decides.
-    done = (norm <= tolerance) & (rhs_norm > 0)
+    flat_z, flat_inner_z, applied, converged = _gmres(apply, flat_rhs, steps,
+                                                      atol + rtol * rhs_norm)
+    z, inner_z = unravel(flat_z), unravel_inner(flat_inner_z)
+    # At rhs = 0 (a fixed point) the test passes trivially, but the derivative
+    # (`step_matrix`) of a Krylov iterate is not the solve's: there the solver decides.
+    done = converged & (rhs_norm > 0)
 
     def finish(z, inner_z, applied):
-        # The series' partial sum is a warm start where it converges at all.
         # (A start does not change the solution: no derivative flows through it.)
-        start = jax.lax.stop_gradient(
-            jax.tree_util.tree_map(lambda v: jnp.where(shrinking, v, 0), z))
-        solution = lx.linear_solve(operator, rhs, solver, options={"y0": start}, throw=False)
+        solution = lx.linear_solve(operator, rhs, solver,
+                                   options={"y0": jax.lax.stop_gradient(z)}, throw=False)
         count = _applications(solver, solution.stats.get("num_steps"), size)
         pick = lambda o, n: jax.tree_util.tree_map(  # noqa: E731
             lambda p, q: jnp.where(done, p, q), o, n)
