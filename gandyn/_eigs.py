@@ -34,7 +34,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
 WHICH = ("LM", "LR", "SR", "LA", "SA")
 
 
