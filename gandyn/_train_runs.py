@@ -27,24 +27,46 @@ At 2·10⁻⁴ the 8×8 convnets' discriminator wins before the generator finds 
 at 10⁻³ the 28×28 generator saturates to a blank image."""
 
 
-def network_options() -> dict:
-    """The network game's options that `--opt` reaches besides the method's, the
-    loss's and the regularizers' (`--opt spectral_norm=true`, or `game.spectral_norm`):
-    each is also a setting of its own, where `settings.json` keeps it."""
-    from ._options import Option
+def network_game(data: str) -> str:
+    """The registered game a training run on `data` is: `mlp-gan` for a toy target,
+    `conv-gan` for images."""
+    from . import data as data_registry
 
-    return {"spectral_norm": Option("spectral_norm", bool, False, flag="--spectral-norm",
-                                    help="spectrally normalize the discriminator's weights "
-                                         "(Miyato et al. 2018, arXiv 1802.05957)")}
+    return "mlp-gan" if str(data).lower() in data_registry.names() else "conv-gan"
 
 
-def _take_game_options(values: dict) -> dict:
+NETWORK = ("width", "depth", "latent", "batch", "activation", "spectral_norm")
+"""The settings that are the network game's options (`mlp-gan`, `conv-gan`), checked by
+their declarations; `data` picks the game."""
+
+
+def network_options(data: str | None = None) -> dict:
+    """The network game's options that are settings of a training run (all of them
+    for `data` None): `--opt width=64` or `--opt game.spectral_norm=true` sets them as
+    `--width 64` or `--spectral-norm` does, and `settings.json` keeps each as a setting
+    of its own."""
+    from . import games
+
+    names = ("mlp-gan", "conv-gan") if data is None else (network_game(data),)
+    declared = {}
+    for name in names:
+        declared.update({k: v for k, v in games.registry.options(name).items() if k in NETWORK})
+    return declared
+
+
+def _network_declarations(data: str) -> dict:
+    """Every network setting's declaration: the data's game's, then `mlp-gan`'s for
+    the ones an image run keeps but does not use (depth, activation)."""
+    return {**network_options(), **network_options(data)}
+
+
+def _take_game_options(values: dict, given: dict) -> dict:
     """`values` with the game's options moved out of `values["options"]` into their
-    settings; a one-line `InputError` for a bad value or one given twice, differently."""
+    settings; a one-line `InputError` for a bad value or one `given` twice, differently."""
     from ._options import split_name
 
     options = dict(values.get("options") or {})
-    declared = network_options()
+    declared = network_options(values.get("data", TrainSettings.data))
     for name in list(options):
         owner, key = split_name(name)
         if key not in declared or owner not in (None, "game"):
@@ -53,15 +75,15 @@ def _take_game_options(values: dict) -> dict:
             value = declared[key].check(options.pop(name))
         except ValueError as e:
             raise InputError(str(e)) from None
-        if key in values and values[key] != value:
+        if key in given and given[key] != value:
             raise InputError(f"--opt {name} and {declared[key].flag} disagree: give one")
         values[key] = value
     return {**values, "options": options}
 
 
 # Bounds of the integer settings: beyond them a run overflows or can never finish.
+# The network's (width, depth, latent, batch) are its game's declared options.
 _INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
-         "width": (1, 4096), "depth": (1, 64), "latent": (1, 4096), "batch": (1, 65_536),
          "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS),
          "rotation_probes": (0, 4096), "dynamics_every": (0, MAX_STEPS),
          "dynamics_samples": (1, 65_536)}
@@ -148,7 +170,7 @@ class TrainSettings:
             raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
                              "or a path to images")
         kind = "toy" if data.lower() in data_registry.names() else "image"
-        values = _take_game_options({**DEFAULTS[kind], **given})
+        values = _take_game_options({**DEFAULTS[kind], **given}, given)
         if "step" not in given and data.lower() in SMALL_IMAGE_STEP:
             values["step"] = SMALL_IMAGE_STEP[data.lower()]
         values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))
@@ -188,15 +210,24 @@ class TrainSettings:
             return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
 
         check_step(self.step, flag("step"))
+        if not isinstance(self.data, str):
+            raise InputError(f"{flag('data')} must be a string, got {self.data!r}")
+        for name, option in _network_declarations(self.data).items():
+            try:
+                value = option.check(getattr(self, name))
+            except ValueError as e:
+                raise InputError(f"{flag(name)}: {e}" if source else str(e)) from None
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, value)  # canonical: lower-case
         for name, (low, high) in _INTS.items():
             check_int(flag(name), getattr(self, name), low, high)
         if self.rotation_probes == 1:
             raise InputError(f"{flag('rotation_probes')} must be 0 (off) or at least 2 (a "
                              f"standard error needs two probes), got 1")
-        for name in ("data", "loss", "method", "activation"):
+        for name in ("data", "loss", "method"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"{flag(name)} must be a string, got {getattr(self, name)!r}")
-        for name in ("spectral_norm", "gif", "float64"):
+        for name in ("gif", "float64"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
         if not all(isinstance(r, str) for r in self.regularizers):
@@ -270,8 +301,12 @@ def resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, P
 
 def build(settings: TrainSettings):
     """`(game, method, "toy" | "image")` from a run's settings."""
-    from . import data as data_registry, losses as loss_registry, methods as method_registry
-    from ._games import ConvGAN, MLPGAN
+    from . import (
+        data as data_registry,
+        games,
+        losses as loss_registry,
+        methods as method_registry,
+    )
     from ._methods import AbstractStepMethod
 
     from ._options import for_owner
@@ -286,20 +321,17 @@ def build(settings: TrainSettings):
         raise InputError(f"--method {settings.method!r} is adaptive; training needs a step method")
     regs = parse_regularizers(settings.regularizers, settings.options)
     name = settings.data
-    if name.lower() in data_registry.names():
-        game = MLPGAN(loss_fn, data_registry.get(name), width=settings.width, depth=settings.depth,
-                      latent_size=settings.latent, batch_size=settings.batch,
-                      activation=settings.activation, spectral_norm=settings.spectral_norm,
-                      regularizers=regs)
-        return game, method_obj, "toy"
-    known = name.lower() in data_registry.IMAGE_DATA
-    if not known and not Path(name).exists() and "/" not in name and "." not in name:
-        raise InputError(f"unknown data {name!r}; choose from: {', '.join(data_registry.names())}, "
-                         f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to image files")
-    images = data_registry.load(name.lower() if known else name)
-    game = ConvGAN(loss_fn, images, width=settings.width, latent_size=settings.latent,
-                   batch_size=settings.batch, spectral_norm=settings.spectral_norm, regularizers=regs)
-    return game, method_obj, "image"
+    game_name = network_game(name)
+    if game_name == "conv-gan":
+        known = name.lower() in data_registry.IMAGE_DATA
+        if not known and not Path(name).exists() and "/" not in name and "." not in name:
+            raise InputError(f"unknown data {name!r}; choose from: "
+                             f"{', '.join(data_registry.names())}, "
+                             f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to "
+                             f"image files")
+    networks = {k: getattr(settings, k) for k in network_options(name)}
+    game = games.get(game_name, loss=loss_fn, regularizers=regs, data=name, **networks)
+    return game, method_obj, "toy" if game_name == "mlp-gan" else "image"
 
 
 IMAGE_CHECKPOINTS = 3  # parameters kept of an image run: the first log point and the last two

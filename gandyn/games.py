@@ -27,9 +27,10 @@ from ._games import (
     MatrixGame,
     Quadratic,
 )
+from ._games._neural import _ACTIVATIONS
 from ._options import Option
 from ._registry import Registry
-from .losses import AbstractLoss, wgan
+from .losses import AbstractLoss, nsgan, wgan
 
 
 __all__ = ["Option", "check", "describe", "get", "load", "names", "options", "register", "registry",
@@ -219,3 +220,52 @@ def quadratic(dim: Dim = 1) -> Quadratic:
 register("pennies-logit", "matching pennies in logits, σ(x), σ(y) (Letcher et al. 2019)",
          MatrixGame.matching_pennies)
 register("tandem", "Letcher et al.'s tandem game, general-sum", Quadratic.tandem)
+
+
+# The networks `gandyn train` trains: each is a game whose options are its networks.
+Width = Annotated[int, Option(low=1, high=4096, flag="--width",
+                              help="hidden units per layer (channels of the first conv layer)")]
+Latent = Annotated[int, Option(low=1, high=4096, flag="--latent", help="latent dimension of z")]
+Batch = Annotated[int, Option(low=1, high=65_536, flag="--batch",
+                              help="minibatch size: real and generated samples per step")]
+SpectralNorm = Annotated[bool, Option(flag="--spectral-norm",
+                                      help="spectrally normalize the discriminator's weights "
+                                           "(Miyato et al. 2018, arXiv 1802.05957)")]
+
+
+@register("mlp-gan", "two MLPs on a toy target (what `gandyn train --data ring8` trains); "
+          "--opt data=, width=, depth=, latent=, batch=, activation=, spectral_norm=",
+          family="network")
+def mlp_gan(loss: AbstractLoss = nsgan, regularizers: tuple = (),
+            data: Annotated[str, Option(flag="--data", help="the toy target (ring8, grid25, "
+                                        "…: `gandyn.data.names()`)")] = "ring8",
+            width: Width = 128,
+            depth: Annotated[int, Option(low=1, high=64, flag="--depth",
+                                         help="hidden layers of each MLP")] = 3,
+            latent: Latent = 2, batch: Batch = 256,
+            activation: Annotated[str, Option(choices=tuple(_ACTIVATIONS), flag="--activation",
+                                              help="the hidden layers' activation")] = "relu",
+            spectral_norm: SpectralNorm = False):
+    from . import data as data_registry
+    from ._games import MLPGAN
+
+    return MLPGAN(loss, data_registry.get(data), width=width, depth=depth, latent_size=latent,
+                  batch_size=batch, activation=activation, spectral_norm=spectral_norm,
+                  regularizers=tuple(regularizers))
+
+
+@register("conv-gan", "a DCGAN-style pair of convnets on images (what `gandyn train --data "
+          "digits` trains); --opt data=, width=, latent=, batch=, spectral_norm=",
+          family="network")
+def conv_gan(loss: AbstractLoss = nsgan, regularizers: tuple = (),
+             data: Annotated[str, Option(flag="--data", help="images: digits, stacked-digits, "
+                                         "mnist5k or a path to image files")] = "digits",
+             width: Width = 32, latent: Latent = 32, batch: Batch = 64,
+             spectral_norm: SpectralNorm = False):
+    from . import data as data_registry
+    from ._games import ConvGAN
+
+    known = data.lower() in data_registry.IMAGE_DATA
+    return ConvGAN(loss, data_registry.load(data.lower() if known else data), width=width,
+                   latent_size=latent, batch_size=batch, spectral_norm=spectral_norm,
+                   regularizers=tuple(regularizers))

@@ -438,3 +438,37 @@ def test_any_settings_either_round_trip_or_are_one_line_refusals(data):
     again = gd.RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())), source="settings")
     assert again == spec and again.to_dict() == spec.to_dict()
     assert spec.options == gd.RunSpec.from_dict(spec.to_dict()).options
+
+
+def test_trainings_networks_are_options_of_registered_games():
+    """`mlp-gan` and `conv-gan` are registered games whose options are `gandyn train`'s
+    networks: training builds its GAN through the registry (the same object as
+    `gd.games.get`), `--opt width=8` is `--width 8`, and one declaration bounds a
+    value from every front door with one message."""
+    from gandyn._train_runs import TrainSettings, build
+
+    settings = TrainSettings.new(data="ring8", width=8, depth=1, batch=32, activation="TANH")
+    game, _, kind = build(settings)
+    assert kind == "toy" and settings.activation == "tanh"
+    direct = gd.games.get("mlp-gan", loss=gd.losses.get("nsgan"), data="ring8", width=8, depth=1,
+                          batch=32, activation="tanh")
+    assert jax.tree_util.tree_structure(game) == jax.tree_util.tree_structure(direct)
+    flat = lambda g: np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(g.init())])
+    np.testing.assert_array_equal(flat(game), flat(direct))
+    assert TrainSettings.new(data="ring8", options={"width": "8", "game.depth": 1}) \
+        == TrainSettings.new(data="ring8", width=8, depth=1)
+    image, _, kind = build(TrainSettings.new(data="digits", options={"latent": 4}))
+    assert kind == "image" and image.latent_size == 4 and type(image).__name__ == "ConvGAN"
+    declared = gd.games.registry.options("mlp-gan")["width"]
+    messages = set()
+    for attempt in (lambda: TrainSettings.new(data="ring8", width=0),
+                    lambda: TrainSettings.new(data="ring8", options={"width": 0}),
+                    lambda: gd.RunSpec(game="mlp-gan", options={"width": 0}, methods=("adam",))):
+        with pytest.raises(ValueError) as e:
+            attempt()
+        messages.add(str(e.value))
+    with pytest.raises(ValueError) as e:
+        declared.check(0)
+    assert messages == {str(e.value)} == {"width (--width) must be an integer from 1 to 4,096, got 0"}
+    with pytest.raises(ValueError, match="--opt width and --width disagree"):
+        TrainSettings.new(data="ring8", width=16, options={"width": 8})

@@ -144,6 +144,12 @@ def _declared(game: str, method: str) -> dict:
     return {name.replace("_", "-"): option for name, option in declared.items()}
 
 
+def _drawable(game: str) -> bool:
+    """Whether the page can draw the game: any but the network GANs (`mlp-gan`,
+    `conv-gan`: family `network`), whose thousands of parameters no plane shows."""
+    return game_registry.registry.family(game) != "network"
+
+
 def parse(query: dict[str, list[str]]) -> Request:
     """A checked `Request` from a parsed query string; an `InputError` (one line, the
     command line's message) for anything bad. A `MODULE:FUNCTION` game is refused:
@@ -152,11 +158,15 @@ def parse(query: dict[str, list[str]]) -> Request:
     if ":" in game:
         raise InputError(f"--game {game!r}: a user's MODULE:FUNCTION game runs code, so it is "
                          f"a command-line option only; choose from: "
-                         + ", ".join(game_registry.names()))
+                         + ", ".join(filter(_drawable, game_registry.names())))
     try:
         game = game_registry.registry.check(game)
     except ValueError as e:
         raise InputError(str(e)) from None
+    if not _drawable(game):
+        raise InputError(f"--game {game!r} is a network GAN (thousands of parameters), which "
+                         f"the page cannot draw: train it with `gandyn train`; choose from: "
+                         + ", ".join(filter(_drawable, game_registry.names())))
     method = resolve_names(method_registry.registry,
                            [m] if (m := _one(query, "method")) is not None else None,
                            [DEFAULTS["method"]])[0]
@@ -646,7 +656,7 @@ def options() -> dict:
                 for n in registry.expanded()]
 
     return {
-        "games": [game(n) for n in game_registry.names()],
+        "games": [game(n) for n in game_registry.names() if _drawable(n)],
         "losses": entries(loss_registry.registry, loss_registry.registry.describe),
         "methods": entries(method_registry.registry, method_registry.describe,
                            analysis=lambda n: method_registry.get(n).linear_analysis(),

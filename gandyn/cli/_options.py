@@ -49,9 +49,7 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for run fol
 
 def _declared() -> str:
     """`owner: option, …; …` for every registered game, method, loss and regularizer
-    that declares options, and `gandyn train`'s networks."""
-    from .._train_runs import network_options
-
+    that declares options (`mlp-gan` and `conv-gan`: `gandyn train`'s networks)."""
     parts = []
     for registry, declared in ((games.registry, games.registry.options),
                                (methods.registry, methods.registry.options),
@@ -62,7 +60,6 @@ def _declared() -> str:
                 parts.append(f"{name}: {', '.join(declared(name))}")
     parts.append("modified:NAME: order, substeps and NAME's own")
     parts.append("sde:NAME: batch, order, examples, drift_examples, substeps and NAME's own")
-    parts.append("train's networks: " + ", ".join(network_options()))
     return "; ".join(parts)
 
 
