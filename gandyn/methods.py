@@ -82,8 +82,19 @@ def _adam_method(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
     return Optax(_adam(b1, b2), linear=False)
 
 
-def _adam_alternating(b1: Beta1 = 0.5, b2: Beta2 = 0.999) -> Optax:
-    return Optax(_adam(b1, b2), alternating=True, linear=False)
+def _adam_alternating(
+    b1: Beta1 = 0.5, b2: Beta2 = 0.999,
+    discriminator_steps: Annotated[int, Option(low=1, high=100, help="discriminator updates "
+                                               "per generator update (WGAN-GP: 5)")] = 1,
+    generator_first: Annotated[bool, Option(help="update the generator first (false: the "
+                                            "discriminator's steps first, WGAN's n_critic "
+                                            "loop)")] = True,
+) -> Optax:
+    """Adam on each player in turn; `discriminator_steps=5, generator_first=false` is the
+    WGAN-GP training loop (Gulrajani et al. 2017, arXiv 1704.00028: five critic updates,
+    then one generator update)."""
+    return Optax(_adam(b1, b2), alternating=True, linear=False,
+                 discriminator_steps=discriminator_steps, generator_first=generator_first)
 
 
 def _eg_past_adam(b1: Beta1 = 0.5, b2: Beta2 = 0.9) -> ExtrapolationFromThePast:
