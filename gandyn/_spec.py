@@ -91,6 +91,37 @@ def parse_regularizers(texts, options: Mapping | None = None) -> tuple:
         raise InputError(str(e)) from None
 
 
+NO_REGULARIZER = "none"
+"""A sweep's regularizer value for a run without one."""
+
+
+def regularizer_combination(text) -> tuple[str, ...]:
+    """A sweep's regularizer value, the one syntax of every sweep: `"none"` → `()`,
+    `"r1=1"` → `("r1=1",)`, `"r1=1+consensus=0.5"` → both (each part what `--reg`
+    takes, checked by the same parser; a name twice is refused)."""
+    from . import regularizers
+
+    if not isinstance(text, str):
+        try:
+            regularizers.parse(text, label="--reg")  # `--reg`'s message for a non-string
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    if text.strip().lower() == NO_REGULARIZER:
+        return ()
+    parts = tuple(part.strip() for part in text.split("+"))
+    names = []
+    for part in parts:
+        try:
+            regularizers.parse(part, label="--reg")
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        names.append(part.partition("=")[0].strip().lower())
+    repeated = [n for i, n in enumerate(names) if n in names[:i]]
+    if repeated:
+        raise InputError(f"regularizer {repeated[0]!r} is given twice in {text!r}")
+    return parts
+
+
 def _owner_options(family: str, text, options: Mapping | None) -> dict:
     """The options in `options` that the loss or regularizer `text` names declares."""
     from . import losses, regularizers

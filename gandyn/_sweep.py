@@ -40,7 +40,14 @@ from . import (
 )
 from ._io import read_bytes
 from ._options import for_owner
-from ._spec import MAX_STEPS, check_int, check_options, check_seed, check_step
+from ._spec import (
+    MAX_STEPS,
+    check_int,
+    check_options,
+    check_seed,
+    check_step,
+    regularizer_combination,
+)
 from ._sweep_results import NO_REGULARIZER
 
 # The grid's rows and how they are run live beside the spec: `_sweep_results.py` (the
@@ -90,15 +97,18 @@ def _canonical_names(field: str, what: str, values, registry) -> tuple[str, ...]
     return tuple(seen)
 
 
-def _parse_regularizer(text) -> tuple[str, str | None, float]:
-    """A regularizer setting → `(canonical text, name or None, weight)`: `"none"`, or a
-    `NAME=WEIGHT` that `gandyn simulate --reg` takes (checked by the same function)."""
-    if isinstance(text, str) and text.strip().lower() == NO_REGULARIZER:
-        return NO_REGULARIZER, None, 0.0
-    reg_registry.parse(text, label="--reg")  # the command line's message for a bad one
-    name, _, value = text.partition("=")
-    name = name.strip().lower()
-    return f"{name}={value.strip()}", name, float(value)
+def _parse_regularizer(text) -> tuple[str, tuple[str, ...], tuple[float, ...]]:
+    """A regularizer setting → `(canonical text, names, weights)`: `"none"`, a
+    `NAME=WEIGHT` that `gandyn simulate --reg` takes, or several joined by `+`
+    (`"r1=1+consensus=0.5"`, the training sweep's syntax too), each checked by the same
+    function."""
+    parts = regularizer_combination(text)
+    if not parts:
+        return NO_REGULARIZER, (), ()
+    names = tuple(p.partition("=")[0].strip().lower() for p in parts)
+    weights = tuple(float(p.partition("=")[2]) for p in parts)
+    canonical = "+".join(f"{n}={p.partition('=')[2].strip()}" for n, p in zip(names, parts))
+    return canonical, names, weights
 
 
 def _check_number(field: str, value, *, positive: bool) -> float:
@@ -173,7 +183,8 @@ class SweepSpec:
         for name, value, default in (("dim", self.dim, 1), ("real_point", self.real_point, 0.0)):
             if name in declared or value != default or not _is_real(value):
                 given[name] = value
-        texts = [t for t in self.regularizers if isinstance(t, str)]
+        texts = [part for t in self.regularizers if isinstance(t, str)
+                 for part in t.split("+") if t.strip().lower() != NO_REGULARIZER]
         checked = check_options(self.game, given, self.methods, self.losses, texts)
         set_("dim", checked.pop("dim", 1))
         set_("real_point", checked.pop("real_point", 0.0))
@@ -181,10 +192,11 @@ class SweepSpec:
 
         regs = {}
         for text in self.regularizers:
-            canonical, name, weight = _parse_regularizer(text)
-            if (name, weight) in regs:
-                raise _duplicate("regularizers", "regularizer setting", text, regs[name, weight])
-            regs[name, weight] = canonical
+            canonical, names, weights = _parse_regularizer(text)
+            setting = tuple(sorted(zip(names, weights)))
+            if setting in regs:
+                raise _duplicate("regularizers", "regularizer setting", text, regs[setting])
+            regs[setting] = canonical
         set_("regularizers", tuple(regs.values()))
 
         steps_h = {}

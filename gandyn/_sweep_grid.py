@@ -141,14 +141,15 @@ def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) ->
     options = dict(spec.options)
     losses = tuple(_loss(name, options) for name in family)
     method = method_registry.get(method_name, **dict(spec.method_options(method_name)))
-    reg_options = {} if kind == NO_REGULARIZER else for_owner(options, kind,
-                                                              reg_registry.options(kind))
+    names = () if kind == NO_REGULARIZER else tuple(kind.split("+"))
+    reg_options = {name: for_owner(options, name, reg_registry.options(name)) for name in names}
     dtype = jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
     games = []
     for loss_name, text, _ in pending:
-        regs = () if kind == NO_REGULARIZER else (
-            reg_registry.build(kind, np.asarray(float(text.partition("=")[2]), dtype),
-                               reg_options),)
+        weights = () if kind == NO_REGULARIZER else [part.partition("=")[2]
+                                                      for part in text.split("+")]
+        regs = tuple(reg_registry.build(name, np.asarray(float(w), dtype), reg_options[name])
+                     for name, w in zip(names, weights))
         games.append(game_registry.get(spec.game, loss=switched(losses, family.index(loss_name)),
                                        regularizers=regs, **spec.game_options()))
     sol = run_grid(games, method, inits, h=[h for _, _, h in pending], steps=spec.steps,
@@ -163,7 +164,11 @@ def _group_rows(spec, family, kind, method_name, pending, inits, shard=False) ->
 
 
 def _kind(text: str) -> str:
-    return text if text == NO_REGULARIZER else text.partition("=")[0].strip().lower()
+    """The regularizers a setting names (`"r1+consensus"`), or `"none"`: one program
+    per kind, the weights traced."""
+    if text == NO_REGULARIZER:
+        return text
+    return "+".join(part.partition("=")[0].strip().lower() for part in text.split("+"))
 
 
 def _kinds(texts: Iterable[str]) -> list[str]:

@@ -20,13 +20,13 @@ import numpy as np
 from ._io import atomic_path, read_bytes
 from ._options import _show
 from ._simulate import Status
+from ._spec import NO_REGULARIZER as NO_REGULARIZER  # the regularizer column of a run without one
 
 COLUMNS = [
     "loss", "regularizer", "method", "step", "seed", "init", "status",
     "diverged_at", "final_distance", "final_speed", "rate",
 ]
 STATUSES = tuple(s.label for s in Status)
-NO_REGULARIZER = "none"  # the regularizer column of a run without one
 MAX_CSV_BYTES = 256 << 20
 
 

@@ -33,12 +33,11 @@ import dataclasses
 import itertools
 from collections.abc import Iterable
 
-from ._spec import InputError
+from ._spec import NO_REGULARIZER, InputError, regularizer_combination
 from ._metrics import FINAL_METRICS as METRICS
 from ._train_runs import TrainSettings
 
 KEY_COLUMNS = ["data", "width", "depth", "loss", "regularizer", "method", "step", "seed"]
-NO_REGULARIZER = "none"
 MAX_RUNS = 100_000
 # Settings that are one value for the whole sweep (given: the same for every run).
 _SCALARS = ("latent", "batch", "activation", "spectral_norm", "log_every", "float64",
@@ -49,15 +48,6 @@ _LISTS = ("data", "widths", "depths", "losses", "regularizers", "methods", "step
 def _show(x) -> str:
     text = repr(x)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def regularizer_texts(text) -> tuple[str, ...]:
-    """`"none"` → `()`, `"r1=1+consensus=0.5"` → `("r1=1", "consensus=0.5")`."""
-    if not isinstance(text, str):
-        raise InputError(f"regularizers must hold 'none' or 'NAME=WEIGHT' strings, got {_show(text)}")
-    if text.strip().lower() == NO_REGULARIZER:
-        return ()
-    return tuple(part.strip() for part in text.split("+"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +140,7 @@ class TrainSweepSpec:
                 self.data, self.widths or (None,), self.depths or (None,), self.losses,
                 self.regularizers, self.methods, self.step_sizes):
             given = {"data": data, "loss": loss, "method": method, "step": h, "steps": self.steps,
-                     "seeds": self.seeds, "seed": self.seed, "regularizers": regularizer_texts(reg),
+                     "seeds": self.seeds, "seed": self.seed, "regularizers": regularizer_combination(reg),
                      "gif": False, **fixed}
             if width is not None:
                 given["width"] = width

@@ -54,6 +54,37 @@ def test_rows_equal_a_direct_simulation(small_rows):
     assert row["final_distance"] == pytest.approx(float(np.asarray(sol.distance)[-1]), rel=1e-9)
 
 
+def test_combined_regularizers_are_one_grid_value_as_in_a_training_sweep(tmp_path):
+    """`"r1=1+consensus=0.5"`: both regularizers in one run, the training sweep's syntax
+    (one parser for both); its rows equal `gd.simulate` with both, order does not make
+    a new setting, and a bad part is the `--reg` message. On the WGAN Dirac-GAN, R1
+    damps the discriminator (Mescheder et al. 2018): with consensus fixed, the run with
+    R1's weight 1 contracts faster than the one with 0.3, and both converge."""
+    import jax.numpy as jnp
+
+    import gandyn as gd
+
+    spec = SweepSpec(losses=("wgan",), regularizers=("none", "r1=0.3+consensus=0.5",
+                                                     "r1=1+consensus=0.5"),
+                     methods=("simgd",), step_sizes=(0.1,), seeds=(0,), steps=300)
+    rows = {r["regularizer"]: r for r in run_sweep(spec, tmp_path)}
+    assert set(rows) == {"none", "r1=0.3+consensus=0.5", "r1=1+consensus=0.5"}
+    row = rows["r1=1+consensus=0.5"]
+    game = gd.DiracGAN(gd.losses.wgan, regularizers=(gd.regularizers.get("r1", 1.0),
+                                                     gd.regularizers.get("consensus", 0.5)))
+    sol = gd.simulate(game, gd.SimultaneousGD(), game.state(jnp.asarray(row["init"][0]),
+                                                            jnp.asarray(row["init"][1])),
+                      h=0.1, steps=300, save_every=1)
+    assert row["rate"] == pytest.approx(float(sol.rate), rel=1e-9)
+    assert rows["r1=1+consensus=0.5"]["rate"] < rows["r1=0.3+consensus=0.5"]["rate"] < 1
+    with pytest.raises(ValueError, match="duplicate regularizer setting 'consensus=0.5"):
+        SweepSpec(regularizers=("r1=1+consensus=0.5", "consensus=0.5+r1=1.0"))
+    with pytest.raises(ValueError, match="--reg weight must be a finite number"):
+        SweepSpec(regularizers=("r1=1+consensus=nan",))
+    with pytest.raises(ValueError, match="regularizer 'r1' is given twice"):
+        SweepSpec(regularizers=("r1=1+r1=2",))
+
+
 def test_resume_neither_redoes_nor_loses_rows(tmp_path, small_rows):
     full = {(r["loss"], r["regularizer"], r["method"], r["step"], r["seed"]): r for r in small_rows}
     run_sweep(SMALL, tmp_path)

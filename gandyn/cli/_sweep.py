@@ -41,7 +41,9 @@ def sweep(
     dim: Annotated[int | None, typer.Option("--dim", help="The game's dimension (default: 1).")] = None,
     loss: Annotated[list[str] | None, typer.Option("--loss", "-l", help="Loss (repeatable).")] = None,
     reg: Annotated[list[str] | None, typer.Option("--reg", "-r", help="Regularizer setting "
-                                                  "NAME=WEIGHT or 'none' (repeatable).")] = None,
+                                                  "NAME=WEIGHT, several joined by + "
+                                                  "(r1=1+consensus=0.5), or 'none' "
+                                                  "(repeatable: one grid value each).")] = None,
     method: Annotated[list[str] | None, typer.Option("--method", "-m", help="Method (repeatable).")] = None,
     step: Annotated[list[float] | None, typer.Option("--step", "-s", help="Step size (repeatable).")] = None,
     seeds: Annotated[int | None, typer.Option("--seeds", help="Number of seeds (random inits).")] = None,
