@@ -292,7 +292,10 @@ def simulate(
     `save_every`, `start_step`, the starts and gandyn's regularizer weights are traced
     values of it, so changing them compiles nothing. The number of saves and of members
     is padded up to a bucket (`_bucket`: powers of two to 64, then quarter octaves; the
-    default `save_every` always fits 1,024 saves) and the padding dropped again.
+    default `save_every` always fits 1,024 saves) and the padding dropped again. With
+    `progress`, a step method's run is three programs instead (the carry before the
+    first step, a chunk of steps whose bounds are traced, the summary), which give the
+    one-piece program's numbers bit for bit.
 
     **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
     at which it happened), never an exception.

@@ -478,7 +478,7 @@ def test_a_second_order_breakdown_is_a_result_in_the_spectrum(server):
 
 def test_a_request_whose_page_gave_up_on_it_stops_computing():
     """Latest wins on the server too: a page that aborts a stale fetch closes its
-    connection, and the computation behind it stops at its next saved block (here a
+    connection, and the computation behind it stops at its next chunk of steps (here a
     run that would compute for its whole 120 s budget) instead of holding a slot."""
     import socket
 
@@ -496,7 +496,7 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
                            f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
         started = time.monotonic()
         budget = None
-        while time.monotonic() - started < 300:  # compiling, then the first saved block
+        while time.monotonic() - started < 300:  # compiling, then the first chunk
             budget = next(iter(_compute._budgets.values()), None)
             if budget is not None and budget.deadline is not None:
                 break
