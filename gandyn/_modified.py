@@ -22,6 +22,7 @@ discretization drift (arXiv 2105.13922); Barrett & Dherin (arXiv 2009.11162) for
 player.
 """
 
+import functools
 import math
 from collections.abc import Callable
 from typing import ClassVar
@@ -177,7 +178,16 @@ def has_modified_field(method) -> bool:
     a fixed number of field evaluations per step (an explicit map, smooth in `h`: no
     iterative solve such as implicit Euler's or LSS's GMRES, whose derivatives in `h`
     break down) whose state (on a one-parameter-per-player game) holds floating-point
-    arrays and flags only."""
+    arrays and flags only. Remembered per method (equal methods, one answer): the
+    registry asks it of every name it checks, hundreds of times for the explorer's list."""
+    try:
+        return _has_modified_field(method)
+    except TypeError:  # a method that cannot be hashed (an array field): found each time
+        return _has_modified_field.__wrapped__(method)
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_modified_field(method) -> bool:
     if not isinstance(method, AbstractStepMethod) or method.evaluations() is None:
         return False
     from ._games import CustomGame

@@ -3,6 +3,7 @@
 import enum
 import functools
 import math
+import time
 from collections.abc import Callable
 
 import diffrax
@@ -119,9 +120,9 @@ def _observe(game: AbstractGame, y: Players, key: Key, equilibrium: Players | No
     return generator_loss, discriminator_loss, speed, distance
 
 
-PROGRESS_CALLS = 100
-"""About the most times `simulate` calls its `progress` function in one run (plus one
-per power of two of the saved blocks)."""
+CHUNK_SECONDS = 0.1
+"""The compute time a chunk of a run with a `progress` function is sized for: about
+the longest a stop that `progress` asks for waits."""
 
 DEFAULT_SAVES = 1024
 """The saves a run with the default `save_every` is compiled for (it uses at most 1,001)."""
@@ -255,7 +256,6 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     method_state=None,
     start_step: int = 0,
-    progress_args: tuple = (),
 ) -> Solution:
     r"""Run `method` on `game` from `y0` for `steps` steps of size `h`.
 
@@ -277,10 +277,13 @@ def simulate(
       last third of the run below which it counts as cycling; `stall_tol`: the ratio
       `‖v‖ / ‖y − y*‖` below which a run has stalled (see `Status`).
     - `blowup`: a parameter larger than this in magnitude counts as divergence.
-    - `progress`: called with the number of steps done after saved blocks (about
-      `PROGRESS_CALLS` times, early ones after blocks 1, 2, 4, …, the last included; and the arrays `progress_args`,
-      traced: one compiled program serves every value);
-      an exception it raises stops the run and reaches the caller (wrapped by XLA).
+    - `progress`: called on the host with the number of steps done (counted from 0, as
+      `start_step` is) between compiled chunks of a step method's run: after its first
+      step, then after chunks sized to take about `CHUNK_SECONDS` each (the last chunk
+      is not reported). An exception it raises stops the run and reaches the caller.
+      The programs hold no host callback, so they are kept like any other
+      (`_program_cache`, JAX's persistent cache). An adaptive solve runs in one piece
+      and never calls it.
     - `method_state`, `start_step`: continue an earlier run: its `final` as `y0`, its
       `method_state`, and the number of steps it had taken (which numbers the steps,
       and so draws the same minibatches as one uninterrupted run would).
@@ -289,7 +292,10 @@ def simulate(
     `save_every`, `start_step`, the starts and gandyn's regularizer weights are traced
     values of it, so changing them compiles nothing. The number of saves and of members
     is padded up to a bucket (`_bucket`: powers of two to 64, then quarter octaves; the
-    default `save_every` always fits 1,024 saves) and the padding dropped again.
+    default `save_every` always fits 1,024 saves) and the padding dropped again. With
+    `progress`, a step method's run is three programs instead (the carry before the
+    first step, a chunk of steps whose bounds are traced, the summary), which give the
+    one-piece program's numbers bit for bit.
 
     **Returns:** a `Solution`. Divergence is a result (`Status.DIVERGED` with the step
     at which it happened), never an exception.
@@ -338,13 +344,15 @@ def simulate(
         cycle_tol=cycle_tol,
         stall_tol=stall_tol,
         blowup=blowup,
-        progress=progress,
-        progress_args=tuple(jnp.asarray(a) for a in progress_args),
         method_state=method_state,
     )
-    # A program kept from an earlier run is loaded, not traced (`_program_cache`).
-    solution = cached_call(_simulate_program, _simulate, args, kwargs,
-                           lambda: _solution_structure(game, method, y0, h, key, method_state))
+    if progress is not None and isinstance(method, AbstractStepMethod):
+        solution = _simulate_in_chunks(*args, progress=progress, **kwargs)
+    else:
+        # A program kept from an earlier run is loaded, not traced (`_program_cache`).
+        solution = cached_call(_simulate_program, _simulate, args, kwargs,
+                               lambda: _solution_structure(game, method, y0, h, key,
+                                                           method_state))
     return _trim(solution, saves, batch)
 
 
@@ -445,14 +453,19 @@ def _trim(solution: Solution, saves: int, batch: int | None) -> Solution:
 
 def _simulate_program(
     game, method, y0, h, key, start, steps, save_every, *, capacity, tol, cycle_tol, stall_tol,
-    blowup, progress, method_state, progress_args=(),
+    blowup, method_state,
 ):
     saved = _saved_steps(steps, save_every, capacity)  # relative to `start`
     n = (steps + save_every - 1) // save_every + 1  # saves in use (the rest is padding)
-    equilibrium = game.equilibrium()
-    ys, final, diverged_at, unfinished, final_state = _drive(
-        method, game, y0, saved, n, h, key, blowup, progress, method_state, start, progress_args)
+    drawn = _drive(method, game, y0, saved, n, h, key, blowup, method_state, start)
+    return _summary(game, *drawn, saved, n, h, key, start, tol, cycle_tol, stall_tol)
 
+
+def _summary(game, ys, final, diverged_at, unfinished, final_state, saved, n, h, key, start,
+             tol, cycle_tol, stall_tol) -> Solution:
+    """The `Solution` of a run from its saved states: the losses, ‖v‖ and the distance
+    at each save, the rate and the status."""
+    equilibrium = game.equilibrium()
     observe = jax.vmap(jax.vmap(lambda y: _observe(game, y, key, equilibrium)))
     generator_loss, discriminator_loss, speed, distance = observe(ys)
     progress_measure = speed if equilibrium is None else distance
@@ -490,7 +503,7 @@ def _simulate_program(
 
 
 @functools.singledispatch
-def _drive(method, game, y0, saved, n, h, key, blowup, progress, state0, start, progress_args):
+def _drive(method, game, y0, saved, n, h, key, blowup, state0, start):
     """`(ys, final, diverged_at, unfinished, final_state)` of every member: the driver
     of the method's kind, chosen by its class (a step map under `lax.scan`, an adaptive
     ODE solve); a method of another kind is refused."""
@@ -498,16 +511,14 @@ def _drive(method, game, y0, saved, n, h, key, blowup, progress, state0, start, 
 
 
 @_drive.register(AbstractStepMethod)
-def _drive_steps(method, game, y0, saved, n, h, key, blowup, progress, state0, start,
-                 progress_args):
+def _drive_steps(method, game, y0, saved, n, h, key, blowup, state0, start):
     ys, final, diverged_at, final_state = _run_steps(
-        game, method, y0, saved, n, h, key, blowup, progress, state0, start, progress_args)
+        game, method, y0, saved, n, h, key, blowup, state0, start)
     return ys, final, diverged_at, jnp.zeros_like(diverged_at, dtype=bool), final_state
 
 
 @_drive.register(AdaptiveFlow)
-def _drive_adaptive(method, game, y0, saved, n, h, key, blowup, progress, state0, start,
-                    progress_args):
+def _drive_adaptive(method, game, y0, saved, n, h, key, blowup, state0, start):
     ys, final, diverged_at, unfinished = _run_adaptive(game, method, y0, saved, n, h, key,
                                                        blowup, start)
     return ys, final, diverged_at, unfinished, None
@@ -536,67 +547,166 @@ def _mask_after_divergence(ys, diverged_at, saved):
     return jax.tree_util.tree_map(mask, ys)
 
 
-def _run_steps(game, method, y0, saved, n, h, key, blowup, progress, state0, start, progress_args=()):
+def _first_carry(game, method, y0, h, key, state0):
+    """`(y, state, diverged_at)` before the first step: a batch of one without its batch
+    axis (it runs without vmap: a vmapped matmul with a batch axis of size 1 is a
+    batched dot_general, markedly slower on CPU than a plain one)."""
     members = jax.tree_util.tree_leaves(y0)[0].shape[0]
-    capacity = saved.shape[0]
-    # A batch of one runs without vmap: a vmapped matmul with a batch axis of size 1
-    # is a batched dot_general, markedly slower on CPU than a plain one.
-    single = members == 1
-    squeeze = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)  # noqa: E731
-    expand = lambda tree, axis=0: jax.tree_util.tree_map(  # noqa: E731
-        lambda x: jnp.expand_dims(x, axis), tree
-    )
-    if single:
-        y0_core = squeeze(y0)
-        state0 = method.init(game, y0_core, h, key) if state0 is None else squeeze(state0)
-        diverged_at0 = jnp.asarray(-1, dtype=jnp.int32)
-    else:
-        y0_core = y0
-        if state0 is None:
-            state0 = jax.vmap(lambda y: method.init(game, y, h, key))(y0)
-        diverged_at0 = jnp.full((members,), -1, dtype=jnp.int32)
+    if members == 1:
+        y0_core = _squeeze(y0)
+        state0 = method.init(game, y0_core, h, key) if state0 is None else _squeeze(state0)
+        return y0_core, state0, jnp.asarray(-1, dtype=jnp.int32)
+    if state0 is None:
+        state0 = jax.vmap(lambda y: method.init(game, y, h, key))(y0)
+    return y0, state0, jnp.full((members,), -1, dtype=jnp.int32)
 
+
+def _squeeze(tree):
+    return jax.tree_util.tree_map(lambda x: x[0], tree)
+
+
+def _steps_between(game, method, h, key, blowup, carry, first, last):
+    """`carry` after steps `first … last − 1` (absolute numbers, traced) of every
+    member; the first bad step of each is recorded. A diverged member runs on (its saved
+    states are masked afterwards): freezing it would cost a select per step."""
     def member_step(y, state, diverged_at, n):
         y, state = step(game, method, y, state, h, key, n)
-        # Only the first bad step is recorded. A diverged member runs on (its saved
-        # states are masked afterwards): freezing it would cost a select per step.
         newly = (diverged_at < 0) & _is_bad(y, blowup)
         diverged_at = jnp.where(newly, n + 1, diverged_at).astype(jnp.int32)
         return y, state, diverged_at
 
+    single = jnp.ndim(carry[2]) == 0
     batch_step = member_step if single else jax.vmap(member_step, in_axes=(0, 0, 0, None))
+    return lax.fori_loop(first, last, lambda m, c: batch_step(*c, m), carry)
+
+
+def _run_steps(game, method, y0, saved, n, h, key, blowup, state0, start):
+    carry = _first_carry(game, method, y0, h, key, state0)
 
     # Block k runs steps saved[k] … saved[k+1] − 1, a traced count (`save_every`, the
     # last one shorter if need be, none in the padding slots past the n − 1 blocks
     # that are run) and saves its final state.
     def block(carry, k):
-        first, last = start + saved[k], start + saved[k + 1]
-        carry = lax.fori_loop(first, last, lambda m, c: batch_step(*c, m), carry)
-        if progress is not None:
-            # Reported after blocks 1, 2, 4, 8, … (early news of a slow run), every
-            # `every`-th block and the last: about `PROGRESS_CALLS` host callbacks a run
-            # (each costs a quarter of a millisecond, more than a block of a small
-            # game's steps).
-            done = k + 1
-            due = (k < n - 1) & (((done & k) == 0) | (done % every == 0) | (k == n - 2))
-            lax.cond(due,
-                     lambda: jax.debug.callback(progress, last, *progress_args, ordered=True),
-                     lambda: None)
+        carry = _steps_between(game, method, h, key, blowup, carry, start + saved[k],
+                               start + saved[k + 1])
         return carry, carry[0]
 
-    every = jnp.maximum((n - 1 + PROGRESS_CALLS - 1) // PROGRESS_CALLS, 1)
-    carry = (y0_core, state0, diverged_at0)
-    carry, blocks = lax.scan(block, carry, jnp.arange(capacity - 1, dtype=jnp.int32))
+    carry, blocks = lax.scan(block, carry, jnp.arange(saved.shape[0] - 1, dtype=jnp.int32))
+    return _stacked(y0, blocks, carry, saved, n, start)
+
+
+def _stacked(y0, blocks, carry, saved, n, start):
+    """`(ys, final, diverged_at, final_state)` from the state after each block."""
     _, final_state, diverged_at = carry
-    if single:  # back to a batch of one: (saves, 1, ...) blocks, (1, ...) final values
+    if jnp.ndim(diverged_at) == 0:  # back to a batch of one: (saves, 1, ...) blocks
+        expand = lambda tree, axis=0: jax.tree_util.tree_map(  # noqa: E731
+            lambda x: jnp.expand_dims(x, axis), tree)
         blocks = expand(blocks, 1)
         final_state, diverged_at = expand(final_state), expand(diverged_at)
     # Stack to (batch, saves, ...): initial state first.
     ys = jax.tree_util.tree_map(
-        lambda first, rest: jnp.concatenate([first[None], rest], axis=0).swapaxes(0, 1), y0, blocks)
+        lambda first, rest: jnp.concatenate([first[None], rest], axis=0).swapaxes(0, 1),
+        y0, blocks)
     absolute = start + saved
     ys = _mask_after_divergence(ys, diverged_at, absolute)
     return ys, _last_saved(ys, diverged_at, absolute, n), diverged_at, final_state
+
+
+# --------------------------------------------------------------------------------------
+# A step method's run in chunks, the host between them (`simulate`'s `progress`)
+
+
+def _begin_program(game, method, y0, h, key, *, capacity, method_state):
+    """The run's carry before its first step, and room for the state after each of
+    its `capacity − 1` blocks."""
+    carry = _first_carry(game, method, y0, h, key, method_state)
+    room = jax.tree_util.tree_map(lambda x: jnp.zeros((capacity - 1, *x.shape), x.dtype),
+                                  carry[0])
+    return carry, room
+
+
+def _chunk_program(game, method, carry, blocks, h, key, start, steps, save_every, first, last,
+                   *, blowup):
+    """Steps `first … last − 1` (counted from `start`; traced, as the step count and
+    the save interval are: one program for every chunk) continuing `carry`, the state
+    after each block they end written into `blocks`. A block cut by a chunk's end is
+    written as far as it went and again by the chunk that ends it; the last chunk also
+    fills the padding slots past the last block (with the final state, as `lax.scan`
+    does in one piece)."""
+    capacity = jax.tree_util.tree_leaves(blocks)[0].shape[0] + 1
+    saved = _saved_steps(steps, save_every, capacity)
+    k0 = first // save_every
+    k1 = jnp.where(last >= steps, capacity - 1, (last - 1) // save_every + 1)
+
+    def block(k, state):
+        carry, blocks = state
+        lo = start + jnp.maximum(saved[k], first)
+        hi = start + jnp.minimum(saved[k + 1], last)
+        carry = _steps_between(game, method, h, key, blowup, carry, lo, hi)
+        blocks = jax.tree_util.tree_map(lambda b, y: b.at[k].set(y), blocks, carry[0])
+        return carry, blocks
+
+    return lax.fori_loop(k0, k1, block, (carry, blocks))
+
+
+def _finish_program(game, y0, blocks, carry, h, key, start, steps, save_every, *, tol,
+                    cycle_tol, stall_tol):
+    """The `Solution` of a run driven in chunks (as `_simulate_program` gives it)."""
+    capacity = jax.tree_util.tree_leaves(blocks)[0].shape[0] + 1
+    saved = _saved_steps(steps, save_every, capacity)
+    n = (steps + save_every - 1) // save_every + 1
+    ys, final, diverged_at, final_state = _stacked(y0, blocks, carry, saved, n, start)
+    return _summary(game, ys, final, diverged_at, jnp.zeros_like(diverged_at, dtype=bool),
+                    final_state, saved, n, h, key, start, tol, cycle_tol, stall_tol)
+
+
+_begin = eqx.filter_jit(_begin_program)
+_chunk = eqx.filter_jit(_chunk_program)
+_finish = eqx.filter_jit(_finish_program)
+
+
+def _shapes(tree):
+    """`tree`'s arrays as `jax.ShapeDtypeStruct` (a `cached_call` structure)."""
+    return jax.tree_util.tree_map(
+        lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)) if eqx.is_array(x)
+        else x, tree)
+
+
+def _simulate_in_chunks(game, method, y0, h, key, start, steps, save_every, *, capacity, tol,
+                        cycle_tol, stall_tol, blowup, method_state, progress) -> Solution:
+    """`_simulate_program`'s `Solution`, bit for bit, computed by three programs (the
+    carry, a chunk of steps, the summary), each kept like any other; `progress(steps
+    done)` is called between chunks. The first chunk is one step (it includes
+    compiling, or loading, the programs); each later one is sized from the pace of the
+    one before to take about `CHUNK_SECONDS`, growing at most 16-fold a chunk."""
+    structure = _solution_structure(game, method, y0, h, key, method_state)
+    state = _shapes(structure.method_state)
+    array = jax.ShapeDtypeStruct((), jnp.float32)
+    players = jax.tree_util.tree_map(lambda _: array, y0)
+    carry, blocks = cached_call(
+        _begin_program, _begin, (game, method, y0, h, key),
+        dict(capacity=capacity, method_state=method_state),
+        lambda: ((players, state, array), players))
+    total, done, size = int(steps), 0, 1
+    while True:
+        last = min(done + size, total)
+        clock = time.perf_counter()
+        carry, blocks = cached_call(
+            _chunk_program, _chunk,
+            (game, method, carry, blocks, h, key, start, steps, save_every,
+             np.asarray(done, np.int32), np.asarray(last, np.int32)), dict(blowup=blowup),
+            lambda: _shapes((carry, blocks)))
+        jax.block_until_ready((carry, blocks))
+        pace = (time.perf_counter() - clock) / (last - done)
+        first_chunk, done = done == 0, last
+        if done >= total:
+            break
+        progress(int(start) + done)
+        wanted = 16 * size if first_chunk else int(CHUNK_SECONDS / max(pace, 1e-9))
+        size = max(1, min(wanted, 16 * size))
+    return cached_call(
+        _finish_program, _finish, (game, y0, blocks, carry, h, key, start, steps, save_every),
+        dict(tol=tol, cycle_tol=cycle_tol, stall_tol=stall_tol), lambda: structure)
 
 
 def _last_saved(ys, diverged_at, saved, n):

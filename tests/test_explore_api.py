@@ -497,7 +497,7 @@ def test_a_second_order_breakdown_is_a_result_in_the_spectrum(server):
 
 def test_a_request_whose_page_gave_up_on_it_stops_computing():
     """Latest wins on the server too: a page that aborts a stale fetch closes its
-    connection, and the computation behind it stops at its next saved block (here a
+    connection, and the computation behind it stops at its next chunk of steps (here a
     run that would compute for its whole 120 s budget) instead of holding a slot."""
     import socket
 
@@ -515,7 +515,7 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
                            f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
         started = time.monotonic()
         budget = None
-        while time.monotonic() - started < 300:  # compiling, then the first saved block
+        while time.monotonic() - started < 300:  # compiling, then the first chunk
             budget = next(iter(_compute._budgets.values()), None)
             if budget is not None and budget.deadline is not None:
                 break
@@ -531,6 +531,37 @@ def test_a_request_whose_page_gave_up_on_it_stops_computing():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_run_is_stopped_between_its_chunks_when_over_budget_or_abandoned(monkeypatch):
+    """A trajectory's budget is checked on the host between the compiled chunks of its
+    run (here 1, 16, 256, … steps: no pace limits a chunk). With no time at all, the
+    deadline is set at the first check (after the first chunk: compiling is not
+    counted) and the second stops the run, saying how far it got; a client that is gone
+    is seen at the first check. Either way no further chunk, and no summary, is
+    computed."""
+    from gandyn import _simulate
+    from gandyn._explore import _compute
+
+    monkeypatch.setattr(_simulate, "CHUNK_SECONDS", 1e9)
+    ran = []
+    for name in ("_chunk", "_finish"):
+        real = getattr(_simulate, name)
+        monkeypatch.setattr(_simulate, name, lambda *a, name=name, real=real, **k:
+                            ran.append(name) or real(*a, **k))
+    request = _compute.parse({"game": ["dirac"], "loss": ["wgan"], "steps": ["5000"],
+                              "point": ["1,1"]})
+    explorer = _compute.Explorer(seconds=0)
+    with pytest.raises(_compute.OverBudget, match=r"longer than the 0 s one request may use "
+                       r"\(stopped after 17 steps\)") as stop:
+        with explorer.budget():
+            explorer.solve(request)
+    assert not stop.value.cancelled and ran == ["_chunk", "_chunk"]
+    ran.clear()
+    with pytest.raises(_compute.OverBudget, match="the client closed the connection") as stop:
+        with explorer.budget(gone=lambda: True):
+            explorer.solve(request)
+    assert stop.value.cancelled and ran == ["_chunk"] and not _compute._budgets
 
 
 def test_a_new_step_count_step_weight_or_start_compiles_nothing(server):

@@ -118,6 +118,31 @@ def test_grids_load_their_program_on_a_second_run(cache, tmp_path):
     assert all(_same(a, b) for a, b in zip(first[1], second[1]))
 
 
+def test_the_explorers_trajectory_programs_are_kept_and_loaded(cache, monkeypatch):
+    """`gandyn explore` runs a request's steps in compiled chunks with its budget
+    checked on the host between them: its programs (the carry, a chunk of steps, the
+    summary) hold no host callback, so they are exported and kept, none refused; in a
+    new process they are loaded, none traced, and give the same trajectories bit for
+    bit."""
+    from gandyn._explore import _compute
+
+    folder, exports, _ = cache
+    request = _compute.parse({"game": ["dirac"], "loss": ["sgan"], "steps": ["300"],
+                              "point": ["1,1", "0.5,-0.2"]})
+    explorer = _compute.Explorer()
+
+    def trajectories():
+        with explorer.budget():
+            return _arrays(explorer.solve(request)[0])
+
+    first = trajectories()
+    assert len(exports) == len(_entries(folder)) == 3 and not list(folder.glob("*.refused"))
+    _forget()
+    for name in ("_begin", "_chunk", "_finish"):
+        monkeypatch.setattr(_simulate, name, lambda *a, **k: pytest.fail("traced again"))
+    assert _same(trajectories(), first) and len(exports) == 3
+
+
 def _leaves():
     """The array arguments of `_run`'s program, as `_load` is given them."""
     seen = []

@@ -259,6 +259,44 @@ def test_a_run_in_two_parts_equals_one_run():
     np.testing.assert_array_equal(np.asarray(second.steps)[[0, -1]], [120, 300])
 
 
+@pytest.mark.parametrize("name, loss, h, members", [("adam", "nsgan", 0.05, 3),
+                                                    ("optimistic", "sgan", 0.2, 3),
+                                                    ("simgd", "wgan", 0.5, 1)])
+def test_a_run_in_chunks_equals_one_run_bit_for_bit(name, loss, h, members, monkeypatch):
+    """With `progress`, a step method runs in compiled chunks with the host between
+    them (here sized by their cap alone: 1, 16, 256, … steps); every array of the
+    `Solution` equals the one-piece run's bit for bit: the method's state (Adam's
+    moments, optimistic GD's last field) is continued exactly across chunks that cut
+    blocks of saves, and a member that blows up mid-chunk (simultaneous GD on the WGAN
+    Dirac-GAN, `|1 + ih|` = 1.118 a step) has the same divergence step. `progress` is
+    told the steps done after each chunk but the last; a continued run counts on."""
+    from gandyn import _simulate
+
+    monkeypatch.setattr(_simulate, "CHUNK_SECONDS", 1e9)  # no pace limits a chunk
+    game = gd.DiracGAN(losses.get(loss), real_point=0.5)
+    y0 = game.state(jnp.linspace(1.0, -0.3, members), jnp.linspace(0.5, -1.0, members)) \
+        if members > 1 else game.state(1.0, 0.5)
+    method = gd.methods.get(name)
+    whole = gd.simulate(game, method, y0, h=h, steps=300, save_every=7)
+    told = []
+    chunked = gd.simulate(game, method, y0, h=h, steps=300, save_every=7, progress=told.append)
+    assert told == [1, 17, 273]
+    leaves = lambda solution: [np.asarray(x) for x in jax.tree_util.tree_leaves(solution)]  # noqa: E731
+    assert all(np.array_equal(a, b, equal_nan=True) and a.dtype == b.dtype
+               for a, b in zip(leaves(whole), leaves(chunked), strict=True))
+    if name == "simgd":  # ‖y‖ reaches 1e6 mid-run, inside the third chunk
+        assert 17 < int(whole.diverged_at) < 273
+    if name != "optimistic":
+        return
+    told.clear()  # continued: the last field carried over, the steps counted on
+    more = dict(h=h, steps=20, method_state=whole.method_state, start_step=300)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(
+        leaves(gd.simulate(game, method, whole.final, **more)),
+        leaves(gd.simulate(game, method, whole.final, **more, progress=told.append)),
+        strict=True))
+    assert told == [301, 317]
+
+
 def test_a_new_step_count_h_weight_or_number_of_starts_reuses_the_compiled_program():
     """What a user changes most is traced (steps, save interval, h, a regularizer's
     weight) or bucketed (the number of starts, the number of saves): no compile. The

@@ -20,7 +20,6 @@ weight slider reuses one compiled program per configuration:
 import contextlib
 import functools
 import itertools
-import logging
 import math
 import threading
 import time
@@ -257,14 +256,16 @@ def _unravel_program(configuration: Configuration):
 
 
 def _run(configuration: Configuration, weights, method, points, h: float, steps: int, ticket):
-    """`simulate` on a batch of `MAX_POINTS` starts. The weights, h, the step count and
-    the starts are traced values of one compiled program per configuration and method
-    (`simulate` runs a traced number of steps into saves padded to a bucket)."""
+    """`simulate` on a batch of `MAX_POINTS` starts, in compiled chunks with the
+    request's budget checked between them (`_check_budget`). The weights, h, the step
+    count, the starts and a chunk's bounds are traced values of one compiled program per
+    configuration and method (`simulate` runs a traced number of steps into saves padded
+    to a bucket); the programs hold no host callback, so they are kept across runs."""
     dtype = _dtype()
     game = configuration.build(tuple(jnp.asarray(w, dtype) for w in weights))
     return simulate(game, method, _unravel_program(configuration)(jnp.asarray(points, dtype)),
-                    h=jnp.asarray(h, dtype), steps=steps, progress=_check_budget,
-                    progress_args=(jnp.asarray(ticket, jnp.int32),))
+                    h=jnp.asarray(h, dtype), steps=steps,
+                    progress=functools.partial(_check_budget, ticket))
 
 
 @functools.lru_cache(maxsize=256)
@@ -341,30 +342,20 @@ _budgets: dict[int, "_Budget"] = {}  # every request computing now, by ticket
 _tickets = itertools.count(1)
 
 
-def _not_a_stop(record) -> bool:
-    """Drop JAX's log of a failed callback when the failure is a request's stop."""
-    return not (record.exc_info and isinstance(record.exc_info[1], OverBudget))
-
-
-# JAX logs a failed callback under the module that defines `jax.debug.callback`.
-logging.getLogger(jax.debug.callback.__module__).addFilter(_not_a_stop)
-
-
 class _Budget:
-    """A request's time budget, counted from its run's first saved block (compiling
-    is not counted), and optionally a test of whether its client is gone."""
+    """A request's time budget, counted from the end of its run's first chunk
+    (compiling is not counted), and optionally a test of whether its client is gone."""
 
     def __init__(self, seconds: float, gone=None):
         self.seconds, self.gone, self.deadline = seconds, gone, None
         self.reason: OverBudget | None = None
 
 
-def _check_budget(steps_done, ticket) -> None:
-    """`simulate`'s progress callback (one function for every program, the request's
-    ticket traced, so it never causes a compile): stop the request's computation, by
-    raising, once it is past its deadline or its client has gone. It may run on any
-    thread: the ticket, not the thread, names the request."""
-    budget = _budgets.get(int(ticket))
+def _check_budget(ticket: int, steps_done: int) -> None:
+    """`simulate`'s `progress`, called on the host between compiled chunks of the
+    request `ticket`'s run: stop it, by raising, once it is past its deadline (counted
+    from its first call) or its client has gone."""
+    budget = _budgets.get(ticket)
     if budget is None:
         return
     now = time.monotonic()
@@ -384,7 +375,8 @@ def _check_budget(steps_done, ticket) -> None:
 class Explorer:
     """The server's computations. Several requests compute at once (`slots`); each is
     bounded: a trajectory's run is stopped past `seconds` (an `OverBudget` error) or
-    when `gone()` says its client has left, checked after every saved block of steps;
+    when `gone()` says its client has left, checked between compiled chunks of steps
+    (each about `_simulate.CHUNK_SECONDS` of computing);
     a field or a spectrum is one bounded evaluation (at most `MAX_GRID²` points, a
     game of at most 64-dimensional players). No request holds a lock that others
     wait on for longer than its own budget."""
@@ -428,7 +420,7 @@ class Explorer:
         _request.ticket = ticket
         try:
             yield budget
-        except Exception as e:  # noqa: BLE001 - the callback's stop arrives wrapped by XLA
+        except Exception as e:  # noqa: BLE001 - a stop's reason, however it arrives
             if budget.reason is not None:
                 raise budget.reason from None
             raise e
