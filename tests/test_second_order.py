@@ -66,6 +66,38 @@ def test_cgd_step_is_the_dense_nash_step_of_the_bilinear_approximation():
     np.testing.assert_allclose(flat(cg), flat(gmres), rtol=1e-5, atol=1e-5)
 
 
+def test_cgd_step_matrix_is_the_dense_steps_derivative_with_no_callback_in_its_program():
+    """The step map's derivative (the spectrum's) at the NS-GAN Gaussian game's
+    equilibrium, where the right-hand side is 0 and the solve's derivative is all:
+    equal to `jax.jacfwd` of CGD's step written with dense Hessians and `np.linalg`'s
+    solve, `y − h(I + hH_o)⁻¹ξ`. The solve is differentiated implicitly
+    (`lax.custom_linear_solve`), so the compiled program holds no host callback and can
+    be kept between runs (lineax's derivative rule checks its tangent solves with one;
+    with restart-2 GMRES this very derivative stopped with a "breakdown" error)."""
+    from gandyn._analysis import _step_matrix_program
+
+    game = gd.games.get("gaussian", loss=gd.losses.nsgan)
+    y, h, key = game.equilibrium(), 0.7, jax.random.key(0)
+    flat0, unravel = jax.flatten_util.ravel_pytree(y)
+
+    def dense_step(f):
+        x, z = unravel(f).generator, unravel(f).discriminator
+        losses = lambda a, b: game.losses(gd.Players(a, b), key)  # noqa: E731
+        n, m = x.size, z.size
+        xi = -jax.flatten_util.ravel_pytree(game.field(unravel(f), key))[0]
+        a_block = jax.jacfwd(jax.grad(lambda a, b: losses(a, b)[0]), 1)(x, z).reshape(n, m)
+        b_block = jax.jacfwd(jax.grad(lambda a, b: losses(a, b)[1], 1), 0)(x, z).reshape(m, n)
+        h_o = jnp.block([[jnp.zeros((n, n)), a_block], [b_block, jnp.zeros((m, m))]])
+        return f - h * jnp.linalg.solve(jnp.eye(n + m) + h * h_o, xi)
+
+    expected = jax.jacfwd(dense_step)(flat0)
+    program = eqx.filter_jit(_step_matrix_program)
+    got = program(game, gd.methods.get("cgd"), y, jnp.asarray(h), key)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-7)
+    text = program.lower(game, gd.methods.get("cgd"), y, jnp.asarray(h), key).as_text()
+    assert "callback" not in text
+
+
 def test_cgd_small_steps_take_one_gmres_iteration_and_keep_the_nash_step():
     """Where `h²‖D_xy L₁ D_yx L₂‖` is below the tolerance one GMRES iteration is the
     solve (one application of the reduced operator), and the step is still the dense

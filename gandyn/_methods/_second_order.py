@@ -300,6 +300,61 @@ def _orthogonalise(w, basis):
 
 
 def _solve_reduced(solver, steps: int, outer, inner, scale, rhs):
+    r"""`(z, inner(z), applications)` for `(I − s·outer∘inner) z = rhs`, differentiated
+    implicitly (`lax.custom_linear_solve`): `(z, w = inner(z))` solves the linear system
+    `[[I, −s·outer], [−inner, I]] (z, w) = (rhs, 0)`, whose derivative is that of the
+    solution whatever iterate the solver stopped at, with no host callback in it (a
+    program that differentiates the step, the spectrum's, can be kept between runs:
+    lineax's own derivative rules check their tangent solves with a callback). The
+    solves, tangent and transposed, are `_solve_reduced_primal`'s: the tangent's by
+    the Schur complement `z = (I − s·outer∘inner)⁻¹(b₁ + s·outer(b₂))`, `w = b₂ + inner(z)`;
+    the transposed one's `p = (I − s·innerᵀ∘outerᵀ)⁻¹(c₁ + innerᵀc₂)`,
+    `q = c₂ + s·outerᵀp`."""
+    rtol, atol = getattr(solver, "rtol", None), getattr(solver, "atol", None)
+    if steps == 0 or rtol is None or atol is None:
+        return _solve_reduced_primal(solver, steps, outer, inner, scale, rhs)
+    w_shape = jax.eval_shape(inner, rhs)
+    zero_w = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), w_shape)
+
+    def matvec(zw):
+        z, w = zw
+        return _axpy(-scale, outer(w), z), _axpy(-1.0, inner(z), w)
+
+    def unless_zero(apply, v, like):
+        """`apply(v)`, skipped (zeros) where `v = 0`: the primal solve's `b₂`, so that a
+        step costs no more products than before."""
+        zeros = lambda: jax.tree_util.tree_map(  # noqa: E731
+            lambda x: jnp.zeros(x.shape, x.dtype), jax.eval_shape(apply, like))
+        nonzero = eqxi.unvmap_any(jnp.any(jnp.stack(
+            [jnp.any(leaf != 0) for leaf in jax.tree_util.tree_leaves(v)])))
+        return jax.lax.cond(nonzero, lambda: apply(v), zeros)
+
+    def solve(_, b):
+        b1, b2 = b
+        z, inner_z, applied = _solve_reduced_primal(
+            solver, steps, outer, inner, scale,
+            _axpy(scale, unless_zero(outer, b2, zero_w), b1))
+        return (z, _axpy(1.0, inner_z, b2)), applied
+
+    def transpose_solve(_, c):
+        c1, c2 = c
+        outer_t = lambda q: jax.linear_transpose(outer, zero_w)(q)[0]  # noqa: E731
+        inner_t = lambda p: jax.linear_transpose(inner, rhs)(p)[0]  # noqa: E731
+        p, outer_t_p, applied = _solve_reduced_primal(
+            solver, steps, inner_t, outer_t, scale, _axpy(1.0, unless_zero(inner_t, c2, zero_w), c1))
+        return (p, _axpy(scale, outer_t_p, c2)), applied
+
+    # JAX 0.10's JVP of `custom_linear_solve` binds a right-hand side leaf whose tangent
+    # and whose operator tangent are both symbolic zeros as a `Zero` object (an error): a
+    # zero that depends on every leaf of `rhs` gives each leaf a tangent.
+    anchor = 0 * sum(jnp.sum(leaf) for leaf in jax.tree_util.tree_leaves(rhs))
+    b = jax.tree_util.tree_map(lambda leaf: leaf + anchor.astype(leaf.dtype), (rhs, zero_w))
+    (z, w), applied = jax.lax.custom_linear_solve(matvec, b, solve, transpose_solve,
+                                                  has_aux=True)
+    return z, w, applied
+
+
+def _solve_reduced_primal(solver, steps: int, outer, inner, scale, rhs):
     r"""`(z, inner(z), applications)` for `(I − s·outer∘inner) z = rhs` (CGD's reduced
     system, `s = η_xη_y`, `outer = D_xy L₁`, `inner = D_yx L₂`).
 
