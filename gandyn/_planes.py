@@ -203,3 +203,23 @@ def _eigenplane(game, origin, flat, which, krylov, key):
         q = krylov_basis.T @ q
         values = values[:PAIR_CANDIDATES]
     return Plane(flat, q[:, 0], q[:, 1], ("e₁", "e₂"), kind), values, linear
+
+
+def oriented_plane(plane: Plane) -> Plane:
+    """An eigenplane's axes with a fixed sign (each axis's largest component
+    positive), so that the same start reads the same in every panel."""
+    if plane.kind in ("full", "coordinates") or plane.kind.startswith("players"):
+        return plane  # named axes (a coordinate, a player's field) keep their sign
+    e1, e2 = (v * (1.0 if v[np.argmax(np.abs(v))] >= 0 else -1.0) for v in (plane.e1, plane.e2))
+    return eqx.tree_at(lambda p: (p.e1, p.e2), plane, (e1, e2))
+
+
+def axis_components(names, vector, count: int = 3) -> str:
+    """The largest components of a unit vector by parameter, `0.71 θ1 − 0.71 ψ1 + …`."""
+    order = np.argsort(-np.abs(vector), kind="stable")
+    shown = [k for k in order[:count] if abs(vector[k]) > 1e-3]
+    text = ""
+    for i, k in enumerate(shown):
+        sign = "−" if vector[k] < 0 else ("" if i == 0 else "+")
+        text += f"{' ' if i else ''}{sign}{' ' if i and sign else ''}{abs(vector[k]):.2f}·{names[k]}"
+    return text + (" + …" if np.sum(np.abs(vector) > 1e-3) > len(shown) else "")

@@ -272,7 +272,7 @@ def _run(configuration: Configuration, weights, method, points, h: float, steps:
 def _plane(configuration: Configuration, weights: tuple[float, ...], choice=None) -> Plane:
     """The drawing plane `choice` (`drawing_plane`), an eigenplane's signs fixed as
     `portrait` fixes them."""
-    from ..plotting import oriented_plane
+    from .._planes import oriented_plane
 
     return oriented_plane(drawing_plane(configuration.build(weights), choice))
 
@@ -316,7 +316,7 @@ def _axis_labels(game, plane: Plane) -> list[str]:
     roles = {"θ": "θ (generator)", "ψ": "ψ (discriminator)"}
     labels = [roles.get(label, label) for label in plane.labels]
     if plane.kind not in ("full", "coordinates"):  # say what each axis is made of
-        from ..plotting import axis_components
+        from .._planes import axis_components
 
         names = game.coordinates()
         labels = [f"{label} = {axis_components(names, vector)}"
@@ -665,12 +665,11 @@ def options() -> dict:
 
 @functools.cache
 def _colours() -> dict[Status, str]:
-    """Each status in the colour `portrait` draws it in."""
-    from matplotlib.colors import to_hex
+    """Each status in the colour `portrait` draws it in (`#rrggbb`; the palette is
+    matplotlib-free, so the page's first request imports no plotting)."""
+    from .._palette import STATUS_STYLE
 
-    from ..plotting import STATUS_STYLE
-
-    return {s: to_hex(c) for s, (c, _, _) in STATUS_STYLE.items()}
+    return {s: c.lower() for s, (c, _, _) in STATUS_STYLE.items()}
 
 
 # Each status's line on the page's canvases (`setLineDash`, px), as `portrait` draws it.

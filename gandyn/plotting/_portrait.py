@@ -8,14 +8,16 @@ import jax.numpy as jnp
 import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from .._planes import Plane, slice_plane  # noqa: E402
 from .._games import AbstractGame, Players  # noqa: E402
+from .._planes import (  # noqa: E402
+    Plane as Plane,
+    axis_components as axis_components,
+    oriented_plane as oriented_plane,
+    slice_plane,
+)
 from .._simulate import Solution, Status  # noqa: E402
-
-
 from ._streamlines import draw_streamlines  # noqa: E402
 from ._style import OKABE_ITO, STATUS_STYLE, fit_suptitle, outcome_text, status_handles, styled  # noqa: E402
 
@@ -199,15 +201,6 @@ def _arrow_index(a: np.ndarray, b: np.ndarray, finite: np.ndarray, view,
     return min(candidates, key=lambda k: (k < target, abs(k - target)))
 
 
-def oriented_plane(plane: Plane) -> Plane:
-    """An eigenplane's axes with a fixed sign (each axis's largest component
-    positive), so that the same start reads the same in every panel."""
-    if plane.kind in ("full", "coordinates") or plane.kind.startswith("players"):
-        return plane  # named axes (a coordinate, a player's field) keep their sign
-    e1, e2 = (v * (1.0 if v[np.argmax(np.abs(v))] >= 0 else -1.0) for v in (plane.e1, plane.e2))
-    return eqx.tree_at(lambda p: (p.e1, p.e2), plane, (e1, e2))
-
-
 def shared_plane(games: Sequence[AbstractGame]) -> Plane | None:
     """One plane for panels of games with the same parameters and equilibrium, when the
     first game's eigenplane is invariant under each game's Jacobian there (so a start
@@ -252,17 +245,6 @@ def _axis_label(game: AbstractGame, plane: Plane, which: int) -> str:
         vector = plane.e1 if which == 0 else plane.e2
         return f"{label} = {axis_components(game.coordinates(), vector)}"
     return label
-
-
-def axis_components(names, vector, count: int = 3) -> str:
-    """The largest components of a unit vector by parameter, `0.71 θ1 − 0.71 ψ1 + …`."""
-    order = np.argsort(-np.abs(vector), kind="stable")
-    shown = [k for k in order[:count] if abs(vector[k]) > 1e-3]
-    text = ""
-    for i, k in enumerate(shown):
-        sign = "−" if vector[k] < 0 else ("" if i == 0 else "+")
-        text += f"{' ' if i else ''}{sign}{' ' if i and sign else ''}{abs(vector[k]):.2f}·{names[k]}"
-    return text + (" + …" if np.sum(np.abs(vector) > 1e-3) > len(shown) else "")
 
 
 def panel_grid(panels, draw, *, panel_size: float, min_width: float = 6.0,

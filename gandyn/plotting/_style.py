@@ -9,16 +9,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .._palette import CYCLE, OKABE_ITO, STATUS_STYLE  # noqa: F401 - the house palette
 from .._simulate import Status
-
-
-# Okabe & Ito (2008), "Color universal design": distinct under every common colour
-# vision deficiency.
-OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
-             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
-             "grey": "#999999"}
-CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky", "vermillion",
-                                "black", "yellow")]
 
 MIN_POINTS = 9.0  # no text smaller than this, at the saved size
 
@@ -43,18 +35,6 @@ def styled(function):
 
     return wrapper
 
-
-# Outcome → (colour, line style, start/end marker). Converged and converging share
-# the colour (a run still on its way in); the line style tells them apart.
-STATUS_STYLE = {
-    Status.CONVERGED: (OKABE_ITO["blue"], "-", "o"),
-    Status.CONVERGING: (OKABE_ITO["blue"], (0, (6, 3)), "o"),
-    Status.CYCLING: (OKABE_ITO["purple"], (0, (3, 1, 1, 1)), "s"),
-    Status.DIVERGING: (OKABE_ITO["orange"], "--", "^"),
-    Status.DIVERGED: (OKABE_ITO["vermillion"], ":", "X"),
-    Status.STALLED: (OKABE_ITO["sky"], (0, (1, 1)), "D"),
-    Status.MAX_STEPS: (OKABE_ITO["grey"], "-.", "v"),
-}
 
 # Linear verdicts of a point hλ (or μ): contracts / neutral / grows.
 VERDICT_STYLE = {"contracts": (OKABE_ITO["blue"], "o"), "neutral (cycles)": (OKABE_ITO["purple"], "s"),
