@@ -394,7 +394,6 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         created = make_parents(run_dir)
         run_dir.mkdir()
         write_json(run_dir / "settings.json", settings.to_dict())
-    announce(settings.recorder_line())  # after every refusal: an error stays one line
 
     def discard() -> None:
         """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
@@ -409,6 +408,9 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         checkpointed[0] = s.step
 
     try:
+        # After every refusal (an error stays one line), inside the `try`: a Ctrl-C that
+        # comes as it is printed is an interruption like any other.
+        announce(settings.recorder_line())
         metrics, extra = None, {}
         if kind == "image":
             import matplotlib.pyplot as plt

@@ -189,3 +189,20 @@ def test_ctrl_c_after_a_checkpoint_exits_130_with_the_resume_command(env, refere
     command = f"gandyn train --resume {run_dir}"
     assert command in err.splitlines(), err  # on one line of its own, unbroken
     assert "the run is kept at its checkpoint of step" in err
+
+
+def test_ctrl_c_anywhere_else_says_interrupted(monkeypatch):
+    """typer turns a Ctrl-C outside a command's own handling into a silent exit 130;
+    gandyn says it (`Error: interrupted`), in one line, as for a Ctrl-C at a prompt."""
+    from typer.testing import CliRunner
+
+    from gandyn._train_runs import TrainSettings
+    from gandyn.cli import app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TrainSettings, "new", interrupted)
+    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "10"])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines() == ["Error: interrupted"], result.output

@@ -28,6 +28,14 @@ class _OneLineErrors(TyperGroup):
     escaping a command is bad input the library named; anything else is a bug,
     reported on one line with the traceback saved to a file."""
 
+    def invoke(self, ctx):
+        """A Ctrl-C that no command handles is said (typer would exit 130 silently)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _report("interrupted", 130)
+            raise typer.Exit(130) from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             _refuse_repeated_options(self, sys.argv[1:] if args is None else list(args))
