@@ -403,7 +403,10 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
 
     checkpointed = [None if state is None else state.step]
 
+    saving = [None]
+
     def on_checkpoint(s) -> None:
+        saving[0] = s.step
         save_checkpoint(run_dir, s)
         checkpointed[0] = s.step
 
@@ -446,12 +449,27 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         discard()
         raise
     interrupted = result is None or result.interrupted
+    if interrupted and saving[0] != checkpointed[0]:
+        # Ctrl-C between the checkpoint's rename and its bookkeeping: the file says.
+        checkpointed[0] = _step_on_disk(run_dir, checkpointed[0])
     if interrupted and checkpointed[0] is None:
         discard()
         return None, None, True
     if result is not None:
         write_run(run_dir, game, result, settings, kind, on_numbers=on_numbers)
     return result, checkpointed[0], interrupted
+
+
+def _step_on_disk(run_dir: Path, known: int | None) -> int | None:
+    """The step of the run folder's checkpoint (verified), or `known` if it has none
+    or it cannot be read."""
+    from ._train import CHECKPOINT, _read_checkpoint
+
+    try:
+        meta, _ = _read_checkpoint(run_dir / CHECKPOINT)
+        return int(meta["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return known
 
 
 def live_description(live: dict) -> str:

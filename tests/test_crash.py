@@ -206,3 +206,28 @@ def test_ctrl_c_anywhere_else_says_interrupted(monkeypatch):
     result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "10"])
     assert result.exit_code == 130, result.output
     assert result.output.strip().splitlines() == ["Error: interrupted"], result.output
+
+
+def test_ctrl_c_just_after_a_checkpoint_is_written_points_to_it(monkeypatch, tmp_path):
+    """A Ctrl-C between the checkpoint file's rename and the run's note of it: the
+    checkpoint on disk is what is kept, and the message gives the command to resume it
+    (it said "nothing was kept")."""
+    from typer.testing import CliRunner
+
+    from gandyn import _train
+    from gandyn.cli import app
+
+    real = _train.save_checkpoint
+
+    def then_interrupted(directory, state):
+        real(directory, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_train, "save_checkpoint", then_interrupted)
+    result = CliRunner().invoke(app, ["train", "--data", "ring8", "--width", "8", "--depth", "1",
+                                      "--batch", "32", "--steps", "20", "--log-every", "10",
+                                      "--checkpoint-every", "5", "--no-gif", "--rotation-probes",
+                                      "0", "--out", str(tmp_path)])
+    assert result.exit_code == 130, result.output
+    assert "the run is kept at its checkpoint of step 5" in result.output, result.output
+    assert "gandyn train --resume" in result.output
