@@ -39,11 +39,12 @@ def make_run(root: Path, **settings) -> Path:
     from jax.flatten_util import ravel_pytree
 
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn._train_runs import TrainSettings, build as _build
+    from gandyn import RunSpec
+    from gandyn._train_runs import build as _build
 
     folder = root / f"{settings['data']}-train"
     folder.mkdir()
-    s = TrainSettings.new(steps=1, log_every=1, gif=False, **settings)
+    s = RunSpec.train(steps=1, log_every=1, gif=False, **settings)
     (folder / "settings.json").write_text(json.dumps(s.to_dict()))
     game, method, _ = _build(s)
     y = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 1))

@@ -1,5 +1,5 @@
 """The cost of the flight recorder (issue 36): on by default (`gandyn train` at the
-cadence of its cost model, `TrainSettings.default_cadence`) against `--no-dynamics`.
+cadence of its cost model, `gandyn._train_spec.default_cadence`) against `--no-dynamics`.
 
 Two measurements, each in one process (JAX's persistent compilation cache off,
 `GANDYN_COMPILE_CACHE=0`, set here), the load average printed beside every number:
@@ -53,11 +53,12 @@ def timed(arguments: list[str]) -> tuple[float, float]:
 
 
 def runs(data: str, steps: int | None, repeats: int) -> None:
-    from gandyn._train_runs import TrainSettings
+    from gandyn import RunSpec
+    from gandyn._train_runs import recorder_line
 
     given = {"data": data} if steps is None else {"data": data, "steps": steps}
-    settings = TrainSettings.new(**given)
-    print(f"{data}: {settings.steps} steps, {settings.recorder_line()}", flush=True)
+    settings = RunSpec.train(**given)
+    print(f"{data}: {settings.steps} steps, {recorder_line(settings)}", flush=True)
     times = {"off": [], "on": []}
     with tempfile.TemporaryDirectory() as out:
         base = ["--data", data, "--no-gif", "--out", out]
@@ -96,9 +97,10 @@ def per_point(data: str, repeats: int) -> None:
     from gandyn._recorder import Recorder, point_cost, recorded_points, record
     from gandyn._simulate import simulate
     from gandyn._train import _init_state
-    from gandyn._train_runs import TrainSettings, build
+    from gandyn import RunSpec
+    from gandyn._train_runs import build
 
-    settings = TrainSettings.new(data=data)
+    settings = RunSpec.train(data=data)
     game, method, _ = build(settings)
     y = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 1))
     key, n = jax.random.key(1), 50
@@ -132,10 +134,10 @@ def per_point(data: str, repeats: int) -> None:
     measured = float(np.median(ratios))
     points = recorded_points(settings.dynamics_every, settings.log_every, settings.steps)
     print(f"{data:8} a recorded point costs {measured:.0f} training steps (model "
-          f"{point_cost(recorder, settings.batch):.0f}); the default run ({settings.steps} "
+          f"{point_cost(recorder, settings.options["batch"]):.0f}); the default run ({settings.steps} "
           f"steps, every {settings.dynamics_every} log points, {points} points): "
           f"{points * measured / settings.steps:+.1%} of its training steps (model "
-          f"{points * point_cost(recorder, settings.batch) / settings.steps:+.1%})", flush=True)
+          f"{points * point_cost(recorder, settings.options["batch"]) / settings.steps:+.1%})", flush=True)
 
 
 def main() -> None:

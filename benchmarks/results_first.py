@@ -31,14 +31,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import gandyn as gd
-    from gandyn._train_runs import TrainSettings
+    from gandyn import RunSpec
     from gandyn.cli._common import use_compile_cache
 
     use_compile_cache()  # as the command does
 
     given = {"data": args.data} | ({"steps": args.steps} if args.steps else {}) | (
         {"log_every": args.log_every} if args.log_every else {})
-    settings = TrainSettings.new(**given)
+    settings = RunSpec.train(**given)
     marks = {}
 
     def now():
@@ -58,7 +58,7 @@ def main() -> None:
         marks["end"] = now()
         files = sorted(p.name for p in (Path(out) / "run").iterdir())
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"gandyn train --data {settings.data} ({settings.steps:,} steps, a log point every "
+    print(f"gandyn train --data {settings.options["data"]} ({settings.steps:,} steps, a log point every "
           f"{settings.log_every}); load average "
           f"after the run {load} on {os.cpu_count()} CPUs")
     print(f"files: {', '.join(files)}")

@@ -155,7 +155,6 @@ from ._train import (
 
 
 from ._execute import Outcome as Outcome, read_run as read_run, run as run
-from ._train_runs import TrainSettings as TrainSettings
 from ._train_sweep import TrainSweepSpec as TrainSweepSpec
 
 __version__ = "0.1.0"

@@ -7,12 +7,12 @@ Every front end goes through these two: the command line parses its flags into a
 description, calls `run` and prints what it returns; `gandyn rerun` is `read_run` then
 `run`; the sweep's worker processes run their share of the same descriptions.
 
-| description      | kind          | what its folder holds                                     |
-|------------------|---------------|-----------------------------------------------------------|
-| `RunSpec`        | `simulate`    | settings.json, metrics.json, trajectories.npz, portrait.png |
-| `SweepSpec`      | `sweep`       | settings.json, spec.json, results.csv/json, ranking.json  |
-| `TrainSettings`  | `train`       | settings.json, checkpoint.npz, metrics.json/csv, figures  |
-| `TrainSweepSpec` | `train-sweep` | settings.json, spec.json, shards/, results.csv/json       |
+| description               | kind          | what its folder holds                            |
+|---------------------------|---------------|--------------------------------------------------|
+| `RunSpec(kind="simulate")`| `simulate`    | settings.json, metrics.json, trajectories.npz, portrait.png |
+| `RunSpec(kind="train")`   | `train`       | settings.json, checkpoint.npz, metrics.json/csv, figures |
+| `SweepSpec`               | `sweep`       | settings.json, spec.json, results.csv/json, ranking.json |
+| `TrainSweepSpec`          | `train-sweep` | settings.json, spec.json, shards/, results.csv/json |
 
 ```python
 spec = gd.RunSpec(game="dirac", losses=("wgan",), methods=("simgd",), step=0.1, steps=500)
@@ -63,15 +63,15 @@ class Outcome:
 def kind_of(spec) -> str:
     """The kind of run `spec` describes (`simulate`, `sweep`, `train`, `train-sweep`)."""
     from ._sweep import SweepSpec
-    from ._train_runs import TrainSettings
     from ._train_sweep import TrainSweepSpec
 
-    for kind, cls in (("simulate", RunSpec), ("sweep", SweepSpec), ("train", TrainSettings),
-                      ("train-sweep", TrainSweepSpec)):
+    if isinstance(spec, RunSpec):
+        return spec.kind
+    for kind, cls in (("sweep", SweepSpec), ("train-sweep", TrainSweepSpec)):
         if isinstance(spec, cls):
             return kind
     raise TypeError(f"not a run description: {type(spec).__name__} (give a RunSpec, "
-                    "SweepSpec, TrainSettings or TrainSweepSpec)")
+                    "SweepSpec or TrainSweepSpec)")
 
 
 def run(spec, folder, *, progress: Progress | None = None, resume: bool = False,
@@ -199,7 +199,7 @@ def draw_atlas(spec, folder: Path, rows: list[dict]) -> None:
 
 def read_run(folder, *, trust: Iterable[str] = ()):
     """The run description that `folder`'s settings.json holds (a `RunSpec`,
-    `SweepSpec`, `TrainSettings` or `TrainSweepSpec`), checked as if given anew; a
+    `SweepSpec` or `TrainSweepSpec`), checked as if given anew; a
     one-line `InputError` otherwise. A `MODULE:FUNCTION` game is refused unless it is
     in `trust`."""
     from ._io import check_regular_file, read_json
@@ -216,7 +216,8 @@ def read_run(folder, *, trust: Iterable[str] = ()):
         settings = read_json(path, what="settings file")
     except ValueError as e:
         raise InputError(str(e)) from None
-    command = settings.get("command", "train" if "data" in settings else None)
+    command = settings.get("command", "train" if "data" in settings
+                           or settings.get("kind") == "train" else None)
     if command == "simulate":
         data = {k: v for k, v in settings.items() if k != "command"}
         _refuse_code(data.get("game"), trust, source)
@@ -239,9 +240,9 @@ def read_run(folder, *, trust: Iterable[str] = ()):
         except ValueError as e:
             raise InputError(str(e)) from None
     if command == "train":
-        from ._train_runs import TrainSettings
+        from ._train_runs import read_settings
 
-        return TrainSettings.from_file(path)
+        return read_settings(path)
     raise InputError(f"{source} names no command gandyn can rerun (simulate, sweep, train)")
 
 

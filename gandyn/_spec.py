@@ -24,58 +24,25 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._checks import (  # noqa: F401  (the checks every description shares)
+    DEFAULT_LOSSES,
+    DEFAULT_METHODS,
+    MAX_MAGNITUDE,
+    MAX_SEED,
+    MAX_STEP,
+    MAX_STEPS,
+    InputError,
+    check_int,
+    check_seed,
+    check_step,
+    resolve_names,
+    strings as _strings,
+)
 from ._options import Option, assign, for_owner, parse_assignment
 
 
-class InputError(ValueError):
-    """Bad input from a user: one line, naming the bad value and the valid choices."""
-
-
-# Bounds on numbers a user gives. Beyond them a run overflows (steps are counted in int32,
-# seeds are uint32) or can never finish; each error names the bound.
-MAX_STEP = 1e6
-MAX_STEPS = 1_000_000_000
-MAX_SEED = 2**32 - 1
-MAX_MAGNITUDE = 1e6
-DEFAULT_LOSSES = ("sgan", "rsgan", "wgan")
-DEFAULT_METHODS = ("simgd", "altgd", "rk4")
-
-
 # --------------------------------------------------------------------------------------
-# Checks of single values, shared by every front end
-
-
-def check_step(h, flag: str = "--step") -> float:
-    if not (isinstance(h, (int, float)) and not isinstance(h, bool) and math.isfinite(h)
-            and 0 < h <= MAX_STEP):
-        raise InputError(f"{flag} must be a positive finite number of at most {MAX_STEP:g}, "
-                         f"got {h}")
-    return float(h)
-
-
-def check_int(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
-    """`value` if it is an integer in `[low, high]`; a one-line `InputError` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
-        raise InputError(f"{name} must be {what} of at most {high:,}, got {value!r}")
-    return value
-
-
-def check_seed(seed, flag: str = "--seed") -> int:
-    return check_int(flag, seed, 0, MAX_SEED)
-
-
-def resolve_names(registry, given, default) -> list[str]:
-    """Names (or `default`) checked against a registry: each normalised, once; a
-    one-line `InputError` naming the choices otherwise."""
-    try:
-        names = [registry.check(n) for n in (given or default)]
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    repeated = [n for i, n in enumerate(names) if n in names[:i]]
-    if repeated:
-        raise InputError(f"{registry.kind} {repeated[0]!r} is given twice")
-    return names
+# Values of several parts
 
 
 def parse_regularizers(texts, options: Mapping | None = None) -> tuple:
@@ -331,38 +298,57 @@ def _loss_names(game: str, losses, default_losses) -> tuple[str, ...]:
         return ()
 
 
-def _strings(name: str, value) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise InputError(f"{name} must be a list of strings, got {value!r}")
-    if not all(isinstance(v, str) for v in value):
-        raise InputError(f"{name} must be a list of strings, got {value!r}")
-    return tuple(value)
+KINDS = ("simulate", "train")
+"""The kinds of run a `RunSpec` describes: a simulation of a game (any game, several
+losses, methods and starts) or the training of a network game (`mlp-gan`, `conv-gan`:
+one loss, one method, `seeds` seeds, log points and checkpoints)."""
+
+TRAINING = ("seeds", "log_every", "checkpoint_every", "gif", "rotation_probes",
+            "dynamics_every", "dynamics_samples")
+"""The fields only a training run has (its schedule: seeds trained at once, log and
+checkpoint cadence, the GIF, the rotation share's probes, the flight recorder)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class RunSpec:
-    """A run: `game` with its `options` (and its methods' options, by name), `losses`
-    (a GAN game; empty: the defaults), `regularizers` (`"NAME=WEIGHT"`), `methods`,
-    step size `step`, `steps`, initial points `inits` (`"a,b,…"` texts or number
-    lists) plus `random_inits` points uniform in ±2 around the equilibrium drawn with
-    `seed`, and `float64`.
+    """A run: `game` with its `options` (and its methods', losses' and regularizers'
+    options, by name), `losses` (a GAN game; empty: the defaults), `regularizers`
+    (`"NAME=WEIGHT"`), `methods`, step size `step`, `steps`, a `seed` and `float64`.
+
+    `kind="simulate"` (the default) follows a game from initial points `inits`
+    (`"a,b,…"` texts or number lists) plus `random_inits` points uniform in ±2 around
+    the equilibrium drawn with `seed`. `kind="train"` trains a network game
+    (`mlp-gan` on a toy target, `conv-gan` on images: picked by its `data` option)
+    with one loss and one method for `seeds` seeds at once, logging every `log_every`
+    steps (the rotation share with `rotation_probes` probes, the flight recorder at
+    every `dynamics_every`-th log point on `dynamics_samples` samples), a checkpoint
+    every `checkpoint_every` steps and, with `gif`, training.gif. `RunSpec.train(...)`
+    builds one from `gandyn train`'s flags. A field left None takes its kind's default
+    (a training run's step size and log cadence depend on its data).
 
     Construction checks everything and stores canonical values (lower-case names,
-    typed options); a bad value is a one-line `InputError` (a `ValueError`)."""
+    typed options, every default filled in); a bad value is a one-line `InputError`
+    (a `ValueError`)."""
 
-    game: str = "dirac"
+    game: str | None = None
     options: Mapping = dataclasses.field(default_factory=dict)
     losses: tuple[str, ...] = ()
     regularizers: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
-    step: float = 1.0
-    steps: int = 2000
+    step: float | None = None
+    steps: int | None = None
     inits: tuple = ()
     random_inits: int = 0
     seed: int = 0
     float64: bool = False
+    kind: str = "simulate"
+    seeds: int | None = None
+    log_every: int | None = None
+    checkpoint_every: int | None = None
+    gif: bool | None = None
+    rotation_probes: int | None = None
+    dynamics_every: int | None = None
+    dynamics_samples: int | None = None
     default_losses: dataclasses.InitVar[tuple[str, ...]] = DEFAULT_LOSSES
     default_methods: dataclasses.InitVar[tuple[str, ...]] = DEFAULT_METHODS
     max_steps: dataclasses.InitVar[int] = MAX_STEPS
@@ -371,6 +357,21 @@ class RunSpec:
         from . import games, methods as method_registry
 
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.kind == "train":
+            from ._train_spec import check_training
+
+            for name, value in check_training(self, max_steps).items():
+                set_(name, value)
+            return
+        given = [name for name in TRAINING if getattr(self, name) is not None]
+        if given:
+            raise InputError(f"{given[0]} is a setting of a training run (kind 'train'), not "
+                             f"of a simulation")
+        set_("game", "dirac" if self.game is None else self.game)
+        set_("step", 1.0 if self.step is None else self.step)
+        set_("steps", 2000 if self.steps is None else self.steps)
         if not isinstance(self.game, str) or not self.game.strip():
             raise InputError(f"--game must be a game's name, got {self.game!r}; choose from: "
                              + ", ".join(games.names()))
@@ -404,6 +405,31 @@ class RunSpec:
                 if isinstance(point, (list, tuple)) else repr(point)
             inits.append(tuple(float(x) for x in parse_point(text, built[0][1])))
         set_("inits", tuple(inits))
+
+    @classmethod
+    def train(cls, *, dynamics: bool | None = None, **given) -> "RunSpec":
+        """A training run from `gandyn train`'s settings by name (`data`, `loss`,
+        `method`, `regularizers`, `step`, `steps`, `seeds`, `seed`, the network's
+        `width`, `depth`, `latent`, `batch`, `activation`, `spectral_norm`, `log_every`,
+        `checkpoint_every`, `gif`, `float64`, `options`, `rotation_probes`,
+        `dynamics_every`, `dynamics_samples`), the rest the data's defaults. Unless
+        `dynamics_every` is given, the flight recorder records at the cadence its cost
+        model picks (at most 25 % of the training): `dynamics=True` records at least the
+        first and last log points, `dynamics=False` turns it off.
+
+        ```python
+        spec = gd.RunSpec.train(data="ring8", steps=500, width=64)
+        spec.game, spec.options["width"], spec.methods    # "mlp-gan", 64, ("adam",)
+        ```"""
+        from ._train_spec import default_cadence, train_fields
+
+        spec = cls(**train_fields(given))
+        if dynamics is False:
+            return dataclasses.replace(spec, dynamics_every=0)
+        if dynamics and "dynamics_every" not in given:
+            return dataclasses.replace(spec, dynamics_every=default_cadence(
+                spec, at_least_once=True))
+        return spec
 
     # -- what it builds --------------------------------------------------------------
 
@@ -449,20 +475,27 @@ class RunSpec:
     # -- plain data ------------------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """Plain data (JSON and TOML): every field, lists for tuples."""
-        return {"game": self.game, "options": dict(self.options), "losses": list(self.losses),
-                "regularizers": list(self.regularizers), "methods": list(self.methods),
-                "step": self.step, "steps": self.steps, "inits": [list(p) for p in self.inits],
+        """Plain data (JSON and TOML): every field of its kind, lists for tuples."""
+        common = {"game": self.game, "options": dict(self.options), "losses": list(self.losses),
+                  "regularizers": list(self.regularizers), "methods": list(self.methods),
+                  "step": self.step, "steps": self.steps}
+        if self.kind == "train":
+            return {"kind": "train", **common, "seed": self.seed, "float64": self.float64,
+                    **{name: getattr(self, name) for name in TRAINING}}
+        return {**common, "inits": [list(p) for p in self.inits],
                 "random_inits": self.random_inits, "seed": self.seed, "float64": self.float64}
 
     @classmethod
     def from_dict(cls, data, *, source: str = "run settings", **limits) -> "RunSpec":
         """A spec from `to_dict`'s plain data (a JSON object or TOML table); unknown keys
         are refused naming the valid ones; errors start with `source`."""
-        fields = [f.name for f in dataclasses.fields(cls)]
         if not isinstance(data, Mapping):
             raise InputError(f"{source}: expected a table of run settings, got a "
                              f"{type(data).__name__}")
+        simulation = ["game", "options", "losses", "regularizers", "methods", "step", "steps",
+                      "inits", "random_inits", "seed", "float64", "kind"]
+        fields = simulation if data.get("kind", "simulate") != "train" else \
+            [*(k for k in simulation if k not in ("inits", "random_inits")), *TRAINING]
         unknown = sorted(str(k) for k in set(data) - set(fields))
         if unknown:
             raise InputError(f"{source}: unknown key {unknown[0]!r}; valid keys: {', '.join(fields)}")

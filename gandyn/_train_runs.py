@@ -1,306 +1,117 @@
-"""Training runs as folders: their settings (`TrainSettings`, the run folder's
-`settings.json`), the GAN and method they describe, running them into a folder
-(`execute`, what `gandyn.run` calls for a `TrainSettings`), and the files a finished run
-writes. The command line's `gandyn train` and `gandyn rerun` are thin layers over this."""
+"""Training runs as folders: a training run's `RunSpec` (`kind="train"`; its checks
+are `gandyn._train_spec`'s) read back from its folder's `settings.json`
+(`read_settings`), the GAN and method it describes (`build`), running it into a folder
+(`execute`, what `gandyn.run` calls for it), and the files a finished run writes. The
+command line's `gandyn train` and `gandyn rerun` are thin layers over this."""
 
 import dataclasses
 from pathlib import Path
 
-from ._spec import (
-    MAX_SEED,
-    MAX_STEPS,
-    InputError,
-    check_int,
-    check_step,
-    parse_regularizers,
+from ._spec import InputError, RunSpec, check_int, parse_regularizers
+from ._train_spec import (  # noqa: F401  (where the training sweep and the CLI find them)
+    _INTS,
+    DEFAULTS,
+    NETWORK,
+    NETWORK_GAMES,
+    SMALL_IMAGE_STEP,
+    default_cadence,
+    network_game,
+    network_options,
 )
 
 
-# Defaults that differ between toy targets (MLPs) and images (convnets).
-DEFAULTS = {
-    "toy": {"step": 1e-3, "steps": 5000, "width": 128, "latent": 2, "batch": 256, "log_every": 250},
-    "image": {"step": 2e-4, "steps": 5000, "width": 32, "latent": 32, "batch": 64, "log_every": 500},
-}
-SMALL_IMAGE_STEP = {"digits": 1e-3, "stacked-digits": 1e-3}
-"""The 8×8 digits train at 10⁻³; other images at DCGAN's 2·10⁻⁴ (Radford et al. 2016).
-At 2·10⁻⁴ the 8×8 convnets' discriminator wins before the generator finds the digits;
-at 10⁻³ the 28×28 generator saturates to a blank image."""
+OLD_SETTINGS = ("data", "loss", "regularizers", "method", "step", "steps", "seeds", "seed",
+                "width", "depth", "latent", "batch", "activation", "spectral_norm",
+                "log_every", "checkpoint_every", "gif", "float64")
+"""What a training run's settings.json held before training runs were `RunSpec`s
+(`gandyn train`'s settings by name)."""
 
 
-def network_game(data: str) -> str:
-    """The registered game a training run on `data` is: `mlp-gan` for a toy target,
-    `conv-gan` for images."""
-    from . import data as data_registry
-
-    return "mlp-gan" if str(data).lower() in data_registry.names() else "conv-gan"
-
-
-NETWORK = ("width", "depth", "latent", "batch", "activation", "spectral_norm")
-"""The settings that are the network game's options (`mlp-gan`, `conv-gan`), checked by
-their declarations; `data` picks the game."""
+def read_settings(path: Path):
+    """The `RunSpec` a training run folder's `settings.json` holds, checked as if given
+    anew (a one-line `InputError` naming the file otherwise). A folder written before
+    training runs were `RunSpec`s holds `gandyn train`'s settings by name, read as
+    `RunSpec.train` reads them (an older run had no `options`, 16 rotation probes and
+    the recorder off; the depth and activation an image run kept unused are dropped)."""
+    from ._io import read_json
 
 
-def network_options(data: str | None = None) -> dict:
-    """The network game's options that are settings of a training run (all of them
-    for `data` None): `--opt width=64` or `--opt game.spectral_norm=true` sets them as
-    `--width 64` or `--spectral-norm` does, and `settings.json` keeps each as a setting
-    of its own."""
-    from . import games
-
-    names = ("mlp-gan", "conv-gan") if data is None else (network_game(data),)
-    declared = {}
-    for name in names:
-        declared.update({k: v for k, v in games.registry.options(name).items() if k in NETWORK})
-    return declared
-
-
-def _network_declarations(data: str) -> dict:
-    """Every network setting's declaration: the data's game's, then `mlp-gan`'s for
-    the ones an image run keeps but does not use (depth, activation)."""
-    return {**network_options(), **network_options(data)}
-
-
-def _take_game_options(values: dict, given: dict) -> dict:
-    """`values` with the game's options moved out of `values["options"]` into their
-    settings; a one-line `InputError` for a bad value or one `given` twice, differently."""
-    from ._options import split_name
-
-    options = dict(values.get("options") or {})
-    declared = network_options(values.get("data", TrainSettings.data))
-    for name in list(options):
-        owner, key = split_name(name)
-        if key not in declared or owner not in (None, "game"):
-            continue
-        try:
-            value = declared[key].check(options.pop(name))
-        except ValueError as e:
-            raise InputError(str(e)) from None
-        if key in given and given[key] != value:
-            raise InputError(f"--opt {name} and {declared[key].flag} disagree: give one")
-        values[key] = value
-    return {**values, "options": options}
-
-
-# Bounds of the integer settings: beyond them a run overflows or can never finish.
-# The network's (width, depth, latent, batch) are its game's declared options.
-_INTS = {"steps": (1, MAX_STEPS), "seeds": (1, 1024), "seed": (0, MAX_SEED),
-         "log_every": (1, MAX_STEPS), "checkpoint_every": (1, MAX_STEPS),
-         "rotation_probes": (0, 4096), "dynamics_every": (0, MAX_STEPS),
-         "dynamics_samples": (1, 65_536)}
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainSettings:
-    """Every setting of a training run, as `settings.json` holds it. `new(**given)`
-    fills what was not given with the defaults for the data's kind (toy target or
-    images); `from_file` reads and checks a run's `settings.json`."""
-
-    data: str = "ring8"
-    loss: str = "nsgan"
-    regularizers: tuple[str, ...] = ()
-    method: str = "adam"
-    step: float = 1e-3
-    steps: int = 5000
-    seeds: int = 1
-    seed: int = 0
-    width: int = 128
-    depth: int = 3
-    latent: int = 2
-    batch: int = 256
-    activation: str = "relu"
-    spectral_norm: bool = False
-    log_every: int = 250
-    checkpoint_every: int = 250
-    gif: bool = True
-    float64: bool = False
-    # The method's, the loss's and the regularizers' options, by name (`OWNER.NAME`: one's).
-    options: dict = dataclasses.field(default_factory=dict)
-    rotation_probes: int = 16  # Hutchinson probes of the rotation share per log point; 0: off
-    # The flight recorder (`gandyn.Recorder`): at every k-th log point and the last (0: off;
-    # `new`: the cadence `default_cadence` picks, at most 25 % of the training;
-    # 0 for a run saved before the recorder was on by default), on a fixed evaluation
-    # minibatch of `dynamics_samples` (`new`: the run's batch; 256 for an older run).
-    dynamics_every: int = 0
-    dynamics_samples: int = 256
-
-    @classmethod
-    def new(cls, *, dynamics: bool | None = None, **given) -> "TrainSettings":
-        """The settings `given`, the rest the data kind's defaults. Unless
-        `dynamics_every` is given, the recorder records at the cadence its cost model
-        picks (`default_cadence`): off when even the first and the last log points
-        would cost more than 25 % of the training, unless `dynamics` (then those two);
-        `dynamics=False`: off."""
-        settings = cls._new(given)
-        if "dynamics_every" in given or dynamics is False:
-            return settings
-        return dataclasses.replace(settings, dynamics_every=settings.default_cadence(
-            at_least_once=bool(dynamics)))
-
-    def default_cadence(self, *, at_least_once: bool = False) -> int:
-        """The recorder's cadence at these settings by its cost model (`default_every`):
-        the smallest k whose recorded points cost at most 25 % of the training steps."""
-        from ._recorder import Recorder, default_every
-
-        return default_every(log_every=self.log_every, steps=self.steps, batch=self.batch,
-                             recorder=Recorder(samples=self.dynamics_samples),
-                             at_least_once=at_least_once)
-
-    def recorder_line(self) -> str:
-        """One line on the recorder's cadence and its modelled cost, for the console."""
-        from ._recorder import Recorder, recorded_points, recorder_cost
-
-        if not self.dynamics_every:
-            if self.default_cadence():
-                return "dynamics not recorded (--no-dynamics)"
-            return ("dynamics not recorded: a run this short would spend over 25 % on them "
-                    "(--dynamics records its first and last log points)")
-        every = self.dynamics_every
-        cost = recorder_cost(Recorder(samples=self.dynamics_samples), every,
-                             log_every=self.log_every, steps=self.steps, batch=self.batch)
-        points = recorded_points(every, self.log_every, self.steps)
-        return (f"dynamics recorded every {every * self.log_every:,} steps and at the end: "
-                f"{points} points, ≈ {cost:.0%} of the training")
-
-    @classmethod
-    def _new(cls, given: dict) -> "TrainSettings":
-        from . import data as data_registry
-
-        data = given.get("data", cls.data)
-        if not isinstance(data, str) or not data.strip():
-            raise InputError("--data must not be empty; give a toy target, digits, stacked-digits "
-                             "or a path to images")
-        kind = "toy" if data.lower() in data_registry.names() else "image"
-        values = _take_game_options({**DEFAULTS[kind], **given}, given)
-        if "step" not in given and data.lower() in SMALL_IMAGE_STEP:
-            values["step"] = SMALL_IMAGE_STEP[data.lower()]
-        values.setdefault("checkpoint_every", values.get("log_every", cls.log_every))
-        # The recorder's fixed minibatch: as large as a training step's (the cost of a
-        # recorded product is then that of a step's gradient).
-        values.setdefault("dynamics_samples", values.get("batch", cls.batch))
-        values.setdefault("dynamics_every", 0)
-        return cls(**{**values, "regularizers": tuple(values.get("regularizers", ()))}).checked()
-
-    @classmethod
-    def from_file(cls, path: Path) -> "TrainSettings":
-        from ._io import read_json
-
-        try:
-            data = read_json(path, what="settings")
-        except ValueError as e:
-            raise InputError(f"cannot resume: {e}") from None
-        names = [f.name for f in dataclasses.fields(cls)]
-        # `options`, `rotation_probes` and the recorder's settings came later: an older run
-        # had none, 16 and the recorder off (256 samples).
-        data = {"options": {}, "rotation_probes": 16, "dynamics_every": 0,
-                "dynamics_samples": cls.dynamics_samples, **data}
-        missing = [k for k in names if k not in data]
-        if missing:
-            raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
-                             f"train settings file")
-        regs = data["regularizers"]
-        if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
-            raise InputError(f"'regularizers' in {str(path)!r} must be a list of NAME=WEIGHT "
-                             f"strings, got {regs!r}")
-        return cls(**{**{k: data[k] for k in names}, "regularizers": tuple(regs)}).checked(str(path))
-
-    def checked(self, source: str | None = None) -> "TrainSettings":
-        """`self` if every setting has its type and lies in its bounds; a one-line
-        `InputError` naming the first bad one otherwise (`source`: the settings file)."""
-        def flag(name):
-            return f"{name!r} in {source!r}" if source else f"--{name.replace('_', '-')}"
-
-        check_step(self.step, flag("step"))
-        if not isinstance(self.data, str):
-            raise InputError(f"{flag('data')} must be a string, got {self.data!r}")
-        for name, option in _network_declarations(self.data).items():
-            try:
-                value = option.check(getattr(self, name))
-            except ValueError as e:
-                raise InputError(f"{flag(name)}: {e}" if source else str(e)) from None
-            if isinstance(getattr(self, name), str):
-                object.__setattr__(self, name, value)  # canonical: lower-case
-        for name, (low, high) in _INTS.items():
-            check_int(flag(name), getattr(self, name), low, high)
-        if self.rotation_probes == 1:
-            raise InputError(f"{flag('rotation_probes')} must be 0 (off) or at least 2 (a "
-                             f"standard error needs two probes), got 1")
-        for name in ("data", "loss", "method"):
-            if not isinstance(getattr(self, name), str):
-                raise InputError(f"{flag(name)} must be a string, got {getattr(self, name)!r}")
-        for name in ("gif", "float64"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
-        if not all(isinstance(r, str) for r in self.regularizers):
-            raise InputError(f"{flag('regularizers')} must be NAME=WEIGHT strings, got "
-                             f"{list(self.regularizers)!r}")
-        if not isinstance(self.options, dict):
-            raise InputError(f"{flag('options')} must be a table of NAME = VALUE, got "
-                             f"{self.options!r}")
-        if self.options:
-            object.__setattr__(self, "options", _method_options(
-                self.method, self.options, self.loss, self.regularizers))
-        return self
-
-    def recorder(self):
-        """The run's `gandyn.Recorder`, or None when it is off."""
-        from ._recorder import Recorder
-
-        return Recorder(every=self.dynamics_every, samples=self.dynamics_samples) \
-            if self.dynamics_every else None
-
-    def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "regularizers": list(self.regularizers),
-                "options": dict(self.options)}
-
-
-def _method_options(method: str, given: dict, loss: str = "", regularizers=()) -> dict:
-    """`given` checked by the declarations of the method's, the loss's and the
-    regularizers' options (a name `OWNER.NAME` for one of them alone), kept as given
-    with typed values."""
-    from . import losses as loss_registry, methods as method_registry, regularizers as reg_registry
-    from ._options import assign, split_name
-
-    owners = {method: method_registry.registry.options(method)}
-    if loss in loss_registry.registry:
-        owners[loss.lower()] = loss_registry.registry.options(loss)
-    for text in regularizers:
-        name = text.partition("=")[0].strip().lower()
-        if name in reg_registry.registry:
-            owners[name] = reg_registry.options(name)
     try:
-        assign(given, owners, f"method {method!r}, loss {loss!r}"
-               + "".join(f", {n}" for n in list(owners)[2:]))
+        data = read_json(path, what="settings")
     except ValueError as e:
-        raise InputError(str(e)) from None
-    canonical = {}
-    for name, value in given.items():
-        owner, key = split_name(name)
-        taker = next(o for o, declared in owners.items() if key in declared
-                     and owner in (None, o))
-        canonical[key if owner is None else f"{owner}.{key}"] = owners[taker][key].check(value)
-    return canonical
+        raise InputError(f"cannot resume: {e}") from None
+    source = f"settings file {str(path)!r}"
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a table of run settings")
+    if data.get("kind") == "train":
+        return RunSpec.from_dict({k: v for k, v in data.items() if k != "command"},
+                                 source=source)
+    data = {"options": {}, "rotation_probes": 16, "dynamics_every": 0,
+            "dynamics_samples": 256, **data}
+    missing = [k for k in OLD_SETTINGS if k not in data]
+    if missing:
+        raise InputError(f"{str(path)!r} lacks the setting {missing[0]!r}; it is not a gandyn "
+                         f"train settings file")
+    unknown = sorted(str(k) for k in set(data) - {*OLD_SETTINGS, *_INTS, "options"})
+    if unknown:
+        raise InputError(f"{source}: unknown key {unknown[0]!r}")
+    regs = data["regularizers"]
+    if not isinstance(regs, list) or not all(isinstance(r, str) for r in regs):
+        raise InputError(f"'regularizers' in {str(path)!r} must be a list of NAME=WEIGHT "
+                         f"strings, got {regs!r}")
+    if isinstance(data["data"], str) and network_game(data["data"]) == "conv-gan":
+        data = {k: v for k, v in data.items() if k not in ("depth", "activation")}
+    try:
+        return RunSpec.train(**data)
+    except ValueError as e:
+        raise InputError(f"{source}: {e}") from None
 
 
-def resumed_settings(run_dir: Path, steps: int | None) -> tuple[TrainSettings, Path]:
-    """The settings of the run in `run_dir` (with a new step total if given)."""
+def recorder_line(spec) -> str:
+    """One line on the recorder's cadence and its modelled cost, for the console."""
+    from ._recorder import Recorder, recorded_points, recorder_cost
+
+    if not spec.dynamics_every:
+        if default_cadence(spec):
+            return "dynamics not recorded (--no-dynamics)"
+        return ("dynamics not recorded: a run this short would spend over 25 % on them "
+                "(--dynamics records its first and last log points)")
+    every = spec.dynamics_every
+    cost = recorder_cost(Recorder(samples=spec.dynamics_samples), every,
+                         log_every=spec.log_every, steps=spec.steps, batch=spec.options["batch"])
+    points = recorded_points(every, spec.log_every, spec.steps)
+    return (f"dynamics recorded every {every * spec.log_every:,} steps and at the end: "
+            f"{points} points, ≈ {cost:.0%} of the training")
+
+
+def recorder(spec):
+    """The run's `gandyn.Recorder`, or None when it is off."""
+    from ._recorder import Recorder
+
+    return Recorder(every=spec.dynamics_every, samples=spec.dynamics_samples) \
+        if spec.dynamics_every else None
+
+
+def resumed_settings(run_dir: Path, steps: int | None) -> tuple[RunSpec, Path]:
+    """The spec of the run in `run_dir` (with a new step total if given)."""
     from ._train import CHECKPOINT
 
     path = run_dir / "settings.json"
     if not run_dir.is_dir() or not (run_dir / CHECKPOINT).exists() or not path.exists():
         raise InputError(f"--resume {str(run_dir)!r} is not a run folder with a checkpoint "
                          f"(settings.json and {CHECKPOINT})")
-    settings = TrainSettings.from_file(path)
+    spec = read_settings(path)
     from ._io import _can_create_in
 
     if not _can_create_in(run_dir):  # found now, not after the training
         raise InputError(f"cannot resume in {str(run_dir)!r}: the run folder is not writable")
     if steps is not None:
-        settings = dataclasses.replace(settings, steps=check_int("--steps", steps))
-    return settings, run_dir
+        spec = dataclasses.replace(spec, steps=check_int("--steps", steps))
+    return spec, run_dir
 
 
-def build(settings: TrainSettings):
-    """`(game, method, "toy" | "image")` from a run's settings."""
+def build(spec: RunSpec):
+    """`(game, method, "toy" | "image")` from a run's spec."""
     from . import (
         data as data_registry,
         games,
@@ -312,15 +123,15 @@ def build(settings: TrainSettings):
     from ._options import for_owner
     from ._spec import _owner_options
 
-    loss_fn = loss_registry.get(settings.loss, **_owner_options("loss", settings.loss,
-                                                                settings.options))
-    method_obj = method_registry.get(settings.method, **for_owner(
-        settings.options, settings.method.lower(),
-        method_registry.registry.options(settings.method)))
+    loss_fn = loss_registry.get(spec.losses[0], **_owner_options("loss", spec.losses[0],
+                                                                spec.options))
+    method_obj = method_registry.get(spec.methods[0], **for_owner(
+        spec.options, spec.methods[0],
+        method_registry.registry.options(spec.methods[0])))
     if not isinstance(method_obj, AbstractStepMethod):
-        raise InputError(f"--method {settings.method!r} is adaptive; training needs a step method")
-    regs = parse_regularizers(settings.regularizers, settings.options)
-    name = settings.data
+        raise InputError(f"--method {spec.methods[0]!r} is adaptive; training needs a step method")
+    regs = parse_regularizers(spec.regularizers, spec.options)
+    name = spec.options["data"]
     game_name = network_game(name)
     if game_name == "conv-gan":
         known = name.lower() in data_registry.IMAGE_DATA
@@ -329,8 +140,7 @@ def build(settings: TrainSettings):
                              f"{', '.join(data_registry.names())}, "
                              f"{', '.join(data_registry.IMAGE_DATA.names())}, or a path to "
                              f"image files")
-    networks = {k: getattr(settings, k) for k in network_options(name)}
-    game = games.get(game_name, loss=loss_fn, regularizers=regs, data=name, **networks)
+    game = games.get(game_name, loss=loss_fn, regularizers=regs, **spec.game_options())
     return game, method_obj, "toy" if game_name == "mlp-gan" else "image"
 
 
@@ -339,23 +149,23 @@ RUN_OPTIONS = {"toy": {}, "image": {"keep_samples": 64, "keep_checkpoints": IMAG
                                     "eval_samples": 2000}}
 
 
-def _check_memory(settings: TrainSettings, game, method, kind: str) -> None:
+def _check_memory(spec: RunSpec, game, method, kind: str) -> None:
     """A one-line `InputError` if the run would plan to hold more memory than allowed."""
     from ._budget import check_memory as check
     from ._train import train_memory
 
-    parts = train_memory(game, method, h=settings.step, steps=settings.steps,
-                         seeds=settings.seeds, log_every=settings.log_every, **RUN_OPTIONS[kind])
+    parts = train_memory(game, method, h=spec.step, steps=spec.steps,
+                         seeds=spec.seeds, log_every=spec.log_every, **RUN_OPTIONS[kind])
     try:
-        check(sum(parts.values()), f"training {settings.seeds} seed(s) for "
-              f"{settings.steps:,} steps", parts)
+        check(sum(parts.values()), f"training {spec.seeds} seed(s) for "
+              f"{spec.steps:,} steps", parts)
     except ValueError as e:
         raise InputError(str(e)) from None
 
 
-def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, progress=None,
+def execute(spec: RunSpec, run_dir: Path, *, resume: bool = False, progress=None,
             status=None, announce=None, on_numbers=None):
-    """Train what `settings` describes into the run folder `run_dir` (new, or, with
+    """Train what `spec` describes into the run folder `run_dir` (new, or, with
     `resume`, continued from its checkpoint), writing settings.json first, a checkpoint
     every `checkpoint_every` steps and, at the end, the results (`write_run`).
 
@@ -375,25 +185,25 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
     progress = progress or (lambda *_: None)
     status = status or (lambda text: contextlib.nullcontext())
     announce = announce or (lambda text: None)
-    game, method, kind = build(settings)
-    _check_memory(settings, game, method, kind)
+    game, method, kind = build(spec)
+    _check_memory(spec, game, method, kind)
     state, created = None, []
     if resume:
         try:
-            state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
+            state = load_checkpoint(run_dir, game, method, h=spec.step, seeds=spec.seeds)
         except (OSError, ValueError) as e:
             raise InputError(f"cannot resume from {str(run_dir)!r}: {e}") from None
-        if state.step >= settings.steps and is_finished(run_dir):
+        if state.step >= spec.steps and is_finished(run_dir):
             raise InputError(f"the run in {str(run_dir)!r} already has {state.step} steps; "
                              f"give --steps above {state.step} to extend it")
-        if state.step >= settings.steps:  # killed while writing its results: write them
+        if state.step >= spec.steps:  # killed while writing its results: write them
             announce(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
         else:
-            announce(f"resuming {run_dir} at step {state.step} of {settings.steps}")
+            announce(f"resuming {run_dir} at step {state.step} of {spec.steps}")
     else:
         created = make_parents(run_dir)
         run_dir.mkdir()
-        write_json(run_dir / "settings.json", settings.to_dict())
+        write_json(run_dir / "settings.json", spec.to_dict())
 
     def discard() -> None:
         """Remove a new run folder that holds no checkpoint yet (nothing worth keeping)."""
@@ -413,7 +223,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
     try:
         # After every refusal (an error stays one line), inside the `try`: a Ctrl-C that
         # comes as it is printed is an interruption like any other.
-        announce(settings.recorder_line())
+        announce(recorder_line(spec))
         metrics, extra = None, {}
         if kind == "image":
             import matplotlib.pyplot as plt
@@ -423,26 +233,26 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
 
             (run_dir / "samples").mkdir(exist_ok=True)
             with status("preparing the metrics' classifier (cached after the first run)"):
-                metrics = ImageMetrics(game.target, seed=settings.seed)
+                metrics = ImageMetrics(game.target, seed=spec.seed)
             extra = {**RUN_OPTIONS["image"], "eigen_checkpoints": 0}
-        if state is not None and state.step >= settings.steps:
+        if state is not None and state.step >= spec.steps:
             result = TrainResult.from_state(state)  # killed while writing its results
         else:
             def on_log(step_done, rows, samples):
-                progress(live_description(rows[0]), step_done, settings.steps)
+                progress(live_description(rows[0]), step_done, spec.steps)
                 if kind == "image":
                     figure = sample_figure(samples[0][:64], step=step_done, seed=0, row=rows[0],
-                                           settings=title(settings))
+                                           settings=title(spec))
                     atomic_figure(run_dir / "samples" / f"step_{step_done:07d}.png", figure)
                     plt.close(figure)
 
-            progress("training", 0 if state is None else state.step, settings.steps)
-            result = train(game, method, h=settings.step, steps=settings.steps,
-                           seeds=settings.seeds, seed=settings.seed, log_every=settings.log_every,
-                           metrics=metrics, resume=state, checkpoint_every=settings.checkpoint_every,
+            progress("training", 0 if state is None else state.step, spec.steps)
+            result = train(game, method, h=spec.step, steps=spec.steps,
+                           seeds=spec.seeds, seed=spec.seed, log_every=spec.log_every,
+                           metrics=metrics, resume=state, checkpoint_every=spec.checkpoint_every,
                            on_checkpoint=on_checkpoint, on_log=on_log,
-                           rotation_probes=settings.rotation_probes,
-                           dynamics=settings.recorder(), **extra)
+                           rotation_probes=spec.rotation_probes,
+                           dynamics=recorder(spec), **extra)
     except KeyboardInterrupt:
         result = None
     except BaseException:
@@ -456,7 +266,7 @@ def execute(settings: TrainSettings, run_dir: Path, *, resume: bool = False, pro
         discard()
         return None, None, True
     if result is not None:
-        write_run(run_dir, game, result, settings, kind, on_numbers=on_numbers)
+        write_run(run_dir, game, result, spec, kind, on_numbers=on_numbers)
     return result, checkpointed[0], interrupted
 
 
@@ -488,16 +298,18 @@ def live_description(live: dict) -> str:
     return text
 
 
-def title(settings: TrainSettings) -> str:
-    """A training run's settings as a figure title."""
+def title(spec: RunSpec) -> str:
+    """A training run's spec as a figure title."""
     from .plotting import run_title
 
-    return run_title(settings.data, None, losses=[settings.loss],
-                     regularizers=list(settings.regularizers), methods=[settings.method],
-                     h=settings.step, steps=settings.steps,
-                     extra=[f"width {settings.width}, depth {settings.depth}, latent {settings.latent}, "
-                            f"batch {settings.batch}" + (", spectral norm" if settings.spectral_norm
-                                                         else ""), f"base seed {settings.seed}"])
+    return run_title(spec.options["data"], None, losses=[spec.losses[0]],
+                     regularizers=list(spec.regularizers), methods=[spec.methods[0]],
+                     h=spec.step, steps=spec.steps,
+                     extra=[", ".join(f"{k} {spec.options[k]}" for k in ("width", "depth",
+                                                                         "latent", "batch")
+                                      if k in spec.options)
+                            + (", spectral norm" if spec.options["spectral_norm"] else ""),
+                            f"base seed {spec.seed}"])
 
 
 LAST_FIGURE = "samples.png"
@@ -511,7 +323,7 @@ def is_finished(run_dir: Path) -> bool:
     return (run_dir / "metrics.json").exists() and (run_dir / LAST_FIGURE).exists()
 
 
-def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str, *,
+def write_run(run_dir: Path, game, result, spec: RunSpec, kind: str, *,
               on_numbers=None) -> None:
     """The run's results, each file written atomically: first the numbers
     (params.npz, metrics.csv, TensorBoard events, metrics.json), then
@@ -549,7 +361,7 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str, *
     atomic("metrics.csv", write_csv)
     _write_events(run_dir, game, result, result.samples if kind == "image" else None)
     write_json(run_dir / "metrics.json", {
-        "settings": settings.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
+        "spec": spec.to_dict(), "steps_done": result.steps_done, "interrupted": result.interrupted,
         "diverged_at": result.diverged_at, "summary": summary(result),
         "eigenvalues": {str(k): v for k, v in result.eigenvalues.items()},
         "history": result.history,
@@ -557,10 +369,10 @@ def write_run(run_dir: Path, game, result, settings: TrainSettings, kind: str, *
     })
     if on_numbers is not None:
         on_numbers(result)
-    draw_figures(run_dir, game, result, settings, kind)
+    draw_figures(run_dir, game, result, spec, kind)
 
 
-def draw_figures(run_dir: Path, game, result, settings: TrainSettings, kind: str) -> None:
+def draw_figures(run_dir: Path, game, result, spec: RunSpec, kind: str) -> None:
     """A finished run's figures, each written atomically, `LAST_FIGURE` last."""
     import jax
     import matplotlib.pyplot as plt
@@ -574,7 +386,7 @@ def draw_figures(run_dir: Path, game, result, settings: TrainSettings, kind: str
             write(tmp)
         plt.close("all")  # the figures just saved
 
-    heading = title(settings)
+    heading = title(spec)
     atomic("curves.png", lambda p: metric_curves(result.history, suptitle=heading).savefig(p, dpi=100))
     if result.densities or any("dynamics/hamiltonian" in r for r in result.history):
         from .plotting import dynamics_figure
@@ -586,7 +398,7 @@ def draw_figures(run_dir: Path, game, result, settings: TrainSettings, kind: str
 
         atomic("progress.png", lambda p: image_grids(result.samples, history=result.history,
                                                      suptitle=heading).savefig(p, dpi=100))
-        if settings.gif:
+        if spec.gif:
             atomic("training.gif", lambda p: image_gif(p, result.samples, history=result.history,
                                                        suptitle=heading))
         last = max(result.samples)
@@ -595,7 +407,7 @@ def draw_figures(run_dir: Path, game, result, settings: TrainSettings, kind: str
             row=history_row(result.history, last, 0), settings=heading).savefig(p, dpi=100))
     else:
         reference = np.asarray(game.target.sample(jax.random.key(12345), 5000))
-        if settings.gif:
+        if spec.gif:
             atomic("training.gif", lambda p: training_gif(p, game, result.checkpoints, result.samples,
                                                           reference, history=result.history,
                                                           suptitle=heading))
@@ -634,13 +446,13 @@ def kept_points(run_dir: Path, steps: list[int] | None = None, seed_index: int =
         raise InputError(f"{str(run_dir)!r} is not a gandyn train run folder (settings.json and "
                          f"{CHECKPOINT})")
     try:
-        settings = TrainSettings.from_file(run_dir / "settings.json")
+        spec = read_settings(run_dir / "settings.json")
     except InputError as e:
         raise InputError(str(e).removeprefix("cannot resume: ")) from None
-    if settings.float64:
+    if spec.float64:
         jax.config.update("jax_enable_x64", True)
-    game, method, _ = build(settings)
-    state = load_checkpoint(run_dir, game, method, h=settings.step, seeds=settings.seeds)
+    game, method, _ = build(spec)
+    state = load_checkpoint(run_dir, game, method, h=spec.step, seeds=spec.seeds)
     check_int("--seed-index", seed_index, 0, len(state.diverged_at) - 1)
     kept = {**state.checkpoints, state.step: state.params}
     available = ", ".join(map(str, sorted(kept)))
@@ -656,5 +468,5 @@ def kept_points(run_dir: Path, steps: list[int] | None = None, seed_index: int =
             raise InputError(f"seed {seed_index}'s parameters at step {n} are not finite (the run "
                              f"diverged at step {state.diverged_at[seed_index]})")
         points[n] = y
-    key = jax.random.split(jax.random.key(settings.seed), 4)[1]
+    key = jax.random.split(jax.random.key(spec.seed), 4)[1]
     return game, points, key

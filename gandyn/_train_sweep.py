@@ -3,8 +3,8 @@ step size, each configuration trained for `seeds` seeds at once by `train` (one 
 program, as `gandyn train --seeds` runs them), each seed one row holding `train`'s final
 metrics (modes, KL, high-quality share for a toy target; FD and classes for images).
 
-Every configuration is a `TrainSettings` (the run description of `gandyn train`), checked
-by it: a bad value is the one-line error `gandyn train` gives. A `[sweep]` table with a
+Every configuration is a training run's `RunSpec` (`RunSpec.train`: the run description
+of `gandyn train`), checked by it: a bad value is the one-line error `gandyn train` gives. A `[sweep]` table with a
 `data` key is a training sweep:
 
 ```toml
@@ -35,7 +35,7 @@ from collections.abc import Iterable
 
 from ._spec import NO_REGULARIZER, InputError, regularizer_combination
 from ._metrics import FINAL_METRICS as METRICS
-from ._train_runs import TrainSettings
+from ._spec import RunSpec
 
 KEY_COLUMNS = ["data", "width", "depth", "loss", "regularizer", "method", "step", "seed"]
 MAX_RUNS = 100_000
@@ -58,7 +58,7 @@ class TrainSweepSpec:
     `batch`, `activation`, `spectral_norm`, `log_every` (None: the data's default),
     `float64` and the methods' `options` are the same for every run.
 
-    Construction builds (and so checks) every configuration's `TrainSettings`; a
+    Construction builds (and so checks) every configuration's `RunSpec`; a
     configuration given twice is refused."""
 
     data: tuple[str, ...] = ("ring8",)
@@ -100,10 +100,9 @@ class TrainSweepSpec:
                              f"{MAX_RUNS:,} one sweep may hold; split it into several sweeps")
         _check_names(configs)
         seen = {}
-        for key, settings in configs:
-            canonical = (settings.data.lower(), settings.width, settings.depth, settings.loss.lower(),
-                         tuple(r.lower() for r in settings.regularizers), settings.method.lower(),
-                         settings.step)
+        for key, spec in configs:
+            canonical = (spec.options["data"].lower(), *key[1:3], spec.losses[0],
+                         tuple(r.lower() for r in spec.regularizers), spec.methods[0], spec.step)
             if canonical in seen:
                 raise InputError(f"the grid holds the run {', '.join(map(str, key))} twice "
                                  f"(same as {', '.join(map(str, seen[canonical]))}): give every "
@@ -126,9 +125,13 @@ class TrainSweepSpec:
                              "which dynamics_every = 0 turns off: set dynamics_every = 1 (or k: "
                              "every k-th log point) or leave it out")
 
-    def configurations(self) -> list[tuple[tuple, TrainSettings]]:
-        """`[(key, settings)]` in grid order: key `(data, width, depth, loss, regularizer,
-        method, step)`, settings those of `gandyn train --seeds seeds --seed seed`."""
+    def configurations(self) -> list[tuple[tuple, RunSpec]]:
+        """`[(key, spec)]` in grid order: key `(data, width, depth, loss, regularizer,
+        method, step)`, spec that of `gandyn train --seeds seeds --seed seed`. A network
+        option the data's game does not take (an image run's depth) is not passed to it
+        and keeps the value given, or the other game's default, in the key."""
+        from . import games
+        from ._train_runs import network_game, network_options
         from ._recorder import PREFIX, SCALARS
 
         fixed = {k: getattr(self, k) for k in _SCALARS if getattr(self, k) is not None}
@@ -142,16 +145,22 @@ class TrainSweepSpec:
             given = {"data": data, "loss": loss, "method": method, "step": h, "steps": self.steps,
                      "seeds": self.seeds, "seed": self.seed, "regularizers": regularizer_combination(reg),
                      "gif": False, **fixed}
-            if width is not None:
-                given["width"] = width
-            if depth is not None:
-                given["depth"] = depth
+            declared = games.registry.options(network_game(data)) if isinstance(data, str) \
+                else network_options()
+            for name, value in (("width", width), ("depth", depth)):
+                if value is not None and name in declared:
+                    given[name] = value
+            given = {k: v for k, v in given.items()
+                     if k not in ("activation", "depth") or k in declared}
             if self.options:
                 given["options"] = dict(self.options)
-            settings = TrainSettings.new(dynamics=recorded or None, **given)
-            key = (data, settings.width, settings.depth, loss, reg.strip() if isinstance(reg, str)
+            spec = RunSpec.train(dynamics=recorded or None, **given)
+            shape = {k: spec.options.get(k, network_options()[k].default
+                                         if v is None else v)
+                     for k, v in (("width", width), ("depth", depth))}
+            key = (data, shape["width"], shape["depth"], loss, reg.strip() if isinstance(reg, str)
                    else reg, method, float(h))
-            out.append((key, settings))
+            out.append((key, spec))
         return out
 
     def size(self) -> int:
@@ -191,8 +200,8 @@ class TrainSweepSpec:
         """`[(keys, run)]`: one unit per configuration (its seeds trained at once);
         `run()` returns its rows, one per seed, in seed order."""
         return [([(*key, s) for s in range(self.seeds)],
-                 lambda key=key, settings=settings: run_configuration(key, settings))
-                for key, settings in self.configurations()]
+                 lambda key=key, spec=spec: run_configuration(key, spec))
+                for key, spec in self.configurations()]
 
     @staticmethod
     def row_key(row: dict) -> tuple:
@@ -213,23 +222,23 @@ def _check_names(configs) -> None:
     from ._methods import AbstractStepMethod
     from ._options import for_owner
     from ._spec import parse_regularizers
-    from ._train_runs import build
+    from ._train_runs import build, recorder
 
     checked = set()
-    for _, settings in configs:
-        for what, value in (("data", settings.data), ("loss", settings.loss),
-                            ("method", settings.method), ("regularizers", settings.regularizers)):
+    for _, spec in configs:
+        for what, value in (("data", spec.options["data"]), ("loss", spec.losses[0]),
+                            ("method", spec.methods[0]), ("regularizers", spec.regularizers)):
             if (what, value) in checked:
                 continue
             checked.add((what, value))
             try:
                 if what == "data":
-                    build(settings)
+                    build(spec)
                 elif what == "loss":
                     loss_registry.get(value)
                 elif what == "method":
                     method = method_registry.get(value, **for_owner(
-                        settings.options, value.lower(), method_registry.registry.options(value)))
+                        spec.options, value.lower(), method_registry.registry.options(value)))
                     if not isinstance(method, AbstractStepMethod):
                         raise InputError(f"method {value!r} is adaptive; training needs a step method")
                 else:
@@ -240,23 +249,23 @@ def _check_names(configs) -> None:
                 raise InputError(str(e).strip().splitlines()[0] if str(e).strip() else repr(e)) from None
 
 
-def run_configuration(key: tuple, settings: TrainSettings) -> list[dict]:
+def run_configuration(key: tuple, spec: RunSpec) -> list[dict]:
     """Train one configuration's seeds at once (`train`, as `gandyn train` does) and
     return one row per seed: the key, `status` (trained / partial / failed /
     diverged), `diverged_at` and the last logged metrics."""
     from ._train import summary, train
-    from ._train_runs import build
+    from ._train_runs import build, recorder
 
-    game, method, kind = build(settings)
+    game, method, kind = build(spec)
     extra = {}
     if kind == "image":
         from ._image_metrics import ImageMetrics
 
-        extra = {"metrics": ImageMetrics(game.target, seed=settings.seed), "eval_samples": 2000}
-    result = train(game, method, h=settings.step, steps=settings.steps, seeds=settings.seeds,
-                   seed=settings.seed, log_every=settings.log_every,
+        extra = {"metrics": ImageMetrics(game.target, seed=spec.seed), "eval_samples": 2000}
+    result = train(game, method, h=spec.step, steps=spec.steps, seeds=spec.seeds,
+                   seed=spec.seed, log_every=spec.log_every,
                    keep_samples=0, keep_checkpoints=False, eigen_checkpoints=0,
-                   dynamics=settings.recorder(), **extra)
+                   dynamics=recorder(spec), **extra)
     rows = []
     for s, last in enumerate(summary(result)):
         metrics = {k: v for k, v in last.items() if k not in ("step", "seed", "diverged_at", "status")}

@@ -196,13 +196,13 @@ def test_ctrl_c_anywhere_else_says_interrupted(monkeypatch):
     gandyn says it (`Error: interrupted`), in one line, as for a Ctrl-C at a prompt."""
     from typer.testing import CliRunner
 
-    from gandyn._train_runs import TrainSettings
+    from gandyn._spec import RunSpec
     from gandyn.cli import app
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(TrainSettings, "new", interrupted)
+    monkeypatch.setattr(RunSpec, "train", interrupted)
     result = CliRunner().invoke(app, ["train", "--data", "ring8", "--steps", "10"])
     assert result.exit_code == 130, result.output
     assert result.output.strip().splitlines() == ["Error: interrupted"], result.output

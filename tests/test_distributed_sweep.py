@@ -182,8 +182,10 @@ def test_bad_training_or_distributed_options_are_one_line_errors(tmp_path, args,
 
 
 def test_training_sweep_spec_holds_train_settings():
-    """Every configuration is `gandyn train`'s own settings; a one-value field may be
-    given bare; the grid is the product; seeds are a count trained at once."""
+    """Every configuration is `gandyn train`'s own run description (a training run's
+    `RunSpec`); a one-value field may be given bare; the grid is the product; seeds are
+    a count trained at once."""
+    import gandyn as gd
     from gandyn._train_sweep import TrainSweepSpec
 
     spec = TrainSweepSpec.from_dict({"data": "ring8", "widths": [8, 16], "depths": 1,
@@ -194,8 +196,10 @@ def test_training_sweep_spec_holds_train_settings():
     key, settings = configs[-1]
     assert key == ("ring8", 16, 1, "nsgan", "r1=1+consensus=0.5", "adam", 2e-3)
     assert settings.regularizers == ("r1=1", "consensus=0.5") and settings.seeds == 3
-    assert settings.width == 16 and settings.depth == 1 and settings.steps == 50
-    assert settings.latent == 2 and settings.batch == 256  # train's defaults for a toy target
+    assert settings == gd.RunSpec.train(data="ring8", width=16, depth=1, steps=50, seeds=3,
+                                        step=2e-3, regularizers=("r1=1", "consensus=0.5"),
+                                        gif=False)
+    assert settings.options["latent"] == 2 and settings.options["batch"] == 256  # train's defaults
     assert TrainSweepSpec.from_dict(spec.to_dict()) == spec
 
 

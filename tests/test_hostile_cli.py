@@ -191,9 +191,13 @@ def test_resume_refuses_wrong_types_in_settings(finished_run, tmp_path):
     run_dir.mkdir()
     (run_dir / "checkpoint.npz").write_bytes((finished_run / "checkpoint.npz").read_bytes())
     settings = json.loads((finished_run / "settings.json").read_text())
-    for key, value, fragment in (("steps", True, "'steps'"), ("seed", -1, "'seed'"),
-                                 ("step", "x", "'step'"), ("regularizers", [1], "'regularizers'"),
-                                 ("batch", 10**12, "'batch'")):
+    # Each bad value named as every front end names it (the flag, the network game's option).
+    for key, value, fragment in (("steps", True, "--steps must be"), ("seed", -1, "--seed must"),
+                                 ("step", "x", "--step must"),
+                                 ("regularizers", [1], "regularizers must be"),
+                                 ("options", {**settings["options"], "batch": 10**12},
+                                  "batch (--batch) must be an integer from 1 to 65,536"),
+                                 ("batch", 64, "unknown key 'batch'")):
         (run_dir / "settings.json").write_text(json.dumps({**settings, key: value}))
         assert_one_line_error(runner.invoke(app, ["train", "--resume", str(run_dir), "--steps", "40"]),
                               fragment)

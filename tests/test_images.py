@@ -377,11 +377,12 @@ def test_the_spectrally_normalized_conv_discriminator_has_unit_top_singular_valu
     singular value 1, by numpy's SVD, although the two largest of the default 28×28
     conv discriminator's middle kernel are within 2 % of each other (a slow power
     iteration); the settings keep it as their `spectral_norm`."""
-    from gandyn._train_runs import TrainSettings, build
+    from gandyn._train_runs import build
     from gandyn.nn import spectral_normalize
 
-    settings = TrainSettings.new(data="digits", options={"spectral_norm": "true"})
-    assert settings.spectral_norm is True and settings.options == {}
+    settings = gd.RunSpec.train(data="digits", options={"spectral_norm": "true"})
+    assert settings.options == {"data": "digits", "width": 32, "latent": 32, "batch": 64,
+                                "spectral_norm": True}
     game, _, _ = build(settings)
     assert game.spectral_norm
     mnist_game = gd.ConvGAN(gd.losses.nsgan, gd.data.ImageData(
@@ -396,10 +397,10 @@ def test_the_spectrally_normalized_conv_discriminator_has_unit_top_singular_valu
                               "must be true or false, got 'maybe'"),
                              ({"game.spectral_norm": "no"}, None)):
         if message is None:
-            assert TrainSettings.new(data="digits", options=options).spectral_norm is False
+            assert gd.RunSpec.train(data="digits", options=options).options["spectral_norm"] is False
             continue
         with pytest.raises(gd.InputError, match=re.escape(message)):
-            TrainSettings.new(data="digits", options=options)
+            gd.RunSpec.train(data="digits", options=options)
 
 
 # ------------------------------------------------------------------ CLI
@@ -452,11 +453,10 @@ def test_cli_image_errors(tmp_path, args, message):
 def test_default_learning_rate_per_image_size():
     """DCGAN's 2·10⁻⁴ for images at MNIST's size and above; the 8×8 digits keep 10⁻³
     (at 2·10⁻⁴ their discriminator wins; at 10⁻³ a 28×28 generator saturates)."""
-    from gandyn._train_runs import TrainSettings
-
-    assert TrainSettings.new(data="digits").step == 1e-3
-    assert TrainSettings.new(data="stacked-digits").step == 1e-3
-    assert TrainSettings.new(data="mnist5k").step == 2e-4
-    assert TrainSettings.new(data="some/folder/of/pngs").step == 2e-4
-    assert TrainSettings.new(data="mnist5k", step=1e-3).step == 1e-3
-    assert TrainSettings.new(data="ring8").step == 1e-3
+    
+    assert gd.RunSpec.train(data="digits").step == 1e-3
+    assert gd.RunSpec.train(data="stacked-digits").step == 1e-3
+    assert gd.RunSpec.train(data="mnist5k").step == 2e-4
+    assert gd.RunSpec.train(data="some/folder/of/pngs").step == 2e-4
+    assert gd.RunSpec.train(data="mnist5k", step=1e-3).step == 1e-3
+    assert gd.RunSpec.train(data="ring8").step == 1e-3

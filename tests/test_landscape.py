@@ -194,11 +194,11 @@ def _run_folder(root, **settings):
     """A `gandyn train` run folder with parameters kept at steps 0, 1, 2 (written as
     training writes its checkpoint; the later ones moved along random directions)."""
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn._train_runs import TrainSettings, build as _build
+    from gandyn._train_runs import build as _build
 
     folder = root / "tiny-train"
     folder.mkdir()
-    settings = TrainSettings.new(steps=2, log_every=1, gif=False, **settings)
+    settings = gd.RunSpec.train(steps=2, log_every=1, gif=False, **settings)
     (folder / "settings.json").write_text(__import__("json").dumps(settings.to_dict()))
     game, method, _ = _build(settings)
     y = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 1))

@@ -287,35 +287,35 @@ def test_runs_record_by_default_at_the_modelled_cadence_and_keep_it_in_their_set
     import json
 
     from gandyn._spec import InputError
-    from gandyn._train_runs import TrainSettings
+    from gandyn._train_runs import OLD_SETTINGS, read_settings, recorder_line
 
     # ring-8's defaults (5,000 steps logged every 250, batch 256): 64 products of 2.5
     # steps each per recorded point; every 3rd log point would record 8 points, 1,280
     # steps > 1,250; every 4th records 6 (0, 1,000, …, 5,000): 960 steps, 19 %.
-    ring8 = TrainSettings.new(data="ring8")
+    ring8 = gd.RunSpec.train(data="ring8")
     assert ring8.dynamics_every == 4
-    assert ring8.recorder_line() == ("dynamics recorded every 1,000 steps and at the end: "
+    assert recorder_line(ring8) == ("dynamics recorded every 1,000 steps and at the end: "
                                      "6 points, ≈ 19% of the training")
-    assert TrainSettings.new(data="digits").dynamics_every == 2  # 6 points of 11: 15 %
+    assert gd.RunSpec.train(data="digits").dynamics_every == 2  # 6 points of 11: 15 %
     # A short run would spend more than a quarter on its first and last points alone:
     # off, unless asked for (then those two).
-    assert TrainSettings.new(data="ring8", steps=1000).dynamics_every == 0
+    assert gd.RunSpec.train(data="ring8", steps=1000).dynamics_every == 0
     assert "a run this short would spend over 25 %" in \
-        TrainSettings.new(data="ring8", steps=1000).recorder_line()
-    assert TrainSettings.new(data="ring8", steps=1000, dynamics=True).dynamics_every == 4
-    assert TrainSettings.new(data="ring8", dynamics=False).dynamics_every == 0
-    assert TrainSettings.new(data="ring8", dynamics_every=1).dynamics_every == 1
+        recorder_line(gd.RunSpec.train(data="ring8", steps=1000))
+    assert gd.RunSpec.train(data="ring8", steps=1000, dynamics=True).dynamics_every == 4
+    assert gd.RunSpec.train(data="ring8", dynamics=False).dynamics_every == 0
+    assert gd.RunSpec.train(data="ring8", dynamics_every=1).dynamics_every == 1
     # A larger fixed minibatch than the batch costs proportionally more.
-    assert TrainSettings.new(data="ring8", dynamics_samples=512).dynamics_every == 10
+    assert gd.RunSpec.train(data="ring8", dynamics_samples=512).dynamics_every == 10
     # settings.json keeps the cadence; a run saved before the recorder was on by default
-    # resumes with it off.
+    # (its settings by name, without the recorder's) resumes with it off.
     path = tmp_path / "settings.json"
     path.write_text(json.dumps(ring8.to_dict()))
-    assert TrainSettings.from_file(path) == ring8
-    older = {k: v for k, v in ring8.to_dict().items()
-             if k not in ("dynamics_every", "dynamics_samples")}
-    path.write_text(json.dumps(older))
-    assert TrainSettings.from_file(path) == dataclasses.replace(ring8, dynamics_every=0,
-                                                                dynamics_samples=256)
+    assert read_settings(path) == ring8
+    flat = {"data": "ring8", "loss": "nsgan", "method": "adam", **ring8.options,
+            **{k: v for k, v in ring8.to_dict().items() if k in OLD_SETTINGS}}
+    path.write_text(json.dumps({k: flat[k] for k in OLD_SETTINGS}))
+    assert read_settings(path) == dataclasses.replace(ring8, dynamics_every=0,
+                                                      dynamics_samples=256)
     with pytest.raises(InputError, match="--steps"):
-        TrainSettings.new(data="ring8", steps=0)
+        gd.RunSpec.train(data="ring8", steps=0)

@@ -317,7 +317,11 @@ def test_rerun_reproduces_a_training_run_exactly(tmp_path):
     assert result.exit_code == 0, result.output
     (first,) = (tmp_path / "a").iterdir()
     settings = json.loads((first / "settings.json").read_text())
-    assert settings["options"] == {"b1": 0.3} and settings["rotation_probes"] == 0
+    assert settings["kind"] == "train" and settings["game"] == "mlp-gan"
+    assert settings["options"] == {"data": "gaussian", "width": 8, "depth": 1, "latent": 2,
+                                   "batch": 32, "activation": "relu", "spectral_norm": False,
+                                   "b1": 0.3}
+    assert settings["rotation_probes"] == 0
     again = _rerun(first, tmp_path / "b")
     assert (json.loads((again / "metrics.json").read_text())["history"]
             == json.loads((first / "metrics.json").read_text())["history"])
@@ -394,12 +398,19 @@ def test_competitive_gd_takes_any_lineax_solver_that_fits_or_names_them():
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8))
-_NAMES = {"game": ["dirac", "gaussian", "bilinear", "tandem", "nope", "DIRAC"],
+_NAMES = {"game": ["dirac", "gaussian", "bilinear", "tandem", "nope", "DIRAC", "mlp-gan",
+                   "conv-gan"],
           "losses": ["sgan", "nsgan", "wgan", "ganqp", "rsgan", "bogus"],
           "methods": ["simgd", "altgd", "rk4", "adam", "cgd", "bogus"],
           "regularizers": ["r1=1", "gp=0.5", "r1=-1", "lecam=0.1", "r1", "none", "x=1"],
           "options": ["real_point", "dim", "std", "h", "discriminator_steps", "gp.center",
-                      "nsgan.h", "bogus", "b1"]}
+                      "nsgan.h", "bogus", "b1", "data", "width", "depth", "game.batch"]}
+_TRAINING = {"seeds": st.one_of(_VALUES, st.integers(1, 4)),
+             "log_every": st.one_of(_VALUES, st.integers(1, 100)),
+             "checkpoint_every": st.integers(0, 100), "gif": _VALUES,
+             "rotation_probes": st.one_of(_VALUES, st.integers(0, 4)),
+             "dynamics_every": st.one_of(_VALUES, st.integers(0, 3)),
+             "dynamics_samples": st.integers(0, 300)}
 
 
 @st.composite
@@ -420,6 +431,17 @@ def _run_settings(draw):
                         ("float64", _VALUES)):
         if draw(st.booleans()):
             data[key] = draw(values)
+    if draw(st.booleans()):  # a training run (kind "train"), or a bad kind
+        data["kind"] = draw(st.one_of(st.just("train"), st.just("train"), _VALUES))
+        if draw(st.booleans()):  # mostly sensible: a simulation's own settings left out
+            for key in ("game", "losses", "methods", "regularizers", "options", "random_inits",
+                        "step", "float64"):
+                data.pop(key, None)
+        for key, values in _TRAINING.items():
+            if draw(st.booleans()):
+                data[key] = draw(values)
+        if data.get("options") and draw(st.booleans()):
+            data["options"]["data"] = draw(st.sampled_from(["ring8", "digits", "", "grid25"]))
     return data
 
 
@@ -445,24 +467,24 @@ def test_trainings_networks_are_options_of_registered_games():
     networks: training builds its GAN through the registry (the same object as
     `gd.games.get`), `--opt width=8` is `--width 8`, and one declaration bounds a
     value from every front door with one message."""
-    from gandyn._train_runs import TrainSettings, build
+    from gandyn._train_runs import build
 
-    settings = TrainSettings.new(data="ring8", width=8, depth=1, batch=32, activation="TANH")
+    settings = gd.RunSpec.train(data="ring8", width=8, depth=1, batch=32, activation="TANH")
     game, _, kind = build(settings)
-    assert kind == "toy" and settings.activation == "tanh"
+    assert kind == "toy" and settings.options["activation"] == "tanh"
     direct = gd.games.get("mlp-gan", loss=gd.losses.get("nsgan"), data="ring8", width=8, depth=1,
                           batch=32, activation="tanh")
     assert jax.tree_util.tree_structure(game) == jax.tree_util.tree_structure(direct)
     flat = lambda g: np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(g.init())])
     np.testing.assert_array_equal(flat(game), flat(direct))
-    assert TrainSettings.new(data="ring8", options={"width": "8", "game.depth": 1}) \
-        == TrainSettings.new(data="ring8", width=8, depth=1)
-    image, _, kind = build(TrainSettings.new(data="digits", options={"latent": 4}))
+    assert gd.RunSpec.train(data="ring8", options={"width": "8", "game.depth": 1}) \
+        == gd.RunSpec.train(data="ring8", width=8, depth=1)
+    image, _, kind = build(gd.RunSpec.train(data="digits", options={"latent": 4}))
     assert kind == "image" and image.latent_size == 4 and type(image).__name__ == "ConvGAN"
     declared = gd.games.registry.options("mlp-gan")["width"]
     messages = set()
-    for attempt in (lambda: TrainSettings.new(data="ring8", width=0),
-                    lambda: TrainSettings.new(data="ring8", options={"width": 0}),
+    for attempt in (lambda: gd.RunSpec.train(data="ring8", width=0),
+                    lambda: gd.RunSpec.train(data="ring8", options={"width": 0}),
                     lambda: gd.RunSpec(game="mlp-gan", options={"width": 0}, methods=("adam",))):
         with pytest.raises(ValueError) as e:
             attempt()
@@ -471,4 +493,69 @@ def test_trainings_networks_are_options_of_registered_games():
         declared.check(0)
     assert messages == {str(e.value)} == {"width (--width) must be an integer from 1 to 4,096, got 0"}
     with pytest.raises(ValueError, match="--opt width and --width disagree"):
-        TrainSettings.new(data="ring8", width=16, options={"width": 8})
+        gd.RunSpec.train(data="ring8", width=16, options={"width": 8})
+
+
+def test_a_training_run_is_a_runspec_of_kind_train(tmp_path):
+    """One run description: a training run is a `RunSpec` with `kind="train"`, whatever
+    builds it (`RunSpec.train` from `gandyn train`'s settings by name, the fields
+    directly, a settings file of today or of before), with every default filled in and
+    each bad value refused in the one text every front door gives."""
+    from gandyn._train_runs import read_settings
+
+    by_name = gd.RunSpec.train(data="ring8", width=64, depth=2, loss="wgan", method="adam",
+                               steps=500, log_every=100)
+    direct = gd.RunSpec(kind="train", game="mlp-gan", options={"width": 64, "game.depth": 2},
+                        losses=("WGAN",), steps=500, log_every=100)
+    assert by_name == direct
+    assert by_name.to_dict() == {
+        "kind": "train", "game": "mlp-gan",
+        "options": {"data": "ring8", "width": 64, "depth": 2, "latent": 2, "batch": 256,
+                    "activation": "relu", "spectral_norm": False},
+        "losses": ["wgan"], "regularizers": [], "methods": ["adam"], "step": 1e-3, "steps": 500,
+        "seed": 0, "float64": False, "seeds": 1, "log_every": 100, "checkpoint_every": 100,
+        "gif": True, "rotation_probes": 16, "dynamics_every": 0, "dynamics_samples": 256}
+    assert gd.RunSpec.from_dict(by_name.to_dict()) == by_name
+    # The data picks the game and its kind's defaults (a conv-gan has no depth).
+    images = gd.RunSpec(kind="train", options={"data": "mnist5k"})
+    assert (images.game, images.step, images.log_every) == ("conv-gan", 2e-4, 500)
+    assert set(images.options) == {"data", "width", "latent", "batch", "spectral_norm"}
+    # A folder written before training runs were RunSpecs (its settings by name) reads
+    # back as the same description.
+    flat = {"data": "ring8", "loss": "wgan", "regularizers": [], "method": "adam",
+            "step": 1e-3, "steps": 500, "seeds": 1, "seed": 0, "width": 64, "depth": 2,
+            "latent": 2, "batch": 256, "activation": "relu", "spectral_norm": False,
+            "log_every": 100, "checkpoint_every": 100, "gif": True, "float64": False}
+    (tmp_path / "settings.json").write_text(json.dumps(flat))
+    assert read_settings(tmp_path / "settings.json") == by_name
+    (tmp_path / "settings.json").write_text(json.dumps(by_name.to_dict()))
+    assert read_settings(tmp_path / "settings.json") == by_name
+    # One text per bad value, from the simulation's description and the training's.
+    for attempt, message in (
+            (lambda: gd.RunSpec(kind="train", step=-1.0),
+             "--step must be a positive finite number of at most 1e+06, got -1.0"),
+            (lambda: gd.RunSpec(game="dirac", step=-1.0),
+             "--step must be a positive finite number of at most 1e+06, got -1.0"),
+            (lambda: gd.RunSpec.train(seed=-1), "--seed must be an integer ≥ 0"),
+            (lambda: gd.RunSpec(kind="train", game="dirac"),
+             "--game 'dirac' cannot be trained: a training run trains a network game "
+             "(mlp-gan, conv-gan), picked by --data"),
+            (lambda: gd.RunSpec(kind="train", losses=("wgan", "sgan")),
+             "a training run takes one loss, got 2: wgan, sgan"),
+            (lambda: gd.RunSpec(kind="train", inits=("0,0",)),
+             "inits and random_inits are settings of a simulation"),
+            (lambda: gd.RunSpec(game="dirac", log_every=10),
+             "log_every is a setting of a training run (kind 'train'), not of a simulation"),
+            (lambda: gd.RunSpec.train(data="digits", depth=2),
+             "--depth is an option of the other network game: conv-gan takes width, latent, "
+             "batch, spectral_norm"),
+            (lambda: gd.RunSpec(kind="train", game="conv-gan", options={"data": "ring8"}),
+             "--data 'ring8' is trained by the game mlp-gan, not conv-gan"),
+            (lambda: gd.RunSpec(kind="sweep"), "kind must be one of simulate, train, got 'sweep'"),
+            (lambda: gd.RunSpec.from_dict({**by_name.to_dict(), "inits": []}),
+             "run settings: unknown key 'inits'; valid keys: game, options, losses, "
+             "regularizers, methods, step, steps, seed, float64, kind, seeds, log_every, "
+             "checkpoint_every, gif, rotation_probes, dynamics_every, dynamics_samples")):
+        with pytest.raises(gd.InputError) as e:
+            attempt()
+        assert str(e.value).startswith(message), str(e.value)

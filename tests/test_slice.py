@@ -178,12 +178,12 @@ def run_dir(tmp_path_factory):
     """A tiny `gandyn train` run folder (ring-8, 4-unit MLPs, logged at steps 0, 1, 2),
     its checkpoint written as training writes it (parameters kept at every log)."""
     from gandyn._train import TrainState, save_checkpoint
-    from gandyn._train_runs import TrainSettings, build as _build
+    from gandyn._train_runs import build as _build
 
     folder = tmp_path_factory.mktemp("run") / "tiny-train"
     folder.mkdir()
-    settings = TrainSettings.new(data="ring8", width=4, depth=1, batch=16, steps=2, log_every=1,
-                                 gif=False)
+    settings = gd.RunSpec.train(data="ring8", width=4, depth=1, batch=16, steps=2, log_every=1,
+                                gif=False)
     (folder / "settings.json").write_text(json.dumps(settings.to_dict()))
     game, method, _ = _build(settings)
     y = jax.vmap(game.init)(jax.random.split(jax.random.key(0), 1))

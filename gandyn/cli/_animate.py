@@ -194,9 +194,9 @@ def _train_animation(run_dir: Path, out: Path, seed: int, fps: int) -> int:
     from .._train import load_checkpoint
     from ..plotting import training_gif
     from ._common import set_precision
-    from .._train_runs import TrainSettings, build as _build, title as _title
+    from .._train_runs import build as _build, read_settings, title as _title
 
-    settings = TrainSettings.from_file(run_dir / "settings.json")
+    settings = read_settings(run_dir / "settings.json")
     set_precision(settings.float64)
     game, method, kind = _build(settings)
     if kind != "toy":

@@ -119,7 +119,7 @@ def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None)
     `batch`, default the run's) and seed `seed_index`'s parameters at both steps."""
     import dataclasses
 
-    from .._train_runs import TrainSettings, build as _build, kept_points as load_points
+    from .._train_runs import build as _build, kept_points as load_points, read_settings
 
     game, kept, key = load_points(run_dir, None, seed_index)
     steps = sorted(kept)
@@ -132,6 +132,8 @@ def _load(run_dir: Path, from_step, to_step, seed_index: int, batch: int | None)
     if first == last:
         raise InputError(f"--from and --to are both step {first}: give two different steps "
                          f"(kept: {', '.join(map(str, steps))})")
-    settings = TrainSettings.from_file(run_dir / "settings.json")
-    game, _, _ = _build(dataclasses.replace(settings, batch=batch or settings.batch))
+    settings = read_settings(run_dir / "settings.json")
+    sliced = settings if not batch else dataclasses.replace(
+        settings, options={**settings.options, "batch": batch})
+    game, _, _ = _build(sliced)
     return game, {first: kept[first], last: kept[last]}, key, settings

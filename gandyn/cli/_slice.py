@@ -70,9 +70,9 @@ def slice(  # noqa: A001 - the command's name
                                       key=jax.random.fold_in(key, n)))
             bar.update(task, completed=k + 1)
     from ..plotting import STYLE, fit_suptitle
-    from .._train_runs import TrainSettings, title as _title
+    from .._train_runs import read_settings, title as _title
 
-    name = _title(TrainSettings.from_file(Path(run_dir) / "settings.json"))
+    name = _title(read_settings(Path(run_dir) / "settings.json"))
     out.mkdir(parents=True, exist_ok=True)
     for s in slices:
         with plt.rc_context(STYLE):

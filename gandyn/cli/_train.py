@@ -8,7 +8,8 @@ from rich.table import Table
 
 from .. import data as data_registry, losses as loss_registry, methods as method_registry
 from .._methods import AbstractStepMethod
-from .._train_runs import TrainSettings, resumed_settings as _resumed_settings
+from .._spec import RunSpec
+from .._train_runs import resumed_settings as _resumed_settings
 from ._common import (
     InputError,
     fail,
@@ -115,7 +116,7 @@ def train(
                                  f"only --steps may be given, not --{flag.replace('_', '-')}")
             settings, run_dir = _resumed_settings(resume, given.get("steps"))
         else:
-            settings = TrainSettings.new(dynamics=dynamics, **given)
+            settings = RunSpec.train(dynamics=dynamics, **given)
             run_dir = run_directory(out, "train")
         set_precision(settings.float64)
     except (InputError, ValueError) as e:
@@ -123,7 +124,7 @@ def train(
     run_training(settings, run_dir, resume=resume is not None)
 
 
-def run_training(settings: TrainSettings, run_dir: Path, *, resume: bool = False) -> None:
+def run_training(settings: RunSpec, run_dir: Path, *, resume: bool = False) -> None:
     """Train into `run_dir` (`gandyn.run`), printing progress, the summary and how it
     ended; Ctrl-C says what was kept and how to continue (exit 130)."""
     from .._execute import run
