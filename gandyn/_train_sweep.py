@@ -4,8 +4,8 @@ program, as `gandyn train --seeds` runs them), each seed one row holding `train`
 metrics (modes, KL, high-quality share for a toy target; FD and classes for images).
 
 Every configuration is a training run's `RunSpec` (`RunSpec.train`: the run description
-of `gandyn train`), checked by it: a bad value is the one-line error `gandyn train` gives. A `[sweep]` table with a
-`data` key is a training sweep:
+of `gandyn train`), checked by it: a bad value is the one-line error `gandyn train`
+gives. A `[sweep]` table with a `data` key is a training sweep:
 
 ```toml
 [sweep]
@@ -127,9 +127,7 @@ class TrainSweepSpec:
 
     def configurations(self) -> list[tuple[tuple, RunSpec]]:
         """`[(key, spec)]` in grid order: key `(data, width, depth, loss, regularizer,
-        method, step)`, spec that of `gandyn train --seeds seeds --seed seed`. A network
-        option the data's game does not take (an image run's depth) is not passed to it
-        and keeps the value given, or the other game's default, in the key."""
+        method, step)`, spec that of `gandyn train --seeds seeds --seed seed`."""
         from . import games
         from ._train_runs import network_game, network_options
         from ._recorder import PREFIX, SCALARS
@@ -145,21 +143,20 @@ class TrainSweepSpec:
             given = {"data": data, "loss": loss, "method": method, "step": h, "steps": self.steps,
                      "seeds": self.seeds, "seed": self.seed, "regularizers": regularizer_combination(reg),
                      "gif": False, **fixed}
-            declared = games.registry.options(network_game(data)) if isinstance(data, str) \
-                else network_options()
-            for name, value in (("width", width), ("depth", depth)):
-                if value is not None and name in declared:
-                    given[name] = value
-            given = {k: v for k, v in given.items()
-                     if k not in ("activation", "depth") or k in declared}
+            # A network option the data's game lacks (an image run's depth, activation) is
+            # not passed; the key keeps the value given, or mlp-gan's default, as before.
+            shape = {"width": width, "depth": depth}
+            declared = games.registry.options(network_game(data)) if isinstance(data, str) else {}
+            given.update({k: v for k, v in shape.items() if v is not None and k in declared})
+            if "activation" not in declared:
+                given.pop("activation", None)
             if self.options:
                 given["options"] = dict(self.options)
             spec = RunSpec.train(dynamics=recorded or None, **given)
-            shape = {k: spec.options.get(k, network_options()[k].default
-                                         if v is None else v)
-                     for k, v in (("width", width), ("depth", depth))}
-            key = (data, shape["width"], shape["depth"], loss, reg.strip() if isinstance(reg, str)
-                   else reg, method, float(h))
+            width, depth = (spec.options.get(k, network_options()[k].default if v is None else v)
+                            for k, v in shape.items())
+            key = (data, width, depth, loss, reg.strip() if isinstance(reg, str) else reg,
+                   method, float(h))
             out.append((key, spec))
         return out
 
