@@ -200,6 +200,9 @@ def execute(spec: RunSpec, run_dir: Path, *, resume: bool = False, progress=None
             announce(f"finishing {run_dir}: its checkpoint has all {state.step} steps")
         else:
             announce(f"resuming {run_dir} at step {state.step} of {spec.steps}")
+            # The run's new step total in its settings (an extended run's folder says so:
+            # `gandyn rerun` reproduces it, a later `--resume` continues to it).
+            write_json(run_dir / "settings.json", spec.to_dict())
     else:
         created = make_parents(run_dir)
         run_dir.mkdir()

@@ -329,6 +329,34 @@ def test_rerun_reproduces_a_training_run_exactly(tmp_path):
         np.testing.assert_array_equal(a["flat"], b["flat"])
 
 
+def test_a_run_extended_by_resume_records_its_new_length_and_reruns_to_it(tmp_path):
+    """`gandyn train --resume RUN --steps 30` of a 20-step run: its settings.json says
+    30 steps (it kept 20, and a rerun trained 20), so a rerun reproduces the extended
+    run exactly; a folder in the settings-by-name form of before is read the same way
+    and rewritten in today's."""
+    result = cli("train", "--data", "ring8", "--width", "8", "--depth", "1", "--batch", "32",
+                 "--steps", "20", "--log-every", "10", "--no-gif", "--out", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.output
+    (run,) = (tmp_path / "a").iterdir()
+    settings = json.loads((run / "settings.json").read_text())
+    old = {"data": "ring8", "loss": "nsgan", "method": "adam",
+           **{k: v for k, v in settings.items() if k in ("regularizers", "step", "steps", "seeds",
+                                                        "seed", "log_every", "checkpoint_every",
+                                                        "gif", "float64", "rotation_probes",
+                                                        "dynamics_every", "dynamics_samples")},
+           **{k: settings["options"][k] for k in ("width", "depth", "latent", "batch",
+                                                   "activation", "spectral_norm")}}
+    (run / "settings.json").write_text(json.dumps(old))
+    result = cli("train", "--resume", str(run), "--steps", "30")
+    assert result.exit_code == 0, result.output
+    extended = json.loads((run / "settings.json").read_text())
+    assert extended == {**settings, "steps": 30}
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert history[-1]["step"] == 30
+    again = _rerun(run, tmp_path / "b")
+    assert json.loads((again / "metrics.json").read_text())["history"] == history
+
+
 def test_rerun_reproduces_a_training_sweep_row_for_row(tmp_path):
     result = cli("sweep", "--data", "gaussian", "--width", "8", "--depth", "1", "--batch", "32",
                  "--steps", "20", "--log-every", "10", "--seeds", "2", "--reg", "none",
